@@ -1,1 +1,196 @@
-//! (to be written)
+//! Registry documentation generated from the schema, so the docs cannot
+//! drift from what the provider accepts. The layout follows the Terraform
+//! registry's: `index.md`, `resources/<name>.md`, `data-sources/<name>.md`,
+//! each with front matter, the example from `examples/`, the schema and, for
+//! resources, the import command.
+
+use super::schema::{Attribute, Block, Mode, Nesting, NestedBlock, Schema};
+use super::value::Type;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Provider,
+    Resource,
+    DataSource,
+}
+
+pub struct Page<'a> {
+    pub kind: Kind,
+    /// Full type name (`privatelink_vendor`), or the provider name.
+    pub type_name: &'a str,
+    pub schema: &'a Schema,
+}
+
+/// Renders every page; returns paths relative to the docs folder. Examples
+/// are read from `examples_dir` (registry layout); a missing example is an
+/// error, so every page shows one.
+pub fn render(
+    provider_name: &str,
+    display_name: &str,
+    pages: &[Page<'_>],
+    examples_dir: &Path,
+) -> Result<BTreeMap<PathBuf, String>, String> {
+    let mut out = BTreeMap::new();
+    for page in pages {
+        let short = page
+            .type_name
+            .strip_prefix(&format!("{provider_name}_"))
+            .unwrap_or(page.type_name);
+        let (path, example_file, title, kind_word) = match page.kind {
+            Kind::Provider => (
+                PathBuf::from("index.md"),
+                examples_dir.join("provider/provider.tf"),
+                format!("Provider: {display_name}"),
+                "Provider",
+            ),
+            Kind::Resource => (
+                PathBuf::from(format!("resources/{short}.md")),
+                examples_dir.join(format!("resources/{}/resource.tf", page.type_name)),
+                format!("{} Resource - terraform-provider-{provider_name}", page.type_name),
+                "Resource",
+            ),
+            Kind::DataSource => (
+                PathBuf::from(format!("data-sources/{short}.md")),
+                examples_dir.join(format!("data-sources/{}/data-source.tf", page.type_name)),
+                format!("{} Data Source - terraform-provider-{provider_name}", page.type_name),
+                "Data Source",
+            ),
+        };
+        let example = std::fs::read_to_string(&example_file)
+            .map_err(|e| format!("{}: {e}", example_file.display()))?;
+        let description = page.schema.block.description.trim();
+        let mut md = String::new();
+        md.push_str("---\n");
+        md.push_str(&format!("page_title: {:?}\n", title));
+        md.push_str("subcategory: \"\"\n");
+        md.push_str(&format!("description: |-\n  {}\n", first_sentence(description)));
+        md.push_str("---\n\n");
+        md.push_str("<!-- Generated from the provider's schema by `make docs`; do not edit. -->\n\n");
+        let heading = if page.kind == Kind::Provider {
+            format!("{display_name} Provider")
+        } else {
+            format!("{} ({kind_word})", page.type_name)
+        };
+        md.push_str(&format!("# {heading}\n\n{description}\n\n"));
+        md.push_str("## Example Usage\n\n```terraform\n");
+        md.push_str(example.trim_end());
+        md.push_str("\n```\n\n");
+        md.push_str("## Schema\n\n");
+        render_block(&page.schema.block, None, &mut md);
+        if page.kind == Kind::Resource {
+            let import = examples_dir.join(format!("resources/{}/import.sh", page.type_name));
+            if let Ok(cmd) = std::fs::read_to_string(&import) {
+                md.push_str("## Import\n\nImport is supported using the following syntax:\n\n```shell\n");
+                md.push_str(cmd.trim_end());
+                md.push_str("\n```\n");
+            }
+        }
+        out.insert(path, md.trim_end().to_string() + "\n");
+    }
+    Ok(out)
+}
+
+fn first_sentence(text: &str) -> String {
+    let s = text.split(". ").next().unwrap_or(text).trim_end_matches('.');
+    format!("{s}.")
+}
+
+fn type_label(ty: &Type) -> String {
+    match ty {
+        Type::String => "String".into(),
+        Type::Number => "Number".into(),
+        Type::Bool => "Boolean".into(),
+        Type::List(t) => format!("List of {}", type_label(t)),
+        Type::Set(t) => format!("Set of {}", type_label(t)),
+        Type::Map(t) => format!("Map of {}", type_label(t)),
+        Type::Object(_) => "Object".into(),
+        Type::Tuple(_) => "Tuple".into(),
+        Type::Dynamic => "Dynamic".into(),
+    }
+}
+
+fn anchor(prefix: &str, path: &str) -> String {
+    format!("nested{prefix}--{}", path.replace('.', "--"))
+}
+
+fn render_block(block: &Block, path: Option<&str>, md: &mut String) {
+    let mut nested: Vec<(String, &NestedBlock)> = Vec::new();
+    let mut objects: Vec<(String, &Attribute)> = Vec::new();
+    let groups = [
+        ("Required", Mode::Required),
+        ("Optional", Mode::Optional),
+        ("Read-Only", Mode::Computed),
+    ];
+    for (title, mode) in groups {
+        let mut lines: Vec<String> = Vec::new();
+        let mut attrs: Vec<&Attribute> = block
+            .attributes
+            .iter()
+            .filter(|a| match mode {
+                Mode::Optional => matches!(a.mode, Mode::Optional | Mode::OptionalComputed),
+                m => a.mode == m,
+            })
+            .collect();
+        attrs.sort_by(|a, b| a.name.cmp(&b.name));
+        for a in attrs {
+            let full = path.map_or(a.name.clone(), |p| format!("{p}.{}", a.name));
+            let mut label = type_label(&a.ty);
+            if a.sensitive {
+                label.push_str(", Sensitive");
+            }
+            if a.deprecation.is_some() {
+                label.push_str(", Deprecated");
+            }
+            let mut line = format!("- `{}` ({label}) {}", a.name, a.full_description());
+            if matches!(a.ty, Type::Object(_)) {
+                line.push_str(&format!(" (see [below for nested schema](#{}))", anchor("att", &full)));
+                objects.push((full, a));
+            }
+            lines.push(line.trim_end().to_string());
+        }
+        if mode == Mode::Optional {
+            let mut blocks: Vec<&NestedBlock> = block.blocks.iter().collect();
+            blocks.sort_by(|a, b| a.name.cmp(&b.name));
+            for b in blocks {
+                let full = path.map_or(b.name.clone(), |p| format!("{p}.{}", b.name));
+                let kind = match b.nesting {
+                    Nesting::Single | Nesting::Group => "Block".to_string(),
+                    Nesting::List => "Block List".into(),
+                    Nesting::Set => "Block Set".into(),
+                };
+                let max = if b.max_items > 0 { format!(", Max: {}", b.max_items) } else { String::new() };
+                lines.push(format!(
+                    "- `{}` ({kind}{max}) {} (see [below for nested schema](#{}))",
+                    b.name,
+                    b.block.description.trim(),
+                    anchor("block", &full)
+                ));
+                nested.push((full, b));
+            }
+        }
+        if !lines.is_empty() {
+            md.push_str(&format!("### {title}\n\n{}\n\n", lines.join("\n")));
+        }
+    }
+    for (full, b) in nested {
+        md.push_str(&format!(
+            "<a id=\"{}\"></a>\n### Nested Schema for `{full}`\n\n",
+            anchor("block", &full)
+        ));
+        render_block(&b.block, Some(&full), md);
+    }
+    for (full, a) in objects {
+        md.push_str(&format!(
+            "<a id=\"{}\"></a>\n### Nested Schema for `{full}`\n\nRead-Only:\n\n",
+            anchor("att", &full)
+        ));
+        if let Type::Object(attrs) = &a.ty {
+            for (name, ty) in attrs {
+                md.push_str(&format!("- `{name}` ({})\n", type_label(ty)));
+            }
+        }
+        md.push('\n');
+    }
+}

@@ -1,1 +1,235 @@
-//! (to be written)
+//! The planning rules Terraform holds every provider to, applied from the
+//! schema so resources only add what is specific to them:
+//! - on create, computed attributes the configuration leaves out are unknown;
+//! - defaults fill optional attributes the configuration leaves out;
+//! - on update, computed attributes may change only when something else does,
+//!   unless marked use-state-for-unknown;
+//! - attributes marked requires-replace replace the object when they change.
+
+use super::diag::{AttributePath, Diagnostics};
+use super::schema::{Block, Nesting};
+use super::value::Value;
+
+/// A plan under construction, handed to a resource's `modify_plan`.
+pub struct PlanContext {
+    /// Null when the object is being created.
+    pub prior: Value,
+    pub config: Value,
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub diagnostics: Diagnostics,
+}
+
+impl PlanContext {
+    pub fn is_create(&self) -> bool {
+        self.prior.is_null()
+    }
+    /// True when a top-level attribute's planned value differs from state.
+    pub fn changed(&self, name: &str) -> bool {
+        match (self.prior.get(name), self.planned.get(name)) {
+            (Some(a), Some(b)) => !a.semantically_equal(b),
+            (None, None) => false,
+            _ => true,
+        }
+    }
+    /// True when anything at all is planned to change.
+    pub fn any_change(&self) -> bool {
+        !self.prior.semantically_equal(&self.planned)
+    }
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.planned.set_attr(name, value);
+    }
+    pub fn set_unknown(&mut self, name: &str) {
+        self.planned.set_attr(name, Value::Unknown);
+    }
+    pub fn require_replace(&mut self, path: AttributePath) {
+        if !self.requires_replace.contains(&path) {
+            self.requires_replace.push(path);
+        }
+    }
+}
+
+/// Applies the schema's rules to Terraform's proposed new state. `prior` is
+/// null on create; `proposed` is never null here (destroy plans need none).
+pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> PlanContext {
+    let create = prior.is_null();
+    let mut planned = proposed.clone();
+    apply_defaults(block, &mut planned, config);
+    let changed = create || !planned.semantically_equal(prior);
+    if changed {
+        mark_computed(block, &mut planned, prior, config, create);
+    }
+    let mut requires_replace = Vec::new();
+    if !create {
+        find_replacements(block, prior, &planned, &AttributePath::root(), &mut requires_replace);
+    }
+    PlanContext {
+        prior: prior.clone(),
+        config: config.clone(),
+        planned,
+        requires_replace,
+        diagnostics: Diagnostics::new(),
+    }
+}
+
+fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
+    for a in &block.attributes {
+        if let Some(default) = &a.default {
+            if config.get(&a.name).is_none_or(Value::is_null) {
+                planned.set_attr(&a.name, default.clone());
+            }
+        }
+    }
+    for_each_nested(block, planned, config, &mut |b, p, c| apply_defaults(b, p, c));
+}
+
+fn mark_computed(block: &Block, planned: &mut Value, prior: &Value, config: &Value, create: bool) {
+    for a in &block.attributes {
+        let in_config = config.get(&a.name).is_some_and(|v| !v.is_null());
+        if !a.is_computed() || in_config || a.default.is_some() {
+            continue;
+        }
+        if create || !a.use_state_for_unknown {
+            planned.set_attr(&a.name, Value::Unknown);
+        } else if let Some(p) = prior.get(&a.name) {
+            planned.set_attr(&a.name, p.clone());
+        }
+    }
+    for_each_nested(block, planned, config, &mut |b, p, c| {
+        // Nested computed attributes are only ever unknown on create; on
+        // update Terraform's proposed value already carries them.
+        if create {
+            mark_computed(b, p, &Value::Null, c, true)
+        }
+    });
+}
+
+/// Calls `f` on each nested block object of `planned`, paired with the
+/// configuration object at the same position.
+fn for_each_nested(
+    block: &Block,
+    planned: &mut Value,
+    config: &Value,
+    f: &mut dyn FnMut(&Block, &mut Value, &Value),
+) {
+    for nb in &block.blocks {
+        let cfg = config.get(&nb.name).cloned().unwrap_or(Value::Null);
+        let Some(pv) = planned.get_mut(&nb.name) else {
+            continue;
+        };
+        match nb.nesting {
+            Nesting::Single | Nesting::Group => {
+                if matches!(pv, Value::Object(_)) {
+                    f(&nb.block, pv, &cfg);
+                }
+            }
+            Nesting::List | Nesting::Set => {
+                if let Value::List(items) | Value::Set(items) = pv {
+                    let cfg_items = cfg.elements().map(<[Value]>::to_vec).unwrap_or_default();
+                    for (i, item) in items.iter_mut().enumerate() {
+                        let c = cfg_items.get(i).cloned().unwrap_or(Value::Null);
+                        f(&nb.block, item, &c);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn find_replacements(
+    block: &Block,
+    prior: &Value,
+    planned: &Value,
+    path: &AttributePath,
+    out: &mut Vec<AttributePath>,
+) {
+    let differs = |name: &str| match (prior.get(name), planned.get(name)) {
+        (Some(a), Some(b)) => !a.semantically_equal(b),
+        (None, None) => false,
+        _ => true,
+    };
+    for a in &block.attributes {
+        if a.requires_replace && differs(&a.name) {
+            out.push(path.then_attr(&a.name));
+        }
+    }
+    for nb in &block.blocks {
+        if nb.requires_replace && differs(&nb.name) {
+            out.push(path.then_attr(&nb.name));
+        } else if nb.nesting == Nesting::Single {
+            if let (Some(p), Some(n)) = (prior.get(&nb.name), planned.get(&nb.name)) {
+                find_replacements(&nb.block, p, n, &path.then_attr(&nb.name), out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::schema::{Attribute, NestedBlock};
+    use crate::framework::value::Type;
+
+    fn block() -> Block {
+        Block::new()
+            .attribute(Attribute::required("name", Type::String).requires_replace())
+            .attribute(Attribute::optional("note", Type::String))
+            .attribute(Attribute::optional("enabled", Type::Bool).default(Value::Bool(true)))
+            .attribute(Attribute::computed("id", Type::String).use_state_for_unknown())
+            .attribute(Attribute::computed("state", Type::String))
+            .block(NestedBlock::single(
+                "timeouts",
+                Block::new().attribute(Attribute::optional("create", Type::String)),
+            ))
+    }
+
+    fn obj(name: &str, note: Value, enabled: Value, id: Value, state: Value) -> Value {
+        Value::object([
+            ("name", Value::string(name)),
+            ("note", note),
+            ("enabled", enabled),
+            ("id", id),
+            ("state", state),
+            ("timeouts", Value::Null),
+        ])
+    }
+
+    #[test]
+    fn create_marks_computed_unknown_and_fills_defaults() {
+        let config = obj("a", Value::Null, Value::Null, Value::Null, Value::Null);
+        let pc = plan(&block(), &Value::Null, &config, &config);
+        assert_eq!(pc.planned.get("id"), Some(&Value::Unknown));
+        assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
+        assert_eq!(pc.planned.get("enabled"), Some(&Value::Bool(true)));
+        assert!(pc.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn unchanged_update_equals_prior() {
+        let prior = obj("a", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let config = obj("a", Value::Null, Value::Null, Value::Null, Value::Null);
+        let pc = plan(&block(), &prior, &prior, &config);
+        assert_eq!(pc.planned, prior);
+        assert!(!pc.any_change());
+    }
+
+    #[test]
+    fn in_place_update_keeps_use_state_and_unknowns_the_rest() {
+        let prior = obj("a", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let config = obj("a", Value::string("hi"), Value::Null, Value::Null, Value::Null);
+        let proposed = obj("a", Value::string("hi"), Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let pc = plan(&block(), &prior, &proposed, &config);
+        assert_eq!(pc.planned.get("id"), Some(&Value::string("i-1")));
+        assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
+        assert!(pc.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn replacement_only_for_changed_paths() {
+        let prior = obj("a", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let config = obj("b", Value::Null, Value::Null, Value::Null, Value::Null);
+        let proposed = obj("b", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let pc = plan(&block(), &prior, &proposed, &config);
+        assert_eq!(pc.requires_replace, vec![AttributePath::attr("name")]);
+    }
+}

@@ -1,1 +1,154 @@
-//! (to be written)
+//! The traits a provider, its resources and its data sources implement. The
+//! framework's gRPC server (`server.rs`) turns Terraform's RPCs into calls on
+//! these, with the protocol's rules already applied.
+
+use super::diag::{Diagnostic, Diagnostics};
+use super::plan::PlanContext;
+use super::schema::Schema;
+use super::value::Value;
+use async_trait::async_trait;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What every call receives: the data the provider built at Configure, and a
+/// signal raised when Terraform asks the provider to stop (Ctrl-C).
+pub struct Ctx<D> {
+    pub data: Arc<D>,
+    stop: watch::Receiver<bool>,
+}
+
+impl<D> Ctx<D> {
+    pub fn new(data: Arc<D>, stop: watch::Receiver<bool>) -> Ctx<D> {
+        Ctx { data, stop }
+    }
+    pub fn stop_requested(&self) -> bool {
+        *self.stop.borrow()
+    }
+    /// Resolves when Terraform sends Stop; waits use it to end early.
+    pub async fn stopped(&self) {
+        let mut rx = self.stop.clone();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+
+/// The outcome of create or update. On failure, `state` still records what
+/// exists remotely so that nothing created is forgotten: the next apply
+/// converges from it.
+pub struct ApplyResult {
+    pub state: Option<Value>,
+    pub diagnostics: Diagnostics,
+}
+
+impl ApplyResult {
+    pub fn ok(state: Value) -> ApplyResult {
+        ApplyResult {
+            state: Some(state),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+    pub fn failed(state: Option<Value>, diagnostics: impl Into<Diagnostics>) -> ApplyResult {
+        ApplyResult {
+            state,
+            diagnostics: diagnostics.into(),
+        }
+    }
+}
+
+impl From<Result<Value, Diagnostics>> for ApplyResult {
+    fn from(r: Result<Value, Diagnostics>) -> ApplyResult {
+        match r {
+            Ok(v) => ApplyResult::ok(v),
+            Err(d) => ApplyResult::failed(None, d),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
+    /// The full type name, e.g. `privatelink_endpoint_service`.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+
+    /// Checks beyond per-attribute validators (conflicts between attributes,
+    /// for example). `config` may hold unknown values.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Adjusts the plan after the framework has applied the schema's rules
+    /// (computed values, defaults, requires-replace). Provider data is
+    /// available unless the provider configuration is still unknown.
+    async fn modify_plan(&self, _ctx: Option<&Ctx<D>>, _plan: &mut PlanContext) {}
+
+    async fn create(&self, ctx: &Ctx<D>, planned: &Value, config: &Value) -> ApplyResult;
+
+    /// Returns None when the object no longer exists (Terraform then drops it
+    /// from state and the next plan re-creates it).
+    async fn read(&self, ctx: &Ctx<D>, state: &Value) -> Result<Option<Value>, Diagnostics>;
+
+    async fn update(&self, ctx: &Ctx<D>, prior: &Value, planned: &Value, config: &Value) -> ApplyResult;
+
+    async fn delete(&self, ctx: &Ctx<D>, prior: &Value) -> Result<(), Diagnostics>;
+
+    /// Builds the minimal state from an import ID; Terraform reads it
+    /// afterwards. The default refuses import.
+    async fn import(&self, _ctx: &Ctx<D>, _id: &str) -> Result<Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Import not supported",
+            format!("{} cannot be imported.", self.type_name()),
+        )
+        .into())
+    }
+
+    /// Migrates stored JSON state written by schema `version` to the current
+    /// schema's shape. The default accepts state of the current version as is.
+    fn upgrade_state(
+        &self,
+        version: i64,
+        state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        let current = self.schema().version;
+        if version > current {
+            return Err(Diagnostic::error(
+                "State written by a newer provider",
+                format!(
+                    "The state of this {} was written with schema version {version}, newer than this provider's {current}. Upgrade the provider.",
+                    self.type_name()
+                ),
+            )
+            .into());
+        }
+        Ok(state)
+    }
+}
+
+#[async_trait]
+pub trait DataSource<D: Send + Sync + 'static>: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Returns the full object: configuration values unchanged, computed
+    /// attributes filled.
+    async fn read(&self, ctx: &Ctx<D>, config: &Value) -> Result<Value, Diagnostics>;
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// What Configure builds and every resource call receives: clients,
+    /// defaults from the provider block.
+    type Data: Send + Sync + 'static;
+
+    /// The provider's type name, e.g. `privatelink`.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn resources(&self) -> Vec<Arc<dyn Resource<Self::Data>>>;
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Data>>>;
+
+    /// Checks beyond per-attribute validators. `config` may hold unknowns.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Builds the provider data. Called once per provider instance.
+    async fn configure(
+        &self,
+        terraform_version: &str,
+        config: &Value,
+    ) -> Result<Self::Data, Diagnostics>;
+}

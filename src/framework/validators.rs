@@ -1,1 +1,289 @@
-//! (to be written)
+//! Attribute validators: checks run at `terraform validate` and plan time on
+//! every known, non-null value, each reporting on the attribute at fault.
+
+use super::diag::{AttributePath, Diagnostics};
+use super::schema::{Block, Nesting};
+use super::value::Value;
+use regex::Regex;
+
+pub trait Validator: Send + Sync {
+    /// A short phrase for documentation: "one of `a`, `b`".
+    fn describe(&self) -> String;
+    /// Called only with known, non-null values.
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics);
+}
+
+/// Runs every attribute's validators over a configuration value.
+pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    let Value::Object(attrs) = value else {
+        return;
+    };
+    for a in &block.attributes {
+        let Some(v) = attrs.get(&a.name) else {
+            continue;
+        };
+        if v.is_null() || !v.is_fully_known() {
+            continue;
+        }
+        let p = path.then_attr(&a.name);
+        for validator in &a.validators {
+            validator.check(v, &p, diags);
+        }
+    }
+    for b in &block.blocks {
+        let Some(v) = attrs.get(&b.name) else {
+            continue;
+        };
+        let p = path.then_attr(&b.name);
+        match (b.nesting, v) {
+            (Nesting::Single | Nesting::Group, obj) => validate_block(&b.block, obj, &p, diags),
+            (Nesting::List | Nesting::Set, Value::List(items) | Value::Set(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    validate_block(&b.block, item, &p.then_index(i), diags);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A string that must match a pattern; `what` names the expected form for
+/// the message ("a 12-digit AWS account ID").
+pub struct Pattern {
+    re: Regex,
+    what: String,
+    length: Option<(usize, usize)>,
+}
+
+impl Pattern {
+    /// Also bounds the length; cheaper than a `{m,n}` repetition, which
+    /// makes the compiled regex grow with n.
+    pub fn length(mut self, min: usize, max: usize) -> Pattern {
+        self.length = Some((min, max));
+        self
+    }
+}
+
+pub fn pattern(re: &str, what: &str) -> Pattern {
+    Pattern {
+        // The patterns are literals in our own code: a bad one is a bug the
+        // unit tests catch, so failing loudly here is right.
+        re: Regex::new(re).unwrap_or_else(|e| panic!("invalid validator pattern {re}: {e}")),
+        what: what.to_string(),
+        length: None,
+    }
+}
+
+impl Validator for Pattern {
+    fn describe(&self) -> String {
+        format!("must be {}", self.what)
+    }
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str() {
+            let len_ok = self.length.is_none_or(|(min, max)| (min..=max).contains(&s.chars().count()));
+            if !len_ok || !self.re.is_match(s) {
+                diags.error_at(
+                    path.clone(),
+                    format!("Invalid {}", last_name(path)),
+                    format!("{:?} is not valid: the value must be {}.", s, self.what),
+                );
+            }
+        }
+    }
+}
+
+pub struct OneOf(Vec<String>);
+
+pub fn one_of<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> OneOf {
+    OneOf(items.into_iter().map(Into::into).collect())
+}
+
+impl Validator for OneOf {
+    fn describe(&self) -> String {
+        let quoted: Vec<String> = self.0.iter().map(|s| format!("`{s}`")).collect();
+        format!("one of {}", quoted.join(", "))
+    }
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str() {
+            if !self.0.iter().any(|x| x == s) {
+                diags.error_at(
+                    path.clone(),
+                    format!("Invalid {}", last_name(path)),
+                    format!("{:?} is not supported; expected {}.", s, self.describe()),
+                );
+            }
+        }
+    }
+}
+
+pub struct IntBetween(pub i64, pub i64);
+
+pub fn int_between(min: i64, max: i64) -> IntBetween {
+    IntBetween(min, max)
+}
+
+impl Validator for IntBetween {
+    fn describe(&self) -> String {
+        format!("a whole number from {} to {}", self.0, self.1)
+    }
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        if let Some(n) = value.as_number() {
+            let ok = n.as_i64().is_some_and(|i| i >= self.0 && i <= self.1);
+            if !ok {
+                diags.error_at(
+                    path.clone(),
+                    format!("Invalid {}", last_name(path)),
+                    format!("{n} is out of range: the value must be {}.", self.describe()),
+                );
+            }
+        }
+    }
+}
+
+pub struct LengthBetween(pub usize, pub usize);
+
+pub fn length_between(min: usize, max: usize) -> LengthBetween {
+    LengthBetween(min, max)
+}
+
+impl Validator for LengthBetween {
+    fn describe(&self) -> String {
+        format!("between {} and {} characters long", self.0, self.1)
+    }
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        if let Some(s) = value.as_str() {
+            let n = s.chars().count();
+            if n < self.0 || n > self.1 {
+                diags.error_at(
+                    path.clone(),
+                    format!("Invalid {}", last_name(path)),
+                    format!("The value is {n} characters long; it must be {}.", self.describe()),
+                );
+            }
+        }
+    }
+}
+
+/// Applies a validator to each element of a list or set, pointing at the
+/// element at fault.
+pub struct Each(Box<dyn Validator>);
+
+pub fn each(v: impl Validator + 'static) -> Each {
+    Each(Box::new(v))
+}
+
+impl Validator for Each {
+    fn describe(&self) -> String {
+        format!("each element {}", self.0.describe())
+    }
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        if let Some(items) = value.elements() {
+            for (i, item) in items.iter().enumerate() {
+                if !item.is_null() && item.is_fully_known() {
+                    self.0.check(item, &path.then_index(i), diags);
+                }
+            }
+        }
+    }
+}
+
+/// A non-empty list or set.
+pub struct NotEmpty;
+
+impl Validator for NotEmpty {
+    fn describe(&self) -> String {
+        "must not be empty".into()
+    }
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        if value.elements().is_some_and(<[Value]>::is_empty) || value.as_str() == Some("") {
+            diags.error_at(
+                path.clone(),
+                format!("Empty {}", last_name(path)),
+                format!("{} must not be empty.", last_name(path)),
+            );
+        }
+    }
+}
+
+fn last_name(path: &AttributePath) -> String {
+    use super::diag::PathStep;
+    path.0
+        .iter()
+        .rev()
+        .find_map(|s| match s {
+            PathStep::Attribute(n) => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "value".into())
+}
+
+// Common AWS and Snowflake shapes, shared by every resource.
+
+pub fn aws_region() -> Pattern {
+    pattern(
+        r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$",
+        "an AWS region name such as `us-east-1`",
+    )
+}
+
+pub fn aws_account_id() -> Pattern {
+    pattern(r"^[0-9]{12}$", "a 12-digit AWS account ID")
+}
+
+pub fn iam_role_arn() -> Pattern {
+    pattern(
+        r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$",
+        "an IAM role ARN such as `arn:aws:iam::123456789012:role/name`",
+    )
+    .length(1, 2048)
+}
+
+pub fn http_url() -> Pattern {
+    pattern(
+        r"^https?://[^\s/?#]+(:\d+)?(/[^\s]*)?$",
+        "an http:// or https:// URL",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(v: &dyn Validator, value: Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        v.check(&value, &AttributePath::attr("x"), &mut d);
+        d
+    }
+
+    #[test]
+    fn patterns_accept_and_refuse() {
+        assert!(run(&aws_region(), Value::string("eu-west-2")).is_empty());
+        assert!(run(&aws_region(), Value::string("us-gov-west-1")).is_empty());
+        let d = run(&aws_region(), Value::string("mars-1"));
+        assert!(d.has_errors());
+        assert_eq!(d.0[0].path, Some(AttributePath::attr("x")));
+        assert!(run(&aws_account_id(), Value::string("185497759670")).is_empty());
+        assert!(run(&aws_account_id(), Value::string("18549775967")).has_errors());
+        assert!(run(&iam_role_arn(), Value::string("arn:aws:iam::185497759670:role/cdktf-operator")).is_empty());
+        assert!(run(&http_url(), Value::string("http://127.0.0.1:5000")).is_empty());
+        assert!(run(&http_url(), Value::string("ftp://x")).has_errors());
+    }
+
+    #[test]
+    fn each_points_at_the_element() {
+        let d = run(
+            &each(aws_account_id()),
+            Value::List(vec![Value::string("123456789012"), Value::string("nope")]),
+        );
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "x[1]");
+    }
+
+    #[test]
+    fn ranges() {
+        assert!(run(&int_between(0, 1440), Value::int(1440)).is_empty());
+        assert!(run(&int_between(0, 1440), Value::int(1441)).has_errors());
+        assert!(run(&one_of(["a", "b"]), Value::string("c")).has_errors());
+        assert!(run(&length_between(2, 4), Value::string("abcde")).has_errors());
+    }
+}

@@ -1,1 +1,405 @@
-//! (to be written)
+//! The provider block: its schema, and its resolution into a configuration
+//! with the environment variables users of the AWS and Snowflake providers
+//! already set.
+
+use crate::framework::validators::{self, aws_region, http_url, iam_role_arn, pattern};
+use crate::framework::{typed, AttributePath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
+use serde::Deserialize;
+use std::fmt;
+
+pub const AWS_SERVICES: &[(&str, &str)] = &[
+    ("ec2", "AWS_ENDPOINT_URL_EC2"),
+    ("elbv2", "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"),
+    ("iam", "AWS_ENDPOINT_URL_IAM"),
+    ("redshift", "AWS_ENDPOINT_URL_REDSHIFT"),
+    ("s3", "AWS_ENDPOINT_URL_S3"),
+    ("sts", "AWS_ENDPOINT_URL_STS"),
+];
+
+pub fn schema() -> Schema {
+    let mut endpoints = Block::new().description(
+        "Custom service endpoint URLs, for VPC interface endpoints of the AWS APIs, FIPS endpoints or a local emulator. Each falls back to the AWS SDK's standard per-service variable.",
+    );
+    for (service, env) in AWS_SERVICES {
+        endpoints = endpoints.attribute(
+            Attribute::optional(service, Type::String)
+                .description(&format!("Endpoint URL for the {} API.", service.to_uppercase()))
+                .env(&[env])
+                .validate(http_url()),
+        );
+    }
+    Schema::new(
+        Block::new()
+            .description("Connects SaaS analytics vendors to your AWS data estate over PrivateLink: endpoint services, Redshift cross-VPC grants, Snowflake endpoint pins and S3 storage integrations, with the vendors' published facts built in.")
+            .attribute(
+                Attribute::optional("region", Type::String)
+                    .description("AWS region for every resource of this provider.")
+                    .env(&["AWS_REGION", "AWS_DEFAULT_REGION"])
+                    .validate(aws_region()),
+            )
+            .attribute(
+                Attribute::optional("profile", Type::String)
+                    .description("Named profile from the shared AWS config and credentials files.")
+                    .env(&["AWS_PROFILE"]),
+            )
+            .attribute(
+                Attribute::optional("skip_credentials_validation", Type::Bool)
+                    .description("Skip checking the credentials with `sts:GetCallerIdentity` at configuration time. Defaults to `false`."),
+            )
+            .block(NestedBlock::single(
+                "assume_role",
+                Block::new()
+                    .description("An IAM role to assume before making any AWS call.")
+                    .attribute(
+                        Attribute::required("role_arn", Type::String)
+                            .description("ARN of the role to assume.")
+                            .validate(iam_role_arn()),
+                    )
+                    .attribute(
+                        Attribute::optional("external_id", Type::String)
+                            .description("External ID the role's trust policy requires.")
+                            .validate(external_id()),
+                    )
+                    .attribute(
+                        Attribute::optional("session_name", Type::String)
+                            .description("Session name recorded in CloudTrail. Defaults to `terraform-provider-privatelink`.")
+                            .validate(pattern(r"^[A-Za-z0-9_+=,.@-]+$", "2 to 64 letters, digits or `+=,.@_-`").length(2, 64)),
+                    ),
+            ))
+            .block(NestedBlock::single("endpoints", endpoints))
+            .block(NestedBlock::single(
+                "snowflake",
+                Block::new()
+                    .description("Snowflake account for `privatelink_snowflake_*` resources and data sources, reached through the Snowflake SQL API with key-pair (JWT) or token authentication.")
+                    .attribute(
+                        Attribute::optional("account", Type::String)
+                            .description("Account identifier, `ORGNAME-ACCOUNTNAME` or the account locator (with region where Snowflake requires it).")
+                            .env(&["SNOWFLAKE_ACCOUNT"])
+                            .validate(pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "a Snowflake account identifier such as `myorg-myaccount`")),
+                    )
+                    .attribute(
+                        Attribute::optional("user", Type::String)
+                            .description("Login name of the user the provider acts as.")
+                            .env(&["SNOWFLAKE_USER"]),
+                    )
+                    .attribute(
+                        Attribute::optional("role", Type::String)
+                            .description("Role for every statement. Pinning endpoints requires `ACCOUNTADMIN`. Defaults to `ACCOUNTADMIN`.")
+                            .env(&["SNOWFLAKE_ROLE"]),
+                    )
+                    .attribute(
+                        Attribute::optional("private_key", Type::String)
+                            .description("PEM-encoded PKCS#8 private key for key-pair authentication (encrypted keys need `private_key_passphrase`). Conflicts with `private_key_path` and `token`.")
+                            .env(&["SNOWFLAKE_PRIVATE_KEY"])
+                            .sensitive(),
+                    )
+                    .attribute(
+                        Attribute::optional("private_key_path", Type::String)
+                            .description("Path to a PEM-encoded PKCS#8 private key file. Conflicts with `private_key` and `token`.")
+                            .env(&["SNOWFLAKE_PRIVATE_KEY_PATH"]),
+                    )
+                    .attribute(
+                        Attribute::optional("private_key_passphrase", Type::String)
+                            .description("Passphrase of an encrypted private key.")
+                            .env(&["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"])
+                            .sensitive(),
+                    )
+                    .attribute(
+                        Attribute::optional("token", Type::String)
+                            .description("Programmatic access token or OAuth access token. Conflicts with `private_key` and `private_key_path`.")
+                            .env(&["SNOWFLAKE_TOKEN"])
+                            .sensitive(),
+                    )
+                    .attribute(
+                        Attribute::optional("host", Type::String)
+                            .description("Base URL of the SQL API, overriding `https://<account>.snowflakecomputing.com` (for PrivateLink account URLs, or an emulator).")
+                            .env(&["SNOWFLAKE_HOST"])
+                            .validate(http_url()),
+                    ),
+            )),
+    )
+}
+
+/// AWS's own rule for external IDs: 2 to 1224 characters of `\w+=,.@:/-`.
+pub fn external_id() -> validators::Pattern {
+    pattern(
+        r"^[A-Za-z0-9_+=,.@:/-]+$",
+        "2 to 1224 characters of letters, digits and `+=,.@:/-_`",
+    )
+    .length(2, 1224)
+}
+
+/// A value that must never be printed: Debug and Display redact it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum SnowflakeAuth {
+    KeyPair {
+        private_key_pem: Secret,
+        passphrase: Option<Secret>,
+    },
+    Token(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct SnowflakeConfig {
+    pub account: String,
+    pub user: String,
+    pub role: String,
+    pub auth: SnowflakeAuth,
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProviderConfig {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub assume_role: Option<AssumeRole>,
+    /// Service name (as in `AWS_SERVICES`) to endpoint URL.
+    pub endpoints: Vec<(String, String)>,
+    pub skip_credentials_validation: bool,
+    pub snowflake: Option<SnowflakeConfig>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawBlock {
+    region: Option<String>,
+    profile: Option<String>,
+    skip_credentials_validation: Option<bool>,
+    assume_role: Option<RawAssumeRole>,
+    endpoints: Option<std::collections::BTreeMap<String, Option<String>>>,
+    snowflake: Option<RawSnowflake>,
+}
+
+#[derive(Deserialize)]
+struct RawAssumeRole {
+    role_arn: String,
+    external_id: Option<String>,
+    session_name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawSnowflake {
+    account: Option<String>,
+    user: Option<String>,
+    role: Option<String>,
+    private_key: Option<String>,
+    private_key_path: Option<String>,
+    private_key_passphrase: Option<String>,
+    token: Option<String>,
+    host: Option<String>,
+}
+
+/// Resolves the provider block: configuration first, then the environment.
+/// Every problem is reported against the attribute it belongs to.
+pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<ProviderConfig, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let raw: RawBlock = if config.is_null() {
+        RawBlock::default()
+    } else {
+        typed::from_value(config).map_err(|e| {
+            let mut d = Diagnostics::new();
+            d.error("Invalid provider configuration", e.to_string());
+            d
+        })?
+    };
+    let from_env = |vars: &[&str]| vars.iter().find_map(|v| env(v).filter(|s| !s.is_empty()));
+
+    let region = raw.region.or_else(|| from_env(&["AWS_REGION", "AWS_DEFAULT_REGION"]));
+    if let Some(r) = &region {
+        aws_region_check(r, &mut diags);
+    }
+    let mut endpoints = Vec::new();
+    let configured = raw.endpoints.unwrap_or_default();
+    for (service, var) in AWS_SERVICES {
+        let url = configured.get(*service).cloned().flatten().or_else(|| from_env(&[var]));
+        if let Some(url) = url {
+            endpoints.push((service.to_string(), url));
+        }
+    }
+    let snowflake = raw.snowflake.map(|s| resolve_snowflake(s, &from_env, &mut diags));
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(ProviderConfig {
+        region,
+        profile: raw.profile.or_else(|| from_env(&["AWS_PROFILE"])),
+        assume_role: raw.assume_role.map(|a| AssumeRole {
+            role_arn: a.role_arn,
+            external_id: a.external_id,
+            session_name: a.session_name.unwrap_or_else(|| "terraform-provider-privatelink".into()),
+        }),
+        endpoints,
+        skip_credentials_validation: raw.skip_credentials_validation.unwrap_or(false),
+        snowflake: snowflake.flatten(),
+    })
+}
+
+fn aws_region_check(region: &str, diags: &mut Diagnostics) {
+    use crate::framework::validators::Validator;
+    aws_region().check(&Value::string(region), &AttributePath::attr("region"), diags);
+}
+
+fn resolve_snowflake(
+    s: RawSnowflake,
+    from_env: &dyn Fn(&[&str]) -> Option<String>,
+    diags: &mut Diagnostics,
+) -> Option<SnowflakeConfig> {
+    let at = |name: &str| AttributePath::attr("snowflake").then_attr(name);
+    let account = s.account.or_else(|| from_env(&["SNOWFLAKE_ACCOUNT"]));
+    let user = s.user.or_else(|| from_env(&["SNOWFLAKE_USER"]));
+    let role = s
+        .role
+        .or_else(|| from_env(&["SNOWFLAKE_ROLE"]))
+        .unwrap_or_else(|| "ACCOUNTADMIN".into());
+    let key = s.private_key.or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY"]));
+    let key_path = s.private_key_path.or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PATH"]));
+    let passphrase = s
+        .private_key_passphrase
+        .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]));
+    let token = s.token.or_else(|| from_env(&["SNOWFLAKE_TOKEN"]));
+    let host = s.host.or_else(|| from_env(&["SNOWFLAKE_HOST"]));
+
+    if account.is_none() {
+        diags.error_at(
+            at("account"),
+            "Missing Snowflake account",
+            "Set snowflake.account or the SNOWFLAKE_ACCOUNT environment variable.",
+        );
+    }
+    if user.is_none() {
+        diags.error_at(
+            at("user"),
+            "Missing Snowflake user",
+            "Set snowflake.user or the SNOWFLAKE_USER environment variable.",
+        );
+    }
+    let given = [key.is_some(), key_path.is_some(), token.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if given > 1 {
+        let culprit = if token.is_some() { "token" } else { "private_key_path" };
+        diags.error_at(
+            at(culprit),
+            "Conflicting Snowflake credentials",
+            "Set exactly one of private_key, private_key_path and token (or their environment variables).",
+        );
+        return None;
+    }
+    if given == 0 {
+        diags.error_at(
+            AttributePath::attr("snowflake"),
+            "Missing Snowflake credentials",
+            "Set one of private_key (SNOWFLAKE_PRIVATE_KEY), private_key_path (SNOWFLAKE_PRIVATE_KEY_PATH) or token (SNOWFLAKE_TOKEN).",
+        );
+        return None;
+    }
+    let auth = if let Some(token) = token {
+        SnowflakeAuth::Token(Secret::new(token))
+    } else {
+        let pem = match (key, key_path) {
+            (Some(k), _) => Some((k, "private_key")),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(k) => Some((k, "private_key_path")),
+                Err(e) => {
+                    diags.error_at(
+                        at("private_key_path"),
+                        "Cannot read the Snowflake private key",
+                        format!("Reading {path:?} failed: {e}."),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let (pem, source) = pem?;
+        if !pem.contains("-----BEGIN") || !pem.contains("PRIVATE KEY-----") {
+            // Never echo the value: it may be a key pasted in the wrong place.
+            diags.error_at(
+                at(source),
+                "Invalid Snowflake private key",
+                "The key is not PEM-encoded: expected a block starting with -----BEGIN PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----.",
+            );
+            return None;
+        }
+        if pem.contains("ENCRYPTED PRIVATE KEY") && passphrase.is_none() {
+            diags.error_at(
+                at("private_key_passphrase"),
+                "Missing private key passphrase",
+                "The Snowflake private key is encrypted: set private_key_passphrase or SNOWFLAKE_PRIVATE_KEY_PASSPHRASE.",
+            );
+            return None;
+        }
+        SnowflakeAuth::KeyPair {
+            private_key_pem: Secret::new(pem),
+            passphrase: passphrase.map(Secret::new),
+        }
+    };
+    Some(SnowflakeConfig {
+        account: account?,
+        user: user?,
+        role,
+        auth,
+        host,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn schema_is_well_formed() {
+        assert_eq!(schema().lint(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2".into());
+        assert_eq!(format!("{s:?}"), "<redacted>");
+    }
+
+    #[test]
+    fn environment_fills_what_config_leaves_out() {
+        let cfg = resolve(&Value::Null, &env_of(&[("AWS_DEFAULT_REGION", "eu-west-1"), ("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:1")])).unwrap();
+        assert_eq!(cfg.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(cfg.endpoints, vec![("ec2".to_string(), "http://127.0.0.1:1".to_string())]);
+        assert!(cfg.snowflake.is_none());
+    }
+
+    #[test]
+    fn bad_region_from_env_points_at_region() {
+        let err = resolve(&Value::Null, &env_of(&[("AWS_REGION", "moon")])).unwrap_err();
+        assert_eq!(err.0[0].path, Some(AttributePath::attr("region")));
+    }
+}

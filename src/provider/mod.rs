@@ -1,1 +1,72 @@
+//! The privatelink provider: its block, the data it builds at Configure, and
+//! the list of resources and data sources it serves.
+
 pub mod config;
+pub mod docs;
+
+use crate::data_sources;
+use crate::framework::resource::{DataSource, Provider, Resource};
+use crate::framework::{AttributePath, Diagnostics, Schema, Value};
+use async_trait::async_trait;
+use config::ProviderConfig;
+use std::sync::Arc;
+
+pub const TYPE_NAME: &str = "privatelink";
+
+/// What every resource and data source receives.
+pub struct ProviderData {
+    pub config: ProviderConfig,
+}
+
+impl ProviderData {
+    /// The provider's region, or an error on `at` asking for one.
+    pub fn region_or_error(&self, at: AttributePath) -> Result<String, Diagnostics> {
+        self.config.region.clone().ok_or_else(|| {
+            let mut d = Diagnostics::new();
+            d.error_at(
+                at,
+                "No region",
+                "Set region here, or region in the provider block (or AWS_REGION).",
+            );
+            d
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct PrivatelinkProvider;
+
+#[async_trait]
+impl Provider for PrivatelinkProvider {
+    type Data = ProviderData;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        config::schema()
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
+        Vec::new()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
+        vec![Arc::new(data_sources::vendor::VendorDataSource)]
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        // Unknown values (from other resources) are checked at Configure.
+        if config.is_fully_known() {
+            if let Err(d) = config::resolve(config, &|k| std::env::var(k).ok()) {
+                diags.extend(d);
+            }
+        }
+    }
+
+    async fn configure(&self, _terraform_version: &str, config: &Value) -> Result<ProviderData, Diagnostics> {
+        let config = config::resolve(config, &|k| std::env::var(k).ok())?;
+        Ok(ProviderData { config })
+    }
+}

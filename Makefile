@@ -1,0 +1,45 @@
+# The two commands a newcomer needs are `make demo` and `make test`; both do
+# their own set-up on a fresh machine.
+
+SHELL := /bin/bash
+# Build outside the clone so CI's fresh clones and every worktree share one
+# warm cache; override to build elsewhere.
+CARGO_TARGET_DIR ?= $(HOME)/.cache/terraform-provider-privatelink/target
+export CARGO_TARGET_DIR
+CARGO ?= cargo
+
+.PHONY: setup build test demo docs bench fuzz fmt lint
+
+setup:
+	@scripts/setup.sh
+
+build:
+	$(CARGO) build --bins
+
+## Every test: unit, property, protocol and end-to-end through Terraform.
+test: setup
+	$(CARGO) test --no-fail-fast
+
+## Builds the provider and runs init/apply/plan/destroy on examples/demo.
+demo: setup build
+	@scripts/demo.sh
+
+## Regenerates docs/ from the schema (a test fails when it is stale).
+docs:
+	$(CARGO) run --quiet --bin terraform-provider-privatelink -- docs
+
+## Handshake, GetSchema and memory figures of the release build.
+bench:
+	$(CARGO) build --release --bins
+	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) bench --bench handshake
+
+## Runs the msgpack decoder's fuzz target for a bounded time.
+fuzz:
+	@scripts/fuzz.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings

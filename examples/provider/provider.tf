@@ -1,0 +1,26 @@
+terraform {
+  required_providers {
+    privatelink = {
+      source = "privatelink/privatelink"
+    }
+  }
+}
+
+# Credentials come from the standard AWS chain (environment, shared profile,
+# SSO, instance or container role); region and endpoints fall back to the
+# usual AWS_* variables.
+provider "privatelink" {
+  region = "us-east-1"
+
+  # Optional: act through a role in the data account.
+  # assume_role {
+  #   role_arn = "arn:aws:iam::123456789012:role/platform-privatelink"
+  # }
+
+  # Optional: the Snowflake account whose endpoints you pin.
+  # snowflake {
+  #   account          = "myorg-myaccount"
+  #   user             = "TERRAFORM"
+  #   private_key_path = "~/.snowflake/terraform_key.p8"
+  # }
+}

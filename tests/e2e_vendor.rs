@@ -1,0 +1,161 @@
+//! End to end: the real Terraform CLI loads the provider from a filesystem
+//! mirror and reads the vendor catalog; bad input gets Terraform-rendered
+//! diagnostics pointing at the attribute at fault.
+
+#[path = "support/terraform.rs"]
+mod terraform;
+
+use terraform::{all_terraforms, Workspace};
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    privatelink = { source = "privatelink/privatelink" }
+  }
+}
+"#;
+
+fn config(body: &str) -> String {
+    format!("{HEADER}\n{body}")
+}
+
+#[test]
+fn vendor_lifecycle_under_every_terraform() {
+    let body = r#"
+provider "privatelink" {
+  region = "eu-west-2"
+}
+
+data "privatelink_vendor" "sigma" {
+  name = "sigma"
+}
+
+data "privatelink_vendor" "segment" {
+  name   = "segment"
+  region = "us-east-1"
+}
+
+output "sigma" {
+  value = data.privatelink_vendor.sigma
+}
+
+output "segment_account" {
+  value = data.privatelink_vendor.segment.aws_account_id
+}
+
+output "segment" {
+  value = {
+    edge_cidr = data.privatelink_vendor.segment.edge_cidr
+    regions   = data.privatelink_vendor.segment.supported_regions
+    limit     = data.privatelink_vendor.segment.max_vpc_endpoints
+  }
+}
+"#;
+    for tf in all_terraforms() {
+        let ws = Workspace::with_terraform(tf.clone(), &config(body));
+        ws.init();
+        ws.ok(&["validate", "-no-color"]);
+        ws.apply();
+        let out = ws.outputs();
+        let sigma = &out["sigma"]["value"];
+        assert_eq!(sigma["id"], "sigma/eu-west-2", "{}", tf.display());
+        assert_eq!(sigma["region"], "eu-west-2", "region defaults to the provider's");
+        assert_eq!(sigma["aws_account_id"], "185497759670");
+        assert_eq!(sigma["principal_arn"], "arn:aws:iam::185497759670:role/cdktf-operator");
+        assert_eq!(sigma["legacy_principal_arn"], "arn:aws:iam::185497759670:role/root");
+        assert_eq!(sigma["redshift_vpc_id"], "vpc-0d89ee0ccf9f3eeb7");
+        assert_eq!(sigma["databricks_workspace_endpoint_id"], "vpce-0e2cc626d12fd41a5");
+        assert_eq!(sigma["app_origin"], "https://app.sigmacomputing.com");
+        assert_eq!(sigma["privatelink_host_suffix"], ".privatelink.sigma.internal");
+        assert!(sigma["supported_regions"].as_array().unwrap().len() > 20);
+        assert!(out["segment_account"].get("value").is_none_or(|v| v.is_null()), "Segment publishes no account");
+        let segment = &out["segment"]["value"];
+        assert_eq!(segment["edge_cidr"], "10.0.0.0/8");
+        assert_eq!(segment["limit"], 2);
+        assert_eq!(
+            segment["regions"],
+            serde_json::json!(["eu-west-1", "us-east-1", "us-east-2", "us-west-2"])
+        );
+        ws.assert_plan_empty();
+        ws.destroy();
+    }
+}
+
+#[test]
+fn plugin_exits_gracefully_when_terraform_is_done() {
+    let mut ws = Workspace::new(&config(
+        "provider \"privatelink\" {\n  region = \"us-east-1\"\n}\ndata \"privatelink_vendor\" \"v\" {\n  name = \"sigma\"\n}\n",
+    ));
+    ws.init();
+    ws.set_env("TF_LOG", "debug");
+    let out = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(out.stderr.contains("plugin exited"), "no plugin exit logged:\n{}", out.stderr);
+    assert!(
+        !out.stderr.contains("plugin failed to exit gracefully"),
+        "terraform had to kill the plugin:\n{}",
+        out.stderr
+    );
+}
+
+fn validate_error(body: &str) -> String {
+    let ws = Workspace::new(&config(body));
+    ws.init();
+    let out = ws.run(&["validate", "-no-color"]);
+    assert_ne!(out.code, 0, "validate accepted bad input:\n{}", out.all());
+    out.all()
+}
+
+#[test]
+fn unknown_vendor_is_an_error_on_name_listing_the_catalog() {
+    let err = validate_error("data \"privatelink_vendor\" \"x\" {\n  name   = \"acme\"\n  region = \"us-east-1\"\n}\n");
+    assert!(err.contains("Invalid name"), "{err}");
+    assert!(err.contains("\"acme\" is not supported"), "{err}");
+    assert!(err.contains("`sigma`") && err.contains("`segment`"), "{err}");
+    // Terraform quotes the offending line when the diagnostic carries a path.
+    assert!(err.contains("name   = \"acme\""), "diagnostic not on the attribute:\n{err}");
+}
+
+#[test]
+fn region_the_vendor_does_not_serve_lists_supported_regions() {
+    let err = validate_error("data \"privatelink_vendor\" \"x\" {\n  name   = \"segment\"\n  region = \"eu-west-2\"\n}\n");
+    assert!(err.contains("Segment does not serve eu-west-2"), "{err}");
+    assert!(err.contains("eu-west-1, us-east-1, us-east-2, us-west-2"), "{err}");
+    assert!(err.contains("region = \"eu-west-2\""), "diagnostic not on the attribute:\n{err}");
+}
+
+#[test]
+fn malformed_region_is_an_error_on_region() {
+    let err = validate_error("data \"privatelink_vendor\" \"x\" {\n  name   = \"sigma\"\n  region = \"Mars\"\n}\n");
+    assert!(err.contains("Invalid region"), "{err}");
+    assert!(err.contains("region = \"Mars\""), "{err}");
+}
+
+#[test]
+fn bad_provider_configuration_points_at_the_attribute() {
+    let err = validate_error(
+        "provider \"privatelink\" {\n  region = \"moon-base\"\n}\ndata \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n",
+    );
+    assert!(err.contains("Invalid region"), "{err}");
+    assert!(err.contains("region = \"moon-base\""), "{err}");
+
+    let err = validate_error(
+        "provider \"privatelink\" {\n  region = \"us-east-1\"\n  snowflake {\n    account = \"myorg-acct\"\n    user    = \"TF\"\n    token   = \"t0ken-value\"\n    private_key_path = \"/nonexistent/key.p8\"\n  }\n}\ndata \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n",
+    );
+    assert!(err.contains("Conflicting Snowflake credentials"), "{err}");
+    assert!(!err.contains("t0ken-value"), "a secret reached the error text:\n{err}");
+
+    let err = validate_error(
+        "provider \"privatelink\" {\n  assume_role {\n    role_arn = \"arn:aws:iam::123:user/bob\"\n  }\n}\ndata \"privatelink_vendor\" \"x\" {\n  name   = \"sigma\"\n  region = \"us-east-1\"\n}\n",
+    );
+    assert!(err.contains("Invalid role_arn"), "{err}");
+}
+
+#[test]
+fn missing_region_everywhere_is_explained() {
+    let ws = Workspace::new(&config("data \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n"));
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    assert!(out.all().contains("No region"), "{}", out.all());
+    assert!(out.all().contains("AWS_REGION"), "{}", out.all());
+}

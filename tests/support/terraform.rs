@@ -1,0 +1,175 @@
+//! Drives the real `terraform` CLI against the freshly built provider,
+//! installed into a filesystem mirror the way a user's `terraform init`
+//! would find a released one.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub const SOURCE: &str = "registry.terraform.io/privatelink/privatelink";
+const VERSION: &str = "0.1.0";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Terraform the project's setup chose (`make test` runs setup first).
+pub fn terraform() -> PathBuf {
+    if let Ok(t) = std::env::var("TERRAFORM") {
+        return PathBuf::from(t);
+    }
+    let tools = repo_root().join(".tools/bin/terraform");
+    if tools.exists() {
+        return tools;
+    }
+    PathBuf::from("terraform")
+}
+
+/// The pinned oldest supported Terraform (1.0.3), when setup installed it.
+pub fn pinned_terraform() -> Option<PathBuf> {
+    let p = repo_root().join(".tools/terraform-1.0.3");
+    p.exists().then_some(p)
+}
+
+/// Every distinct Terraform available: the chosen one, and the pinned 1.0.3.
+pub fn all_terraforms() -> Vec<PathBuf> {
+    let mut all = vec![terraform()];
+    if let Some(p) = pinned_terraform() {
+        let same = std::fs::canonicalize(&p).ok() == std::fs::canonicalize(&all[0]).ok();
+        if !same {
+            all.push(p);
+        }
+    }
+    all
+}
+
+/// A filesystem mirror holding the built provider, shared by a test binary.
+fn mirror() -> &'static Path {
+    static MIRROR: OnceLock<PathBuf> = OnceLock::new();
+    MIRROR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("privatelink-mirror-{}", std::process::id()));
+        let pkg = dir.join(SOURCE).join(VERSION).join("linux_amd64");
+        std::fs::create_dir_all(&pkg).expect("create mirror");
+        let bin = pkg.join(format!("terraform-provider-privatelink_v{VERSION}"));
+        std::fs::copy(env!("CARGO_BIN_EXE_terraform-provider-privatelink"), &bin).expect("copy provider");
+        dir
+    })
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    terraform: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    pub fn new(main_tf: &str) -> Workspace {
+        Workspace::with_terraform(terraform(), main_tf)
+    }
+
+    pub fn with_terraform(terraform: PathBuf, main_tf: &str) -> Workspace {
+        let dir = tempfile::Builder::new().prefix("privatelink-e2e-").tempdir().expect("tempdir");
+        let cli_config = format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = {:?}\n    include = [{:?}]\n  }}\n  direct {{\n    exclude = [{:?}]\n  }}\n}}\n",
+            mirror().display().to_string(),
+            SOURCE,
+            SOURCE
+        );
+        std::fs::write(dir.path().join("cli.tfrc"), cli_config).expect("cli config");
+        std::fs::write(dir.path().join("main.tf"), main_tf).expect("main.tf");
+        Workspace {
+            dir,
+            terraform,
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).expect("write file");
+    }
+
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.terraform);
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", self.path().join("cli.tfrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("TF_LOG")
+            .env_remove("TF_LOG_PATH")
+            .env_remove("TF_PLUGIN_CACHE_DIR");
+        // The host's AWS and Snowflake settings must not leak into tests.
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("SNOWFLAKE_") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap_or_else(|e| panic!("run {}: {e}", self.terraform.display()));
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a command that must succeed, failing the test with its output.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert_eq!(out.code, 0, "terraform {} failed:\n{}", args.join(" "), out.all());
+        out
+    }
+
+    pub fn init(&self) -> Output {
+        self.ok(&["init", "-no-color", "-input=false"])
+    }
+
+    pub fn apply(&self) -> Output {
+        self.ok(&["apply", "-no-color", "-input=false", "-auto-approve"])
+    }
+
+    pub fn destroy(&self) -> Output {
+        self.ok(&["destroy", "-no-color", "-input=false", "-auto-approve"])
+    }
+
+    /// Asserts a plan after apply is empty (HashiCorp's harness: "After
+    /// applying this step, the plan was not empty").
+    pub fn assert_plan_empty(&self) {
+        let out = self.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+        assert_eq!(out.code, 0, "After applying, the plan was not empty:\n{}", out.all());
+    }
+
+    pub fn outputs(&self) -> serde_json::Value {
+        let out = self.ok(&["output", "-no-color", "-json"]);
+        serde_json::from_str(&out.stdout).expect("output -json")
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        let out = self.ok(&["show", "-no-color", "-json"]);
+        serde_json::from_str(&out.stdout).expect("show -json")
+    }
+}

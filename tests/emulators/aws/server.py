@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--no-stdin-watch", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -48,9 +49,15 @@ def main(argv: list[str] | None = None) -> int:
 
     extension.apply()
     app = extension.wrap_app(DomainDispatcherApplication(create_backend_app))
-    server = make_server(
-        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
-    )
+    handler = MotoRequestHandler
+    if not args.verbose:
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *_args: object, **_kwargs: object) -> None:
+                pass
+
+        handler = QuietHandler
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
     port = server.server_address[1]
 
     stop = threading.Event()

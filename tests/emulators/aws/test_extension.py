@@ -1,0 +1,689 @@
+"""Tests of the AWS emulator's extension, through boto3 as an independent client.
+
+The server is started once per session from server.py as a subprocess on a
+free port; its stdin is a pipe, so it also exits if this process dies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REGION = "us-east-1"
+OWNER = "123456789012"  # what moto maps the default test keys to
+VENDOR = "185497759670"  # Sigma's vendor account
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, "server.py"), "--port", "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("READY http://127.0.0.1:"), line
+        url = line.split(" ", 1)[1]
+        print(f"\nemulator {url} ready in {time.monotonic() - started:.2f}s")
+        yield url
+    finally:
+        proc.stdin.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode is not None
+
+
+def admin(url: str, method: str, path: str, payload=None):
+    data = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(
+        f"{url}/_privatelink/{path}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def make_session(**creds) -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=creds.get("key", "AKIAIOSFODNN7EXAMPLE"),
+        aws_secret_access_key=creds.get("secret", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+        aws_session_token=creds.get("token"),
+        region_name=REGION,
+    )
+
+
+class Account:
+    def __init__(self, url: str, session: boto3.Session):
+        self.url = url
+        self.session = session
+
+    def client(self, name: str, config: Config = NO_RETRIES):
+        return self.session.client(name, endpoint_url=self.url, config=config)
+
+
+@pytest.fixture(scope="session")
+def owner(endpoint) -> Account:
+    account = Account(endpoint, make_session())
+    assert account.client("sts").get_caller_identity()["Account"] == OWNER
+    return account
+
+
+@pytest.fixture(scope="session")
+def vendor(endpoint, owner) -> Account:
+    creds = owner.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{VENDOR}:role/vendor", RoleSessionName="e2e"
+    )["Credentials"]
+    account = Account(
+        endpoint,
+        make_session(
+            key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"]
+        ),
+    )
+    assert account.client("sts").get_caller_identity()["Account"] == VENDOR
+    return account
+
+
+def error_code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+# --------------------------------------------------------------------------
+# EC2: endpoint services, connections, acceptance
+# --------------------------------------------------------------------------
+
+
+def make_vpc(ec2, cidr="10.0.0.0/16", azs=("us-east-1a", "us-east-1b")):
+    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    base = cidr.split(".")
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=f"{base[0]}.{base[1]}.{i}.0/24", AvailabilityZone=az
+        )["Subnet"]["SubnetId"]
+        for i, az in enumerate(azs)
+    ]
+    return vpc_id, subnets
+
+
+def make_service(account: Account, acceptance_required=True):
+    ec2 = account.client("ec2")
+    _, subnets = make_vpc(ec2)
+    nlb = account.client("elbv2").create_load_balancer(
+        Name=f"nlb-{uuid.uuid4().hex[:8]}", Subnets=subnets, Type="network", Scheme="internal"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    config = ec2.create_vpc_endpoint_service_configuration(
+        NetworkLoadBalancerArns=[nlb], AcceptanceRequired=acceptance_required
+    )["ServiceConfiguration"]
+    ec2.modify_vpc_endpoint_service_permissions(
+        ServiceId=config["ServiceId"], AddAllowedPrincipals=[f"arn:aws:iam::{VENDOR}:root"]
+    )
+    return config, nlb
+
+
+def make_endpoint(account: Account, service_name: str, vpc=None) -> str:
+    ec2 = account.client("ec2")
+    vpc_id, subnets = vpc or make_vpc(ec2, cidr="10.1.0.0/16")
+    return ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=service_name, SubnetIds=subnets[:1]
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+
+def connections(account: Account, service_id: str, **filters):
+    flt = [{"Name": "service-id", "Values": [service_id]}]
+    flt += [{"Name": k.replace("_", "-"), "Values": [v]} for k, v in filters.items()]
+    return account.client("ec2").describe_vpc_endpoint_connections(Filters=flt)[
+        "VpcEndpointConnections"
+    ]
+
+
+def endpoint_state(account: Account, endpoint_id: str) -> str:
+    return account.client("ec2").describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])[
+        "VpcEndpoints"
+    ][0]["State"]
+
+
+def test_acceptance_required_endpoint_is_pending_then_accepted(owner, vendor):
+    config, nlb = make_service(owner)
+    endpoint_id = make_endpoint(vendor, config["ServiceName"])
+    assert endpoint_state(vendor, endpoint_id) == "pendingAcceptance"
+
+    [conn] = connections(owner, config["ServiceId"])
+    assert conn["VpcEndpointId"] == endpoint_id
+    assert conn["ServiceId"] == config["ServiceId"]
+    assert conn["VpcEndpointOwner"] == VENDOR
+    assert conn["VpcEndpointState"] == "pendingAcceptance"
+    assert conn["NetworkLoadBalancerArns"] == [nlb]
+    assert conn["IpAddressType"] == "ipv4"
+    assert conn["VpcEndpointConnectionId"].startswith("vpce-con-")
+    assert conn["DnsEntries"] and conn["DnsEntries"][0]["DnsName"]
+    assert conn["CreationTimestamp"]
+
+    out = owner.client("ec2").accept_vpc_endpoint_connections(
+        ServiceId=config["ServiceId"], VpcEndpointIds=[endpoint_id]
+    )
+    assert out["Unsuccessful"] == []
+    assert endpoint_state(vendor, endpoint_id) == "available"
+    assert connections(owner, config["ServiceId"])[0]["VpcEndpointState"] == "available"
+
+    # Accepting again: not pending any more -> unsuccessful item, not a fault.
+    again = owner.client("ec2").accept_vpc_endpoint_connections(
+        ServiceId=config["ServiceId"], VpcEndpointIds=[endpoint_id, "vpce-0123456789abcdef0"]
+    )["Unsuccessful"]
+    codes = {u["ResourceId"]: u["Error"]["Code"] for u in again}
+    assert codes == {endpoint_id: "InvalidState", "vpce-0123456789abcdef0": "InvalidVpcEndpointId.NotFound"}
+
+
+def test_reject_path(owner, vendor):
+    config, _ = make_service(owner)
+    endpoint_id = make_endpoint(vendor, config["ServiceName"])
+    out = owner.client("ec2").reject_vpc_endpoint_connections(
+        ServiceId=config["ServiceId"], VpcEndpointIds=[endpoint_id]
+    )
+    assert out["Unsuccessful"] == []
+    assert endpoint_state(vendor, endpoint_id) == "rejected"
+    assert connections(owner, config["ServiceId"], vpc_endpoint_state="rejected")[0][
+        "VpcEndpointId"
+    ] == endpoint_id
+    assert connections(owner, config["ServiceId"], vpc_endpoint_state="pendingAcceptance") == []
+
+
+def test_vendor_cannot_accept_or_list(owner, vendor):
+    config, _ = make_service(owner)
+    endpoint_id = make_endpoint(vendor, config["ServiceName"])
+    with pytest.raises(ClientError) as err:
+        vendor.client("ec2").accept_vpc_endpoint_connections(
+            ServiceId=config["ServiceId"], VpcEndpointIds=[endpoint_id]
+        )
+    assert error_code(err) == "InvalidVpcEndpointServiceId.NotFound"
+    with pytest.raises(ClientError) as err:
+        vendor.client("ec2").reject_vpc_endpoint_connections(
+            ServiceId=config["ServiceId"], VpcEndpointIds=[endpoint_id]
+        )
+    assert error_code(err) == "InvalidVpcEndpointServiceId.NotFound"
+    assert connections(vendor, config["ServiceId"]) == []
+    assert endpoint_state(vendor, endpoint_id) == "pendingAcceptance"
+
+
+def test_no_acceptance_required_endpoint_is_available(owner, vendor):
+    config, _ = make_service(owner, acceptance_required=False)
+    endpoint_id = make_endpoint(vendor, config["ServiceName"])
+    assert endpoint_state(vendor, endpoint_id) == "available"
+    assert connections(owner, config["ServiceId"])[0]["VpcEndpointState"] == "available"
+
+
+def test_connection_filters_and_paging(owner, vendor):
+    config, _ = make_service(owner)
+    vpc = make_vpc(vendor.client("ec2"), cidr="10.2.0.0/16")
+    ids = [make_endpoint(vendor, config["ServiceName"], vpc=vpc) for _ in range(7)]
+    own_vpc = make_vpc(owner.client("ec2"), cidr="10.3.0.0/16")
+    own_id = make_endpoint(owner, config["ServiceName"], vpc=own_vpc)
+
+    ec2 = owner.client("ec2")
+    flt = [{"Name": "service-id", "Values": [config["ServiceId"]]}]
+    seen, token, pages = [], None, 0
+    while True:
+        kwargs = {"Filters": flt, "MaxResults": 5}
+        if token:
+            kwargs["NextToken"] = token
+        out = ec2.describe_vpc_endpoint_connections(**kwargs)
+        pages += 1
+        seen += [c["VpcEndpointId"] for c in out["VpcEndpointConnections"]]
+        token = out.get("NextToken")
+        if not token:
+            break
+    assert pages == 2 and sorted(seen) == sorted(ids + [own_id])
+
+    # boto3's paginator agrees.
+    paged = [
+        c["VpcEndpointId"]
+        for page in ec2.get_paginator("describe_vpc_endpoint_connections").paginate(
+            Filters=flt, PaginationConfig={"PageSize": 5}
+        )
+        for c in page["VpcEndpointConnections"]
+    ]
+    assert sorted(paged) == sorted(seen)
+
+    assert [c["VpcEndpointId"] for c in connections(owner, config["ServiceId"], vpc_endpoint_id=ids[3])] == [ids[3]]
+    by_owner = connections(owner, config["ServiceId"], vpc_endpoint_owner=OWNER)
+    # The owner's own endpoint to its own service is accepted at once.
+    assert [(c["VpcEndpointId"], c["VpcEndpointState"]) for c in by_owner] == [(own_id, "available")]
+    assert len(connections(owner, config["ServiceId"], vpc_endpoint_owner=VENDOR)) == 7
+
+    with pytest.raises(ClientError) as err:
+        ec2.describe_vpc_endpoint_connections(Filters=[{"Name": "bogus", "Values": ["x"]}])
+    assert error_code(err) == "InvalidParameterValue"
+
+
+def test_availability_zone_ids_filled(owner):
+    ec2 = owner.client("ec2")
+    zone_ids = {
+        z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]
+    }
+    config, _ = make_service(owner)
+    assert sorted(config["AvailabilityZones"]) == ["us-east-1a", "us-east-1b"]
+    expected = sorted(zone_ids[z] for z in config["AvailabilityZones"])
+    assert sorted(config["AvailabilityZoneIds"]) == expected
+
+    described = ec2.describe_vpc_endpoint_service_configurations(
+        ServiceIds=[config["ServiceId"]]
+    )["ServiceConfigurations"][0]
+    assert sorted(described["AvailabilityZoneIds"]) == expected
+
+    detail = ec2.describe_vpc_endpoint_services(ServiceNames=[config["ServiceName"]])[
+        "ServiceDetails"
+    ][0]
+    assert sorted(detail["AvailabilityZoneIds"]) == expected
+
+
+# --------------------------------------------------------------------------
+# Redshift
+# --------------------------------------------------------------------------
+
+
+def make_cluster(account: Account, node_type="ra3.xlplus", relocation=True, port=5439) -> str:
+    cluster_id = f"c-{uuid.uuid4().hex[:10]}"
+    kwargs = dict(
+        ClusterIdentifier=cluster_id,
+        NodeType=node_type,
+        MasterUsername="admin",
+        MasterUserPassword="Password1",
+        ClusterType="single-node",
+        Port=port,
+    )
+    if relocation is not None:
+        kwargs["AvailabilityZoneRelocation"] = relocation
+    account.client("redshift").create_cluster(**kwargs)
+    return cluster_id
+
+
+def grantee_endpoint(vendor: Account, cluster_id: str, vpc_id: str, subnets) -> str:
+    rs = vendor.client("redshift")
+    group = f"sg-{uuid.uuid4().hex[:8]}"
+    rs.create_cluster_subnet_group(
+        ClusterSubnetGroupName=group, Description="e2e", SubnetIds=subnets
+    )
+    name = f"ep-{uuid.uuid4().hex[:8]}"
+    out = rs.create_endpoint_access(
+        ClusterIdentifier=cluster_id, ResourceOwner=OWNER, EndpointName=name, SubnetGroupName=group
+    )
+    assert out["EndpointName"] == name and out["VpcEndpoint"]["VpcId"] == vpc_id
+    return name
+
+
+def test_cluster_relocation_node_type_and_port(owner):
+    rs = owner.client("redshift")
+    on = make_cluster(owner, relocation=True, port=5439)
+    off = make_cluster(owner, relocation=False, port=5440)
+    unset = make_cluster(owner, relocation=None)
+    by_id = {c["ClusterIdentifier"]: c for c in rs.describe_clusters()["Clusters"]}
+    assert by_id[on]["AvailabilityZoneRelocationStatus"] == "enabled"
+    assert by_id[on]["NodeType"] == "ra3.xlplus"
+    assert by_id[on]["Endpoint"]["Port"] == 5439
+    assert by_id[off]["AvailabilityZoneRelocationStatus"] == "disabled"
+    assert by_id[off]["Endpoint"]["Port"] == 5440
+    assert by_id[unset]["AvailabilityZoneRelocationStatus"] == "disabled"
+    rs.modify_cluster(ClusterIdentifier=off, AvailabilityZoneRelocation=True)
+    assert (
+        rs.describe_clusters(ClusterIdentifier=off)["Clusters"][0]["AvailabilityZoneRelocationStatus"]
+        == "enabled"
+    )
+
+
+def test_authorize_all_and_specific_vpcs_and_reauthorize_adds(owner):
+    rs = owner.client("redshift")
+    cluster_id = make_cluster(owner)
+    grantee_all, grantee_some = "111111111111", "222222222222"
+
+    auth = rs.authorize_endpoint_access(ClusterIdentifier=cluster_id, Account=grantee_all)
+    assert auth["Grantor"] == OWNER and auth["Grantee"] == grantee_all
+    assert auth["ClusterIdentifier"] == cluster_id
+    assert auth["Status"] == "Authorized" and auth["AllowedAllVPCs"] is True
+    assert auth.get("AllowedVPCs", []) == [] and auth["EndpointCount"] == 0
+    assert auth["ClusterStatus"] == "available" and auth["AuthorizeTime"]
+
+    auth = rs.authorize_endpoint_access(
+        ClusterIdentifier=cluster_id, Account=grantee_some, VpcIds=["vpc-aaaa1111"]
+    )
+    assert auth["AllowedAllVPCs"] is False and auth["AllowedVPCs"] == ["vpc-aaaa1111"]
+
+    auth = rs.authorize_endpoint_access(
+        ClusterIdentifier=cluster_id, Account=grantee_some, VpcIds=["vpc-bbbb2222", "vpc-aaaa1111"]
+    )
+    assert auth["AllowedVPCs"] == ["vpc-aaaa1111", "vpc-bbbb2222"]
+
+    for kwargs in (
+        {"Account": grantee_all},
+        {"Account": grantee_all, "VpcIds": ["vpc-cccc3333"]},
+        {"Account": grantee_some, "VpcIds": ["vpc-aaaa1111"]},
+        {"Account": grantee_some},
+    ):
+        with pytest.raises(ClientError) as err:
+            rs.authorize_endpoint_access(ClusterIdentifier=cluster_id, **kwargs)
+        assert error_code(err) == "EndpointAuthorizationAlreadyExists", kwargs
+
+    [described] = rs.describe_endpoint_authorization(
+        ClusterIdentifier=cluster_id, Account=grantee_some
+    )["EndpointAuthorizationList"]
+    assert described["AllowedVPCs"] == ["vpc-aaaa1111", "vpc-bbbb2222"]
+
+
+def test_authorize_faults(owner):
+    rs = owner.client("redshift")
+    with pytest.raises(ClientError) as err:
+        rs.authorize_endpoint_access(ClusterIdentifier="no-such-cluster", Account=VENDOR)
+    assert error_code(err) == "ClusterNotFound"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+    dc2 = make_cluster(owner, node_type="dc2.large")
+    with pytest.raises(ClientError) as err:
+        rs.authorize_endpoint_access(ClusterIdentifier=dc2, Account=VENDOR)
+    assert error_code(err) == "UnsupportedOperation"
+
+    no_relocation = make_cluster(owner, relocation=False)
+    with pytest.raises(ClientError) as err:
+        rs.authorize_endpoint_access(ClusterIdentifier=no_relocation, Account=VENDOR)
+    assert error_code(err) == "UnsupportedOperation"
+
+    paused = make_cluster(owner)
+    rs.pause_cluster(ClusterIdentifier=paused)
+    with pytest.raises(ClientError) as err:
+        rs.authorize_endpoint_access(ClusterIdentifier=paused, Account=VENDOR)
+    assert error_code(err) == "InvalidClusterState"
+
+    with pytest.raises(ClientError) as err:
+        rs.describe_endpoint_authorization(ClusterIdentifier="no-such-cluster")
+    assert error_code(err) == "ClusterNotFound"
+
+
+def test_describe_grantor_and_grantee_views_with_paging(owner, vendor):
+    rs = owner.client("redshift")
+    cluster_id = make_cluster(owner)
+    grantees = [f"3000000000{i:02d}" for i in range(24)] + [VENDOR]
+    for g in grantees:
+        rs.authorize_endpoint_access(ClusterIdentifier=cluster_id, Account=g)
+
+    seen, marker, pages = [], None, 0
+    while True:
+        kwargs = {"ClusterIdentifier": cluster_id, "MaxRecords": 20}
+        if marker:
+            kwargs["Marker"] = marker
+        out = rs.describe_endpoint_authorization(**kwargs)
+        pages += 1
+        seen += [a["Grantee"] for a in out["EndpointAuthorizationList"]]
+        marker = out.get("Marker")
+        if not marker:
+            break
+    assert pages == 2 and sorted(seen) == sorted(grantees)
+
+    paged = [
+        a["Grantee"]
+        for page in rs.get_paginator("describe_endpoint_authorization").paginate(
+            ClusterIdentifier=cluster_id, PaginationConfig={"PageSize": 20}
+        )
+        for a in page["EndpointAuthorizationList"]
+    ]
+    assert sorted(paged) == sorted(grantees)
+
+    with pytest.raises(ClientError) as err:
+        rs.describe_endpoint_authorization(ClusterIdentifier=cluster_id, MaxRecords=5)
+    assert error_code(err) == "InvalidParameterValue"
+
+    # Grantee view: the vendor sees what it has been granted, by grantor.
+    mine = vendor.client("redshift").describe_endpoint_authorization(
+        Account=OWNER, Grantee=True
+    )["EndpointAuthorizationList"]
+    assert cluster_id in [a["ClusterIdentifier"] for a in mine]
+    assert all(a["Grantee"] == VENDOR and a["Grantor"] == OWNER for a in mine)
+    # Grantor view from the vendor's account shows nothing of the owner's.
+    assert vendor.client("redshift").describe_endpoint_authorization(
+        Account=VENDOR
+    )["EndpointAuthorizationList"] == []
+
+
+def test_revoke_vpcs_endpoints_force_and_revoking_state(owner, vendor):
+    rs = owner.client("redshift")
+    cluster_id = make_cluster(owner)
+    v_ec2 = vendor.client("ec2")
+    vpc_a, subnets_a = make_vpc(v_ec2, cidr="10.10.0.0/16")
+    vpc_b, subnets_b = make_vpc(v_ec2, cidr="10.11.0.0/16")
+    rs.authorize_endpoint_access(
+        ClusterIdentifier=cluster_id, Account=VENDOR, VpcIds=[vpc_a, vpc_b, "vpc-ffff0000"]
+    )
+
+    # Revoking some VPCs removes only those.
+    auth = rs.revoke_endpoint_access(
+        ClusterIdentifier=cluster_id, Account=VENDOR, VpcIds=["vpc-ffff0000"]
+    )
+    assert auth["Status"] == "Authorized" and auth["AllowedVPCs"] == [vpc_a, vpc_b]
+
+    # The grantee creates endpoints; EndpointCount counts them.
+    name_a = grantee_endpoint(vendor, cluster_id, vpc_a, subnets_a)
+    name_b = grantee_endpoint(vendor, cluster_id, vpc_b, subnets_b)
+    [auth] = rs.describe_endpoint_authorization(ClusterIdentifier=cluster_id, Account=VENDOR)[
+        "EndpointAuthorizationList"
+    ]
+    assert auth["EndpointCount"] == 2
+    listed = vendor.client("redshift").describe_endpoint_access(ClusterIdentifier=cluster_id)[
+        "EndpointAccessList"
+    ]
+    assert sorted(e["EndpointName"] for e in listed) == sorted([name_a, name_b])
+    assert all(e["Port"] == 5439 and e["EndpointStatus"] == "active" for e in listed)
+
+    # A VPC outside the authorization cannot get an endpoint.
+    vpc_c, subnets_c = make_vpc(v_ec2, cidr="10.12.0.0/16")
+    with pytest.raises(ClientError) as err:
+        grantee_endpoint(vendor, cluster_id, vpc_c, subnets_c)
+    assert error_code(err) == "AccessToClusterDenied"
+
+    # Revoking a VPC that has an endpoint needs Force.
+    with pytest.raises(ClientError) as err:
+        rs.revoke_endpoint_access(ClusterIdentifier=cluster_id, Account=VENDOR, VpcIds=[vpc_b])
+    assert error_code(err) == "InvalidEndpointState"
+    auth = rs.revoke_endpoint_access(
+        ClusterIdentifier=cluster_id, Account=VENDOR, VpcIds=[vpc_b], Force=True
+    )
+    assert auth["AllowedVPCs"] == [vpc_a] and auth["EndpointCount"] == 1
+
+    # Revoking the whole authorization while an endpoint exists needs Force too.
+    with pytest.raises(ClientError) as err:
+        rs.revoke_endpoint_access(ClusterIdentifier=cluster_id, Account=VENDOR)
+    assert error_code(err) == "InvalidEndpointState"
+
+    # The grantee deletes its endpoint; then a plain revoke works.
+    deleted = vendor.client("redshift").delete_endpoint_access(EndpointName=name_a)
+    assert deleted["EndpointStatus"] == "deleting"
+    with pytest.raises(ClientError) as err:
+        vendor.client("redshift").describe_endpoint_access(EndpointName=name_a)
+    assert error_code(err) == "EndpointNotFound"
+    auth = rs.revoke_endpoint_access(ClusterIdentifier=cluster_id, Account=VENDOR)
+    assert auth["Status"] == "Revoking"
+
+    # Revoking is visible to the next describe(s), then the authorization is gone.
+    statuses = []
+    for _ in range(5):
+        found = rs.describe_endpoint_authorization(ClusterIdentifier=cluster_id, Account=VENDOR)[
+            "EndpointAuthorizationList"
+        ]
+        statuses.append(found[0]["Status"] if found else None)
+    assert statuses[0] == "Revoking" and statuses[-1] is None
+    assert set(statuses) == {"Revoking", None}
+
+    with pytest.raises(ClientError) as err:
+        rs.revoke_endpoint_access(ClusterIdentifier=cluster_id, Account=VENDOR)
+    assert error_code(err) == "EndpointAuthorizationNotFound"
+
+
+def test_force_revoke_deletes_grantee_endpoints(owner, vendor):
+    rs = owner.client("redshift")
+    cluster_id = make_cluster(owner)
+    vpc, subnets = make_vpc(vendor.client("ec2"), cidr="10.20.0.0/16")
+    rs.authorize_endpoint_access(ClusterIdentifier=cluster_id, Account=VENDOR)
+    name = grantee_endpoint(vendor, cluster_id, vpc, subnets)
+    auth = rs.revoke_endpoint_access(ClusterIdentifier=cluster_id, Account=VENDOR, Force=True)
+    assert auth["Status"] == "Revoking" and auth["EndpointCount"] == 0
+    with pytest.raises(ClientError) as err:
+        rs.revoke_endpoint_access(ClusterIdentifier=cluster_id, Account=VENDOR)
+    assert error_code(err) == "InvalidAuthorizationState"
+    remaining = vendor.client("redshift").describe_endpoint_access(ClusterIdentifier=cluster_id)[
+        "EndpointAccessList"
+    ]
+    assert name not in [e["EndpointName"] for e in remaining]
+
+
+# --------------------------------------------------------------------------
+# Admin hooks
+# --------------------------------------------------------------------------
+
+
+def test_fault_injection_count(endpoint, owner):
+    ec2 = owner.client("ec2")
+    _, subnets = make_vpc(ec2, cidr="10.30.0.0/16")
+    nlb = owner.client("elbv2").create_load_balancer(
+        Name=f"nlb-{uuid.uuid4().hex[:8]}", Subnets=subnets, Type="network"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    admin(
+        endpoint,
+        "POST",
+        "faults",
+        {
+            "service": "ec2",
+            "action": "CreateVpcEndpointServiceConfiguration",
+            "code": "RequestLimitExceeded",
+            "status": 503,
+            "count": 2,
+        },
+    )
+    try:
+        for _ in range(2):
+            with pytest.raises(ClientError) as err:
+                ec2.create_vpc_endpoint_service_configuration(NetworkLoadBalancerArns=[nlb])
+            assert error_code(err) == "RequestLimitExceeded"
+            assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        ec2.create_vpc_endpoint_service_configuration(NetworkLoadBalancerArns=[nlb])
+    finally:
+        admin(endpoint, "DELETE", "faults")
+
+    # Redshift faults come back in Redshift's (query protocol) error format.
+    admin(
+        endpoint,
+        "POST",
+        "faults",
+        {"service": "redshift", "action": "DescribeClusters", "code": "InvalidClusterState", "count": 1},
+    )
+    try:
+        with pytest.raises(ClientError) as err:
+            owner.client("redshift").describe_clusters()
+        assert error_code(err) == "InvalidClusterState"
+        owner.client("redshift").describe_clusters()
+    finally:
+        admin(endpoint, "DELETE", "faults")
+
+
+def test_throttle_fraction_is_deterministic(endpoint, owner):
+    ec2 = owner.client("ec2")
+
+    def run() -> list[bool]:
+        admin(endpoint, "POST", "faults", {"throttle_fraction": 0.3, "actions": ["DescribeVpcs"], "seed": 1})
+        outcome = []
+        try:
+            for _ in range(40):
+                try:
+                    ec2.describe_vpcs()
+                    outcome.append(True)
+                except ClientError as err:
+                    assert error_code_of(err) == "RequestLimitExceeded"
+                    outcome.append(False)
+            # Other actions are not throttled.
+            for _ in range(10):
+                ec2.describe_availability_zones()
+        finally:
+            admin(endpoint, "DELETE", "faults")
+        return outcome
+
+    first, second = run(), run()
+    assert first == second
+    failures = first.count(False)
+    assert 4 <= failures <= 20, failures
+
+    admin(endpoint, "POST", "faults", {"throttle_fraction": 1.0, "seed": 3})
+    try:
+        with pytest.raises(ClientError) as err:
+            owner.client("redshift").describe_clusters()
+        assert error_code(err) == "Throttling"
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    finally:
+        admin(endpoint, "DELETE", "faults")
+
+
+def error_code_of(err: ClientError) -> str:
+    return err.response["Error"]["Code"]
+
+
+def test_request_log(endpoint, owner):
+    admin(endpoint, "DELETE", "requests")
+    owner.client("ec2").describe_vpcs()
+    with pytest.raises(ClientError):
+        owner.client("redshift").describe_endpoint_authorization(ClusterIdentifier="missing")
+    s3 = owner.session.client(
+        "s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1})
+    )
+    bucket = f"b-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]},
+    )
+    s3.get_bucket_cors(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    log = admin(endpoint, "GET", "requests")
+    assert [(e["service"], e["action"], e["status"], e["account"]) for e in log] == [
+        ("ec2", "DescribeVpcs", 200, OWNER),
+        ("redshift", "DescribeEndpointAuthorization", 404, OWNER),
+        ("s3", "CreateBucket", 200, OWNER),
+        ("s3", "PutBucketCors", 200, OWNER),
+        ("s3", "GetBucketCors", 200, OWNER),
+        ("s3", "PutBucketPolicy", 200, OWNER),
+        ("s3", "PutObject", 200, OWNER),
+    ]
+    assert admin(endpoint, "DELETE", "requests")["cleared"] == len(log)
+    assert admin(endpoint, "GET", "requests") == []
+
+
+def test_request_log_tells_vendor_account(endpoint, vendor):
+    admin(endpoint, "DELETE", "requests")
+    vendor.client("ec2").describe_vpc_endpoints()
+    assert admin(endpoint, "GET", "requests") == [
+        {"service": "ec2", "action": "DescribeVpcEndpoints", "status": 200, "account": VENDOR}
+    ]
+
+
+def test_zz_reset(endpoint, owner):
+    """Runs last in this file: wipes moto's state, the log and the faults."""
+    owner.client("ec2").create_vpc(CidrBlock="10.99.0.0/16")
+    admin(endpoint, "POST", "faults", {"service": "s3", "action": "ListBuckets", "code": "SlowDown", "count": 5})
+    assert admin(endpoint, "POST", "reset") == {"reset": True}
+    assert admin(endpoint, "GET", "requests") == []
+    assert admin(endpoint, "GET", "faults") == {"faults": [], "throttle": None}
+    cidrs = [v["CidrBlock"] for v in owner.client("ec2").describe_vpcs()["Vpcs"]]
+    assert "10.99.0.0/16" not in cidrs

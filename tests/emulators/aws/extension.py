@@ -1033,10 +1033,56 @@ class AdminMiddleware:
             return start_response(status, headers, exc_info)
 
         try:
+            if style == "ec2":
+                return self._call_ec2(environ, start_response, entry)
             return self.app(environ, recording_start)
         finally:
             with self.lock:
                 self.log.append(entry)
+
+    def _call_ec2(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], entry: dict[str, Any]
+    ) -> list[bytes]:
+        """Calls moto for an EC2 request and fixes its envelope the way AWS
+        sends it: the namespace ends in a slash, requestId is a UUID, and the
+        error document has no namespace."""
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return chunks.append
+
+        result = self.app(environ, capture)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        body = b"".join(chunks)
+        request_id = str(uuid.uuid4())
+        body = body.replace(
+            b'xmlns="http://ec2.amazonaws.com/doc/2016-11-15"',
+            b'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"',
+        )
+        body = body.replace(
+            b'<Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><Errors>',
+            b"<Response><Errors>",
+        )
+        for tag in (b"requestId", b"RequestID"):
+            body = body.replace(
+                b"<%s>request-id</%s>" % (tag, tag), b"<%s>%s</%s>" % (tag, request_id.encode(), tag)
+            )
+        status = captured.get("status", "500 Internal Server Error")
+        try:
+            entry["status"] = int(status.split(" ", 1)[0])
+        except ValueError:
+            entry["status"] = 0
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
 
 
 def wrap_app(app: Callable[..., Any]) -> AdminMiddleware:

@@ -551,6 +551,72 @@ def test_force_revoke_deletes_grantee_endpoints(owner, vendor):
 
 
 # --------------------------------------------------------------------------
+# Wire shapes
+# --------------------------------------------------------------------------
+
+
+def raw_bodies(client) -> list[tuple[int, str]]:
+    seen: list[tuple[int, str]] = []
+    client.meta.events.register(
+        "after-call",
+        lambda http_response, **_: seen.append(
+            (http_response.status_code, http_response.content.decode())
+        ),
+    )
+    return seen
+
+
+def test_wire_envelopes(endpoint, owner):
+    ec2 = owner.client("ec2")
+    ec2_seen = raw_bodies(ec2)
+    ec2.describe_vpc_endpoint_connections()
+    status, body = ec2_seen[-1]
+    assert status == 200
+    assert '<DescribeVpcEndpointConnectionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">' in body
+    assert "<requestId>" in body and "<requestId>request-id<" not in body
+
+    with pytest.raises(ClientError) as err:
+        ec2.accept_vpc_endpoint_connections(ServiceId="vpce-svc-0000", VpcEndpointIds=["vpce-1"])
+    status, raw = ec2_seen[-1]
+    assert status == 400
+    assert "<Response><Errors><Error><Code>InvalidVpcEndpointServiceId.NotFound</Code>" in raw
+    assert "<RequestID>" in raw
+
+    rs = owner.client("redshift")
+    rs_seen = raw_bodies(rs)
+    cluster_id = make_cluster(owner)
+    rs.authorize_endpoint_access(ClusterIdentifier=cluster_id, Account="444455556666")
+    status, raw = rs_seen[-1]
+    assert raw.startswith(
+        '<AuthorizeEndpointAccessResponse xmlns="http://redshift.amazonaws.com/doc/2012-12-01/">'
+        "<AuthorizeEndpointAccessResult><Grantor>"
+    )
+    assert "<RequestId>" in raw
+    with pytest.raises(ClientError):
+        rs.revoke_endpoint_access(ClusterIdentifier=cluster_id, Account="999999999999")
+    status, raw = rs_seen[-1]
+    assert status == 404
+    assert "<ErrorResponse" in raw and "<Type>Sender</Type><Code>EndpointAuthorizationNotFound</Code>" in raw
+
+    # Injected faults use the same formats.
+    admin(endpoint, "POST", "faults", [
+        {"service": "ec2", "action": "DescribeVpcs", "code": "RequestLimitExceeded", "status": 503},
+        {"service": "redshift", "action": "DescribeClusters", "code": "Throttling", "status": 400},
+    ])
+    try:
+        with pytest.raises(ClientError):
+            ec2.describe_vpcs()
+        assert ec2_seen[-1][0] == 503
+        assert ec2_seen[-1][1].endswith("</RequestID></Response>")
+        assert "<Response><Errors><Error><Code>RequestLimitExceeded</Code>" in ec2_seen[-1][1]
+        with pytest.raises(ClientError):
+            rs.describe_clusters()
+        assert "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>" in rs_seen[-1][1]
+    finally:
+        admin(endpoint, "DELETE", "faults")
+
+
+# --------------------------------------------------------------------------
 # Admin hooks
 # --------------------------------------------------------------------------
 

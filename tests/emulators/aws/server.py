@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
         handler = QuietHandler
     server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
+    # Keep-alive connections of clients must not hold up shutdown.
+    server.daemon_threads = True
+    server.block_on_close = False
     port = server.server_address[1]
 
     stop = threading.Event()
@@ -86,12 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f"READY http://{host}:{port}\n")
     sys.stdout.flush()
 
-    while not stop.wait(0.5):
+    while not stop.wait(0.1):
         if not serving.is_alive():
             return 1
-    server.shutdown()
-    server.server_close()
-    return 0
+    # Nothing to save: leave at once rather than wait for the serve loop's poll
+    # and the interpreter's teardown of moto's large in-memory state.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -753,3 +753,40 @@ def test_zz_reset(endpoint, owner):
     assert admin(endpoint, "GET", "faults") == {"faults": [], "throttle": None}
     cidrs = [v["CidrBlock"] for v in owner.client("ec2").describe_vpcs()["Vpcs"]]
     assert "10.99.0.0/16" not in cidrs
+
+
+def test_server_exits_when_its_parent_dies():
+    """A harness killed with SIGKILL closes the server's stdin pipe: it exits."""
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            f"p = subprocess.Popen([sys.executable, {os.path.join(HERE, 'server.py')!r}],"
+            " stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)\n"
+            "print(p.stdout.readline().strip(), p.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = parent.stdout.readline().split()
+    assert line[0] == "READY", line
+    server_pid = int(line[2])
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server_pid, 0)
+        except ProcessLookupError:
+            break
+        # Reap it if it is our grandchild turned zombie under a subreaper.
+        try:
+            os.waitpid(server_pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    else:
+        os.kill(server_pid, 9)
+        pytest.fail("the emulator outlived its parent")

@@ -196,7 +196,7 @@ def _describe_vpc_endpoint_connections(self: Any) -> ActionResult:
     return ActionResult(result)
 
 
-def _decide_connections(self: Any, new_state: str) -> ActionResult:
+def _decide_connections(self: Any, new_state: str, allowed_from: tuple[str, ...]) -> ActionResult:
     service_id = self._get_param("ServiceId")
     config = self.ec2_backend.configurations.get(service_id)
     if config is None:
@@ -220,14 +220,14 @@ def _decide_connections(self: Any, new_state: str) -> ActionResult:
                     },
                 }
             )
-        elif endpoint.state != "pendingAcceptance":
+        elif endpoint.state not in allowed_from:
             unsuccessful.append(
                 {
                     "ResourceId": endpoint_id,
                     "Error": {
                         "Code": "InvalidState",
                         "Message": f"Endpoint {endpoint_id} is in state "
-                        f"'{endpoint.state}', not 'pendingAcceptance'",
+                        f"'{endpoint.state}', not in {', '.join(allowed_from)}",
                     },
                 }
             )
@@ -237,11 +237,12 @@ def _decide_connections(self: Any, new_state: str) -> ActionResult:
 
 
 def _accept_vpc_endpoint_connections(self: Any) -> ActionResult:
-    return _decide_connections(self, "available")
+    return _decide_connections(self, "available", ("pendingAcceptance",))
 
 
 def _reject_vpc_endpoint_connections(self: Any) -> ActionResult:
-    return _decide_connections(self, "rejected")
+    # AWS: a connection can also be rejected once it is available.
+    return _decide_connections(self, "rejected", ("pendingAcceptance", "available"))
 
 
 def _patch_ec2() -> None:

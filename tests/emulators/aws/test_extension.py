@@ -205,6 +205,18 @@ def test_reject_path(owner, vendor):
         "VpcEndpointId"
     ] == endpoint_id
     assert connections(owner, config["ServiceId"], vpc_endpoint_state="pendingAcceptance") == []
+    # Rejected is final for accept; an available connection can still be rejected.
+    again = owner.client("ec2").accept_vpc_endpoint_connections(
+        ServiceId=config["ServiceId"], VpcEndpointIds=[endpoint_id]
+    )["Unsuccessful"]
+    assert [u["Error"]["Code"] for u in again] == ["InvalidState"]
+    second = make_endpoint(vendor, config["ServiceName"])
+    ec2 = owner.client("ec2")
+    ec2.accept_vpc_endpoint_connections(ServiceId=config["ServiceId"], VpcEndpointIds=[second])
+    assert ec2.reject_vpc_endpoint_connections(
+        ServiceId=config["ServiceId"], VpcEndpointIds=[second]
+    )["Unsuccessful"] == []
+    assert endpoint_state(vendor, second) == "rejected"
 
 
 def test_vendor_cannot_accept_or_list(owner, vendor):

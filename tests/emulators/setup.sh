@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates <repo>/.tools/venv and installs the emulator's pinned Python packages
 # (tests/emulators/requirements.txt). Idempotent: a stamp file holding the hash
-# of the requirements (and of the interpreter) makes a warm run a no-op.
+# of the requirements and of the venv's pyvenv.cfg makes a warm run a no-op.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,9 +11,11 @@ req="$here/requirements.txt"
 stamp="$venv/.emulator-requirements.sha256"
 python="${PYTHON:-python3}"
 
-want="$( { cat "$req"; "$python" -c 'import sys; print(sys.version)' 2>/dev/null || true; } | sha256sum | cut -d' ' -f1)"
+# The stamp covers the pins and the venv's interpreter (pyvenv.cfg records its
+# version), so the warm path runs no Python at all.
+stamp_of() { cat "$req" "$venv/pyvenv.cfg" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
-if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$(stamp_of)" ]]; then
     exit 0
 fi
 
@@ -38,4 +40,4 @@ for line in open(sys.argv[1]):
     if got != pin:
         sys.exit(f"emulators/setup.sh: {name} is {got}, wanted {pin}")
 PY
-printf '%s\n' "$want" > "$stamp"
+printf '%s\n' "$(stamp_of)" > "$stamp"

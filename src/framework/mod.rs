@@ -8,6 +8,7 @@ pub mod plan;
 pub mod resource;
 pub mod schema;
 pub mod server;
+pub mod timeouts;
 pub mod typed;
 pub mod validators;
 pub mod value;

@@ -1,6 +1,7 @@
 //! The privatelink provider: its block, the data it builds at Configure, and
 //! the list of resources and data sources it serves.
 
+pub mod aws;
 pub mod config;
 pub mod docs;
 
@@ -16,9 +17,25 @@ pub const TYPE_NAME: &str = "privatelink";
 /// What every resource and data source receives.
 pub struct ProviderData {
     pub config: ProviderConfig,
+    /// Built on first use, once per Configure: a configuration that only
+    /// reads the vendor catalog needs no AWS credentials at all.
+    aws: tokio::sync::OnceCell<aws::AwsClients>,
 }
 
 impl ProviderData {
+    pub fn new(config: ProviderConfig) -> ProviderData {
+        ProviderData {
+            config,
+            aws: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The shared AWS clients, built (and the credentials checked) on first
+    /// use.
+    pub async fn aws(&self) -> Result<&aws::AwsClients, Diagnostics> {
+        self.aws.get_or_try_init(|| aws::AwsClients::new(&self.config)).await
+    }
+
     /// The provider's region, or an error on `at` asking for one.
     pub fn region_or_error(&self, at: AttributePath) -> Result<String, Diagnostics> {
         self.config.region.clone().ok_or_else(|| {
@@ -67,6 +84,6 @@ impl Provider for PrivatelinkProvider {
 
     async fn configure(&self, _terraform_version: &str, config: &Value) -> Result<ProviderData, Diagnostics> {
         let config = config::resolve(config, &|k| std::env::var(k).ok())?;
-        Ok(ProviderData { config })
+        Ok(ProviderData::new(config))
     }
 }

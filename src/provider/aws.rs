@@ -1,0 +1,186 @@
+//! The AWS clients the provider builds once per Configure and shares with
+//! every resource: the standard credential chain, the provider block's
+//! region, profile, role and endpoints, and retries with backoff for
+//! throttling and transient faults.
+
+use super::config::ProviderConfig;
+use crate::framework::{AttributePath, Diagnostic, Diagnostics};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub region: String,
+    /// The caller's account, from sts:GetCallerIdentity (None when
+    /// credential validation is skipped and nothing asked for it yet).
+    pub account_id: Option<String>,
+    pub ec2: aws_sdk_ec2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub redshift: aws_sdk_redshift::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
+    sdk: SdkConfig,
+}
+
+fn endpoint<'a>(config: &'a ProviderConfig, service: &str) -> Option<&'a str> {
+    config
+        .endpoints
+        .iter()
+        .find(|(s, _)| s == service)
+        .map(|(_, url)| url.as_str())
+}
+
+/// Throttling (RequestLimitExceeded, Throttling...), 5xx and connection
+/// faults are retried by the SDK's standard strategy; these bounds keep a
+/// heavily throttled apply converging without waiting for ever.
+fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(10)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(20))
+}
+
+impl AwsClients {
+    pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+        if let Some(r) = &config.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(p) = &config.profile {
+            loader = loader.profile_name(p);
+        }
+        let mut sdk = loader.load().await;
+        let Some(region) = sdk.region().map(|r| r.to_string()) else {
+            return Err(Diagnostic::error(
+                "No AWS region",
+                "Set region in the provider block, or AWS_REGION, or a region in your AWS profile.",
+            )
+            .at(AttributePath::attr("region"))
+            .into());
+        };
+        if let Some(role) = &config.assume_role {
+            // The role is assumed through the configured STS endpoint too.
+            let mut base = sdk.to_builder();
+            if let Some(url) = endpoint(config, "sts") {
+                base = base.endpoint_url(url);
+            }
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+                .session_name(role.session_name.clone())
+                .configure(&base.build());
+            if let Some(id) = &role.external_id {
+                builder = builder.external_id(id.clone());
+            }
+            let provider = builder.build().await;
+            sdk = sdk
+                .to_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        let ec2 = {
+            let mut b = aws_sdk_ec2::config::Builder::from(&sdk);
+            if let Some(url) = endpoint(config, "ec2") {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_ec2::Client::from_conf(b.build())
+        };
+        let iam = {
+            let mut b = aws_sdk_iam::config::Builder::from(&sdk);
+            if let Some(url) = endpoint(config, "iam") {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_iam::Client::from_conf(b.build())
+        };
+        let redshift = {
+            let mut b = aws_sdk_redshift::config::Builder::from(&sdk);
+            if let Some(url) = endpoint(config, "redshift") {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_redshift::Client::from_conf(b.build())
+        };
+        let s3 = {
+            let mut b = aws_sdk_s3::config::Builder::from(&sdk);
+            if let Some(url) = endpoint(config, "s3") {
+                // Custom endpoints (emulators, VPC endpoints for S3) rarely
+                // serve virtual-hosted bucket names.
+                b = b.endpoint_url(url).force_path_style(true);
+            }
+            aws_sdk_s3::Client::from_conf(b.build())
+        };
+        let sts = {
+            let mut b = aws_sdk_sts::config::Builder::from(&sdk);
+            if let Some(url) = endpoint(config, "sts") {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_sts::Client::from_conf(b.build())
+        };
+        let mut clients = AwsClients {
+            region,
+            account_id: None,
+            ec2,
+            iam,
+            redshift,
+            s3,
+            sts,
+            sdk,
+        };
+        if !config.skip_credentials_validation {
+            clients.account_id = Some(clients.caller_account().await?);
+        }
+        Ok(clients)
+    }
+
+    /// The account the credentials act as.
+    pub async fn caller_account(&self) -> Result<String, Diagnostics> {
+        if let Some(a) = &self.account_id {
+            return Ok(a.clone());
+        }
+        let out = self.sts.get_caller_identity().send().await.map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Invalid AWS credentials",
+                format!(
+                    "sts:GetCallerIdentity failed: {}. Check the credentials (environment, profile, SSO, instance role) or set skip_credentials_validation.",
+                    error_text(&e)
+                ),
+            ))
+        })?;
+        Ok(out.account.unwrap_or_default())
+    }
+
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+}
+
+/// An AWS error as a user should read it: the service's code and message.
+/// Never the request (which may carry signed headers).
+pub fn error_text<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::SdkError;
+    match err {
+        SdkError::ServiceError(s) => {
+            let e = s.err();
+            match (e.code(), e.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_string(),
+                _ => e.to_string(),
+            }
+        }
+        SdkError::TimeoutError(_) => "the request timed out".into(),
+        SdkError::DispatchFailure(d) => format!("could not reach the AWS endpoint ({d:?})"),
+        other => other.to_string(),
+    }
+}
+
+/// The AWS error code of a failed call, if the service sent one.
+pub fn error_code<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> Option<&str>
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata,
+{
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    err.code()
+}

@@ -1,0 +1,657 @@
+//! Resource `privatelink_endpoint_service`: a VPC endpoint service on your
+//! Network Load Balancers that a vendor may connect to.
+//!
+//! It owns the whole list of allowed principals, waits until the service is
+//! Available, changes only what changed on update, and computes the facts a
+//! vendor's runbook asks you to send (`vendor_handoff`: service name, AZ IDs,
+//! region). Destroy refuses while endpoints are connected, naming them,
+//! unless `force_destroy` rejects them first.
+
+use super::{aws_error, sorted, wait_error};
+use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::timeouts::{self, Timeouts};
+use crate::framework::validators::{self, each, pattern, NotEmpty};
+use crate::framework::{typed, AttributePath, Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::framework::plan::PlanContext;
+use crate::provider::aws::AwsClients;
+use crate::provider::ProviderData;
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub struct EndpointService;
+
+const CREATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PrivateDnsConfiguration {
+    pub name: Option<String>,
+    pub state: Option<String>,
+    pub r#type: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Handoff {
+    pub service_name: Option<String>,
+    pub availability_zone_ids: Vec<String>,
+    pub region: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    id: Option<String>,
+    network_load_balancer_arns: Vec<String>,
+    acceptance_required: Option<bool>,
+    allowed_principals: Option<Vec<String>>,
+    allow_all_principals: Option<bool>,
+    private_dns_name: Option<String>,
+    supported_ip_address_types: Option<Vec<String>>,
+    tags: Option<BTreeMap<String, String>>,
+    force_destroy: Option<bool>,
+    timeouts: Option<Timeouts>,
+    service_name: Option<String>,
+    service_type: Option<String>,
+    state: Option<String>,
+    availability_zones: Option<Vec<String>>,
+    availability_zone_ids: Option<Vec<String>>,
+    base_endpoint_dns_names: Option<Vec<String>>,
+    private_dns_name_configuration: Option<PrivateDnsConfiguration>,
+    manages_vpc_endpoints: Option<bool>,
+    vendor_handoff: Option<Handoff>,
+}
+
+fn handoff_type() -> Type {
+    Type::object([
+        ("service_name", Type::String),
+        ("availability_zone_ids", Type::list(Type::String)),
+        ("region", Type::String),
+    ])
+}
+
+/// An allowed principal: an IAM ARN without a path (AWS refuses those), or
+/// `*` (checked separately against `allow_all_principals`).
+fn principal() -> validators::Pattern {
+    pattern(
+        r"^(\*|arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9_+=,.@-]+))$",
+        "an IAM principal ARN without a path, such as `arn:aws:iam::185497759670:role/cdktf-operator` or `arn:aws:iam::123456789012:root`",
+    )
+}
+
+#[async_trait]
+impl Resource<ProviderData> for EndpointService {
+    fn type_name(&self) -> &'static str {
+        "privatelink_endpoint_service"
+    }
+
+    fn schema(&self) -> Schema {
+        let computed_set = |name: &str, text: &str| {
+            Attribute::computed(name, Type::set(Type::String))
+                .description(text)
+                .use_state_for_unknown()
+        };
+        Schema::new(
+            Block::new()
+                .description("A VPC endpoint service (AWS PrivateLink) on your Network Load Balancers, with the vendor as allowed principal. `vendor_handoff` holds what the vendor's runbook asks you to send: the service name, the AZ IDs of the load balancer and the region.")
+                .attribute(Attribute::computed("id", Type::String).description("The service ID, `vpce-svc-...`.").use_state_for_unknown())
+                .attribute(
+                    Attribute::required("network_load_balancer_arns", Type::set(Type::String))
+                        .description("ARNs of the Network Load Balancers behind the service.")
+                        .validate(NotEmpty)
+                        .validate(each(pattern(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:loadbalancer/net/.+$", "a Network Load Balancer ARN"))),
+                )
+                .attribute(
+                    Attribute::optional("acceptance_required", Type::Bool)
+                        .description("Whether each endpoint connection must be accepted (see `privatelink_endpoint_connection_accepter`).")
+                        .default(Value::Bool(true)),
+                )
+                .attribute(
+                    Attribute::optional("allowed_principals", Type::set(Type::String))
+                        .description("Principals allowed to discover and connect to the service, e.g. `data.privatelink_vendor.sigma.principal_arn`. This resource owns the whole list: principals added elsewhere are removed. ARNs with a path are refused, as AWS does; `*` needs `allow_all_principals`.")
+                        .validate(each(principal())),
+                )
+                .attribute(
+                    Attribute::optional("allow_all_principals", Type::Bool)
+                        .description("Must be true for `*` (any AWS account) to be accepted in `allowed_principals`.")
+                        .default(Value::Bool(false)),
+                )
+                .attribute(Attribute::optional("private_dns_name", Type::String).description("A private DNS name consumers' endpoints resolve to the service; AWS asks you to verify the domain with the TXT record in `private_dns_name_configuration`."))
+                .attribute(
+                    Attribute::optional_computed("supported_ip_address_types", Type::set(Type::String))
+                        .description("IP address types the service accepts: `ipv4`, `ipv6`. Defaults to what AWS sets (`ipv4`).")
+                        .validate(each(validators::one_of(["ipv4", "ipv6"]))),
+                )
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service."))
+                .attribute(
+                    Attribute::optional("force_destroy", Type::Bool)
+                        .description("On destroy, reject every connected endpoint first instead of failing while endpoints are connected.")
+                        .default(Value::Bool(false)),
+                )
+                .attribute(Attribute::computed("service_name", Type::String).description("The service name consumers connect to, `com.amazonaws.vpce.<region>.vpce-svc-...`.").use_state_for_unknown())
+                .attribute(Attribute::computed("service_type", Type::String).description("`Interface`.").use_state_for_unknown())
+                .attribute(Attribute::computed("state", Type::String).description("The service state, e.g. `Available`."))
+                .attribute(computed_set("availability_zones", "Availability Zones of the load balancers."))
+                .attribute(computed_set("availability_zone_ids", "Availability Zone IDs of the load balancers (the `use1-az1` form vendors ask for)."))
+                .attribute(computed_set("base_endpoint_dns_names", "DNS names of the service."))
+                .attribute(
+                    Attribute::computed(
+                        "private_dns_name_configuration",
+                        Type::object([
+                            ("name", Type::String),
+                            ("state", Type::String),
+                            ("type", Type::String),
+                            ("value", Type::String),
+                        ]),
+                    )
+                    .description("The TXT record to publish to verify the private DNS name's domain."),
+                )
+                .attribute(Attribute::computed("manages_vpc_endpoints", Type::Bool).description("Whether AWS manages the service's endpoints.").use_state_for_unknown())
+                .attribute(
+                    Attribute::computed("vendor_handoff", handoff_type())
+                        .description("What to send the vendor, ready to paste: `service_name`, `availability_zone_ids`, `region`."),
+                )
+                .block(timeouts::block(CREATE_TIMEOUT, Some(UPDATE_TIMEOUT), DELETE_TIMEOUT)),
+        )
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let allow_all = config.get("allow_all_principals").and_then(Value::as_bool) == Some(true);
+        if let Some(items) = config.get("allowed_principals").and_then(Value::elements) {
+            for (i, p) in items.iter().enumerate() {
+                if p.as_str() == Some("*") && !allow_all {
+                    diags.error_at(
+                        AttributePath::attr("allowed_principals").then_index(i),
+                        "Wildcard principal",
+                        "`*` lets every AWS account discover and connect to the service. Set allow_all_principals = true if that is intended, or list the vendor's principal instead.",
+                    );
+                }
+            }
+        }
+    }
+
+    async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
+        // The hand-off changes only when what it is made of changes.
+        let inputs_changed = plan.is_create()
+            || plan.changed("network_load_balancer_arns")
+            || plan.planned.get("availability_zone_ids").is_some_and(Value::is_unknown);
+        if !inputs_changed {
+            if let Some(prior) = plan.prior.get("vendor_handoff").cloned() {
+                plan.set("vendor_handoff", prior);
+            }
+        }
+        let _ = ctx;
+    }
+
+    async fn create(&self, ctx: &Ctx<ProviderData>, planned: &Value, _config: &Value) -> ApplyResult {
+        let aws = match ctx.data.aws().await {
+            Ok(a) => a,
+            Err(d) => return ApplyResult::failed(None, d),
+        };
+        let plan: State = match typed::from_value(planned) {
+            Ok(s) => s,
+            Err(e) => return ApplyResult::failed(None, Diagnostic::error("Invalid plan", e.to_string())),
+        };
+        let mut req = aws
+            .ec2
+            .create_vpc_endpoint_service_configuration()
+            .set_network_load_balancer_arns(Some(sorted(plan.network_load_balancer_arns.clone())))
+            .acceptance_required(plan.acceptance_required.unwrap_or(true))
+            .set_private_dns_name(plan.private_dns_name.clone())
+            .set_supported_ip_address_types(plan.supported_ip_address_types.clone())
+            // Same plan, same token: a retried or re-run apply gets the
+            // service created the first time instead of a second one.
+            .client_token(client_token(planned));
+        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
+            req = req.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::VpcEndpointService)
+                    .set_tags(Some(to_tags(tags)))
+                    .build(),
+            );
+        }
+        let out = match req.send().await {
+            Ok(o) => o,
+            Err(e) => return ApplyResult::failed(None, aws_error("create the VPC endpoint service", &e)),
+        };
+        let Some(id) = out.service_configuration.and_then(|c| c.service_id) else {
+            return ApplyResult::failed(None, Diagnostic::error("Failed to create the VPC endpoint service", "AWS returned no service ID."));
+        };
+        // From here on the service exists: every failure keeps it in state.
+        let mut state = State {
+            id: Some(id.clone()),
+            ..plan.clone()
+        };
+        let partial = |state: &State, d: Diagnostics| {
+            let v = typed::to_value(state, &self.schema().value_type()).ok();
+            ApplyResult::failed(v, d)
+        };
+        let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
+        if let Err(d) = wait_available(aws, ctx, &id, timeout).await {
+            return partial(&state, d);
+        }
+        let wanted = plan.allowed_principals.clone().unwrap_or_default();
+        if let Err(d) = set_principals(aws, &id, &[], &wanted).await {
+            return partial(&state, d);
+        }
+        match read(aws, &id, &plan).await {
+            Ok(Some(s)) => state = s,
+            Ok(None) => return partial(&state, Diagnostic::error("The VPC endpoint service disappeared", format!("{id} was created but is no longer found.")).into()),
+            Err(d) => return partial(&state, d),
+        }
+        to_result(&state, self)
+    }
+
+    async fn read(&self, ctx: &Ctx<ProviderData>, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let aws = ctx.data.aws().await?;
+        let prior: State = typed::from_value(state).map_err(invalid_state)?;
+        let Some(id) = prior.id.clone() else {
+            return Ok(None);
+        };
+        match read(aws, &id, &prior).await? {
+            Some(s) => Ok(Some(to_value(&s, self)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx<ProviderData>, prior: &Value, planned: &Value, _config: &Value) -> ApplyResult {
+        let result: Result<State, Diagnostics> = async {
+            let aws = ctx.data.aws().await?;
+            let old: State = typed::from_value(prior).map_err(invalid_state)?;
+            let new: State = typed::from_value(planned).map_err(invalid_state)?;
+            let id = old.id.clone().unwrap_or_default();
+            let (add_nlb, remove_nlb) = diff(&old.network_load_balancer_arns, &new.network_load_balancer_arns);
+            let (add_ip, remove_ip) = diff(
+                &old.supported_ip_address_types.clone().unwrap_or_default(),
+                &new.supported_ip_address_types.clone().unwrap_or_default(),
+            );
+            let dns_changed = old.private_dns_name != new.private_dns_name;
+            let acceptance_changed = old.acceptance_required != new.acceptance_required;
+            let ip_changed = new.supported_ip_address_types.is_some() && (!add_ip.is_empty() || !remove_ip.is_empty());
+            if !add_nlb.is_empty() || !remove_nlb.is_empty() || dns_changed || acceptance_changed || ip_changed {
+                let mut req = aws
+                    .ec2
+                    .modify_vpc_endpoint_service_configuration()
+                    .service_id(&id)
+                    .set_add_network_load_balancer_arns((!add_nlb.is_empty()).then_some(add_nlb))
+                    .set_remove_network_load_balancer_arns((!remove_nlb.is_empty()).then_some(remove_nlb));
+                if acceptance_changed {
+                    req = req.acceptance_required(new.acceptance_required.unwrap_or(true));
+                }
+                if dns_changed {
+                    req = match &new.private_dns_name {
+                        Some(name) => req.private_dns_name(name),
+                        None => req.remove_private_dns_name(true),
+                    };
+                }
+                if ip_changed {
+                    req = req
+                        .set_add_supported_ip_address_types((!add_ip.is_empty()).then_some(add_ip))
+                        .set_remove_supported_ip_address_types((!remove_ip.is_empty()).then_some(remove_ip));
+                }
+                req.send().await.map_err(|e| aws_error("modify the VPC endpoint service", &e))?;
+                wait_available(aws, ctx, &id, Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT)).await?;
+            }
+            set_principals(
+                aws,
+                &id,
+                &old.allowed_principals.clone().unwrap_or_default(),
+                &new.allowed_principals.clone().unwrap_or_default(),
+            )
+            .await?;
+            update_tags(aws, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
+            read(aws, &id, &new).await?.ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error("The VPC endpoint service disappeared", format!("{id} is no longer found.")))
+            })
+        }
+        .await;
+        match result {
+            Ok(s) => to_result(&s, self),
+            // Nothing is lost on failure: the next plan reads what AWS has.
+            Err(d) => ApplyResult::failed(None, d),
+        }
+    }
+
+    async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
+        let aws = ctx.data.aws().await?;
+        let state: State = typed::from_value(prior).map_err(invalid_state)?;
+        let Some(id) = state.id.clone() else {
+            return Ok(());
+        };
+        let connected = connected_endpoints(aws, &id).await?;
+        if !connected.is_empty() {
+            if state.force_destroy != Some(true) {
+                let list: Vec<String> = connected.iter().map(|(e, owner, st)| format!("{e} (account {owner}, {st})")).collect();
+                return Err(Diagnostic::error(
+                    "Endpoints are still connected",
+                    format!(
+                        "{id} has connected endpoints: {}. Ask their owners to delete them, or set force_destroy = true to reject them and delete the service.",
+                        list.join(", ")
+                    ),
+                )
+                .into());
+            }
+            let ids: Vec<String> = connected.into_iter().map(|(e, _, _)| e).collect();
+            aws.ec2
+                .reject_vpc_endpoint_connections()
+                .service_id(&id)
+                .set_vpc_endpoint_ids(Some(ids))
+                .send()
+                .await
+                .map_err(|e| aws_error("reject the connected endpoints", &e))?;
+        }
+        let out = aws
+            .ec2
+            .delete_vpc_endpoint_service_configurations()
+            .service_ids(&id)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                if let Some(item) = o.unsuccessful().first() {
+                    let err = item.error();
+                    let code = err.and_then(|e| e.code()).unwrap_or_default();
+                    if !code.contains("NotFound") {
+                        return Err(Diagnostic::error(
+                            "Failed to delete the VPC endpoint service",
+                            format!("{code}: {}", err.and_then(|e| e.message()).unwrap_or_default()),
+                        )
+                        .into());
+                    }
+                }
+            }
+            Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => return Ok(()),
+            Err(e) => return Err(aws_error("delete the VPC endpoint service", &e)),
+        }
+        let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
+        timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
+            match describe(aws, &id).await? {
+                None => Ok(Ok(())),
+                Some(c) => Ok(Err(c.service_state().map(|s| s.as_str().to_string()).unwrap_or_default())),
+            }
+        })
+        .await
+        .map_err(|e| wait_error(&format!("{id} to be deleted"), e))
+    }
+
+    async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        if !id.starts_with("vpce-svc-") {
+            return Err(Diagnostic::error("Invalid import ID", format!("{id:?} is not a VPC endpoint service ID (`vpce-svc-...`).")).into());
+        }
+        let aws = ctx.data.aws().await?;
+        let defaults = State {
+            id: Some(id.to_string()),
+            force_destroy: Some(false),
+            allow_all_principals: Some(false),
+            ..State::default()
+        };
+        match read(aws, id, &defaults).await? {
+            Some(s) => to_value(&s, self),
+            None => Err(Diagnostic::error("Cannot import non-existent remote object", format!("No VPC endpoint service {id} exists in {}.", aws.region)).into()),
+        }
+    }
+}
+
+fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
+    Diagnostic::error("Invalid state", e.to_string()).into()
+}
+
+fn to_value(s: &State, r: &EndpointService) -> Result<Value, Diagnostics> {
+    typed::to_value(s, &r.schema().value_type()).map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+}
+
+fn to_result(s: &State, r: &EndpointService) -> ApplyResult {
+    to_value(s, r).into()
+}
+
+/// A ClientToken derived from the planned configuration (AWS allows 64
+/// ASCII characters).
+fn client_token(planned: &Value) -> String {
+    use std::hash::{Hash, Hasher};
+    let text = crate::framework::json::to_json(planned).to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let a = h.finish();
+    "privatelink".hash(&mut h);
+    format!("tf-{:016x}{:016x}", a, h.finish())
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+    let add = new.iter().filter(|x| !old.contains(x)).cloned().collect();
+    let remove = old.iter().filter(|x| !new.contains(x)).cloned().collect();
+    (add, remove)
+}
+
+async fn describe(aws: &AwsClients, id: &str) -> Result<Option<aws_sdk_ec2::types::ServiceConfiguration>, Diagnostics> {
+    match aws.ec2.describe_vpc_endpoint_service_configurations().service_ids(id).send().await {
+        Ok(o) => Ok(o.service_configurations.unwrap_or_default().into_iter().find(|c| {
+            c.service_id() == Some(id) && !matches!(c.service_state().map(|s| s.as_str()), Some("Deleted"))
+        })),
+        Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => Ok(None),
+        Err(e) => Err(aws_error("read the VPC endpoint service", &e)),
+    }
+}
+
+async fn wait_available(aws: &AwsClients, ctx: &Ctx<ProviderData>, id: &str, timeout: Duration) -> Result<(), Diagnostics> {
+    timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
+        let c = describe(aws, id).await?;
+        let state = c.as_ref().and_then(|c| c.service_state()).map(|s| s.as_str().to_string());
+        match state.as_deref() {
+            Some("Available") => Ok(Ok(())),
+            Some("Failed") => Err(Diagnostic::error("The VPC endpoint service failed", format!("{id} entered state Failed.")).into()),
+            other => Ok(Err(other.unwrap_or("not found").to_string())),
+        }
+    })
+    .await
+    .map_err(|e| wait_error(&format!("{id} to become Available"), e))
+}
+
+/// Adds and removes only the principals that differ: a vendor's access never
+/// drops for a moment because an unrelated principal changed.
+async fn set_principals(aws: &AwsClients, id: &str, old: &[String], new: &[String]) -> Result<(), Diagnostics> {
+    let (add, remove) = diff(old, new);
+    if add.is_empty() && remove.is_empty() {
+        return Ok(());
+    }
+    aws.ec2
+        .modify_vpc_endpoint_service_permissions()
+        .service_id(id)
+        .set_add_allowed_principals((!add.is_empty()).then_some(add))
+        .set_remove_allowed_principals((!remove.is_empty()).then_some(remove))
+        .send()
+        .await
+        .map_err(|e| aws_error("set the allowed principals", &e))?;
+    Ok(())
+}
+
+async fn update_tags(
+    aws: &AwsClients,
+    id: &str,
+    old: Option<&BTreeMap<String, String>>,
+    new: Option<&BTreeMap<String, String>>,
+) -> Result<(), Diagnostics> {
+    let empty = BTreeMap::new();
+    let old = old.unwrap_or(&empty);
+    let new = new.unwrap_or(&empty);
+    let removed: Vec<Tag> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .map(|k| Tag::builder().key(k).build())
+        .collect();
+    let changed: BTreeMap<String, String> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !removed.is_empty() {
+        aws.ec2
+            .delete_tags()
+            .resources(id)
+            .set_tags(Some(removed))
+            .send()
+            .await
+            .map_err(|e| aws_error("remove tags", &e))?;
+    }
+    if !changed.is_empty() {
+        aws.ec2
+            .create_tags()
+            .resources(id)
+            .set_tags(Some(to_tags(&changed)))
+            .send()
+            .await
+            .map_err(|e| aws_error("set tags", &e))?;
+    }
+    Ok(())
+}
+
+/// Endpoints connected to the service that block its deletion.
+async fn connected_endpoints(aws: &AwsClients, id: &str) -> Result<Vec<(String, String, String)>, Diagnostics> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .ec2
+            .describe_vpc_endpoint_connections()
+            .filters(Filter::builder().name("service-id").values(id).build())
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("list the service's endpoint connections", &e))?;
+        for c in page.vpc_endpoint_connections() {
+            let state = c.vpc_endpoint_state().map(|s| s.as_str().to_string()).unwrap_or_default();
+            if matches!(state.as_str(), "rejected" | "deleted" | "deleting" | "failed" | "expired") {
+                continue;
+            }
+            out.push((
+                c.vpc_endpoint_id().unwrap_or_default().to_string(),
+                c.vpc_endpoint_owner().unwrap_or_default().to_string(),
+                state,
+            ));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Reads the service as it is, keeping the settings AWS does not store
+/// (force_destroy, allow_all_principals, timeouts) from `prior`. One call
+/// for the configuration, one for the permissions, and one for AZ IDs only
+/// when AWS leaves them out.
+async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>, Diagnostics> {
+    let Some(c) = describe(aws, id).await? else {
+        return Ok(None);
+    };
+    let perms = aws
+        .ec2
+        .describe_vpc_endpoint_service_permissions()
+        .service_id(id)
+        .send()
+        .await
+        .map_err(|e| aws_error("read the allowed principals", &e))?;
+    let principals: Vec<String> = sorted(perms.allowed_principals().iter().filter_map(|p| p.principal().map(str::to_string)).collect());
+    let azs = sorted(c.availability_zones().to_vec());
+    let mut az_ids = sorted(c.availability_zone_ids().to_vec());
+    if az_ids.is_empty() && !azs.is_empty() {
+        az_ids = zone_ids(aws, &azs).await?;
+    }
+    let tags: BTreeMap<String, String> = c
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .collect();
+    let ip_types: Vec<String> = sorted(c.supported_ip_address_types().iter().map(|t| t.as_str().to_string()).collect());
+    let service_name = c.service_name().map(str::to_string);
+    Ok(Some(State {
+        id: Some(id.to_string()),
+        network_load_balancer_arns: sorted(c.network_load_balancer_arns().to_vec()),
+        acceptance_required: c.acceptance_required(),
+        allowed_principals: if principals.is_empty() && prior.allowed_principals.is_none() { None } else { Some(principals) },
+        allow_all_principals: prior.allow_all_principals.or(Some(false)),
+        private_dns_name: c.private_dns_name().map(str::to_string),
+        supported_ip_address_types: Some(ip_types),
+        tags: if tags.is_empty() && prior.tags.is_none() { None } else { Some(tags) },
+        force_destroy: prior.force_destroy.or(Some(false)),
+        timeouts: prior.timeouts.clone(),
+        service_type: c.service_type().first().and_then(|t| t.service_type()).map(|t| t.as_str().to_string()),
+        state: c.service_state().map(|s| s.as_str().to_string()),
+        availability_zones: Some(azs),
+        availability_zone_ids: Some(az_ids.clone()),
+        base_endpoint_dns_names: Some(sorted(c.base_endpoint_dns_names().to_vec())),
+        private_dns_name_configuration: c.private_dns_name_configuration().map(|p| PrivateDnsConfiguration {
+            name: p.name().map(str::to_string),
+            state: p.state().map(|s| s.as_str().to_string()),
+            r#type: p.r#type().map(str::to_string),
+            value: p.value().map(str::to_string),
+        }),
+        manages_vpc_endpoints: c.manages_vpc_endpoints(),
+        vendor_handoff: Some(Handoff {
+            service_name: service_name.clone(),
+            availability_zone_ids: az_ids,
+            region: aws.region.clone(),
+        }),
+        service_name,
+    }))
+}
+
+/// AZ names to AZ IDs through DescribeAvailabilityZones, for when the
+/// service configuration leaves the IDs out.
+async fn zone_ids(aws: &AwsClients, names: &[String]) -> Result<Vec<String>, Diagnostics> {
+    let out = aws
+        .ec2
+        .describe_availability_zones()
+        .set_zone_names(Some(names.to_vec()))
+        .send()
+        .await
+        .map_err(|e| aws_error("look up Availability Zone IDs", &e))?;
+    Ok(sorted(out.availability_zones().iter().filter_map(|z| z.zone_id().map(str::to_string)).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::validators::Validator;
+
+    #[test]
+    fn schema_is_well_formed() {
+        assert_eq!(EndpointService.schema().lint(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn principals_with_paths_are_refused() {
+        let check = |s: &str| {
+            let mut d = Diagnostics::new();
+            principal().check(&Value::string(s), &AttributePath::attr("p"), &mut d);
+            d.has_errors()
+        };
+        assert!(!check("arn:aws:iam::185497759670:role/cdktf-operator"));
+        assert!(!check("arn:aws:iam::185497759670:root"));
+        assert!(!check("*"));
+        assert!(check("arn:aws:iam::185497759670:role/team/cdktf-operator"));
+        assert!(check("185497759670"));
+    }
+
+    #[test]
+    fn wildcard_needs_the_flag() {
+        let cfg = |allow: bool| {
+            Value::object([
+                ("allowed_principals", Value::Set(vec![Value::string("*")])),
+                ("allow_all_principals", Value::Bool(allow)),
+            ])
+        };
+        let mut d = Diagnostics::new();
+        EndpointService.validate(&cfg(false), &mut d);
+        assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "allowed_principals[0]");
+        let mut d = Diagnostics::new();
+        EndpointService.validate(&cfg(true), &mut d);
+        assert!(d.is_empty());
+    }
+}

@@ -18,6 +18,7 @@ build:
 
 ## Every test: unit, property, protocol and end-to-end through Terraform.
 test: setup
+	.tools/venv/bin/python -m pytest tests/emulators -q -p no:cacheprovider
 	$(CARGO) test --no-fail-fast
 
 ## Builds the provider and runs init/apply/plan/destroy on examples/demo.

@@ -44,3 +44,6 @@ else
   ln -sf "$pinned" "$link"
 fi
 echo "terraform $(version_ok "$link") at $(readlink -f "$link")"
+
+# The emulators' Python environment (moto and the project's extensions).
+"$root/tests/emulators/setup.sh"

@@ -5,7 +5,7 @@ pub mod aws;
 pub mod config;
 pub mod docs;
 
-use crate::data_sources;
+use crate::{data_sources, resources};
 use crate::framework::resource::{DataSource, Provider, Resource};
 use crate::framework::{AttributePath, Diagnostics, Schema, Value};
 use async_trait::async_trait;
@@ -66,7 +66,10 @@ impl Provider for PrivatelinkProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        Vec::new()
+        vec![
+            Arc::new(resources::endpoint_service::EndpointService),
+            Arc::new(resources::endpoint_connection_accepter::EndpointConnectionAccepter),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {

@@ -1,5 +1,6 @@
 //! Managed resources, one file each.
 
+pub mod endpoint_connection_accepter;
 pub mod endpoint_service;
 
 use crate::framework::timeouts::WaitError;

@@ -1,0 +1,282 @@
+//! Resource `privatelink_endpoint_connection_accepter`: accepts a vendor's
+//! endpoint connection to your endpoint service.
+//!
+//! The vendor often creates its endpoint minutes (or days) after you publish
+//! the service, so create waits for the connection to appear, bounded by the
+//! create timeout. A connection that is already accepted (or was accepted
+//! automatically) is adopted, not an error. Destroy rejects the connection.
+
+use super::{aws_error, wait_error};
+use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::timeouts::{self, Timeouts};
+use crate::framework::validators::pattern;
+use crate::framework::{typed, Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::provider::aws::AwsClients;
+use crate::provider::ProviderData;
+use async_trait::async_trait;
+use aws_sdk_ec2::types::Filter;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+pub struct EndpointConnectionAccepter;
+
+const CREATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    id: Option<String>,
+    service_id: String,
+    vpc_endpoint_id: String,
+    state: Option<String>,
+    vpc_endpoint_owner: Option<String>,
+    timeouts: Option<Timeouts>,
+}
+
+/// States in which the connection no longer exists for our purposes.
+fn gone(state: &str) -> bool {
+    matches!(state, "rejected" | "deleted" | "deleting" | "failed" | "expired")
+}
+
+#[async_trait]
+impl Resource<ProviderData> for EndpointConnectionAccepter {
+    fn type_name(&self) -> &'static str {
+        "privatelink_endpoint_connection_accepter"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new()
+                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection.")
+                .attribute(Attribute::computed("id", Type::String).description("`SERVICEID_ENDPOINTID`.").use_state_for_unknown())
+                .attribute(
+                    Attribute::required("service_id", Type::String)
+                        .description("ID of your endpoint service, e.g. `privatelink_endpoint_service.x.id`.")
+                        .requires_replace()
+                        .validate(pattern(r"^vpce-svc-[0-9a-f]+$", "an endpoint service ID such as `vpce-svc-0123456789abcdef0`")),
+                )
+                .attribute(
+                    Attribute::required("vpc_endpoint_id", Type::String)
+                        .description("ID of the vendor's VPC endpoint, as the vendor tells you (`vpce-...`).")
+                        .requires_replace()
+                        .validate(pattern(r"^vpce-[0-9a-f]+$", "a VPC endpoint ID such as `vpce-0123456789abcdef0`")),
+                )
+                .attribute(Attribute::computed("state", Type::String).description("The connection state, `available` once accepted."))
+                .attribute(Attribute::computed("vpc_endpoint_owner", Type::String).description("The AWS account that owns the endpoint.").use_state_for_unknown())
+                .block(timeouts::block(CREATE_TIMEOUT, None, DELETE_TIMEOUT)),
+        )
+    }
+
+    async fn create(&self, ctx: &Ctx<ProviderData>, planned: &Value, _config: &Value) -> ApplyResult {
+        let result: Result<State, Diagnostics> = async {
+            let aws = ctx.data.aws().await?;
+            let plan: State = typed::from_value(planned).map_err(invalid)?;
+            let (svc, vpce) = (plan.service_id.as_str(), plan.vpc_endpoint_id.as_str());
+            let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
+            let (state, _) = timeouts::poll(timeout, Duration::from_secs(1), ctx.stopped(), || async {
+                match connection(aws, svc, vpce).await? {
+                    Some((state, owner)) => Ok(Ok((state, owner))),
+                    None => Ok(Err("no connection yet".to_string())),
+                }
+            })
+            .await
+            .map_err(|e| wait_error(&format!("{vpce} to request a connection to {svc}"), e))?;
+            match state.as_str() {
+                "pendingAcceptance" | "pending" => accept(aws, svc, vpce).await?,
+                s if gone(s) => {
+                    return Err(Diagnostic::error(
+                        "The connection cannot be accepted",
+                        format!("The connection from {vpce} to {svc} is {s}; ask the endpoint's owner to create a new endpoint."),
+                    )
+                    .into())
+                }
+                // available: accepted already, or automatically; adopt it.
+                _ => {}
+            }
+            let (state, owner) = timeouts::poll(timeout, Duration::from_millis(500), ctx.stopped(), || async {
+                match connection(aws, svc, vpce).await? {
+                    Some((s, o)) if s == "available" => Ok(Ok((s, o))),
+                    Some((s, _)) if gone(&s) => Err(Diagnostic::error("The connection was rejected", format!("{vpce} is {s}.")).into()),
+                    other => Ok(Err(other.map(|(s, _)| s).unwrap_or_else(|| "not found".into()))),
+                }
+            })
+            .await
+            .map_err(|e| wait_error(&format!("the connection from {vpce} to become available"), e))?;
+            Ok(State {
+                id: Some(format!("{svc}_{vpce}")),
+                state: Some(state),
+                vpc_endpoint_owner: Some(owner),
+                ..plan
+            })
+        }
+        .await;
+        match result {
+            Ok(s) => to_value(&s, self).into(),
+            Err(d) => ApplyResult::failed(None, d),
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx<ProviderData>, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let aws = ctx.data.aws().await?;
+        let prior: State = typed::from_value(state).map_err(invalid)?;
+        match connection(aws, &prior.service_id, &prior.vpc_endpoint_id).await? {
+            Some((s, _)) if gone(&s) => Ok(None),
+            None => Ok(None),
+            Some((s, owner)) => Ok(Some(to_value(
+                &State {
+                    state: Some(s),
+                    vpc_endpoint_owner: Some(owner),
+                    ..prior
+                },
+                self,
+            )?)),
+        }
+    }
+
+    async fn update(&self, _ctx: &Ctx<ProviderData>, prior: &Value, planned: &Value, _config: &Value) -> ApplyResult {
+        // Only timeouts can change in place; everything else replaces.
+        let result = (|| {
+            let old: State = typed::from_value(prior).map_err(invalid)?;
+            let new: State = typed::from_value(planned).map_err(invalid)?;
+            to_value(&State { timeouts: new.timeouts, ..old }, self)
+        })();
+        result.into()
+    }
+
+    async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
+        let aws = ctx.data.aws().await?;
+        let state: State = typed::from_value(prior).map_err(invalid)?;
+        let (svc, vpce) = (state.service_id.as_str(), state.vpc_endpoint_id.as_str());
+        match connection(aws, svc, vpce).await? {
+            None => return Ok(()),
+            Some((s, _)) if gone(&s) => return Ok(()),
+            _ => {}
+        }
+        let out = aws
+            .ec2
+            .reject_vpc_endpoint_connections()
+            .service_id(svc)
+            .vpc_endpoint_ids(vpce)
+            .send()
+            .await
+            .map_err(|e| aws_error("reject the endpoint connection", &e))?;
+        if let Some(item) = out.unsuccessful().first() {
+            let err = item.error();
+            return Err(Diagnostic::error(
+                "Failed to reject the endpoint connection",
+                format!(
+                    "{}: {}",
+                    err.and_then(|e| e.code()).unwrap_or_default(),
+                    err.and_then(|e| e.message()).unwrap_or_default()
+                ),
+            )
+            .into());
+        }
+        let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
+        timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
+            match connection(aws, svc, vpce).await? {
+                Some((s, _)) if !gone(&s) => Ok(Err(s)),
+                _ => Ok(Ok(())),
+            }
+        })
+        .await
+        .map_err(|e| wait_error(&format!("the connection from {vpce} to be rejected"), e))
+    }
+
+    async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let Some((svc, vpce)) = id.split_once('_').filter(|(s, v)| s.starts_with("vpce-svc-") && v.starts_with("vpce-")) else {
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                format!("{id:?} is not SERVICEID_ENDPOINTID, e.g. vpce-svc-0123456789abcdef0_vpce-0123456789abcdef0."),
+            )
+            .into());
+        };
+        let aws = ctx.data.aws().await?;
+        match connection(aws, svc, vpce).await? {
+            Some((s, owner)) if !gone(&s) => to_value(
+                &State {
+                    id: Some(id.to_string()),
+                    service_id: svc.to_string(),
+                    vpc_endpoint_id: vpce.to_string(),
+                    state: Some(s),
+                    vpc_endpoint_owner: Some(owner),
+                    timeouts: None,
+                },
+                self,
+            ),
+            _ => Err(Diagnostic::error(
+                "Cannot import non-existent remote object",
+                format!("{vpce} has no live connection to {svc}."),
+            )
+            .into()),
+        }
+    }
+}
+
+fn invalid(e: crate::framework::CodecError) -> Diagnostics {
+    Diagnostic::error("Invalid state", e.to_string()).into()
+}
+
+fn to_value(s: &State, r: &EndpointConnectionAccepter) -> Result<Value, Diagnostics> {
+    typed::to_value(s, &r.schema().value_type()).map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+}
+
+/// The connection's (state, owner), if the service sees one from `vpce`.
+async fn connection(aws: &AwsClients, svc: &str, vpce: &str) -> Result<Option<(String, String)>, Diagnostics> {
+    let out = aws
+        .ec2
+        .describe_vpc_endpoint_connections()
+        .filters(Filter::builder().name("service-id").values(svc).build())
+        .filters(Filter::builder().name("vpc-endpoint-id").values(vpce).build())
+        .send()
+        .await;
+    let out = match out {
+        Ok(o) => o,
+        Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => return Ok(None),
+        Err(e) => return Err(aws_error("read the endpoint connection", &e)),
+    };
+    Ok(out
+        .vpc_endpoint_connections()
+        .iter()
+        .find(|c| c.vpc_endpoint_id() == Some(vpce))
+        .map(|c| {
+            (
+                c.vpc_endpoint_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                c.vpc_endpoint_owner().unwrap_or_default().to_string(),
+            )
+        }))
+}
+
+async fn accept(aws: &AwsClients, svc: &str, vpce: &str) -> Result<(), Diagnostics> {
+    let out = aws
+        .ec2
+        .accept_vpc_endpoint_connections()
+        .service_id(svc)
+        .vpc_endpoint_ids(vpce)
+        .send()
+        .await
+        .map_err(|e| aws_error("accept the endpoint connection", &e))?;
+    if let Some(item) = out.unsuccessful().first() {
+        let err = item.error();
+        let code = err.and_then(|e| e.code()).unwrap_or_default();
+        // Accepted meanwhile (by a retry, or a person): nothing to do.
+        if code != "InvalidState" {
+            return Err(Diagnostic::error(
+                "Failed to accept the endpoint connection",
+                format!("{code}: {}", err.and_then(|e| e.message()).unwrap_or_default()),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_well_formed() {
+        assert_eq!(EndpointConnectionAccepter.schema().lint(), Vec::<String>::new());
+    }
+}

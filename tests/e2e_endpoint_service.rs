@@ -1,0 +1,276 @@
+//! End to end: privatelink_endpoint_service through the real Terraform CLI
+//! against the AWS emulator. Each test checks what Terraform prints and what
+//! the emulator holds afterwards.
+
+#[path = "support/aws.rs"]
+mod aws;
+#[path = "support/terraform.rs"]
+mod terraform;
+
+use aws::Emulator;
+use terraform::Workspace;
+
+const HEADER: &str = "terraform {\n  required_providers {\n    privatelink = { source = \"privatelink/privatelink\" }\n  }\n}\n";
+
+fn workspace(emu: &Emulator, body: &str) -> Workspace {
+    let mut ws = Workspace::new(&format!("{HEADER}{}\n{body}", emu.provider_block()));
+    for (k, v) in emu.env() {
+        ws.set_env(k, v);
+    }
+    ws
+}
+
+fn service_config(nlb: &str, extra: &str) -> String {
+    format!(
+        r#"
+data "privatelink_vendor" "sigma" {{
+  name = "sigma"
+}}
+
+resource "privatelink_endpoint_service" "svc" {{
+  network_load_balancer_arns = [{nlb:?}]
+  allowed_principals         = [data.privatelink_vendor.sigma.principal_arn]
+{extra}
+}}
+
+output "handoff" {{
+  value = privatelink_endpoint_service.svc.vendor_handoff
+}}
+
+output "id" {{
+  value = privatelink_endpoint_service.svc.id
+}}
+"#
+    )
+}
+
+fn count(emu: &Emulator, service: &str) -> usize {
+    emu.requests().iter().filter(|(s, _, _)| s == service).count()
+}
+
+#[test]
+fn lifecycle_create_update_import_drift_destroy() {
+    let emu = Emulator::start();
+    let fx = emu.fixture(&["nlb", "--name", "lifecycle-nlb"]);
+    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let ws = workspace(&emu, &service_config(nlb, "  tags = { Name = \"warehouse\" }"));
+    ws.init();
+
+    emu.clear_requests();
+    ws.apply();
+    let create_calls = count(&emu, "ec2");
+    let out = ws.outputs();
+    let id = out["id"]["value"].as_str().unwrap().to_string();
+    let handoff = &out["handoff"]["value"];
+    assert!(id.starts_with("vpce-svc-"), "{id}");
+    assert_eq!(
+        handoff["service_name"].as_str().unwrap(),
+        format!("com.amazonaws.vpce.us-east-1.{id}")
+    );
+    assert_eq!(handoff["region"], "us-east-1");
+    let az_ids = handoff["availability_zone_ids"].as_array().unwrap();
+    assert_eq!(az_ids.len(), 2, "{handoff}");
+    assert!(az_ids.iter().all(|z| z.as_str().unwrap().starts_with("use1-az")), "{handoff}");
+
+    emu.clear_requests();
+    ws.assert_plan_empty();
+    let read_calls = count(&emu, "ec2");
+
+    // In place: acceptance, a tag and a second principal change; the
+    // service is not replaced.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            service_config(nlb, "  acceptance_required = false\n  tags = { Name = \"warehouse\", Team = \"data\" }")
+                .replace(
+                    "[data.privatelink_vendor.sigma.principal_arn]",
+                    "[data.privatelink_vendor.sigma.principal_arn, \"arn:aws:iam::111122223333:root\"]"
+                )
+        ),
+    );
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(plan.stdout.contains("1 to change, 0 to destroy"), "{}", plan.stdout);
+    ws.apply();
+    ws.assert_plan_empty();
+    let state = ws.state();
+    let attrs = &state["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "privatelink_endpoint_service")
+        .unwrap()["values"];
+    assert_eq!(attrs["id"], id.as_str(), "updated in place");
+    assert_eq!(attrs["acceptance_required"], false);
+    assert_eq!(attrs["allowed_principals"].as_array().unwrap().len(), 2);
+
+    // Import the same object elsewhere: every attribute matches.
+    let other = workspace(&emu, &ws_main(&ws));
+    other.init();
+    other.ok(&["import", "-no-color", "-input=false", "privatelink_endpoint_service.svc", &id]);
+    let imported = other.state();
+    let imported_attrs = &imported["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "privatelink_endpoint_service")
+        .unwrap()["values"];
+    for (k, v) in attrs.as_object().unwrap() {
+        if k == "timeouts" {
+            continue;
+        }
+        assert_eq!(&imported_attrs[k], v, "imported {k} differs");
+    }
+    other.ok(&["state", "rm", "-no-color", "privatelink_endpoint_service.svc"]);
+
+    // Deleted out of band: the next plan re-creates it.
+    emu.fixture(&["delete-service", &id]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("1 to add, 0 to change, 0 to destroy"), "{}", plan.stdout);
+    ws.apply();
+    let new_id = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    assert_ne!(new_id, id);
+
+    emu.clear_requests();
+    ws.destroy();
+    let destroy_calls = count(&emu, "ec2");
+    assert_eq!(emu.fixture(&["service-exists", &new_id])["exists"], false);
+    eprintln!("privatelink_endpoint_service EC2 calls: create {create_calls}, refresh {read_calls}, destroy {destroy_calls}");
+    assert!(read_calls <= 4, "a refresh should cost a couple of calls, took {read_calls}");
+}
+
+fn ws_main(ws: &Workspace) -> String {
+    std::fs::read_to_string(ws.path().join("main.tf")).unwrap()
+}
+
+#[test]
+fn throttling_on_every_call_still_converges_without_duplicates() {
+    let emu = Emulator::start();
+    let fx = emu.fixture(&["nlb", "--name", "throttled-nlb"]);
+    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let ws = workspace(&emu, &service_config(nlb, ""));
+    ws.init();
+    emu.fault(serde_json::json!({"throttle_fraction": 0.4, "services": ["ec2"], "seed": 7}));
+    ws.apply();
+    ws.assert_plan_empty();
+    let throttled = emu.requests().iter().filter(|(s, _, st)| s == "ec2" && *st == 503).count();
+    assert!(throttled > 0, "the fault injection did not throttle anything");
+    let creates = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, st)| a == "CreateVpcEndpointServiceConfiguration" && *st == 200)
+        .count();
+    assert_eq!(creates, 1, "a throttled create must not create twice");
+    ws.destroy();
+    emu.clear_faults();
+}
+
+#[test]
+fn bad_input_is_reported_on_the_attribute() {
+    let emu = aws::emulator();
+    let ws = workspace(
+        emu,
+        r#"
+resource "privatelink_endpoint_service" "svc" {
+  network_load_balancer_arns = []
+  allowed_principals         = ["arn:aws:iam::185497759670:role/team/cdktf-operator", "*"]
+}
+"#,
+    );
+    ws.init();
+    let out = ws.run(&["validate", "-no-color"]);
+    assert_ne!(out.code, 0);
+    let err = out.all();
+    assert!(err.contains("Empty network_load_balancer_arns"), "{err}");
+    assert!(err.contains("Invalid allowed_principals"), "{err}");
+    assert!(err.contains("without a path"), "{err}");
+    assert!(err.contains("Wildcard principal"), "{err}");
+    assert!(err.contains("allowed_principals         = ["), "not on the attribute:\n{err}");
+}
+
+/// The whole vendor flow: publish to the vendor's principal from the
+/// catalog, the vendor (another account) connects, the accepter accepts it;
+/// destroy rejects the connection and deletes the service.
+#[test]
+fn vendor_flow_with_accepter() {
+    let emu = Emulator::start();
+    let fx = emu.fixture(&["nlb", "--name", "vendor-flow-nlb"]);
+    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let ws = workspace(&emu, &service_config(nlb, "  force_destroy = true"));
+    ws.init();
+    ws.apply();
+    let out = ws.outputs();
+    let service_id = out["id"]["value"].as_str().unwrap().to_string();
+    let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap().to_string();
+
+    // Sigma's account connects to the service.
+    let vendor = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
+    let vpce = vendor["vpc_endpoint_id"].as_str().unwrap().to_string();
+    let before = emu.fixture(&["state-of-endpoints", &service_id]);
+    assert_eq!(before[0]["state"], "pendingAcceptance", "{before}");
+
+    let accepter = format!(
+        "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n}}\n\noutput \"accepted\" {{\n  value = privatelink_endpoint_connection_accepter.sigma\n}}\n"
+    );
+    ws.write("main.tf", &(ws_main(&ws) + &accepter));
+    ws.apply();
+    let accepted = &ws.outputs()["accepted"]["value"];
+    assert_eq!(accepted["state"], "available");
+    assert_eq!(accepted["vpc_endpoint_owner"], "185497759670");
+    assert_eq!(accepted["id"], format!("{service_id}_{vpce}").as_str());
+    let after = emu.fixture(&["state-of-endpoints", &service_id]);
+    assert_eq!(after[0]["state"], "available", "{after}");
+    ws.assert_plan_empty();
+
+    // Import the accepted connection elsewhere: same attributes.
+    let other = workspace(&emu, &ws_main(&ws));
+    other.init();
+    other.ok(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        "privatelink_endpoint_connection_accepter.sigma",
+        &format!("{service_id}_{vpce}"),
+    ]);
+    let imported = other.ok(&["state", "show", "-no-color", "privatelink_endpoint_connection_accepter.sigma"]);
+    assert!(imported.stdout.contains("\"available\""), "{}", imported.stdout);
+    assert!(imported.stdout.contains("185497759670"), "{}", imported.stdout);
+    other.ok(&["state", "rm", "-no-color", "privatelink_endpoint_connection_accepter.sigma"]);
+
+    ws.destroy();
+    let final_state = emu.fixture(&["state-of-endpoints", &service_id]);
+    assert!(
+        final_state.as_array().unwrap().iter().all(|c| c["state"] != "available"),
+        "the connection is still accepted: {final_state}"
+    );
+    assert_eq!(emu.fixture(&["service-exists", &service_id])["exists"], false);
+}
+
+#[test]
+fn destroy_refuses_while_endpoints_are_connected() {
+    let emu = Emulator::start();
+    let fx = emu.fixture(&["nlb", "--name", "connected-nlb"]);
+    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let ws = workspace(&emu, &service_config(nlb, "  acceptance_required = false"));
+    ws.init();
+    ws.apply();
+    let out = ws.outputs();
+    let service_id = out["id"]["value"].as_str().unwrap().to_string();
+    let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap().to_string();
+    let vendor = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
+    let vpce = vendor["vpc_endpoint_id"].as_str().unwrap();
+
+    let refused = ws.run(&["destroy", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.all().contains("Endpoints are still connected"), "{}", refused.all());
+    assert!(refused.all().contains(vpce), "the error must name the endpoint:\n{}", refused.all());
+    assert_eq!(emu.fixture(&["service-exists", &service_id])["exists"], true);
+
+    // force_destroy rejects the vendor's endpoint first.
+    ws.write("main.tf", &ws_main(&ws).replace("acceptance_required = false", "acceptance_required = false\n  force_destroy = true"));
+    ws.apply();
+    ws.destroy();
+    assert_eq!(emu.fixture(&["service-exists", &service_id])["exists"], false);
+}

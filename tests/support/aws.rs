@@ -1,0 +1,161 @@
+//! The AWS emulator (moto with the project's extension), started per test
+//! binary on a free loopback port and stopped with it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+pub const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn python() -> PathBuf {
+    let venv = repo().join(".tools/venv/bin/python");
+    assert!(venv.exists(), "no emulator venv: run `make setup` (or tests/emulators/setup.sh)");
+    venv
+}
+
+pub struct Emulator {
+    pub url: String,
+    child: Mutex<Child>,
+    // Held open: the server exits when its stdin closes, so it never
+    // outlives this test process.
+    _stdin: Mutex<ChildStdin>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.child.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The emulator shared by the tests of this binary that neither inject
+/// faults nor count calls.
+pub fn emulator() -> &'static Emulator {
+    static EMU: OnceLock<Emulator> = OnceLock::new();
+    EMU.get_or_init(Emulator::start)
+}
+
+impl Emulator {
+    /// A private emulator, for tests that inject faults or count calls.
+    pub fn start() -> Emulator {
+        let mut child = Command::new(python())
+            .arg(repo().join("tests/emulators/aws/server.py"))
+            .args(["--port", "0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the AWS emulator");
+        let stdin = child.stdin.take().expect("stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read READY line");
+        let url = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"))
+            .to_string();
+        Emulator {
+            url,
+            child: Mutex::new(child),
+            _stdin: Mutex::new(stdin),
+        }
+    }
+}
+
+impl Emulator {
+    /// The provider block pointing every service at the emulator.
+    pub fn provider_block(&self) -> String {
+        let services = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"];
+        let endpoints: Vec<String> = services.iter().map(|s| format!("    {s} = {:?}", self.url)).collect();
+        format!(
+            "provider \"privatelink\" {{\n  region = {REGION:?}\n  endpoints {{\n{}\n  }}\n}}\n",
+            endpoints.join("\n")
+        )
+    }
+
+    /// Environment for terraform (and so the provider): the emulator's keys.
+    pub fn env(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+    }
+
+    fn admin(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
+        // A tiny HTTP/1.1 client: the admin hooks are plain JSON on loopback.
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("connect emulator");
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        let payload = resp.split("\r\n\r\n").nth(1).unwrap_or("null");
+        serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Every AWS call the emulator has served: (service, action, status).
+    pub fn requests(&self) -> Vec<(String, String, i64)> {
+        let v = self.admin("GET", "/_privatelink/requests", None);
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| {
+                        (
+                            r["service"].as_str().unwrap_or_default().to_string(),
+                            r["action"].as_str().unwrap_or_default().to_string(),
+                            r["status"].as_i64().unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn clear_requests(&self) {
+        self.admin("DELETE", "/_privatelink/requests", None);
+    }
+
+    pub fn fault(&self, fault: serde_json::Value) {
+        self.admin("POST", "/_privatelink/faults", Some(&fault));
+    }
+
+    pub fn clear_faults(&self) {
+        self.admin("DELETE", "/_privatelink/faults", None);
+    }
+
+    /// Runs tests/emulators/aws/fixtures.py and returns its JSON.
+    pub fn fixture(&self, args: &[&str]) -> serde_json::Value {
+        let out = Command::new(python())
+            .arg(repo().join("tests/emulators/aws/fixtures.py"))
+            .arg(&self.url)
+            .args(args)
+            .output()
+            .expect("run fixtures.py");
+        assert!(
+            out.status.success(),
+            "fixtures.py {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("fixture JSON")
+    }
+}

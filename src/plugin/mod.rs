@@ -65,6 +65,7 @@ where
     // A private (0700) directory, removed when `dir` drops.
     let dir = tempfile::Builder::new()
         .prefix("plugin")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .context("creating the plugin socket directory")?;
     let socket = dir.path().join("plugin.sock");

@@ -5,14 +5,16 @@
 //! Quiet by default: the level comes from `TF_LOG_PROVIDER`, else `TF_LOG`
 //! (TRACE, DEBUG, INFO, WARN, ERROR; JSON means TRACE). Unset or anything
 //! else means no subscriber at all, so disabled logging costs one relaxed
-//! atomic load per call site.
+//! atomic load per call site. Our own events follow the chosen level; those
+//! of dependencies (h2, hyper, tonic, rustls) stop at INFO unless the level
+//! is TRACE, so DEBUG stays readable.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::Layer;
@@ -48,8 +50,22 @@ pub fn init() {
         return;
     };
     let _ = tracing_subscriber::registry()
-        .with(JsonLines.with_filter(LevelFilter::from_level(level)))
+        .with(JsonLines.with_filter(filter_for(level)))
         .try_init();
+}
+
+/// Our crate at `level`; dependencies at `level` capped at INFO, except
+/// under TRACE.
+pub fn filter_for(level: Level) -> Targets {
+    let ours = LevelFilter::from_level(level);
+    let deps = if level == Level::TRACE {
+        LevelFilter::TRACE
+    } else {
+        ours.min(LevelFilter::INFO)
+    };
+    Targets::new()
+        .with_default(deps)
+        .with_target(MODULE, ours)
 }
 
 /// A layer writing each event as one JSON line to stderr.
@@ -233,6 +249,20 @@ mod tests {
         assert_eq!(format_timestamp(at), "2026-11-23T14:25:06.123456Z");
         let at = UNIX_EPOCH + Duration::new(0, 0);
         assert_eq!(format_timestamp(at), "1970-01-01T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn dependency_noise_capped_below_trace() {
+        let f = filter_for(Level::DEBUG);
+        assert!(f.would_enable("privatelink::plugin", &Level::DEBUG));
+        assert!(!f.would_enable("privatelink::plugin", &Level::TRACE));
+        assert!(!f.would_enable("h2::codec", &Level::DEBUG));
+        assert!(f.would_enable("h2::codec", &Level::INFO));
+        let f = filter_for(Level::TRACE);
+        assert!(f.would_enable("h2::codec", &Level::TRACE));
+        let f = filter_for(Level::WARN);
+        assert!(!f.would_enable("tonic", &Level::INFO));
+        assert!(f.would_enable("rustls", &Level::WARN));
     }
 
     #[test]

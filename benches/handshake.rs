@@ -1,0 +1,181 @@
+//! Start-up figures of the provider binary, as Terraform sees them: time
+//! from spawn to the handshake line (AutoMTLS on), the first GetSchema over
+//! the mutual-TLS connection, and resident memory.
+//!
+//! `PROVIDER_BIN` names the binary (default: the release build under
+//! `CARGO_TARGET_DIR`, else the one Cargo built for this bench);
+//! `BENCH_RUNS` the number of runs (default 30). With `PEER_PROVIDER_BIN`
+//! set, that binary is measured the same way and the ratios printed.
+
+#[path = "../tests/support/plugin_client.rs"]
+mod plugin_client;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use plugin_client::{terraform_like_client_cert, ClientIdentity, Launch};
+use privatelink::proto::plugin::grpc_controller_client::GrpcControllerClient;
+use privatelink::proto::plugin::Empty;
+use privatelink::proto::tfplugin5::get_provider_schema;
+use privatelink::proto::tfplugin5::provider_client::ProviderClient;
+
+struct Sample {
+    startup: Duration,
+    connect: Duration,
+    get_schema: Duration,
+    rss_handshake_kib: u64,
+    rss_get_schema_kib: u64,
+}
+
+fn provider_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("PROVIDER_BIN") {
+        return PathBuf::from(p);
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let p = PathBuf::from(dir).join("release/terraform-provider-privatelink");
+        if p.exists() {
+            return p;
+        }
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/terraform-provider-privatelink");
+    if p.exists() {
+        return p;
+    }
+    plugin_client::provider_bin()
+}
+
+async fn run_once(bin: &PathBuf, client: &ClientIdentity) -> Result<Sample, String> {
+    let mut plugin = Launch::new(bin.clone(), Some(client)).spawn()?;
+    let startup = plugin.startup;
+    let pid = plugin.pid();
+    let rss_handshake_kib = plugin_client::rss_kib(pid).ok_or("no VmRSS")?;
+
+    let t = Instant::now();
+    let channel = plugin
+        .tls_channel(Some(client))
+        .await
+        .map_err(|e| format!("TLS connect: {e}"))?;
+    let connect = t.elapsed();
+
+    let t = Instant::now();
+    let schema = ProviderClient::new(channel.clone())
+        .max_decoding_message_size(256 << 20)
+        .get_schema(get_provider_schema::Request {})
+        .await
+        .map_err(|e| format!("GetSchema: {e}"))?;
+    let get_schema = t.elapsed();
+    drop(schema);
+    let rss_get_schema_kib = plugin_client::rss_kib(pid).ok_or("no VmRSS")?;
+
+    // Shut it down the way Terraform does; not every peer implements it.
+    let _ = GrpcControllerClient::new(channel).shutdown(Empty {}).await;
+    if plugin.wait_exit(Duration::from_secs(3)).is_none() {
+        let _ = plugin.child.kill();
+    }
+    Ok(Sample {
+        startup,
+        connect,
+        get_schema,
+        rss_handshake_kib,
+        rss_get_schema_kib,
+    })
+}
+
+struct Stats {
+    min: f64,
+    median: f64,
+    max: f64,
+}
+
+fn stats(mut xs: Vec<f64>) -> Stats {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = xs.len();
+    let median = if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    };
+    Stats {
+        min: xs[0],
+        median,
+        max: xs[n - 1],
+    }
+}
+
+struct Report {
+    rows: Vec<(&'static str, &'static str, Stats)>,
+}
+
+fn report(samples: &[Sample]) -> Report {
+    let ms = |f: fn(&Sample) -> Duration| {
+        stats(samples.iter().map(|s| f(s).as_secs_f64() * 1e3).collect())
+    };
+    let mib = |f: fn(&Sample) -> u64| stats(samples.iter().map(|s| f(s) as f64 / 1024.0).collect());
+    Report {
+        rows: vec![
+            ("spawn → handshake line (AutoMTLS)", "ms", ms(|s| s.startup)),
+            ("TLS connect (unix socket, mTLS, h2)", "ms", ms(|s| s.connect)),
+            ("first GetSchema over TLS", "ms", ms(|s| s.get_schema)),
+            ("VmRSS after handshake", "MiB", mib(|s| s.rss_handshake_kib)),
+            ("VmRSS after GetSchema", "MiB", mib(|s| s.rss_get_schema_kib)),
+        ],
+    }
+}
+
+fn print_table(title: &str, r: &Report) {
+    println!("\n### {title}\n");
+    println!("| metric | unit | min | median | max |");
+    println!("|---|---|---:|---:|---:|");
+    for (name, unit, s) in &r.rows {
+        println!(
+            "| {name} | {unit} | {:.2} | {:.2} | {:.2} |",
+            s.min, s.median, s.max
+        );
+    }
+}
+
+async fn measure(bin: &PathBuf, runs: usize, client: &ClientIdentity) -> Report {
+    // One unmeasured run warms the page cache.
+    let _ = run_once(bin, client).await;
+    let mut samples = Vec::with_capacity(runs);
+    for i in 0..runs {
+        match run_once(bin, client).await {
+            Ok(s) => samples.push(s),
+            Err(e) => panic!("run {i} of {}: {e}", bin.display()),
+        }
+    }
+    report(&samples)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(30);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let client = terraform_like_client_cert();
+        let bin = provider_bin();
+        println!("provider: {} ({runs} runs)", bin.display());
+        let ours = measure(&bin, runs, &client).await;
+        print_table("terraform-provider-privatelink", &ours);
+
+        if let Some(peer) = std::env::var_os("PEER_PROVIDER_BIN") {
+            let peer = PathBuf::from(peer);
+            let theirs = measure(&peer, runs, &client).await;
+            print_table(&format!("peer: {}", peer.display()), &theirs);
+            println!("\n### ratio of medians (ours / peer)\n");
+            println!("| metric | ratio |");
+            println!("|---|---:|");
+            for ((name, _, a), (_, _, b)) in ours.rows.iter().zip(&theirs.rows) {
+                println!("| {name} | {:.2} |", a.median / b.median);
+            }
+        }
+    });
+}

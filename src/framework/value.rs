@@ -157,7 +157,11 @@ fn canonical_decimal(text: &str) -> Option<String> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     // Keep the decimal-point position bounded: a malicious exponent must not
@@ -168,7 +172,10 @@ fn canonical_decimal(text: &str) -> Option<String> {
     let digits: String = format!("{int_part}{frac_part}");
     let point = int_part.len() as i64 + exponent;
     let (int_digits, frac_digits) = if point <= 0 {
-        (String::new(), format!("{}{}", "0".repeat((-point) as usize), digits))
+        (
+            String::new(),
+            format!("{}{}", "0".repeat((-point) as usize), digits),
+        )
     } else if point as usize >= digits.len() {
         (
             format!("{}{}", digits, "0".repeat(point as usize - digits.len())),
@@ -182,7 +189,11 @@ fn canonical_decimal(text: &str) -> Option<String> {
     };
     let int_digits = int_digits.trim_start_matches('0');
     let frac_digits = frac_digits.trim_end_matches('0');
-    let int_digits = if int_digits.is_empty() { "0" } else { int_digits };
+    let int_digits = if int_digits.is_empty() {
+        "0"
+    } else {
+        int_digits
+    };
     let mut out = String::new();
     if negative && !(int_digits == "0" && frac_digits.is_empty()) {
         out.push('-');
@@ -328,7 +339,8 @@ impl Value {
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| x.semantically_equal(y)))
+                    && a.iter()
+                        .all(|(k, x)| b.get(k).is_some_and(|y| x.semantically_equal(y)))
             }
             (Value::Dynamic(ta, a), Value::Dynamic(tb, b)) => ta == tb && a.semantically_equal(b),
             _ => self == other,
@@ -349,7 +361,10 @@ mod tests {
             ("1e3", "1000"),
             ("1.5e-3", "0.0015"),
             ("00012.000", "12"),
-            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
             ("-2.5E+2", "-250"),
         ] {
             assert_eq!(Number::parse(input).unwrap().as_str(), want, "{input}");
@@ -362,9 +377,15 @@ mod tests {
     #[test]
     fn exact_f64_detection() {
         assert_eq!(Number::parse("0.5").unwrap().as_exact_f64(), Some(0.5));
-        assert_eq!(Number::parse("-1024.25").unwrap().as_exact_f64(), Some(-1024.25));
+        assert_eq!(
+            Number::parse("-1024.25").unwrap().as_exact_f64(),
+            Some(-1024.25)
+        );
         assert!(Number::parse("0.1").unwrap().as_exact_f64().is_none());
-        assert!(Number::parse("123456789012345678901234567890.1").unwrap().as_exact_f64().is_none());
+        assert!(Number::parse("123456789012345678901234567890.1")
+            .unwrap()
+            .as_exact_f64()
+            .is_none());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 #[path = "../tests/support/plugin_client.rs"]
 mod plugin_client;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use plugin_client::{terraform_like_client_cert, ClientIdentity, Launch};
@@ -37,15 +37,16 @@ fn provider_bin() -> PathBuf {
             return p;
         }
     }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/terraform-provider-privatelink");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/release/terraform-provider-privatelink");
     if p.exists() {
         return p;
     }
     plugin_client::provider_bin()
 }
 
-async fn run_once(bin: &PathBuf, client: &ClientIdentity) -> Result<Sample, String> {
-    let mut plugin = Launch::new(bin.clone(), Some(client)).spawn()?;
+async fn run_once(bin: &Path, client: &ClientIdentity) -> Result<Sample, String> {
+    let mut plugin = Launch::new(bin.to_path_buf(), Some(client)).spawn()?;
     let startup = plugin.startup;
     let pid = plugin.pid();
     let rss_handshake_kib = plugin_client::rss_kib(pid).ok_or("no VmRSS")?;
@@ -114,10 +115,18 @@ fn report(samples: &[Sample]) -> Report {
     Report {
         rows: vec![
             ("spawn → handshake line (AutoMTLS)", "ms", ms(|s| s.startup)),
-            ("TLS connect (unix socket, mTLS, h2)", "ms", ms(|s| s.connect)),
+            (
+                "TLS connect (unix socket, mTLS, h2)",
+                "ms",
+                ms(|s| s.connect),
+            ),
             ("first GetSchema over TLS", "ms", ms(|s| s.get_schema)),
             ("VmRSS after handshake", "MiB", mib(|s| s.rss_handshake_kib)),
-            ("VmRSS after GetSchema", "MiB", mib(|s| s.rss_get_schema_kib)),
+            (
+                "VmRSS after GetSchema",
+                "MiB",
+                mib(|s| s.rss_get_schema_kib),
+            ),
         ],
     }
 }
@@ -134,7 +143,7 @@ fn print_table(title: &str, r: &Report) {
     }
 }
 
-async fn measure(bin: &PathBuf, runs: usize, client: &ClientIdentity) -> Report {
+async fn measure(bin: &Path, runs: usize, client: &ClientIdentity) -> Report {
     // One unmeasured run warms the page cache.
     let _ = run_once(bin, client).await;
     let mut samples = Vec::with_capacity(runs);

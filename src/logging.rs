@@ -63,9 +63,7 @@ pub fn filter_for(level: Level) -> Targets {
     } else {
         ours.min(LevelFilter::INFO)
     };
-    Targets::new()
-        .with_default(deps)
-        .with_target(MODULE, ours)
+    Targets::new().with_default(deps).with_target(MODULE, ours)
 }
 
 /// A layer writing each event as one JSON line to stderr.

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use privatelink::proto::tfplugin5::{get_provider_schema, provider_server::Provider, schema, Schema};
+use privatelink::proto::tfplugin5::{
+    get_provider_schema, provider_server::Provider, schema, Schema,
+};
 
 /// Stand-in until the real provider is wired in: an empty provider schema.
 struct Placeholder;

@@ -23,7 +23,9 @@ fn bin() -> std::path::PathBuf {
 }
 
 fn start(client: &ClientIdentity) -> Plugin {
-    Launch::new(bin(), Some(client)).spawn().expect("provider starts")
+    Launch::new(bin(), Some(client))
+        .spawn()
+        .expect("provider starts")
 }
 
 async fn get_schema(channel: Channel) -> Result<get_provider_schema::Response, tonic::Status> {
@@ -81,7 +83,9 @@ fn handshake_line_names_a_private_unix_socket_and_the_server_cert() {
     assert_eq!(hs.network, "unix");
     assert_eq!(hs.protocol, "grpc");
     assert!(!plugin.line.trim_end().ends_with('='), "no base64 padding");
-    let cert = hs.server_cert_der.expect("AutoMTLS puts the server cert in the line");
+    let cert = hs
+        .server_cert_der
+        .expect("AutoMTLS puts the server cert in the line");
     assert!(!cert.is_empty());
     let meta = std::fs::metadata(&hs.address).expect("socket exists");
     assert!(meta.file_type().is_socket());
@@ -91,7 +95,9 @@ fn handshake_line_names_a_private_unix_socket_and_the_server_cert() {
 
     // SIGTERM stops it and the directory goes with it.
     kill("-TERM", plugin.pid());
-    let status = plugin.wait_exit(Duration::from_secs(2)).expect("exits on SIGTERM");
+    let status = plugin
+        .wait_exit(Duration::from_secs(2))
+        .expect("exits on SIGTERM");
     assert!(status.success(), "{status:?}");
     assert!(!dir.exists(), "socket directory removed on exit");
 }
@@ -101,7 +107,10 @@ async fn automtls_accepts_only_the_pinned_client_cert() {
     let client = terraform_like_client_cert();
     let mut plugin = start(&client);
 
-    let good = plugin.tls_channel(Some(&client)).await.expect("TLS connect");
+    let good = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
     let schema = get_schema(good).await.expect("GetSchema over mutual TLS");
     let provider = schema.provider.expect("non-null provider schema");
     assert!(provider.block.is_some());
@@ -109,11 +118,20 @@ async fn automtls_accepts_only_the_pinned_client_cert() {
 
     // Another P-521 certificate with the same names: refused.
     let stranger = terraform_like_client_cert();
-    assert!(refused(&plugin, Some(&stranger)).await, "foreign cert must be refused");
+    assert!(
+        refused(&plugin, Some(&stranger)).await,
+        "foreign cert must be refused"
+    );
     // No certificate at all: refused.
-    assert!(refused(&plugin, None).await, "client without cert must be refused");
+    assert!(
+        refused(&plugin, None).await,
+        "client without cert must be refused"
+    );
     // The refusals did not hurt the server.
-    let again = plugin.tls_channel(Some(&client)).await.expect("TLS connect");
+    let again = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
     get_schema(again.clone()).await.expect("still serving");
 
     // A plaintext client speaking HTTP/2 straight away is refused too.
@@ -121,7 +139,9 @@ async fn automtls_accepts_only_the_pinned_client_cert() {
     if let Ok(ch) = plain {
         assert!(get_schema(ch).await.is_err(), "plaintext must be refused");
     }
-    get_schema(again.clone()).await.expect("still serving after plaintext");
+    get_schema(again.clone())
+        .await
+        .expect("still serving after plaintext");
 
     shutdown(again).await;
     let status = wait_exit(&mut plugin, Duration::from_secs(1)).await;
@@ -132,7 +152,10 @@ async fn automtls_accepts_only_the_pinned_client_cert() {
 async fn health_reports_plugin_serving() {
     let client = terraform_like_client_cert();
     let plugin = start(&client);
-    let channel = plugin.tls_channel(Some(&client)).await.expect("TLS connect");
+    let channel = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
     let answer = HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: "plugin".to_owned(),
@@ -147,7 +170,10 @@ async fn health_reports_plugin_serving() {
 async fn shutdown_exits_with_status_0_within_a_second() {
     let client = terraform_like_client_cert();
     let mut plugin = start(&client);
-    let channel = plugin.tls_channel(Some(&client)).await.expect("TLS connect");
+    let channel = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
     get_schema(channel.clone()).await.expect("GetSchema");
     let asked = Instant::now();
     shutdown(channel).await;
@@ -163,7 +189,10 @@ async fn shutdown_exits_with_status_0_within_a_second() {
 async fn stdio_service_answers_unimplemented() {
     let client = terraform_like_client_cert();
     let plugin = start(&client);
-    let channel = plugin.tls_channel(Some(&client)).await.expect("TLS connect");
+    let channel = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
     let err = privatelink::proto::plugin::grpc_stdio_client::GrpcStdioClient::new(channel)
         .stream_stdio(())
         .await
@@ -177,9 +206,17 @@ async fn sigint_is_ignored() {
     let mut plugin = start(&client);
     kill("-INT", plugin.pid());
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(plugin.child.try_wait().unwrap().is_none(), "SIGINT must not stop the plugin");
-    let channel = plugin.tls_channel(Some(&client)).await.expect("TLS connect");
-    get_schema(channel).await.expect("still serving after SIGINT");
+    assert!(
+        plugin.child.try_wait().unwrap().is_none(),
+        "SIGINT must not stop the plugin"
+    );
+    let channel = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
+    get_schema(channel)
+        .await
+        .expect("still serving after SIGINT");
 }
 
 #[test]
@@ -248,12 +285,17 @@ async fn session_stderr(env: Vec<(&str, &str)>) -> String {
         let mut text = String::new();
         pipe.read_to_string(&mut text).map(|_| text)
     });
-    let channel = plugin.tls_channel(Some(&client)).await.expect("TLS connect");
+    let channel = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
     get_schema(channel.clone()).await.expect("GetSchema");
     // A refused client makes a warning.
     assert!(refused(&plugin, None).await);
     shutdown(channel).await;
-    let status = wait_exit(&mut plugin, Duration::from_secs(2)).await.expect("exits");
+    let status = wait_exit(&mut plugin, Duration::from_secs(2))
+        .await
+        .expect("exits");
     assert!(status.success());
     reader.join().unwrap().expect("stderr is UTF-8")
 }
@@ -261,7 +303,8 @@ async fn session_stderr(env: Vec<(&str, &str)>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_log_lines_with_tf_log_trace() {
     let stderr = session_stderr(vec![("TF_LOG", "trace")]).await;
-    let ts = regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$").unwrap();
+    let ts =
+        regex::Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$").unwrap();
     let mut levels = std::collections::BTreeSet::new();
     for line in stderr.lines() {
         let v: serde_json::Value =
@@ -278,7 +321,10 @@ async fn json_log_lines_with_tf_log_trace() {
         assert!(ts.is_match(stamp), "bad timestamp {stamp}");
     }
     assert!(levels.contains("debug"), "{stderr}");
-    assert!(levels.contains("warn"), "refused handshake is a warning: {stderr}");
+    assert!(
+        levels.contains("warn"),
+        "refused handshake is a warning: {stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,7 +344,10 @@ async fn tf_log_provider_wins_over_tf_log() {
     assert!(!stderr.is_empty());
     for line in stderr.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(["warn", "error"].contains(&v["@level"].as_str().unwrap()), "{line}");
+        assert!(
+            ["warn", "error"].contains(&v["@level"].as_str().unwrap()),
+            "{line}"
+        );
     }
 }
 

@@ -87,7 +87,9 @@ where
         .await;
 
     let (conns_tx, conns_rx) = mpsc::channel::<PluginConn>(16);
-    let acceptor = tls.as_ref().map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
+    let acceptor = tls
+        .as_ref()
+        .map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
     tokio::spawn(accept_loop(listener, acceptor, conns_tx));
 
     let router = tonic::transport::Server::builder()

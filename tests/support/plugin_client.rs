@@ -85,7 +85,10 @@ pub struct Handshake {
 pub fn parse_handshake(line: &str) -> Result<Handshake, String> {
     let parts: Vec<&str> = line.trim_end_matches(['\r', '\n']).splitn(6, '|').collect();
     if parts.len() != 6 {
-        return Err(format!("handshake line has {} fields: {line:?}", parts.len()));
+        return Err(format!(
+            "handshake line has {} fields: {line:?}",
+            parts.len()
+        ));
     }
     let number = |s: &str| s.parse::<u32>().map_err(|e| format!("{s:?}: {e}"));
     let server_cert_der = if parts[5].is_empty() {
@@ -258,11 +261,10 @@ pub fn tls_client_config(
 ) -> Result<Arc<rustls::ClientConfig>, BoxError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from(server_cert_der.to_vec()))?;
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        aws_lc_rs::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-    .with_root_certificates(roots);
+    let builder =
+        rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+            .with_root_certificates(roots);
     let mut config = match client {
         Some(c) => builder.with_client_auth_cert(vec![c.cert_der.clone()], c.key())?,
         None => builder.with_no_client_auth(),

@@ -488,10 +488,12 @@ fn write_value(
             Value::Dynamic(t, v) => ((**t).clone(), &**v),
             other => match infer_type(other) {
                 Some(t) => (t, other),
-                None => return Err(path.error(format!(
+                None => {
+                    return Err(path.error(format!(
                     "{} at a dynamic position has no unambiguous type: wrap it in Value::Dynamic",
                     value_kind(other)
-                ))),
+                )))
+                }
             },
         };
         rmp::encode::write_array_len(out, 2).map_err(|_| write_failed())?;

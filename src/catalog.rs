@@ -189,7 +189,11 @@ mod tests {
     fn every_table_region_is_a_served_region() {
         for v in VENDORS {
             for (region, _) in v.redshift_vpcs.iter().chain(v.databricks_endpoints) {
-                assert!(v.serves(region), "{} lists {region} but does not serve it", v.name);
+                assert!(
+                    v.serves(region),
+                    "{} lists {region} but does not serve it",
+                    v.name
+                );
             }
         }
     }
@@ -197,7 +201,10 @@ mod tests {
     #[test]
     fn sigma_facts_match_the_runbook() {
         let sigma = vendor("sigma").unwrap();
-        assert_eq!(sigma.redshift_vpc_id("eu-west-2"), Some("vpc-0d89ee0ccf9f3eeb7"));
+        assert_eq!(
+            sigma.redshift_vpc_id("eu-west-2"),
+            Some("vpc-0d89ee0ccf9f3eeb7")
+        );
         // Sigma's Databricks table has no us-west-1 entry: workspaces there
         // are not supported.
         assert_eq!(sigma.databricks_endpoint_id("us-west-1"), None);

@@ -15,5 +15,5 @@ pub mod framework;
 pub mod logging;
 pub mod plugin;
 pub mod proto;
-pub mod resources;
 pub mod provider;
+pub mod resources;

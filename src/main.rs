@@ -1,46 +1,52 @@
-//! The provider binary: Terraform starts it and talks to it over gRPC.
+//! The provider binary. Terraform starts it and talks to it over gRPC; run
+//! by hand it explains that, and `docs` regenerates the registry docs.
 
+use privatelink::framework::server::FrameworkServer;
+use privatelink::provider::PrivatelinkProvider;
 use std::process::ExitCode;
 
-use privatelink::proto::tfplugin5::{
-    get_provider_schema, provider_server::Provider, schema, Schema,
-};
-
-/// Stand-in until the real provider is wired in: an empty provider schema.
-struct Placeholder;
-
-#[tonic::async_trait]
-impl Provider for Placeholder {
-    async fn get_schema(
-        &self,
-        _request: tonic::Request<get_provider_schema::Request>,
-    ) -> Result<tonic::Response<get_provider_schema::Response>, tonic::Status> {
-        Ok(tonic::Response::new(get_provider_schema::Response {
-            provider: Some(Schema {
-                version: 0,
-                block: Some(schema::Block::default()),
-            }),
-            ..Default::default()
-        }))
-    }
-}
-
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("docs") {
+        return write_docs(args.get(1).map(String::as_str).unwrap_or("."));
+    }
     privatelink::logging::init();
-    let debug = std::env::args().skip(1).any(|a| a == "--debug");
+    let debug = args.iter().any(|a| a == "--debug");
     if !debug {
         privatelink::plugin::handshake::require_magic_cookie();
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("starting the async runtime");
-    let result = runtime.block_on(privatelink::plugin::serve(Placeholder, debug));
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let provider = FrameworkServer::new(PrivatelinkProvider);
+    let result = runtime.block_on(privatelink::plugin::serve(provider, debug));
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `terraform-provider-privatelink docs [REPO_ROOT]`: writes docs/ from the
+/// schema and examples/.
+fn write_docs(root: &str) -> ExitCode {
+    match privatelink::provider::docs::write(std::path::Path::new(root)) {
+        Ok(n) => {
+            println!("wrote {n} pages under {root}/docs");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -13,7 +13,12 @@ use terraform::Workspace;
 const HEADER: &str = "terraform {\n  required_providers {\n    privatelink = { source = \"privatelink/privatelink\" }\n  }\n}\n";
 
 fn workspace(emu: &Emulator, body: &str) -> Workspace {
-    let mut ws = Workspace::new(&format!("{HEADER}{}\n{body}", emu.provider_block()));
+    copy_of(emu, &format!("{HEADER}{}\n{body}", emu.provider_block()))
+}
+
+/// A second workspace with exactly this main.tf, e.g. to import into.
+fn copy_of(emu: &Emulator, main_tf: &str) -> Workspace {
+    let mut ws = Workspace::new(main_tf);
     for (k, v) in emu.env() {
         ws.set_env(k, v);
     }
@@ -45,7 +50,10 @@ output "id" {{
 }
 
 fn count(emu: &Emulator, service: &str) -> usize {
-    emu.requests().iter().filter(|(s, _, _)| s == service).count()
+    emu.requests()
+        .iter()
+        .filter(|(s, _, _)| s == service)
+        .count()
 }
 
 #[test]
@@ -53,7 +61,10 @@ fn lifecycle_create_update_import_drift_destroy() {
     let emu = Emulator::start();
     let fx = emu.fixture(&["nlb", "--name", "lifecycle-nlb"]);
     let nlb = fx["nlb_arn"].as_str().unwrap();
-    let ws = workspace(&emu, &service_config(nlb, "  tags = { Name = \"warehouse\" }"));
+    let ws = workspace(
+        &emu,
+        &service_config(nlb, "  tags = { Name = \"warehouse\" }"),
+    );
     ws.init();
 
     emu.clear_requests();
@@ -70,7 +81,12 @@ fn lifecycle_create_update_import_drift_destroy() {
     assert_eq!(handoff["region"], "us-east-1");
     let az_ids = handoff["availability_zone_ids"].as_array().unwrap();
     assert_eq!(az_ids.len(), 2, "{handoff}");
-    assert!(az_ids.iter().all(|z| z.as_str().unwrap().starts_with("use1-az")), "{handoff}");
+    assert!(
+        az_ids
+            .iter()
+            .all(|z| z.as_str().unwrap().starts_with("use1-az")),
+        "{handoff}"
+    );
 
     emu.clear_requests();
     ws.assert_plan_empty();
@@ -83,15 +99,22 @@ fn lifecycle_create_update_import_drift_destroy() {
         &format!(
             "{HEADER}{}\n{}",
             emu.provider_block(),
-            service_config(nlb, "  acceptance_required = false\n  tags = { Name = \"warehouse\", Team = \"data\" }")
-                .replace(
-                    "[data.privatelink_vendor.sigma.principal_arn]",
-                    "[data.privatelink_vendor.sigma.principal_arn, \"arn:aws:iam::111122223333:root\"]"
-                )
+            service_config(
+                nlb,
+                "  acceptance_required = false\n  tags = { Name = \"warehouse\", Team = \"data\" }"
+            )
+            .replace(
+                "[data.privatelink_vendor.sigma.principal_arn]",
+                "[data.privatelink_vendor.sigma.principal_arn, \"arn:aws:iam::111122223333:root\"]"
+            )
         ),
     );
     let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(plan.stdout.contains("1 to change, 0 to destroy"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
     ws.apply();
     ws.assert_plan_empty();
     let state = ws.state();
@@ -106,9 +129,15 @@ fn lifecycle_create_update_import_drift_destroy() {
     assert_eq!(attrs["allowed_principals"].as_array().unwrap().len(), 2);
 
     // Import the same object elsewhere: every attribute matches.
-    let other = workspace(&emu, &ws_main(&ws));
+    let other = copy_of(&emu, &ws_main(&ws));
     other.init();
-    other.ok(&["import", "-no-color", "-input=false", "privatelink_endpoint_service.svc", &id]);
+    other.ok(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        "privatelink_endpoint_service.svc",
+        &id,
+    ]);
     let imported = other.state();
     let imported_attrs = &imported["values"]["root_module"]["resources"]
         .as_array()
@@ -122,13 +151,22 @@ fn lifecycle_create_update_import_drift_destroy() {
         }
         assert_eq!(&imported_attrs[k], v, "imported {k} differs");
     }
-    other.ok(&["state", "rm", "-no-color", "privatelink_endpoint_service.svc"]);
+    other.ok(&[
+        "state",
+        "rm",
+        "-no-color",
+        "privatelink_endpoint_service.svc",
+    ]);
 
     // Deleted out of band: the next plan re-creates it.
     emu.fixture(&["delete-service", &id]);
     let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to add, 0 to change, 0 to destroy"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
     ws.apply();
     let new_id = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
     assert_ne!(new_id, id);
@@ -138,7 +176,10 @@ fn lifecycle_create_update_import_drift_destroy() {
     let destroy_calls = count(&emu, "ec2");
     assert_eq!(emu.fixture(&["service-exists", &new_id])["exists"], false);
     eprintln!("privatelink_endpoint_service EC2 calls: create {create_calls}, refresh {read_calls}, destroy {destroy_calls}");
-    assert!(read_calls <= 4, "a refresh should cost a couple of calls, took {read_calls}");
+    assert!(
+        read_calls <= 4,
+        "a refresh should cost a couple of calls, took {read_calls}"
+    );
 }
 
 fn ws_main(ws: &Workspace) -> String {
@@ -155,8 +196,15 @@ fn throttling_on_every_call_still_converges_without_duplicates() {
     emu.fault(serde_json::json!({"throttle_fraction": 0.4, "services": ["ec2"], "seed": 7}));
     ws.apply();
     ws.assert_plan_empty();
-    let throttled = emu.requests().iter().filter(|(s, _, st)| s == "ec2" && *st == 503).count();
-    assert!(throttled > 0, "the fault injection did not throttle anything");
+    let throttled = emu
+        .requests()
+        .iter()
+        .filter(|(s, _, st)| s == "ec2" && *st == 503)
+        .count();
+    assert!(
+        throttled > 0,
+        "the fault injection did not throttle anything"
+    );
     let creates = emu
         .requests()
         .iter()
@@ -187,7 +235,10 @@ resource "privatelink_endpoint_service" "svc" {
     assert!(err.contains("Invalid allowed_principals"), "{err}");
     assert!(err.contains("without a path"), "{err}");
     assert!(err.contains("Wildcard principal"), "{err}");
-    assert!(err.contains("allowed_principals         = ["), "not on the attribute:\n{err}");
+    assert!(
+        err.contains("allowed_principals         = ["),
+        "not on the attribute:\n{err}"
+    );
 }
 
 /// The whole vendor flow: publish to the vendor's principal from the
@@ -203,7 +254,10 @@ fn vendor_flow_with_accepter() {
     ws.apply();
     let out = ws.outputs();
     let service_id = out["id"]["value"].as_str().unwrap().to_string();
-    let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap().to_string();
+    let service_name = out["handoff"]["value"]["service_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Sigma's account connects to the service.
     let vendor = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
@@ -225,7 +279,7 @@ fn vendor_flow_with_accepter() {
     ws.assert_plan_empty();
 
     // Import the accepted connection elsewhere: same attributes.
-    let other = workspace(&emu, &ws_main(&ws));
+    let other = copy_of(&emu, &ws_main(&ws));
     other.init();
     other.ok(&[
         "import",
@@ -234,18 +288,43 @@ fn vendor_flow_with_accepter() {
         "privatelink_endpoint_connection_accepter.sigma",
         &format!("{service_id}_{vpce}"),
     ]);
-    let imported = other.ok(&["state", "show", "-no-color", "privatelink_endpoint_connection_accepter.sigma"]);
-    assert!(imported.stdout.contains("\"available\""), "{}", imported.stdout);
-    assert!(imported.stdout.contains("185497759670"), "{}", imported.stdout);
-    other.ok(&["state", "rm", "-no-color", "privatelink_endpoint_connection_accepter.sigma"]);
+    let imported = other.ok(&[
+        "state",
+        "show",
+        "-no-color",
+        "privatelink_endpoint_connection_accepter.sigma",
+    ]);
+    assert!(
+        imported.stdout.contains("\"available\""),
+        "{}",
+        imported.stdout
+    );
+    assert!(
+        imported.stdout.contains("185497759670"),
+        "{}",
+        imported.stdout
+    );
+    other.ok(&[
+        "state",
+        "rm",
+        "-no-color",
+        "privatelink_endpoint_connection_accepter.sigma",
+    ]);
 
     ws.destroy();
     let final_state = emu.fixture(&["state-of-endpoints", &service_id]);
     assert!(
-        final_state.as_array().unwrap().iter().all(|c| c["state"] != "available"),
+        final_state
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["state"] != "available"),
         "the connection is still accepted: {final_state}"
     );
-    assert_eq!(emu.fixture(&["service-exists", &service_id])["exists"], false);
+    assert_eq!(
+        emu.fixture(&["service-exists", &service_id])["exists"],
+        false
+    );
 }
 
 #[test]
@@ -258,19 +337,42 @@ fn destroy_refuses_while_endpoints_are_connected() {
     ws.apply();
     let out = ws.outputs();
     let service_id = out["id"]["value"].as_str().unwrap().to_string();
-    let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap().to_string();
+    let service_name = out["handoff"]["value"]["service_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let vendor = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
     let vpce = vendor["vpc_endpoint_id"].as_str().unwrap();
 
     let refused = ws.run(&["destroy", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(refused.code, 0);
-    assert!(refused.all().contains("Endpoints are still connected"), "{}", refused.all());
-    assert!(refused.all().contains(vpce), "the error must name the endpoint:\n{}", refused.all());
-    assert_eq!(emu.fixture(&["service-exists", &service_id])["exists"], true);
+    assert!(
+        refused.all().contains("Endpoints are still connected"),
+        "{}",
+        refused.all()
+    );
+    assert!(
+        refused.all().contains(vpce),
+        "the error must name the endpoint:\n{}",
+        refused.all()
+    );
+    assert_eq!(
+        emu.fixture(&["service-exists", &service_id])["exists"],
+        true
+    );
 
     // force_destroy rejects the vendor's endpoint first.
-    ws.write("main.tf", &ws_main(&ws).replace("acceptance_required = false", "acceptance_required = false\n  force_destroy = true"));
+    ws.write(
+        "main.tf",
+        &ws_main(&ws).replace(
+            "acceptance_required = false",
+            "acceptance_required = false\n  force_destroy = true",
+        ),
+    );
     ws.apply();
     ws.destroy();
-    assert_eq!(emu.fixture(&["service-exists", &service_id])["exists"], false);
+    assert_eq!(
+        emu.fixture(&["service-exists", &service_id])["exists"],
+        false
+    );
 }

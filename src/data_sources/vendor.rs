@@ -4,7 +4,9 @@
 use crate::catalog::{self, Vendor};
 use crate::framework::resource::{Ctx, DataSource};
 use crate::framework::validators::{aws_region, one_of};
-use crate::framework::{typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::framework::{
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
+};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -88,7 +90,9 @@ impl DataSource<ProviderData> for VendorDataSource {
 
     fn schema(&self) -> Schema {
         let s = |name: &str, text: &str| Attribute::computed(name, Type::String).description(text);
-        let l = |name: &str, text: &str| Attribute::computed(name, Type::list(Type::String)).description(text);
+        let l = |name: &str, text: &str| {
+            Attribute::computed(name, Type::list(Type::String)).description(text)
+        };
         let n = |name: &str, text: &str| Attribute::computed(name, Type::Number).description(text);
         Schema::new(
             Block::new()
@@ -123,7 +127,8 @@ impl DataSource<ProviderData> for VendorDataSource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let (Some(name), Some(region)) = (config.attr_str("name"), config.attr_str("region")) else {
+        let (Some(name), Some(region)) = (config.attr_str("name"), config.attr_str("region"))
+        else {
             return;
         };
         if let Some(v) = catalog::vendor(name) {
@@ -134,8 +139,9 @@ impl DataSource<ProviderData> for VendorDataSource {
     }
 
     async fn read(&self, ctx: &Ctx<ProviderData>, config: &Value) -> Result<Value, Diagnostics> {
-        let cfg: Config = typed::from_value(config)
-            .map_err(|e| Diagnostics::from(Diagnostic::error("Invalid configuration", e.to_string())))?;
+        let cfg: Config = typed::from_value(config).map_err(|e| {
+            Diagnostics::from(Diagnostic::error("Invalid configuration", e.to_string()))
+        })?;
         let Some(vendor) = catalog::vendor(&cfg.name) else {
             return Err(Diagnostic::error(
                 format!("Unknown vendor {:?}", cfg.name),

@@ -214,7 +214,10 @@ mod tests {
             .then_index(0)
             .then_attr("role_arn");
         assert_eq!(p.to_string(), "assume_role[0].role_arn");
-        assert_eq!(AttributePath::attr("tags").then_key("Name").to_string(), "tags[\"Name\"]");
+        assert_eq!(
+            AttributePath::attr("tags").then_key("Name").to_string(),
+            "tags[\"Name\"]"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! each with front matter, the example from `examples/`, the schema and, for
 //! resources, the import command.
 
-use super::schema::{Attribute, Block, Mode, Nesting, NestedBlock, Schema};
+use super::schema::{Attribute, Block, Mode, NestedBlock, Nesting, Schema};
 use super::value::Type;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,13 +48,19 @@ pub fn render(
             Kind::Resource => (
                 PathBuf::from(format!("resources/{short}.md")),
                 examples_dir.join(format!("resources/{}/resource.tf", page.type_name)),
-                format!("{} Resource - terraform-provider-{provider_name}", page.type_name),
+                format!(
+                    "{} Resource - terraform-provider-{provider_name}",
+                    page.type_name
+                ),
                 "Resource",
             ),
             Kind::DataSource => (
                 PathBuf::from(format!("data-sources/{short}.md")),
                 examples_dir.join(format!("data-sources/{}/data-source.tf", page.type_name)),
-                format!("{} Data Source - terraform-provider-{provider_name}", page.type_name),
+                format!(
+                    "{} Data Source - terraform-provider-{provider_name}",
+                    page.type_name
+                ),
                 "Data Source",
             ),
         };
@@ -65,9 +71,14 @@ pub fn render(
         md.push_str("---\n");
         md.push_str(&format!("page_title: {:?}\n", title));
         md.push_str("subcategory: \"\"\n");
-        md.push_str(&format!("description: |-\n  {}\n", first_sentence(description)));
+        md.push_str(&format!(
+            "description: |-\n  {}\n",
+            first_sentence(description)
+        ));
         md.push_str("---\n\n");
-        md.push_str("<!-- Generated from the provider's schema by `make docs`; do not edit. -->\n\n");
+        md.push_str(
+            "<!-- Generated from the provider's schema by `make docs`; do not edit. -->\n\n",
+        );
         let heading = if page.kind == Kind::Provider {
             format!("{display_name} Provider")
         } else {
@@ -82,7 +93,9 @@ pub fn render(
         if page.kind == Kind::Resource {
             let import = examples_dir.join(format!("resources/{}/import.sh", page.type_name));
             if let Ok(cmd) = std::fs::read_to_string(&import) {
-                md.push_str("## Import\n\nImport is supported using the following syntax:\n\n```shell\n");
+                md.push_str(
+                    "## Import\n\nImport is supported using the following syntax:\n\n```shell\n",
+                );
                 md.push_str(cmd.trim_end());
                 md.push_str("\n```\n");
             }
@@ -93,7 +106,11 @@ pub fn render(
 }
 
 fn first_sentence(text: &str) -> String {
-    let s = text.split(". ").next().unwrap_or(text).trim_end_matches('.');
+    let s = text
+        .split(". ")
+        .next()
+        .unwrap_or(text)
+        .trim_end_matches('.');
     format!("{s}.")
 }
 
@@ -145,7 +162,10 @@ fn render_block(block: &Block, path: Option<&str>, md: &mut String) {
             }
             let mut line = format!("- `{}` ({label}) {}", a.name, a.full_description());
             if matches!(a.ty, Type::Object(_)) {
-                line.push_str(&format!(" (see [below for nested schema](#{}))", anchor("att", &full)));
+                line.push_str(&format!(
+                    " (see [below for nested schema](#{}))",
+                    anchor("att", &full)
+                ));
                 objects.push((full, a));
             }
             lines.push(line.trim_end().to_string());
@@ -160,7 +180,11 @@ fn render_block(block: &Block, path: Option<&str>, md: &mut String) {
                     Nesting::List => "Block List".into(),
                     Nesting::Set => "Block Set".into(),
                 };
-                let max = if b.max_items > 0 { format!(", Max: {}", b.max_items) } else { String::new() };
+                let max = if b.max_items > 0 {
+                    format!(", Max: {}", b.max_items)
+                } else {
+                    String::new()
+                };
                 lines.push(format!(
                     "- `{}` ({kind}{max}) {} (see [below for nested schema](#{}))",
                     b.name,

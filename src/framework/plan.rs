@@ -61,7 +61,13 @@ pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> P
     }
     let mut requires_replace = Vec::new();
     if !create {
-        find_replacements(block, prior, &planned, &AttributePath::root(), &mut requires_replace);
+        find_replacements(
+            block,
+            prior,
+            &planned,
+            &AttributePath::root(),
+            &mut requires_replace,
+        );
     }
     PlanContext {
         prior: prior.clone(),
@@ -80,7 +86,9 @@ fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
             }
         }
     }
-    for_each_nested(block, planned, config, &mut |b, p, c| apply_defaults(b, p, c));
+    for_each_nested(block, planned, config, &mut |b, p, c| {
+        apply_defaults(b, p, c)
+    });
 }
 
 fn mark_computed(block: &Block, planned: &mut Value, prior: &Value, config: &Value, create: bool) {
@@ -206,7 +214,13 @@ mod tests {
 
     #[test]
     fn unchanged_update_equals_prior() {
-        let prior = obj("a", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let prior = obj(
+            "a",
+            Value::Null,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
         let config = obj("a", Value::Null, Value::Null, Value::Null, Value::Null);
         let pc = plan(&block(), &prior, &prior, &config);
         assert_eq!(pc.planned, prior);
@@ -215,9 +229,27 @@ mod tests {
 
     #[test]
     fn in_place_update_keeps_use_state_and_unknowns_the_rest() {
-        let prior = obj("a", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
-        let config = obj("a", Value::string("hi"), Value::Null, Value::Null, Value::Null);
-        let proposed = obj("a", Value::string("hi"), Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let prior = obj(
+            "a",
+            Value::Null,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
+        let config = obj(
+            "a",
+            Value::string("hi"),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        );
+        let proposed = obj(
+            "a",
+            Value::string("hi"),
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
         let pc = plan(&block(), &prior, &proposed, &config);
         assert_eq!(pc.planned.get("id"), Some(&Value::string("i-1")));
         assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
@@ -226,9 +258,21 @@ mod tests {
 
     #[test]
     fn replacement_only_for_changed_paths() {
-        let prior = obj("a", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let prior = obj(
+            "a",
+            Value::Null,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
         let config = obj("b", Value::Null, Value::Null, Value::Null, Value::Null);
-        let proposed = obj("b", Value::Null, Value::Bool(true), Value::string("i-1"), Value::string("ok"));
+        let proposed = obj(
+            "b",
+            Value::Null,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
         let pc = plan(&block(), &prior, &proposed, &config);
         assert_eq!(pc.requires_replace, vec![AttributePath::attr("name")]);
     }

@@ -84,7 +84,13 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
     /// from state and the next plan re-creates it).
     async fn read(&self, ctx: &Ctx<D>, state: &Value) -> Result<Option<Value>, Diagnostics>;
 
-    async fn update(&self, ctx: &Ctx<D>, prior: &Value, planned: &Value, config: &Value) -> ApplyResult;
+    async fn update(
+        &self,
+        ctx: &Ctx<D>,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+    ) -> ApplyResult;
 
     async fn delete(&self, ctx: &Ctx<D>, prior: &Value) -> Result<(), Diagnostics>;
 

@@ -356,7 +356,9 @@ fn lint_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
             problems.push(format!("{name}: a default needs optional+computed"));
         }
         if a.requires_replace && a.mode == Mode::Computed {
-            problems.push(format!("{name}: computed-only attributes cannot force replacement"));
+            problems.push(format!(
+                "{name}: computed-only attributes cannot force replacement"
+            ));
         }
     }
     for b in &block.blocks {

@@ -103,7 +103,9 @@ impl<P: Provider> FrameworkServer<P> {
     }
 
     fn resource(&self, type_name: &str) -> Result<&Typed<dyn Resource<P::Data>>, Diagnostics> {
-        self.resources.get(type_name).ok_or_else(|| unknown_type("resource", type_name))
+        self.resources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("resource", type_name))
     }
 
     fn data_source(&self, type_name: &str) -> Result<&Typed<dyn DataSource<P::Data>>, Diagnostics> {
@@ -256,11 +258,23 @@ fn require_known(value: Value, type_name: &str, diags: &mut Diagnostics) -> Valu
 fn replace_unknown_with_null(v: Value) -> Value {
     match v {
         Value::Unknown => Value::Null,
-        Value::List(items) => Value::List(items.into_iter().map(replace_unknown_with_null).collect()),
+        Value::List(items) => {
+            Value::List(items.into_iter().map(replace_unknown_with_null).collect())
+        }
         Value::Set(items) => Value::Set(items.into_iter().map(replace_unknown_with_null).collect()),
-        Value::Tuple(items) => Value::Tuple(items.into_iter().map(replace_unknown_with_null).collect()),
-        Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, replace_unknown_with_null(v))).collect()),
-        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, replace_unknown_with_null(v))).collect()),
+        Value::Tuple(items) => {
+            Value::Tuple(items.into_iter().map(replace_unknown_with_null).collect())
+        }
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (k, replace_unknown_with_null(v)))
+                .collect(),
+        ),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, replace_unknown_with_null(v)))
+                .collect(),
+        ),
         Value::Dynamic(t, v) => Value::Dynamic(t, Box::new(replace_unknown_with_null(*v))),
         other => other,
     }
@@ -277,12 +291,16 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
             resources: self
                 .resources
                 .keys()
-                .map(|k| pb::get_metadata::ResourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::ResourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             data_sources: self
                 .data_sources
                 .keys()
-                .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::DataSourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             ..Default::default()
         }))
@@ -310,9 +328,18 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         let req = req.into_inner();
         guarded("PrepareProviderConfig", "", async {
             answer((|| {
-                let config = decode(req.config.as_ref(), &self.provider_type, "provider configuration")?;
+                let config = decode(
+                    req.config.as_ref(),
+                    &self.provider_type,
+                    "provider configuration",
+                )?;
                 let mut diags = Diagnostics::new();
-                validate_block(&self.provider_schema.block, &config, &AttributePath::root(), &mut diags);
+                validate_block(
+                    &self.provider_schema.block,
+                    &config,
+                    &AttributePath::root(),
+                    &mut diags,
+                );
                 self.provider.validate(&config, &mut diags);
                 Ok(with_diags(
                     pb::prepare_provider_config::Response {
@@ -410,14 +437,26 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         let req = req.into_inner();
         guarded("Configure", "", async {
             let result: Result<_, Diagnostics> = async {
-                let config = decode(req.config.as_ref(), &self.provider_type, "provider configuration")?;
+                let config = decode(
+                    req.config.as_ref(),
+                    &self.provider_type,
+                    "provider configuration",
+                )?;
                 let mut diags = Diagnostics::new();
-                validate_block(&self.provider_schema.block, &config, &AttributePath::root(), &mut diags);
+                validate_block(
+                    &self.provider_schema.block,
+                    &config,
+                    &AttributePath::root(),
+                    &mut diags,
+                );
                 self.provider.validate(&config, &mut diags);
                 if diags.has_errors() {
                     return Err(diags);
                 }
-                let data = self.provider.configure(&req.terraform_version, &config).await?;
+                let data = self
+                    .provider
+                    .configure(&req.terraform_version, &config)
+                    .await?;
                 if let Ok(mut slot) = self.data.write() {
                     *slot = Some(Arc::new(data));
                 }
@@ -491,7 +530,11 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 Ok(with_diags(
                     pb::plan_resource_change::Response {
                         planned_state: Some(encode(&pc.planned, &r.ty, "plan")?),
-                        requires_replace: pc.requires_replace.iter().map(AttributePath::to_proto).collect(),
+                        requires_replace: pc
+                            .requires_replace
+                            .iter()
+                            .map(AttributePath::to_proto)
+                            .collect(),
                         planned_private: req.prior_private.clone(),
                         ..Default::default()
                     },

@@ -33,7 +33,9 @@ impl Timeouts {
 
 /// The block, with the defaults named in each attribute's description.
 pub fn block(create: Duration, update: Option<Duration>, delete: Duration) -> NestedBlock {
-    let mut b = Block::new().description("How long to wait for each operation before failing with the last state seen.");
+    let mut b = Block::new().description(
+        "How long to wait for each operation before failing with the last state seen.",
+    );
     let mut add = |name: &str, d: Duration| {
         b = std::mem::take(&mut b).attribute(
             Attribute::optional(name, Type::String)

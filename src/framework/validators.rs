@@ -80,7 +80,9 @@ impl Validator for Pattern {
     }
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
-            let len_ok = self.length.is_none_or(|(min, max)| (min..=max).contains(&s.chars().count()));
+            let len_ok = self
+                .length
+                .is_none_or(|(min, max)| (min..=max).contains(&s.chars().count()));
             if !len_ok || !self.re.is_match(s) {
                 diags.error_at(
                     path.clone(),
@@ -133,7 +135,10 @@ impl Validator for IntBetween {
                 diags.error_at(
                     path.clone(),
                     format!("Invalid {}", last_name(path)),
-                    format!("{n} is out of range: the value must be {}.", self.describe()),
+                    format!(
+                        "{n} is out of range: the value must be {}.",
+                        self.describe()
+                    ),
                 );
             }
         }
@@ -157,7 +162,10 @@ impl Validator for LengthBetween {
                 diags.error_at(
                     path.clone(),
                     format!("Invalid {}", last_name(path)),
-                    format!("The value is {n} characters long; it must be {}.", self.describe()),
+                    format!(
+                        "The value is {n} characters long; it must be {}.",
+                        self.describe()
+                    ),
                 );
             }
         }
@@ -264,7 +272,11 @@ mod tests {
         assert_eq!(d.0[0].path, Some(AttributePath::attr("x")));
         assert!(run(&aws_account_id(), Value::string("185497759670")).is_empty());
         assert!(run(&aws_account_id(), Value::string("18549775967")).has_errors());
-        assert!(run(&iam_role_arn(), Value::string("arn:aws:iam::185497759670:role/cdktf-operator")).is_empty());
+        assert!(run(
+            &iam_role_arn(),
+            Value::string("arn:aws:iam::185497759670:role/cdktf-operator")
+        )
+        .is_empty());
         assert!(run(&http_url(), Value::string("http://127.0.0.1:5000")).is_empty());
         assert!(run(&http_url(), Value::string("ftp://x")).has_errors());
     }

@@ -44,7 +44,8 @@ fn retry_config() -> RetryConfig {
 
 impl AwsClients {
     pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
         if let Some(r) = &config.region {
             loader = loader.region(Region::new(r.clone()));
         }

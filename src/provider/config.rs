@@ -3,7 +3,9 @@
 //! already set.
 
 use crate::framework::validators::{self, aws_region, http_url, iam_role_arn, pattern};
-use crate::framework::{typed, AttributePath, Attribute, Block, Diagnostics, NestedBlock, Schema, Type, Value};
+use crate::framework::{
+    typed, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Type, Value,
+};
 use serde::Deserialize;
 use std::fmt;
 
@@ -23,7 +25,10 @@ pub fn schema() -> Schema {
     for (service, env) in AWS_SERVICES {
         endpoints = endpoints.attribute(
             Attribute::optional(service, Type::String)
-                .description(&format!("Endpoint URL for the {} API.", service.to_uppercase()))
+                .description(&format!(
+                    "Endpoint URL for the {} API.",
+                    service.to_uppercase()
+                ))
                 .env(&[env])
                 .validate(http_url()),
         );
@@ -215,7 +220,10 @@ struct RawSnowflake {
 
 /// Resolves the provider block: configuration first, then the environment.
 /// Every problem is reported against the attribute it belongs to.
-pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<ProviderConfig, Diagnostics> {
+pub fn resolve(
+    config: &Value,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ProviderConfig, Diagnostics> {
     let mut diags = Diagnostics::new();
     let raw: RawBlock = if config.is_null() {
         RawBlock::default()
@@ -228,19 +236,27 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<P
     };
     let from_env = |vars: &[&str]| vars.iter().find_map(|v| env(v).filter(|s| !s.is_empty()));
 
-    let region = raw.region.or_else(|| from_env(&["AWS_REGION", "AWS_DEFAULT_REGION"]));
+    let region = raw
+        .region
+        .or_else(|| from_env(&["AWS_REGION", "AWS_DEFAULT_REGION"]));
     if let Some(r) = &region {
         aws_region_check(r, &mut diags);
     }
     let mut endpoints = Vec::new();
     let configured = raw.endpoints.unwrap_or_default();
     for (service, var) in AWS_SERVICES {
-        let url = configured.get(*service).cloned().flatten().or_else(|| from_env(&[var]));
+        let url = configured
+            .get(*service)
+            .cloned()
+            .flatten()
+            .or_else(|| from_env(&[var]));
         if let Some(url) = url {
             endpoints.push((service.to_string(), url));
         }
     }
-    let snowflake = raw.snowflake.map(|s| resolve_snowflake(s, &from_env, &mut diags));
+    let snowflake = raw
+        .snowflake
+        .map(|s| resolve_snowflake(s, &from_env, &mut diags));
     if diags.has_errors() {
         return Err(diags);
     }
@@ -250,7 +266,9 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<P
         assume_role: raw.assume_role.map(|a| AssumeRole {
             role_arn: a.role_arn,
             external_id: a.external_id,
-            session_name: a.session_name.unwrap_or_else(|| "terraform-provider-privatelink".into()),
+            session_name: a
+                .session_name
+                .unwrap_or_else(|| "terraform-provider-privatelink".into()),
         }),
         endpoints,
         skip_credentials_validation: raw.skip_credentials_validation.unwrap_or(false),
@@ -260,7 +278,11 @@ pub fn resolve(config: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<P
 
 fn aws_region_check(region: &str, diags: &mut Diagnostics) {
     use crate::framework::validators::Validator;
-    aws_region().check(&Value::string(region), &AttributePath::attr("region"), diags);
+    aws_region().check(
+        &Value::string(region),
+        &AttributePath::attr("region"),
+        diags,
+    );
 }
 
 fn resolve_snowflake(
@@ -275,8 +297,12 @@ fn resolve_snowflake(
         .role
         .or_else(|| from_env(&["SNOWFLAKE_ROLE"]))
         .unwrap_or_else(|| "ACCOUNTADMIN".into());
-    let key = s.private_key.or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY"]));
-    let key_path = s.private_key_path.or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PATH"]));
+    let key = s
+        .private_key
+        .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY"]));
+    let key_path = s
+        .private_key_path
+        .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PATH"]));
     let passphrase = s
         .private_key_passphrase
         .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]));
@@ -302,7 +328,11 @@ fn resolve_snowflake(
         .filter(|b| **b)
         .count();
     if given > 1 {
-        let culprit = if token.is_some() { "token" } else { "private_key_path" };
+        let culprit = if token.is_some() {
+            "token"
+        } else {
+            "private_key_path"
+        };
         diags.error_at(
             at(culprit),
             "Conflicting Snowflake credentials",
@@ -374,7 +404,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -391,9 +424,19 @@ mod tests {
 
     #[test]
     fn environment_fills_what_config_leaves_out() {
-        let cfg = resolve(&Value::Null, &env_of(&[("AWS_DEFAULT_REGION", "eu-west-1"), ("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:1")])).unwrap();
+        let cfg = resolve(
+            &Value::Null,
+            &env_of(&[
+                ("AWS_DEFAULT_REGION", "eu-west-1"),
+                ("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:1"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(cfg.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(cfg.endpoints, vec![("ec2".to_string(), "http://127.0.0.1:1".to_string())]);
+        assert_eq!(
+            cfg.endpoints,
+            vec![("ec2".to_string(), "http://127.0.0.1:1".to_string())]
+        );
         assert!(cfg.snowflake.is_none());
     }
 

@@ -10,8 +10,16 @@ use std::path::{Path, PathBuf};
 pub fn render(repo_root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
     let provider = PrivatelinkProvider;
     let provider_schema = provider.schema();
-    let resources: Vec<_> = provider.resources().iter().map(|r| (r.type_name(), r.schema())).collect();
-    let data_sources: Vec<_> = provider.data_sources().iter().map(|d| (d.type_name(), d.schema())).collect();
+    let resources: Vec<_> = provider
+        .resources()
+        .iter()
+        .map(|r| (r.type_name(), r.schema()))
+        .collect();
+    let data_sources: Vec<_> = provider
+        .data_sources()
+        .iter()
+        .map(|d| (d.type_name(), d.schema()))
+        .collect();
     let mut pages = vec![Page {
         kind: Kind::Provider,
         type_name: TYPE_NAME,
@@ -27,7 +35,12 @@ pub fn render(repo_root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
         type_name: name,
         schema,
     }));
-    docs::render(TYPE_NAME, "PrivateLink", &pages, &repo_root.join("examples"))
+    docs::render(
+        TYPE_NAME,
+        "PrivateLink",
+        &pages,
+        &repo_root.join("examples"),
+    )
 }
 
 /// Writes the pages under `repo_root/docs`, removing generated pages that no

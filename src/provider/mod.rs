@@ -5,9 +5,9 @@ pub mod aws;
 pub mod config;
 pub mod docs;
 
-use crate::{data_sources, resources};
 use crate::framework::resource::{DataSource, Provider, Resource};
 use crate::framework::{AttributePath, Diagnostics, Schema, Value};
+use crate::{data_sources, resources};
 use async_trait::async_trait;
 use config::ProviderConfig;
 use std::sync::Arc;
@@ -33,7 +33,9 @@ impl ProviderData {
     /// The shared AWS clients, built (and the credentials checked) on first
     /// use.
     pub async fn aws(&self) -> Result<&aws::AwsClients, Diagnostics> {
-        self.aws.get_or_try_init(|| aws::AwsClients::new(&self.config)).await
+        self.aws
+            .get_or_try_init(|| aws::AwsClients::new(&self.config))
+            .await
     }
 
     /// The provider's region, or an error on `at` asking for one.
@@ -85,7 +87,11 @@ impl Provider for PrivatelinkProvider {
         }
     }
 
-    async fn configure(&self, _terraform_version: &str, config: &Value) -> Result<ProviderData, Diagnostics> {
+    async fn configure(
+        &self,
+        _terraform_version: &str,
+        config: &Value,
+    ) -> Result<ProviderData, Diagnostics> {
         let config = config::resolve(config, &|k| std::env::var(k).ok())?;
         Ok(ProviderData::new(config))
     }

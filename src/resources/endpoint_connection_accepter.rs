@@ -35,7 +35,10 @@ struct State {
 
 /// States in which the connection no longer exists for our purposes.
 fn gone(state: &str) -> bool {
-    matches!(state, "rejected" | "deleted" | "deleting" | "failed" | "expired")
+    matches!(
+        state,
+        "rejected" | "deleted" | "deleting" | "failed" | "expired"
+    )
 }
 
 #[async_trait]
@@ -67,7 +70,12 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         )
     }
 
-    async fn create(&self, ctx: &Ctx<ProviderData>, planned: &Value, _config: &Value) -> ApplyResult {
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyResult {
         let result: Result<State, Diagnostics> = async {
             let aws = ctx.data.aws().await?;
             let plan: State = typed::from_value(planned).map_err(invalid)?;
@@ -116,7 +124,11 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         }
     }
 
-    async fn read(&self, ctx: &Ctx<ProviderData>, state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+    ) -> Result<Option<Value>, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid)?;
         match connection(aws, &prior.service_id, &prior.vpc_endpoint_id).await? {
@@ -133,12 +145,24 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         }
     }
 
-    async fn update(&self, _ctx: &Ctx<ProviderData>, prior: &Value, planned: &Value, _config: &Value) -> ApplyResult {
+    async fn update(
+        &self,
+        _ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyResult {
         // Only timeouts can change in place; everything else replaces.
         let result = (|| {
             let old: State = typed::from_value(prior).map_err(invalid)?;
             let new: State = typed::from_value(planned).map_err(invalid)?;
-            to_value(&State { timeouts: new.timeouts, ..old }, self)
+            to_value(
+                &State {
+                    timeouts: new.timeouts,
+                    ..old
+                },
+                self,
+            )
         })();
         result.into()
     }
@@ -173,18 +197,26 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             .into());
         }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
-        timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
-            match connection(aws, svc, vpce).await? {
-                Some((s, _)) if !gone(&s) => Ok(Err(s)),
-                _ => Ok(Ok(())),
-            }
-        })
+        timeouts::poll(
+            timeout,
+            Duration::from_millis(200),
+            ctx.stopped(),
+            || async {
+                match connection(aws, svc, vpce).await? {
+                    Some((s, _)) if !gone(&s) => Ok(Err(s)),
+                    _ => Ok(Ok(())),
+                }
+            },
+        )
         .await
         .map_err(|e| wait_error(&format!("the connection from {vpce} to be rejected"), e))
     }
 
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        let Some((svc, vpce)) = id.split_once('_').filter(|(s, v)| s.starts_with("vpce-svc-") && v.starts_with("vpce-")) else {
+        let Some((svc, vpce)) = id
+            .split_once('_')
+            .filter(|(s, v)| s.starts_with("vpce-svc-") && v.starts_with("vpce-"))
+        else {
             return Err(Diagnostic::error(
                 "Invalid import ID",
                 format!("{id:?} is not SERVICEID_ENDPOINTID, e.g. vpce-svc-0123456789abcdef0_vpce-0123456789abcdef0."),
@@ -218,21 +250,33 @@ fn invalid(e: crate::framework::CodecError) -> Diagnostics {
 }
 
 fn to_value(s: &State, r: &EndpointConnectionAccepter) -> Result<Value, Diagnostics> {
-    typed::to_value(s, &r.schema().value_type()).map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+    typed::to_value(s, &r.schema().value_type())
+        .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
 }
 
 /// The connection's (state, owner), if the service sees one from `vpce`.
-async fn connection(aws: &AwsClients, svc: &str, vpce: &str) -> Result<Option<(String, String)>, Diagnostics> {
+async fn connection(
+    aws: &AwsClients,
+    svc: &str,
+    vpce: &str,
+) -> Result<Option<(String, String)>, Diagnostics> {
     let out = aws
         .ec2
         .describe_vpc_endpoint_connections()
         .filters(Filter::builder().name("service-id").values(svc).build())
-        .filters(Filter::builder().name("vpc-endpoint-id").values(vpce).build())
+        .filters(
+            Filter::builder()
+                .name("vpc-endpoint-id")
+                .values(vpce)
+                .build(),
+        )
         .send()
         .await;
     let out = match out {
         Ok(o) => o,
-        Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => return Ok(None),
+        Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
+            return Ok(None)
+        }
         Err(e) => return Err(aws_error("read the endpoint connection", &e)),
     };
     Ok(out
@@ -241,7 +285,9 @@ async fn connection(aws: &AwsClients, svc: &str, vpce: &str) -> Result<Option<(S
         .find(|c| c.vpc_endpoint_id() == Some(vpce))
         .map(|c| {
             (
-                c.vpc_endpoint_state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                c.vpc_endpoint_state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
                 c.vpc_endpoint_owner().unwrap_or_default().to_string(),
             )
         }))
@@ -263,7 +309,10 @@ async fn accept(aws: &AwsClients, svc: &str, vpce: &str) -> Result<(), Diagnosti
         if code != "InvalidState" {
             return Err(Diagnostic::error(
                 "Failed to accept the endpoint connection",
-                format!("{code}: {}", err.and_then(|e| e.message()).unwrap_or_default()),
+                format!(
+                    "{code}: {}",
+                    err.and_then(|e| e.message()).unwrap_or_default()
+                ),
             )
             .into());
         }
@@ -277,6 +326,9 @@ mod tests {
 
     #[test]
     fn schema_is_well_formed() {
-        assert_eq!(EndpointConnectionAccepter.schema().lint(), Vec::<String>::new());
+        assert_eq!(
+            EndpointConnectionAccepter.schema().lint(),
+            Vec::<String>::new()
+        );
     }
 }

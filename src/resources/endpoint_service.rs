@@ -8,11 +8,13 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{aws_error, sorted, wait_error};
+use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::{self, each, pattern, NotEmpty};
-use crate::framework::{typed, AttributePath, Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
-use crate::framework::plan::PlanContext;
+use crate::framework::{
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
+};
 use crate::provider::aws::AwsClients;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -177,7 +179,10 @@ impl Resource<ProviderData> for EndpointService {
         // The hand-off changes only when what it is made of changes.
         let inputs_changed = plan.is_create()
             || plan.changed("network_load_balancer_arns")
-            || plan.planned.get("availability_zone_ids").is_some_and(Value::is_unknown);
+            || plan
+                .planned
+                .get("availability_zone_ids")
+                .is_some_and(Value::is_unknown);
         if !inputs_changed {
             if let Some(prior) = plan.prior.get("vendor_handoff").cloned() {
                 plan.set("vendor_handoff", prior);
@@ -186,14 +191,21 @@ impl Resource<ProviderData> for EndpointService {
         let _ = ctx;
     }
 
-    async fn create(&self, ctx: &Ctx<ProviderData>, planned: &Value, _config: &Value) -> ApplyResult {
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyResult {
         let aws = match ctx.data.aws().await {
             Ok(a) => a,
             Err(d) => return ApplyResult::failed(None, d),
         };
         let plan: State = match typed::from_value(planned) {
             Ok(s) => s,
-            Err(e) => return ApplyResult::failed(None, Diagnostic::error("Invalid plan", e.to_string())),
+            Err(e) => {
+                return ApplyResult::failed(None, Diagnostic::error("Invalid plan", e.to_string()))
+            }
         };
         let mut req = aws
             .ec2
@@ -215,10 +227,18 @@ impl Resource<ProviderData> for EndpointService {
         }
         let out = match req.send().await {
             Ok(o) => o,
-            Err(e) => return ApplyResult::failed(None, aws_error("create the VPC endpoint service", &e)),
+            Err(e) => {
+                return ApplyResult::failed(None, aws_error("create the VPC endpoint service", &e))
+            }
         };
         let Some(id) = out.service_configuration.and_then(|c| c.service_id) else {
-            return ApplyResult::failed(None, Diagnostic::error("Failed to create the VPC endpoint service", "AWS returned no service ID."));
+            return ApplyResult::failed(
+                None,
+                Diagnostic::error(
+                    "Failed to create the VPC endpoint service",
+                    "AWS returned no service ID.",
+                ),
+            );
         };
         // From here on the service exists: every failure keeps it in state.
         let mut state = State {
@@ -239,13 +259,26 @@ impl Resource<ProviderData> for EndpointService {
         }
         match read(aws, &id, &plan).await {
             Ok(Some(s)) => state = s,
-            Ok(None) => return partial(&state, Diagnostic::error("The VPC endpoint service disappeared", format!("{id} was created but is no longer found.")).into()),
+            Ok(None) => {
+                return partial(
+                    &state,
+                    Diagnostic::error(
+                        "The VPC endpoint service disappeared",
+                        format!("{id} was created but is no longer found."),
+                    )
+                    .into(),
+                )
+            }
             Err(d) => return partial(&state, d),
         }
         to_result(&state, self)
     }
 
-    async fn read(&self, ctx: &Ctx<ProviderData>, state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+    ) -> Result<Option<Value>, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
         let Some(id) = prior.id.clone() else {
@@ -257,27 +290,44 @@ impl Resource<ProviderData> for EndpointService {
         }
     }
 
-    async fn update(&self, ctx: &Ctx<ProviderData>, prior: &Value, planned: &Value, _config: &Value) -> ApplyResult {
+    async fn update(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyResult {
         let result: Result<State, Diagnostics> = async {
             let aws = ctx.data.aws().await?;
             let old: State = typed::from_value(prior).map_err(invalid_state)?;
             let new: State = typed::from_value(planned).map_err(invalid_state)?;
             let id = old.id.clone().unwrap_or_default();
-            let (add_nlb, remove_nlb) = diff(&old.network_load_balancer_arns, &new.network_load_balancer_arns);
+            let (add_nlb, remove_nlb) = diff(
+                &old.network_load_balancer_arns,
+                &new.network_load_balancer_arns,
+            );
             let (add_ip, remove_ip) = diff(
                 &old.supported_ip_address_types.clone().unwrap_or_default(),
                 &new.supported_ip_address_types.clone().unwrap_or_default(),
             );
             let dns_changed = old.private_dns_name != new.private_dns_name;
             let acceptance_changed = old.acceptance_required != new.acceptance_required;
-            let ip_changed = new.supported_ip_address_types.is_some() && (!add_ip.is_empty() || !remove_ip.is_empty());
-            if !add_nlb.is_empty() || !remove_nlb.is_empty() || dns_changed || acceptance_changed || ip_changed {
+            let ip_changed = new.supported_ip_address_types.is_some()
+                && (!add_ip.is_empty() || !remove_ip.is_empty());
+            if !add_nlb.is_empty()
+                || !remove_nlb.is_empty()
+                || dns_changed
+                || acceptance_changed
+                || ip_changed
+            {
                 let mut req = aws
                     .ec2
                     .modify_vpc_endpoint_service_configuration()
                     .service_id(&id)
                     .set_add_network_load_balancer_arns((!add_nlb.is_empty()).then_some(add_nlb))
-                    .set_remove_network_load_balancer_arns((!remove_nlb.is_empty()).then_some(remove_nlb));
+                    .set_remove_network_load_balancer_arns(
+                        (!remove_nlb.is_empty()).then_some(remove_nlb),
+                    );
                 if acceptance_changed {
                     req = req.acceptance_required(new.acceptance_required.unwrap_or(true));
                 }
@@ -290,10 +340,20 @@ impl Resource<ProviderData> for EndpointService {
                 if ip_changed {
                     req = req
                         .set_add_supported_ip_address_types((!add_ip.is_empty()).then_some(add_ip))
-                        .set_remove_supported_ip_address_types((!remove_ip.is_empty()).then_some(remove_ip));
+                        .set_remove_supported_ip_address_types(
+                            (!remove_ip.is_empty()).then_some(remove_ip),
+                        );
                 }
-                req.send().await.map_err(|e| aws_error("modify the VPC endpoint service", &e))?;
-                wait_available(aws, ctx, &id, Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT)).await?;
+                req.send()
+                    .await
+                    .map_err(|e| aws_error("modify the VPC endpoint service", &e))?;
+                wait_available(
+                    aws,
+                    ctx,
+                    &id,
+                    Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT),
+                )
+                .await?;
             }
             set_principals(
                 aws,
@@ -304,7 +364,10 @@ impl Resource<ProviderData> for EndpointService {
             .await?;
             update_tags(aws, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
             read(aws, &id, &new).await?.ok_or_else(|| {
-                Diagnostics::from(Diagnostic::error("The VPC endpoint service disappeared", format!("{id} is no longer found.")))
+                Diagnostics::from(Diagnostic::error(
+                    "The VPC endpoint service disappeared",
+                    format!("{id} is no longer found."),
+                ))
             })
         }
         .await;
@@ -324,7 +387,10 @@ impl Resource<ProviderData> for EndpointService {
         let connected = connected_endpoints(aws, &id).await?;
         if !connected.is_empty() {
             if state.force_destroy != Some(true) {
-                let list: Vec<String> = connected.iter().map(|(e, owner, st)| format!("{e} (account {owner}, {st})")).collect();
+                let list: Vec<String> = connected
+                    .iter()
+                    .map(|(e, owner, st)| format!("{e} (account {owner}, {st})"))
+                    .collect();
                 return Err(Diagnostic::error(
                     "Endpoints are still connected",
                     format!(
@@ -357,29 +423,48 @@ impl Resource<ProviderData> for EndpointService {
                     if !code.contains("NotFound") {
                         return Err(Diagnostic::error(
                             "Failed to delete the VPC endpoint service",
-                            format!("{code}: {}", err.and_then(|e| e.message()).unwrap_or_default()),
+                            format!(
+                                "{code}: {}",
+                                err.and_then(|e| e.message()).unwrap_or_default()
+                            ),
                         )
                         .into());
                     }
                 }
             }
-            Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => return Ok(()),
+            Err(e)
+                if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) =>
+            {
+                return Ok(())
+            }
             Err(e) => return Err(aws_error("delete the VPC endpoint service", &e)),
         }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
-        timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
-            match describe(aws, &id).await? {
-                None => Ok(Ok(())),
-                Some(c) => Ok(Err(c.service_state().map(|s| s.as_str().to_string()).unwrap_or_default())),
-            }
-        })
+        timeouts::poll(
+            timeout,
+            Duration::from_millis(200),
+            ctx.stopped(),
+            || async {
+                match describe(aws, &id).await? {
+                    None => Ok(Ok(())),
+                    Some(c) => Ok(Err(c
+                        .service_state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default())),
+                }
+            },
+        )
         .await
         .map_err(|e| wait_error(&format!("{id} to be deleted"), e))
     }
 
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
         if !id.starts_with("vpce-svc-") {
-            return Err(Diagnostic::error("Invalid import ID", format!("{id:?} is not a VPC endpoint service ID (`vpce-svc-...`).")).into());
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                format!("{id:?} is not a VPC endpoint service ID (`vpce-svc-...`)."),
+            )
+            .into());
         }
         let aws = ctx.data.aws().await?;
         let defaults = State {
@@ -390,7 +475,11 @@ impl Resource<ProviderData> for EndpointService {
         };
         match read(aws, id, &defaults).await? {
             Some(s) => to_value(&s, self),
-            None => Err(Diagnostic::error("Cannot import non-existent remote object", format!("No VPC endpoint service {id} exists in {}.", aws.region)).into()),
+            None => Err(Diagnostic::error(
+                "Cannot import non-existent remote object",
+                format!("No VPC endpoint service {id} exists in {}.", aws.region),
+            )
+            .into()),
         }
     }
 }
@@ -400,7 +489,8 @@ fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
 }
 
 fn to_value(s: &State, r: &EndpointService) -> Result<Value, Diagnostics> {
-    typed::to_value(s, &r.schema().value_type()).map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+    typed::to_value(s, &r.schema().value_type())
+        .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
 }
 
 fn to_result(s: &State, r: &EndpointService) -> ApplyResult {
@@ -420,7 +510,9 @@ fn client_token(planned: &Value) -> String {
 }
 
 fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
@@ -429,33 +521,71 @@ fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
     (add, remove)
 }
 
-async fn describe(aws: &AwsClients, id: &str) -> Result<Option<aws_sdk_ec2::types::ServiceConfiguration>, Diagnostics> {
-    match aws.ec2.describe_vpc_endpoint_service_configurations().service_ids(id).send().await {
-        Ok(o) => Ok(o.service_configurations.unwrap_or_default().into_iter().find(|c| {
-            c.service_id() == Some(id) && !matches!(c.service_state().map(|s| s.as_str()), Some("Deleted"))
-        })),
-        Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => Ok(None),
+async fn describe(
+    aws: &AwsClients,
+    id: &str,
+) -> Result<Option<aws_sdk_ec2::types::ServiceConfiguration>, Diagnostics> {
+    match aws
+        .ec2
+        .describe_vpc_endpoint_service_configurations()
+        .service_ids(id)
+        .send()
+        .await
+    {
+        Ok(o) => Ok(o
+            .service_configurations
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| {
+                c.service_id() == Some(id)
+                    && !matches!(c.service_state().map(|s| s.as_str()), Some("Deleted"))
+            })),
+        Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
+            Ok(None)
+        }
         Err(e) => Err(aws_error("read the VPC endpoint service", &e)),
     }
 }
 
-async fn wait_available(aws: &AwsClients, ctx: &Ctx<ProviderData>, id: &str, timeout: Duration) -> Result<(), Diagnostics> {
-    timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
-        let c = describe(aws, id).await?;
-        let state = c.as_ref().and_then(|c| c.service_state()).map(|s| s.as_str().to_string());
-        match state.as_deref() {
-            Some("Available") => Ok(Ok(())),
-            Some("Failed") => Err(Diagnostic::error("The VPC endpoint service failed", format!("{id} entered state Failed.")).into()),
-            other => Ok(Err(other.unwrap_or("not found").to_string())),
-        }
-    })
+async fn wait_available(
+    aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
+    id: &str,
+    timeout: Duration,
+) -> Result<(), Diagnostics> {
+    timeouts::poll(
+        timeout,
+        Duration::from_millis(200),
+        ctx.stopped(),
+        || async {
+            let c = describe(aws, id).await?;
+            let state = c
+                .as_ref()
+                .and_then(|c| c.service_state())
+                .map(|s| s.as_str().to_string());
+            match state.as_deref() {
+                Some("Available") => Ok(Ok(())),
+                Some("Failed") => Err(Diagnostic::error(
+                    "The VPC endpoint service failed",
+                    format!("{id} entered state Failed."),
+                )
+                .into()),
+                other => Ok(Err(other.unwrap_or("not found").to_string())),
+            }
+        },
+    )
     .await
     .map_err(|e| wait_error(&format!("{id} to become Available"), e))
 }
 
 /// Adds and removes only the principals that differ: a vendor's access never
 /// drops for a moment because an unrelated principal changed.
-async fn set_principals(aws: &AwsClients, id: &str, old: &[String], new: &[String]) -> Result<(), Diagnostics> {
+async fn set_principals(
+    aws: &AwsClients,
+    id: &str,
+    old: &[String],
+    new: &[String],
+) -> Result<(), Diagnostics> {
     let (add, remove) = diff(old, new);
     if add.is_empty() && remove.is_empty() {
         return Ok(());
@@ -512,7 +642,10 @@ async fn update_tags(
 }
 
 /// Endpoints connected to the service that block its deletion.
-async fn connected_endpoints(aws: &AwsClients, id: &str) -> Result<Vec<(String, String, String)>, Diagnostics> {
+async fn connected_endpoints(
+    aws: &AwsClients,
+    id: &str,
+) -> Result<Vec<(String, String, String)>, Diagnostics> {
     let mut out = Vec::new();
     let mut token = None;
     loop {
@@ -525,8 +658,14 @@ async fn connected_endpoints(aws: &AwsClients, id: &str) -> Result<Vec<(String, 
             .await
             .map_err(|e| aws_error("list the service's endpoint connections", &e))?;
         for c in page.vpc_endpoint_connections() {
-            let state = c.vpc_endpoint_state().map(|s| s.as_str().to_string()).unwrap_or_default();
-            if matches!(state.as_str(), "rejected" | "deleted" | "deleting" | "failed" | "expired") {
+            let state = c
+                .vpc_endpoint_state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            if matches!(
+                state.as_str(),
+                "rejected" | "deleted" | "deleting" | "failed" | "expired"
+            ) {
                 continue;
             }
             out.push((
@@ -557,7 +696,13 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
         .send()
         .await
         .map_err(|e| aws_error("read the allowed principals", &e))?;
-    let principals: Vec<String> = sorted(perms.allowed_principals().iter().filter_map(|p| p.principal().map(str::to_string)).collect());
+    let principals: Vec<String> = sorted(
+        perms
+            .allowed_principals()
+            .iter()
+            .filter_map(|p| p.principal().map(str::to_string))
+            .collect(),
+    );
     let azs = sorted(c.availability_zones().to_vec());
     let mut az_ids = sorted(c.availability_zone_ids().to_vec());
     if az_ids.is_empty() && !azs.is_empty() {
@@ -566,31 +711,55 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
     let tags: BTreeMap<String, String> = c
         .tags()
         .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect();
-    let ip_types: Vec<String> = sorted(c.supported_ip_address_types().iter().map(|t| t.as_str().to_string()).collect());
+    let ip_types: Vec<String> = sorted(
+        c.supported_ip_address_types()
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect(),
+    );
     let service_name = c.service_name().map(str::to_string);
     Ok(Some(State {
         id: Some(id.to_string()),
         network_load_balancer_arns: sorted(c.network_load_balancer_arns().to_vec()),
         acceptance_required: c.acceptance_required(),
-        allowed_principals: if principals.is_empty() && prior.allowed_principals.is_none() { None } else { Some(principals) },
+        allowed_principals: if principals.is_empty() && prior.allowed_principals.is_none() {
+            None
+        } else {
+            Some(principals)
+        },
         allow_all_principals: prior.allow_all_principals.or(Some(false)),
         private_dns_name: c.private_dns_name().map(str::to_string),
         supported_ip_address_types: Some(ip_types),
-        tags: if tags.is_empty() && prior.tags.is_none() { None } else { Some(tags) },
+        tags: if tags.is_empty() && prior.tags.is_none() {
+            None
+        } else {
+            Some(tags)
+        },
         force_destroy: prior.force_destroy.or(Some(false)),
         timeouts: prior.timeouts.clone(),
-        service_type: c.service_type().first().and_then(|t| t.service_type()).map(|t| t.as_str().to_string()),
+        service_type: c
+            .service_type()
+            .first()
+            .and_then(|t| t.service_type())
+            .map(|t| t.as_str().to_string()),
         state: c.service_state().map(|s| s.as_str().to_string()),
         availability_zones: Some(azs),
         availability_zone_ids: Some(az_ids.clone()),
         base_endpoint_dns_names: Some(sorted(c.base_endpoint_dns_names().to_vec())),
-        private_dns_name_configuration: c.private_dns_name_configuration().map(|p| PrivateDnsConfiguration {
-            name: p.name().map(str::to_string),
-            state: p.state().map(|s| s.as_str().to_string()),
-            r#type: p.r#type().map(str::to_string),
-            value: p.value().map(str::to_string),
+        private_dns_name_configuration: c.private_dns_name_configuration().map(|p| {
+            PrivateDnsConfiguration {
+                name: p.name().map(str::to_string),
+                state: p.state().map(|s| s.as_str().to_string()),
+                r#type: p.r#type().map(str::to_string),
+                value: p.value().map(str::to_string),
+            }
         }),
         manages_vpc_endpoints: c.manages_vpc_endpoints(),
         vendor_handoff: Some(Handoff {
@@ -612,7 +781,12 @@ async fn zone_ids(aws: &AwsClients, names: &[String]) -> Result<Vec<String>, Dia
         .send()
         .await
         .map_err(|e| aws_error("look up Availability Zone IDs", &e))?;
-    Ok(sorted(out.availability_zones().iter().filter_map(|z| z.zone_id().map(str::to_string)).collect()))
+    Ok(sorted(
+        out.availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_id().map(str::to_string))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -649,7 +823,10 @@ mod tests {
         };
         let mut d = Diagnostics::new();
         EndpointService.validate(&cfg(false), &mut d);
-        assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "allowed_principals[0]");
+        assert_eq!(
+            d.0[0].path.as_ref().unwrap().to_string(),
+            "allowed_principals[0]"
+        );
         let mut d = Diagnostics::new();
         EndpointService.validate(&cfg(true), &mut d);
         assert!(d.is_empty());

@@ -18,7 +18,10 @@ fn repo() -> PathBuf {
 
 pub fn python() -> PathBuf {
     let venv = repo().join(".tools/venv/bin/python");
-    assert!(venv.exists(), "no emulator venv: run `make setup` (or tests/emulators/setup.sh)");
+    assert!(
+        venv.exists(),
+        "no emulator venv: run `make setup` (or tests/emulators/setup.sh)"
+    );
     venv
 }
 
@@ -79,7 +82,10 @@ impl Emulator {
     /// The provider block pointing every service at the emulator.
     pub fn provider_block(&self) -> String {
         let services = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"];
-        let endpoints: Vec<String> = services.iter().map(|s| format!("    {s} = {:?}", self.url)).collect();
+        let endpoints: Vec<String> = services
+            .iter()
+            .map(|s| format!("    {s} = {:?}", self.url))
+            .collect();
         format!(
             "provider \"privatelink\" {{\n  region = {REGION:?}\n  endpoints {{\n{}\n  }}\n}}\n",
             endpoints.join("\n")
@@ -95,7 +101,12 @@ impl Emulator {
         ]
     }
 
-    fn admin(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
+    fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> serde_json::Value {
         // A tiny HTTP/1.1 client: the admin hooks are plain JSON on loopback.
         use std::io::{Read, Write};
         let addr = self.url.trim_start_matches("http://");

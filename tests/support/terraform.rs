@@ -52,7 +52,8 @@ fn mirror() -> &'static Path {
         let pkg = dir.join(SOURCE).join(VERSION).join("linux_amd64");
         std::fs::create_dir_all(&pkg).expect("create mirror");
         let bin = pkg.join(format!("terraform-provider-privatelink_v{VERSION}"));
-        std::fs::copy(env!("CARGO_BIN_EXE_terraform-provider-privatelink"), &bin).expect("copy provider");
+        std::fs::copy(env!("CARGO_BIN_EXE_terraform-provider-privatelink"), &bin)
+            .expect("copy provider");
         dir
     })
 }
@@ -81,7 +82,10 @@ impl Workspace {
     }
 
     pub fn with_terraform(terraform: PathBuf, main_tf: &str) -> Workspace {
-        let dir = tempfile::Builder::new().prefix("privatelink-e2e-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("privatelink-e2e-")
+            .tempdir()
+            .expect("tempdir");
         let cli_config = format!(
             "provider_installation {{\n  filesystem_mirror {{\n    path    = {:?}\n    include = [{:?}]\n  }}\n  direct {{\n    exclude = [{:?}]\n  }}\n}}\n",
             mirror().display().to_string(),
@@ -129,7 +133,9 @@ impl Workspace {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap_or_else(|e| panic!("run {}: {e}", self.terraform.display()));
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", self.terraform.display()));
         Output {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -140,7 +146,13 @@ impl Workspace {
     /// Runs a command that must succeed, failing the test with its output.
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);
-        assert_eq!(out.code, 0, "terraform {} failed:\n{}", args.join(" "), out.all());
+        assert_eq!(
+            out.code,
+            0,
+            "terraform {} failed:\n{}",
+            args.join(" "),
+            out.all()
+        );
         out
     }
 
@@ -160,7 +172,12 @@ impl Workspace {
     /// applying this step, the plan was not empty").
     pub fn assert_plan_empty(&self) {
         let out = self.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
-        assert_eq!(out.code, 0, "After applying, the plan was not empty:\n{}", out.all());
+        assert_eq!(
+            out.code,
+            0,
+            "After applying, the plan was not empty:\n{}",
+            out.all()
+        );
     }
 
     pub fn outputs(&self) -> serde_json::Value {

@@ -665,6 +665,32 @@ def _patch_redshift() -> None:
     RedshiftResponse.delete_endpoint_access = _delete_endpoint_access
 
 
+def _patch_elbv2() -> None:
+    """moto names every load balancer `loadbalancer/app/...`; AWS names
+    Network Load Balancers `loadbalancer/net/...`, and the provider checks
+    for that form."""
+    from moto.elbv2.models import ELBv2Backend
+
+    original = ELBv2Backend.create_load_balancer
+
+    def create_load_balancer(self, *args, **kwargs):
+        lb = original(self, *args, **kwargs)
+        if getattr(lb, "type", None) == "network" or kwargs.get("loadbalancer_type") == "network":
+            old = lb.arn
+            new = old.replace(":loadbalancer/app/", ":loadbalancer/net/", 1)
+            if new != old:
+                self.load_balancers.pop(old, None)
+                lb.arn = new
+                self.load_balancers[new] = lb
+                tags = self.tagging_service.list_tags_for_resource(old).get("Tags", [])
+                self.tagging_service.delete_all_tags_for_resource(old)
+                if tags:
+                    self.tagging_service.tag_resource(new, tags)
+        return lb
+
+    ELBv2Backend.create_load_balancer = create_load_balancer
+
+
 def apply() -> None:
     """Install the extension into moto's classes (idempotent)."""
     global _applied
@@ -672,6 +698,7 @@ def apply() -> None:
         return
     _patch_ec2()
     _patch_redshift()
+    _patch_elbv2()
     _applied = True
 
 

@@ -13,8 +13,10 @@ CARGO ?= cargo
 setup:
 	@scripts/setup.sh
 
+# Built through the test profile's dependency set: `cargo build` alone would
+# resolve the AWS SDK crates with other features and compile them all again.
 build:
-	$(CARGO) build --bins
+	$(CARGO) test --no-run --quiet
 
 ## Every test: unit, property, protocol and end-to-end through Terraform.
 test: setup

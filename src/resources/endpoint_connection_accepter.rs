@@ -6,7 +6,7 @@
 //! create timeout. A connection that is already accepted (or was accepted
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
-use super::{aws_error, wait_error};
+use super::{aws_error, unsuccessful, wait_error};
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::pattern;
@@ -184,18 +184,9 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             .send()
             .await
             .map_err(|e| aws_error("reject the endpoint connection", &e))?;
-        if let Some(item) = out.unsuccessful().first() {
-            let err = item.error();
-            return Err(Diagnostic::error(
-                "Failed to reject the endpoint connection",
-                format!(
-                    "{}: {}",
-                    err.and_then(|e| e.code()).unwrap_or_default(),
-                    err.and_then(|e| e.message()).unwrap_or_default()
-                ),
-            )
-            .into());
-        }
+        unsuccessful("reject the endpoint connection", out.unsuccessful(), |_| {
+            false
+        })?;
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
         timeouts::poll(
             timeout,
@@ -302,22 +293,12 @@ async fn accept(aws: &AwsClients, svc: &str, vpce: &str) -> Result<(), Diagnosti
         .send()
         .await
         .map_err(|e| aws_error("accept the endpoint connection", &e))?;
-    if let Some(item) = out.unsuccessful().first() {
-        let err = item.error();
-        let code = err.and_then(|e| e.code()).unwrap_or_default();
-        // Accepted meanwhile (by a retry, or a person): nothing to do.
-        if code != "InvalidState" {
-            return Err(Diagnostic::error(
-                "Failed to accept the endpoint connection",
-                format!(
-                    "{code}: {}",
-                    err.and_then(|e| e.message()).unwrap_or_default()
-                ),
-            )
-            .into());
-        }
-    }
-    Ok(())
+    // InvalidState: accepted meanwhile (by a retry, or a person).
+    unsuccessful(
+        "accept the endpoint connection",
+        out.unsuccessful(),
+        |code| code == "InvalidState",
+    )
 }
 
 #[cfg(test)]

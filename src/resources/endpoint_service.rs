@@ -7,7 +7,7 @@
 //! region). Destroy refuses while endpoints are connected, naming them,
 //! unless `force_destroy` rejects them first.
 
-use super::{aws_error, sorted, wait_error};
+use super::{aws_error, sorted, unsuccessful, wait_error};
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -416,22 +416,11 @@ impl Resource<ProviderData> for EndpointService {
             .send()
             .await;
         match out {
-            Ok(o) => {
-                if let Some(item) = o.unsuccessful().first() {
-                    let err = item.error();
-                    let code = err.and_then(|e| e.code()).unwrap_or_default();
-                    if !code.contains("NotFound") {
-                        return Err(Diagnostic::error(
-                            "Failed to delete the VPC endpoint service",
-                            format!(
-                                "{code}: {}",
-                                err.and_then(|e| e.message()).unwrap_or_default()
-                            ),
-                        )
-                        .into());
-                    }
-                }
-            }
+            Ok(o) => unsuccessful(
+                "delete the VPC endpoint service",
+                o.unsuccessful(),
+                |code| code.contains("NotFound"),
+            )?,
             Err(e)
                 if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) =>
             {

@@ -37,6 +37,32 @@ pub fn wait_error(waiting_for: &str, err: WaitError<Diagnostics>) -> Diagnostics
     }
 }
 
+/// EC2's batch calls (accept, reject, delete) answer 200 and list the items
+/// that failed: the first failure becomes an error unless `tolerated` says
+/// its code means "already done".
+pub fn unsuccessful(
+    doing: &str,
+    items: &[aws_sdk_ec2::types::UnsuccessfulItem],
+    tolerated: impl Fn(&str) -> bool,
+) -> Result<(), Diagnostics> {
+    let Some(err) = items
+        .iter()
+        .filter_map(|i| i.error())
+        .find(|e| !tolerated(e.code().unwrap_or_default()))
+    else {
+        return Ok(());
+    };
+    Err(Diagnostic::error(
+        format!("Failed to {doing}"),
+        format!(
+            "{}: {}",
+            err.code().unwrap_or_default(),
+            err.message().unwrap_or_default()
+        ),
+    )
+    .into())
+}
+
 /// Sorted and deduplicated: sets compare equal whatever order AWS returns.
 pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();

@@ -144,6 +144,21 @@ fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value,
     })
 }
 
+/// Decodes a configuration and runs the schema's validators, then the
+/// type's own checks: every Validate RPC and Configure do the same.
+fn check_config(
+    dv: Option<&pb::DynamicValue>,
+    schema: &Schema,
+    ty: &Type,
+    extra: impl FnOnce(&Value, &mut Diagnostics),
+) -> Result<(Value, Diagnostics), Diagnostics> {
+    let config = decode(dv, ty, "configuration")?;
+    let mut diags = Diagnostics::new();
+    validate_block(&schema.block, &config, &AttributePath::root(), &mut diags);
+    extra(&config, &mut diags);
+    Ok((config, diags))
+}
+
 fn encode(value: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostics> {
     msgpack::encode(value, ty)
         .map(|msgpack| pb::DynamicValue {
@@ -328,19 +343,12 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         let req = req.into_inner();
         guarded("PrepareProviderConfig", "", async {
             answer((|| {
-                let config = decode(
+                let (_, diags) = check_config(
                     req.config.as_ref(),
+                    &self.provider_schema,
                     &self.provider_type,
-                    "provider configuration",
+                    |c, d| self.provider.validate(c, d),
                 )?;
-                let mut diags = Diagnostics::new();
-                validate_block(
-                    &self.provider_schema.block,
-                    &config,
-                    &AttributePath::root(),
-                    &mut diags,
-                );
-                self.provider.validate(&config, &mut diags);
                 Ok(with_diags(
                     pb::prepare_provider_config::Response {
                         prepared_config: req.config.clone(),
@@ -361,10 +369,9 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         guarded("ValidateResourceTypeConfig", &req.type_name, async {
             answer((|| {
                 let r = self.resource(&req.type_name)?;
-                let config = decode(req.config.as_ref(), &r.ty, "configuration")?;
-                let mut diags = Diagnostics::new();
-                validate_block(&r.schema.block, &config, &AttributePath::root(), &mut diags);
-                r.imp.validate(&config, &mut diags);
+                let (_, diags) = check_config(req.config.as_ref(), &r.schema, &r.ty, |c, d| {
+                    r.imp.validate(c, d)
+                })?;
                 Ok(with_diags(Default::default(), &diags))
             })())
         })
@@ -379,10 +386,10 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         guarded("ValidateDataSourceConfig", &req.type_name, async {
             answer((|| {
                 let d = self.data_source(&req.type_name)?;
-                let config = decode(req.config.as_ref(), &d.ty, "configuration")?;
-                let mut diags = Diagnostics::new();
-                validate_block(&d.schema.block, &config, &AttributePath::root(), &mut diags);
-                d.imp.validate(&config, &mut diags);
+                let (_, diags) =
+                    check_config(req.config.as_ref(), &d.schema, &d.ty, |c, diags| {
+                        d.imp.validate(c, diags)
+                    })?;
                 Ok(with_diags(Default::default(), &diags))
             })())
         })
@@ -437,19 +444,12 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         let req = req.into_inner();
         guarded("Configure", "", async {
             let result: Result<_, Diagnostics> = async {
-                let config = decode(
+                let (config, diags) = check_config(
                     req.config.as_ref(),
+                    &self.provider_schema,
                     &self.provider_type,
-                    "provider configuration",
+                    |c, d| self.provider.validate(c, d),
                 )?;
-                let mut diags = Diagnostics::new();
-                validate_block(
-                    &self.provider_schema.block,
-                    &config,
-                    &AttributePath::root(),
-                    &mut diags,
-                );
-                self.provider.validate(&config, &mut diags);
                 if diags.has_errors() {
                     return Err(diags);
                 }

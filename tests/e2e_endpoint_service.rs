@@ -4,26 +4,13 @@
 
 #[path = "support/aws.rs"]
 mod aws;
+#[path = "support/harness.rs"]
+mod harness;
 #[path = "support/terraform.rs"]
 mod terraform;
 
 use aws::Emulator;
-use terraform::Workspace;
-
-const HEADER: &str = "terraform {\n  required_providers {\n    privatelink = { source = \"privatelink/privatelink\" }\n  }\n}\n";
-
-fn workspace(emu: &Emulator, body: &str) -> Workspace {
-    copy_of(emu, &format!("{HEADER}{}\n{body}", emu.provider_block()))
-}
-
-/// A second workspace with exactly this main.tf, e.g. to import into.
-fn copy_of(emu: &Emulator, main_tf: &str) -> Workspace {
-    let mut ws = Workspace::new(main_tf);
-    for (k, v) in emu.env() {
-        ws.set_env(k, v);
-    }
-    ws
-}
+use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
 
 fn service_config(nlb: &str, extra: &str) -> String {
     format!(
@@ -101,7 +88,7 @@ fn lifecycle_create_update_import_drift_destroy() {
             emu.provider_block(),
             service_config(
                 nlb,
-                "  acceptance_required = false\n  tags = { Name = \"warehouse\", Team = \"data\" }"
+                "  acceptance_required = false\n  supported_regions = [\"us-west-2\"]\n  tags = { Name = \"warehouse\", Team = \"data\" }"
             )
             .replace(
                 "[data.privatelink_vendor.sigma.principal_arn]",
@@ -117,46 +104,14 @@ fn lifecycle_create_update_import_drift_destroy() {
     );
     ws.apply();
     ws.assert_plan_empty();
-    let state = ws.state();
-    let attrs = &state["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "privatelink_endpoint_service")
-        .unwrap()["values"];
+    let attrs = &ws.resource_values("privatelink_endpoint_service");
     assert_eq!(attrs["id"], id.as_str(), "updated in place");
     assert_eq!(attrs["acceptance_required"], false);
     assert_eq!(attrs["allowed_principals"].as_array().unwrap().len(), 2);
+    assert_eq!(attrs["supported_regions"], serde_json::json!(["us-west-2"]));
 
     // Import the same object elsewhere: every attribute matches.
-    let other = copy_of(&emu, &ws_main(&ws));
-    other.init();
-    other.ok(&[
-        "import",
-        "-no-color",
-        "-input=false",
-        "privatelink_endpoint_service.svc",
-        &id,
-    ]);
-    let imported = other.state();
-    let imported_attrs = &imported["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "privatelink_endpoint_service")
-        .unwrap()["values"];
-    for (k, v) in attrs.as_object().unwrap() {
-        if k == "timeouts" {
-            continue;
-        }
-        assert_eq!(&imported_attrs[k], v, "imported {k} differs");
-    }
-    other.ok(&[
-        "state",
-        "rm",
-        "-no-color",
-        "privatelink_endpoint_service.svc",
-    ]);
+    assert_import_matches(&emu, &ws, "privatelink_endpoint_service", &id);
 
     // Deleted out of band: the next plan re-creates it.
     emu.fixture(&["delete-service", &id]);
@@ -180,10 +135,6 @@ fn lifecycle_create_update_import_drift_destroy() {
         read_calls <= 4,
         "a refresh should cost a couple of calls, took {read_calls}"
     );
-}
-
-fn ws_main(ws: &Workspace) -> String {
-    std::fs::read_to_string(ws.path().join("main.tf")).unwrap()
 }
 
 #[test]
@@ -268,7 +219,7 @@ fn vendor_flow_with_accepter() {
     let accepter = format!(
         "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n}}\n\noutput \"accepted\" {{\n  value = privatelink_endpoint_connection_accepter.sigma\n}}\n"
     );
-    ws.write("main.tf", &(ws_main(&ws) + &accepter));
+    ws.write("main.tf", &(main_tf(&ws) + &accepter));
     ws.apply();
     let accepted = &ws.outputs()["accepted"]["value"];
     assert_eq!(accepted["state"], "available");
@@ -279,7 +230,7 @@ fn vendor_flow_with_accepter() {
     ws.assert_plan_empty();
 
     // Import the accepted connection elsewhere: same attributes.
-    let other = copy_of(&emu, &ws_main(&ws));
+    let other = copy_of(&emu, &main_tf(&ws));
     other.init();
     other.ok(&[
         "import",
@@ -364,7 +315,7 @@ fn destroy_refuses_while_endpoints_are_connected() {
     // force_destroy rejects the vendor's endpoint first.
     ws.write(
         "main.tf",
-        &ws_main(&ws).replace(
+        &main_tf(&ws).replace(
             "acceptance_required = false",
             "acceptance_required = false\n  force_destroy = true",
         ),

@@ -1,1 +1,2 @@
+pub mod endpoint_service;
 pub mod vendor;

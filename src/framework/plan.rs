@@ -18,6 +18,8 @@ pub struct PlanContext {
     pub planned: Value,
     pub requires_replace: Vec<AttributePath>,
     pub diagnostics: Diagnostics,
+    /// Attributes the resource itself made unknown; `settle` leaves them.
+    explicit_unknowns: Vec<String>,
 }
 
 impl PlanContext {
@@ -41,6 +43,33 @@ impl PlanContext {
     }
     pub fn set_unknown(&mut self, name: &str) {
         self.planned.set_attr(name, Value::Unknown);
+        self.explicit_unknowns.push(name.to_string());
+    }
+    /// Run after the resource's own adjustments: when those (a policy that
+    /// only differs in formatting, say) leave no known value different from
+    /// state, nothing changes, so the computed values the schema rules made
+    /// unknown keep their state values and the plan is empty.
+    pub fn settle(&mut self) {
+        if self.is_create() || !self.requires_replace.is_empty() {
+            return;
+        }
+        let (Value::Object(planned), Value::Object(prior)) = (&mut self.planned, &self.prior)
+        else {
+            return;
+        };
+        let known_change = planned
+            .iter()
+            .any(|(k, v)| !v.is_unknown() && prior.get(k).is_none_or(|p| !v.semantically_equal(p)));
+        if known_change {
+            return;
+        }
+        for (k, v) in planned.iter_mut() {
+            if v.is_unknown() && !self.explicit_unknowns.contains(k) {
+                if let Some(p) = prior.get(k) {
+                    *v = p.clone();
+                }
+            }
+        }
     }
     pub fn require_replace(&mut self, path: AttributePath) {
         if !self.requires_replace.contains(&path) {
@@ -75,6 +104,7 @@ pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> P
         planned,
         requires_replace,
         diagnostics: Diagnostics::new(),
+        explicit_unknowns: Vec::new(),
     }
 }
 
@@ -210,6 +240,49 @@ mod tests {
         assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
         assert_eq!(pc.planned.get("enabled"), Some(&Value::Bool(true)));
         assert!(pc.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn a_change_the_resource_undoes_leaves_computed_values_alone() {
+        let prior = obj(
+            "a",
+            Value::string("x"),
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
+        let config = obj(
+            "a",
+            Value::string("x "),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        );
+        let proposed = obj(
+            "a",
+            Value::string("x "),
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
+        let mut pc = plan(&block(), &prior, &proposed, &config);
+        assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
+        // The resource finds "x " means the same as "x".
+        pc.set("note", Value::string("x"));
+        pc.settle();
+        assert_eq!(pc.planned, prior);
+
+        // A value the resource itself made unknown stays unknown.
+        let mut pc = plan(&block(), &prior, &proposed, &config);
+        pc.set("note", Value::string("x"));
+        pc.set_unknown("state");
+        pc.settle();
+        assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
+
+        // A real change keeps the unknowns.
+        let mut pc = plan(&block(), &prior, &proposed, &config);
+        pc.settle();
+        assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
     }
 
     #[test]

@@ -527,6 +527,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let mut pc: PlanContext = plan::plan(&r.schema.block, &prior, &proposed, &config);
                 let ctx = self.ctx();
                 r.imp.modify_plan(ctx.as_ref(), &mut pc).await;
+                pc.settle();
                 Ok(with_diags(
                     pb::plan_resource_change::Response {
                         planned_state: Some(encode(&pc.planned, &r.ty, "plan")?),

@@ -71,11 +71,15 @@ impl Provider for PrivatelinkProvider {
         vec![
             Arc::new(resources::endpoint_service::EndpointService),
             Arc::new(resources::endpoint_connection_accepter::EndpointConnectionAccepter),
+            Arc::new(resources::vpc_endpoint::VpcEndpointResource),
         ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
-        vec![Arc::new(data_sources::vendor::VendorDataSource)]
+        vec![
+            Arc::new(data_sources::vendor::VendorDataSource),
+            Arc::new(data_sources::endpoint_service::EndpointServiceDataSource),
+        ]
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {

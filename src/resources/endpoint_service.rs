@@ -7,7 +7,9 @@
 //! region). Destroy refuses while endpoints are connected, naming them,
 //! unless `force_destroy` rejects them first.
 
-use super::{aws_error, sorted, unsuccessful, wait_error};
+use super::{
+    aws_error, client_token, ec2_tags, sorted, tag_map, unsuccessful, update_tags, wait_error,
+};
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -18,7 +20,7 @@ use crate::framework::{
 use crate::provider::aws::AwsClients;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -53,6 +55,7 @@ struct State {
     allow_all_principals: Option<bool>,
     private_dns_name: Option<String>,
     supported_ip_address_types: Option<Vec<String>>,
+    supported_regions: Option<Vec<String>>,
     tags: Option<BTreeMap<String, String>>,
     force_destroy: Option<bool>,
     timeouts: Option<Timeouts>,
@@ -126,6 +129,11 @@ impl Resource<ProviderData> for EndpointService {
                     Attribute::optional_computed("supported_ip_address_types", Type::set(Type::String))
                         .description("IP address types the service accepts: `ipv4`, `ipv6`. Defaults to what AWS sets (`ipv4`).")
                         .validate(each(validators::one_of(["ipv4", "ipv6"]))),
+                )
+                .attribute(
+                    Attribute::optional("supported_regions", Type::set(Type::String))
+                        .description("Other Regions whose consumers may connect to the service (cross-Region PrivateLink). The service's own Region is always supported and need not be listed.")
+                        .validate(each(validators::aws_region())),
                 )
                 .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service."))
                 .attribute(
@@ -214,6 +222,7 @@ impl Resource<ProviderData> for EndpointService {
             .acceptance_required(plan.acceptance_required.unwrap_or(true))
             .set_private_dns_name(plan.private_dns_name.clone())
             .set_supported_ip_address_types(plan.supported_ip_address_types.clone())
+            .set_supported_regions(remote_regions(&plan.supported_regions, &aws.region))
             // Same plan, same token: a retried or re-run apply gets the
             // service created the first time instead of a second one.
             .client_token(client_token(planned));
@@ -221,7 +230,7 @@ impl Resource<ProviderData> for EndpointService {
             req = req.tag_specifications(
                 TagSpecification::builder()
                     .resource_type(ResourceType::VpcEndpointService)
-                    .set_tags(Some(to_tags(tags)))
+                    .set_tags(Some(ec2_tags(tags)))
                     .build(),
             );
         }
@@ -310,6 +319,11 @@ impl Resource<ProviderData> for EndpointService {
                 &old.supported_ip_address_types.clone().unwrap_or_default(),
                 &new.supported_ip_address_types.clone().unwrap_or_default(),
             );
+            let (add_region, remove_region) = diff(
+                &remote_regions(&old.supported_regions, &aws.region).unwrap_or_default(),
+                &remote_regions(&new.supported_regions, &aws.region).unwrap_or_default(),
+            );
+            let regions_changed = !add_region.is_empty() || !remove_region.is_empty();
             let dns_changed = old.private_dns_name != new.private_dns_name;
             let acceptance_changed = old.acceptance_required != new.acceptance_required;
             let ip_changed = new.supported_ip_address_types.is_some()
@@ -319,6 +333,7 @@ impl Resource<ProviderData> for EndpointService {
                 || dns_changed
                 || acceptance_changed
                 || ip_changed
+                || regions_changed
             {
                 let mut req = aws
                     .ec2
@@ -336,6 +351,13 @@ impl Resource<ProviderData> for EndpointService {
                         Some(name) => req.private_dns_name(name),
                         None => req.remove_private_dns_name(true),
                     };
+                }
+                if regions_changed {
+                    req = req
+                        .set_add_supported_regions((!add_region.is_empty()).then_some(add_region))
+                        .set_remove_supported_regions(
+                            (!remove_region.is_empty()).then_some(remove_region),
+                        );
                 }
                 if ip_changed {
                     req = req
@@ -362,7 +384,7 @@ impl Resource<ProviderData> for EndpointService {
                 &new.allowed_principals.clone().unwrap_or_default(),
             )
             .await?;
-            update_tags(aws, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
+            update_tags(&aws.ec2, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
             read(aws, &id, &new).await?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     "The VPC endpoint service disappeared",
@@ -486,22 +508,15 @@ fn to_result(s: &State, r: &EndpointService) -> ApplyResult {
     to_value(s, r).into()
 }
 
-/// A ClientToken derived from the planned configuration (AWS allows 64
-/// ASCII characters).
-fn client_token(planned: &Value) -> String {
-    use std::hash::{Hash, Hasher};
-    let text = crate::framework::json::to_json(planned).to_string();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let a = h.finish();
-    "privatelink".hash(&mut h);
-    format!("tf-{:016x}{:016x}", a, h.finish())
-}
-
-fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+/// The regions to send AWS: the home Region is implied.
+fn remote_regions(regions: &Option<Vec<String>>, home: &str) -> Option<Vec<String>> {
+    let r: Vec<String> = regions
+        .iter()
+        .flatten()
+        .filter(|r| *r != home)
+        .cloned()
+        .collect();
+    (!r.is_empty()).then(|| sorted(r))
 }
 
 fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
@@ -590,46 +605,6 @@ async fn set_principals(
     Ok(())
 }
 
-async fn update_tags(
-    aws: &AwsClients,
-    id: &str,
-    old: Option<&BTreeMap<String, String>>,
-    new: Option<&BTreeMap<String, String>>,
-) -> Result<(), Diagnostics> {
-    let empty = BTreeMap::new();
-    let old = old.unwrap_or(&empty);
-    let new = new.unwrap_or(&empty);
-    let removed: Vec<Tag> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .map(|k| Tag::builder().key(k).build())
-        .collect();
-    let changed: BTreeMap<String, String> = new
-        .iter()
-        .filter(|(k, v)| old.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !removed.is_empty() {
-        aws.ec2
-            .delete_tags()
-            .resources(id)
-            .set_tags(Some(removed))
-            .send()
-            .await
-            .map_err(|e| aws_error("remove tags", &e))?;
-    }
-    if !changed.is_empty() {
-        aws.ec2
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(to_tags(&changed)))
-            .send()
-            .await
-            .map_err(|e| aws_error("set tags", &e))?;
-    }
-    Ok(())
-}
-
 /// Endpoints connected to the service that block its deletion.
 async fn connected_endpoints(
     aws: &AwsClients,
@@ -697,16 +672,7 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
     if az_ids.is_empty() && !azs.is_empty() {
         az_ids = zone_ids(aws, &azs).await?;
     }
-    let tags: BTreeMap<String, String> = c
-        .tags()
-        .iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect();
+    let tags = tag_map(c.tags());
     let ip_types: Vec<String> = sorted(
         c.supported_ip_address_types()
             .iter()
@@ -714,7 +680,25 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
             .collect(),
     );
     let service_name = c.service_name().map(str::to_string);
+    // AWS may list the home Region among the supported ones; state keeps it
+    // only when the configuration does, so it never shows as drift.
+    let home_listed = prior
+        .supported_regions
+        .as_ref()
+        .is_some_and(|r| r.contains(&aws.region));
+    let regions = sorted(
+        c.supported_regions()
+            .iter()
+            .filter_map(|r| r.region().map(str::to_string))
+            .filter(|r| home_listed || *r != aws.region)
+            .collect(),
+    );
     Ok(Some(State {
+        supported_regions: if regions.is_empty() && prior.supported_regions.is_none() {
+            None
+        } else {
+            Some(regions)
+        },
         id: Some(id.to_string()),
         network_load_balancer_arns: sorted(c.network_load_balancer_arns().to_vec()),
         acceptance_required: c.acceptance_required(),
@@ -742,14 +726,16 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
         availability_zones: Some(azs),
         availability_zone_ids: Some(az_ids.clone()),
         base_endpoint_dns_names: Some(sorted(c.base_endpoint_dns_names().to_vec())),
-        private_dns_name_configuration: c.private_dns_name_configuration().map(|p| {
-            PrivateDnsConfiguration {
+        // Without a private DNS name there is nothing to verify.
+        private_dns_name_configuration: c
+            .private_dns_name_configuration()
+            .filter(|p| p.name().is_some())
+            .map(|p| PrivateDnsConfiguration {
                 name: p.name().map(str::to_string),
                 state: p.state().map(|s| s.as_str().to_string()),
                 r#type: p.r#type().map(str::to_string),
                 value: p.value().map(str::to_string),
-            }
-        }),
+            }),
         manages_vpc_endpoints: c.manages_vpc_endpoints(),
         vendor_handoff: Some(Handoff {
             service_name: service_name.clone(),

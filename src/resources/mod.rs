@@ -2,6 +2,7 @@
 
 pub mod endpoint_connection_accepter;
 pub mod endpoint_service;
+pub mod vpc_endpoint;
 
 use crate::framework::timeouts::WaitError;
 use crate::framework::{Diagnostic, Diagnostics};
@@ -68,4 +69,83 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
     v
+}
+
+/// A ClientToken derived from the planned configuration (AWS allows 64
+/// ASCII characters): the same plan retried or re-applied after a lost
+/// response gets the object created the first time, never a second one.
+pub fn client_token(planned: &crate::framework::Value) -> String {
+    use std::hash::{Hash, Hasher};
+    let text = crate::framework::json::to_json(planned).to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let a = h.finish();
+    "privatelink".hash(&mut h);
+    format!("tf-{:016x}{:016x}", a, h.finish())
+}
+
+/// Tags as EC2 wants them.
+pub fn ec2_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<aws_sdk_ec2::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Tags EC2 returned, as a map.
+pub fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> std::collections::BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Whether an AWS error's code says the object is gone.
+pub fn is_not_found<E, R>(err: &aws_sdk_ec2::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata,
+{
+    crate::provider::aws::error_code(err).is_some_and(|c| c.contains("NotFound"))
+}
+
+/// Sets an EC2 object's tags to `new`, touching only the keys that differ.
+pub async fn update_tags(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    old: Option<&std::collections::BTreeMap<String, String>>,
+    new: Option<&std::collections::BTreeMap<String, String>>,
+) -> Result<(), Diagnostics> {
+    let empty = std::collections::BTreeMap::new();
+    let old = old.unwrap_or(&empty);
+    let new = new.unwrap_or(&empty);
+    let removed: Vec<aws_sdk_ec2::types::Tag> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build())
+        .collect();
+    let changed: std::collections::BTreeMap<String, String> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !removed.is_empty() {
+        ec2.delete_tags()
+            .resources(id)
+            .set_tags(Some(removed))
+            .send()
+            .await
+            .map_err(|e| aws_error("remove tags", &e))?;
+    }
+    if !changed.is_empty() {
+        ec2.create_tags()
+            .resources(id)
+            .set_tags(Some(ec2_tags(&changed)))
+            .send()
+            .await
+            .map_err(|e| aws_error("set tags", &e))?;
+    }
+    Ok(())
 }

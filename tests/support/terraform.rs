@@ -171,13 +171,25 @@ impl Workspace {
     /// Asserts a plan after apply is empty (HashiCorp's harness: "After
     /// applying this step, the plan was not empty").
     pub fn assert_plan_empty(&self) {
-        let out = self.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
-        assert_eq!(
-            out.code,
-            0,
-            "After applying, the plan was not empty:\n{}",
-            out.all()
-        );
+        let out = self.run(&[
+            "plan",
+            "-no-color",
+            "-input=false",
+            "-detailed-exitcode",
+            "-out=unexpected.tfplan",
+        ]);
+        if out.code != 0 {
+            // The rendered plan hides what Terraform deems unchanged; the
+            // JSON shows every attribute's before and after.
+            let json = self.run(&["show", "-no-color", "-json", "unexpected.tfplan"]);
+            panic!(
+                "After applying, the plan was not empty:\n{}\nresource changes: {}",
+                out.all(),
+                serde_json::from_str::<serde_json::Value>(&json.stdout)
+                    .map(|v| v["resource_changes"].to_string())
+                    .unwrap_or(json.stdout)
+            );
+        }
     }
 
     pub fn outputs(&self) -> serde_json::Value {
@@ -188,5 +200,16 @@ impl Workspace {
     pub fn state(&self) -> serde_json::Value {
         let out = self.ok(&["show", "-no-color", "-json"]);
         serde_json::from_str(&out.stdout).expect("show -json")
+    }
+
+    /// The attribute values of the first resource of `resource_type` in
+    /// `terraform show -json`.
+    pub fn resource_values(&self, resource_type: &str) -> serde_json::Value {
+        let state = self.state();
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["type"] == resource_type))
+            .map(|r| r["values"].clone())
+            .unwrap_or_else(|| panic!("no {resource_type} in state: {state}"))
     }
 }

@@ -2,14 +2,34 @@
 
 Everything the emulator adds on top of moto lives here, in one place:
 
-* EC2: DescribeVpcEndpointConnections, AcceptVpcEndpointConnections,
-  RejectVpcEndpointConnections; interface endpoints to a service with
-  AcceptanceRequired=true start ``pendingAcceptance``; AvailabilityZoneIds on
-  ServiceConfiguration and ServiceDetail.
+* EC2, provider side: DescribeVpcEndpointConnections,
+  AcceptVpcEndpointConnections, RejectVpcEndpointConnections;
+  AvailabilityZones/AvailabilityZoneIds that follow the service's NLBs;
+  SupportedRegions that always list the home Region, with Region names
+  checked and the home Region not removable; SupportedIpAddressTypes;
+  ClientToken idempotency of CreateVpcEndpointServiceConfiguration.
+* EC2, consumer side: DescribeVpcEndpointServices shows the partner services
+  of every emulated account that the caller owns or is allowed (else
+  InvalidServiceName), as full ServiceDetails, with the documented filters
+  and paging. Interface endpoints (CreateVpcEndpoint, ModifyVpcEndpoint,
+  DeleteVpcEndpoints) check the service's visibility, its zones
+  (InvalidParameter), one subnet per zone (DuplicateSubnetsInSameZone) and
+  the security groups before creating anything; keep one requester-managed
+  ENI per subnet carrying the endpoint's groups (the VPC's default group when
+  none is given); answer AWS's DNS entries, the full-access default policy,
+  ``pendingAcceptance`` when the service requires acceptance, and ClientToken
+  idempotency (IdempotentParameterMismatch). Deleted endpoints are gone
+  (InvalidVpcEndpointId.NotFound; InvalidVpcEndpoint.NotFound in
+  DeleteVpcEndpoints' Unsuccessful list). DescribeVpcEndpoints accepts its
+  documented filters. DeleteSecurityGroup refuses a group that network
+  interfaces use (DependencyViolation).
 * Redshift: AvailabilityZoneRelocation on CreateCluster/ModifyCluster and
   AvailabilityZoneRelocationStatus on the cluster; AuthorizeEndpointAccess,
   RevokeEndpointAccess, DescribeEndpointAuthorization and a minimal
   CreateEndpointAccess / DescribeEndpointAccess / DeleteEndpointAccess.
+* S3 and IAM: principals in trust and bucket policies must exist and have
+  propagated (Invalid principal in policy); S3 refuses non-JSON bucket
+  policies; IAM DeletePolicy refuses attached or multi-version policies.
 * Admin hooks under ``/_privatelink/`` (request log, fault injection, reset),
   implemented by wrapping moto's WSGI app.
 
@@ -26,6 +46,7 @@ Call :func:`apply` once before serving, then wrap the WSGI app with
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import random
 import threading
@@ -245,42 +266,737 @@ def _reject_vpc_endpoint_connections(self: Any) -> ActionResult:
     return _decide_connections(self, "rejected", ("pendingAcceptance", "available"))
 
 
-def _patch_ec2() -> None:
-    from moto.ec2.models.vpc_service_configuration import VPCServiceConfiguration
+# -- Endpoint services as consumers see them --------------------------------
+
+# Route 53 hosted zone that holds the vpce.amazonaws.com names of a Region
+# (AWS answers this ID in every DnsEntry of an interface endpoint there).
+_VPCE_HOSTED_ZONES = {"us-east-1": "Z7HUB22UULQXV"}
+
+# What AWS stores when an endpoint is created (or its policy reset) without
+# a policy document: full access.
+_FULL_ACCESS_POLICY = json.dumps(
+    {
+        "Version": "2008-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+    }
+)
+
+_IDEMPOTENCY_MISMATCH = (
+    "Arguments on this idempotent request are inconsistent with arguments used "
+    "in previous request(s)."
+)
+
+
+def _random_label(length: int, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789") -> str:
+    return "".join(random.choice(alphabet) for _ in range(length))
+
+
+def _is_partner_service_name(service_name: str) -> bool:
+    """Endpoint services created by an account (not AWS's own services)."""
+    return service_name.startswith("com.amazonaws.vpce.")
+
+
+def _service_zones(config: Any) -> list[str]:
+    """The zones of the service's load balancers as they are now (AWS serves
+    an endpoint service in the zones its NLBs are enabled in)."""
+    from moto.elbv2.models import elbv2_backends
+
+    stored: list[str] = config.__dict__.setdefault("_pl_zones", [])
+    backend = getattr(config, "ec2_backend", None)
+    if backend is None:
+        # Still in moto's constructor, which fills the list from the NLBs.
+        return stored
+    elbv2 = elbv2_backends[backend.account_id][backend.region_name]
+    zones: list[str] = []
+    found_any = False
+    for arn in list(config.network_load_balancer_arns) + list(config.gateway_load_balancer_arns):
+        lb = elbv2.load_balancers.get(arn)
+        if lb is None:
+            continue
+        found_any = True
+        for subnet in lb.subnets:
+            if subnet.availability_zone not in zones:
+                zones.append(subnet.availability_zone)
+    # Load balancers deleted behind moto's back: keep the zones seen at creation.
+    return zones if found_any else list(stored)
+
+
+def _principal_allows(principal: str, account: str) -> bool:
+    # "*" or any ARN in the account (its root, a role or a user). A role- or
+    # user-scoped principal is taken for the whole account: the emulator does
+    # not track which principal signed a request.
+    return principal == "*" or principal.startswith(f"arn:aws:iam::{account}:")
+
+
+def _visible_to(config: Any, account: str) -> bool:
+    """AWS lists a private endpoint service only to its owner and to the
+    principals it allows."""
+    if config.ec2_backend.account_id == account:
+        return True
+    return any(_principal_allows(p, account) for p in config.principals)
+
+
+def _visible_services(account: str, region: str) -> list[Any]:
+    """Endpoint services of every emulated account in the Region that the
+    caller may see."""
+    found = []
+    for _, svc_region, backend in _ec2_backends():
+        if svc_region != region:
+            continue
+        for config in list(getattr(backend, "configurations", {}).values()):
+            if _visible_to(config, account):
+                found.append(config)
+    return found
+
+
+def _invalid_service_name(service_name: str) -> AwsError:
+    # AWS's answer both for a name that does not exist and for a private
+    # service the caller is not allowed to see.
+    return AwsError("InvalidServiceName", f"The Vpc Endpoint Service '{service_name}' does not exist")
+
+
+def _consumable_service(backend: Any, service_name: str) -> Any | None:
+    """The partner service an endpoint in this backend may connect to; None
+    for AWS's own services (left to moto); InvalidServiceName otherwise."""
+    if not _is_partner_service_name(service_name):
+        return None
+    found = _service_by_name(service_name)
+    if found is None:
+        raise _invalid_service_name(service_name)
+    owner_backend, config = found
+    if owner_backend.region_name != backend.region_name or not _visible_to(
+        config, backend.account_id
+    ):
+        raise _invalid_service_name(service_name)
+    return config
+
+
+def _tag_list(resource: Any) -> list[dict[str, str]]:
+    return [{"Key": t["key"], "Value": t["value"]} for t in resource.get_tags()]
+
+
+def _service_detail(config: Any) -> dict[str, Any]:
+    """A ServiceDetail as DescribeVpcEndpointServices answers it."""
+    backend = config.ec2_backend
+    zones = _service_zones(config)
+    detail: dict[str, Any] = {
+        "ServiceName": config.service_name,
+        "ServiceId": config.id,
+        "ServiceType": [{"ServiceType": config._service_type_name}],
+        "ServiceRegion": backend.region_name,
+        "AvailabilityZoneIds": _az_ids_for(backend, zones),
+        "AvailabilityZones": zones,
+        "Owner": backend.account_id,
+        "BaseEndpointDnsNames": [config.endpoint_dns_name],
+        "PrivateDnsNames": [],
+        "VpcEndpointPolicySupported": True,
+        "AcceptanceRequired": _truthy(config.acceptance_required),
+        "ManagesVpcEndpoints": bool(config.manages_vpc_endpoints),
+        "Tags": _tag_list(config),
+        "SupportedIpAddressTypes": ["ipv4"],
+    }
+    if config.private_dns_name:
+        detail["PrivateDnsName"] = config.private_dns_name
+        detail["PrivateDnsNames"] = [{"PrivateDnsName": config.private_dns_name}]
+        # moto reports the name's ownership check as passed (see its
+        # PrivateDnsNameConfiguration), so the consumer sees it verified too.
+        detail["PrivateDnsNameVerificationState"] = "verified"
+    return detail
+
+
+_SERVICE_FILTERS = (
+    "owner",
+    "service-name",
+    "service-region",
+    "service-type",
+    "supported-ip-address-types",
+    "tag-key",
+)
+
+
+def _service_matches(detail: dict[str, Any], filters: dict[str, list[str]]) -> bool:
+    tags = {t["Key"]: t["Value"] for t in detail.get("Tags") or []}
+    for name, values in filters.items():
+        if name == "owner":
+            have = [detail.get("Owner", "")]
+        elif name == "service-name":
+            have = [detail.get("ServiceName", "")]
+        elif name == "service-region":
+            have = [detail.get("ServiceRegion", "")]
+        elif name == "service-type":
+            have = [t.get("ServiceType", "") for t in detail.get("ServiceType") or []]
+        elif name == "supported-ip-address-types":
+            have = list(detail.get("SupportedIpAddressTypes") or [])
+        elif name == "tag-key":
+            have = list(tags)
+        else:  # tag:<key>
+            key = name[len("tag:") :]
+            have = [tags[key]] if key in tags else []
+        if not any(h in values for h in have):
+            return False
+    return True
+
+
+def _describe_vpc_endpoint_services(self: Any) -> ActionResult:
+    """AWS's services plus every visible partner service of any emulated
+    account, filtered with the documented filters and paged."""
     from moto.ec2.models.vpcs import VPCBackend
+
+    names = list(dict.fromkeys(self._get_param("ServiceNames", []) or []))
+    filters = self._filters_from_querystring()
+    for name in filters:
+        if name not in _SERVICE_FILTERS and not name.startswith("tag:"):
+            # Only the filters in the API reference exist (no "service-id").
+            raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+    max_results = self._get_int_param("MaxResults")
+    offset = _decode_token(self._get_param("NextToken"), "InvalidNextToken")
+
+    details: list[dict[str, Any]] = []
+    for default in VPCBackend._collect_default_endpoint_services(self.current_account, self.region):
+        item = dict(default)
+        item.setdefault("ServiceRegion", self.region)
+        details.append(item)
+    details += [_service_detail(c) for c in _visible_services(self.current_account, self.region)]
+
+    known = {d["ServiceName"] for d in details}
+    for name in names:
+        if name not in known:
+            raise _invalid_service_name(name)
+    details = [
+        d
+        for d in details
+        if (not names or d["ServiceName"] in names) and _service_matches(d, filters)
+    ]
+    details.sort(key=lambda d: d["ServiceName"])
+    # AWS returns at most 1,000 items a page, whatever MaxResults says.
+    limit = min(max_results or 1000, 1000)
+    page, next_token = _page(details, offset, limit)
+    result: dict[str, Any] = {
+        "ServiceNames": [d["ServiceName"] for d in page],
+        "ServiceDetails": page,
+    }
+    if next_token:
+        result["NextToken"] = next_token
+    return ActionResult(result)
+
+
+# -- Interface endpoints -----------------------------------------------------
+
+
+def _subnets_for_endpoint(
+    backend: Any, vpc_id: str, service_name: str, config: Any | None, subnet_ids: list[str]
+) -> list[Any]:
+    """The subnets, checked the way AWS checks them before creating anything:
+    each exists and is in the endpoint's VPC, its zone is one the service
+    serves, and no two share a zone."""
+    subnets = [backend.get_subnet(s) for s in subnet_ids]  # InvalidSubnetID.NotFound
+    for subnet in subnets:
+        if subnet.vpc_id != vpc_id:
+            raise AwsError(
+                "InvalidParameter",
+                f"The subnet '{subnet.id}' does not belong to the VPC '{vpc_id}'.",
+            )
+    if config is not None:
+        zones = _service_zones(config)
+        for subnet in subnets:
+            if subnet.availability_zone not in zones:
+                raise AwsError(
+                    "InvalidParameter",
+                    f"The VPC endpoint service {service_name} does not support the "
+                    f"availability zone of the subnet: {subnet.id}.",
+                )
+    seen: dict[str, str] = {}
+    for subnet in subnets:
+        if subnet.availability_zone in seen:
+            raise AwsError(
+                "DuplicateSubnetsInSameZone",
+                f"Found another VPC endpoint subnet in the availability zone of {subnet.id}. "
+                "VPC endpoint subnets should be in different availability zones supported "
+                "by the VPC endpoint service.",
+            )
+        seen[subnet.availability_zone] = subnet.id
+    return subnets
+
+
+def _groups_for_endpoint(backend: Any, vpc_id: str, group_ids: list[str]) -> list[str]:
+    """The security groups, checked; with none given, the VPC's default group
+    (AWS's documented default)."""
+    for group_id in group_ids:
+        group = backend.get_security_group_from_id(group_id)
+        if group is None:
+            raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist")
+        if group.vpc_id != vpc_id:
+            raise AwsError(
+                "InvalidGroup.NotFound",
+                f"The security group '{group_id}' does not exist in VPC '{vpc_id}'",
+            )
+    if group_ids:
+        return group_ids
+    default = backend.get_default_security_group(vpc_id)
+    return [default.id] if default else []
+
+
+def _endpoint_dns_entries(endpoint: Any, config: Any | None) -> list[dict[str, str]]:
+    """The regional name, one name per zone, and the service's private DNS
+    name when private DNS is on, in AWS's vpce.amazonaws.com forms."""
+    backend = endpoint.ec2_backend
+    region = backend.region_name
+    if config is not None:
+        base = f"{config.id}.{region}.vpce.amazonaws.com"
+    else:
+        # AWS services: com.amazonaws.<region>.<service> -> <service>.<region>.vpce...
+        short = endpoint.service_name.split(f".{region}.", 1)[-1]
+        base = f"{short}.{region}.vpce.amazonaws.com"
+    zone_id = _VPCE_HOSTED_ZONES.get(region) or "Z" + uuid.uuid5(
+        uuid.NAMESPACE_DNS, f"vpce.{region}"
+    ).hex[:12].upper()
+    prefix = f"{endpoint.id}-{endpoint._pl_dns_label}"
+    entries = [{"DnsName": f"{prefix}.{base}", "HostedZoneId": zone_id}]
+    for subnet_id in endpoint.subnet_ids or []:
+        zone = backend.get_subnet(subnet_id).availability_zone
+        entries.append({"DnsName": f"{prefix}-{zone}.{base}", "HostedZoneId": zone_id})
+    if endpoint.private_dns_enabled and config is not None and config.private_dns_name:
+        entries.append(
+            {"DnsName": config.private_dns_name, "HostedZoneId": endpoint._pl_private_zone}
+        )
+    return entries
+
+
+def _sync_endpoint_enis(backend: Any, endpoint: Any) -> None:
+    """One requester-managed network interface per subnet, carrying the
+    endpoint's security groups; interfaces of removed subnets go away."""
+    enis: dict[str, str] = endpoint._pl_enis
+    for subnet_id in list(enis):
+        if subnet_id not in endpoint.subnet_ids:
+            backend.enis.pop(enis.pop(subnet_id), None)
+    groups = [backend.get_security_group_from_id(g) for g in endpoint.security_group_ids]
+    for subnet_id in endpoint.subnet_ids:
+        eni = backend.enis.get(enis.get(subnet_id, ""))
+        if eni is None:
+            # No address given: moto picks one inside the subnet's CIDR.
+            eni = backend.create_network_interface(
+                subnet_id,
+                None,
+                group_ids=list(endpoint.security_group_ids),
+                description=f"VPC Endpoint Interface {endpoint.id}",
+            )
+            eni.interface_type = "vpc_endpoint"
+            eni.requester_managed = True
+            enis[subnet_id] = eni.id
+        eni._group_set = [g for g in groups if g is not None]
+    endpoint.network_interface_ids = [enis[s] for s in endpoint.subnet_ids]
+
+
+def _refresh_endpoint(backend: Any, endpoint: Any) -> None:
+    config = _consumable_service_quiet(endpoint.service_name)
+    _sync_endpoint_enis(backend, endpoint)
+    endpoint.dns_entries = _endpoint_dns_entries(endpoint, config)
+
+
+def _consumable_service_quiet(service_name: str) -> Any | None:
+    found = _service_by_name(service_name) if _is_partner_service_name(service_name) else None
+    return found[1] if found else None
+
+
+def _create_interface_endpoint(
+    backend: Any,
+    vpc_id: str,
+    service_name: str,
+    endpoint_type: str,
+    policy_document: str | None,
+    route_table_ids: list[str],
+    subnet_ids: list[str],
+    client_token: str | None,
+    security_group_ids: list[str],
+    tags: dict[str, str] | None,
+    private_dns_enabled: bool | None,
+) -> Any:
+    from moto.ec2.models.vpcs import VPCEndPoint
+    from moto.ec2.utils import random_vpc_ep_id
+
+    backend.get_vpc(vpc_id)  # InvalidVpcID.NotFound
+    # Every check first: a refused request creates nothing (no ENIs either).
+    config = _consumable_service(backend, service_name)
+    subnet_ids = list(dict.fromkeys(subnet_ids))
+    _subnets_for_endpoint(backend, vpc_id, service_name, config, subnet_ids)
+    groups = _groups_for_endpoint(backend, vpc_id, list(dict.fromkeys(security_group_ids)))
+
+    endpoint = VPCEndPoint(
+        backend,
+        random_vpc_ep_id(),
+        vpc_id,
+        service_name,
+        endpoint_type,
+        policy_document or _FULL_ACCESS_POLICY,
+        list(route_table_ids or []),
+        subnet_ids,
+        [],
+        dns_entries=[],
+        client_token=client_token,
+        security_group_ids=groups,
+        tags=tags,
+        private_dns_enabled=private_dns_enabled,
+    )
+    endpoint._pl_enis = {}
+    endpoint._pl_dns_label = _random_label(8)
+    endpoint._pl_private_zone = "Z" + _random_label(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    endpoint.ip_address_type = "ipv4"
+    endpoint.dns_options = {"DnsRecordIpType": "ipv4"}
+    endpoint.service_region = backend.region_name
+    endpoint.requester_managed = False
+    backend.vpc_end_points[endpoint.id] = endpoint
+    _refresh_endpoint(backend, endpoint)
+    if config is not None and _truthy(config.acceptance_required):
+        # The owner's own endpoints are accepted automatically (AWS).
+        if config.ec2_backend.account_id != backend.account_id:
+            endpoint.state = "pendingAcceptance"
+    return endpoint
+
+
+def _client_tokens(backend: Any) -> dict[tuple[str, str], tuple[str, Any]]:
+    if not hasattr(backend, "_pl_client_tokens"):
+        backend._pl_client_tokens = {}
+    return backend._pl_client_tokens
+
+
+def _request_fingerprint(self: Any) -> str:
+    """The request's parameters apart from the token itself, for comparing a
+    retry with the call that first used the token."""
+    skip = {"Action", "Version", "ClientToken", "DryRun"}
+    params = {k: v for k, v in self.querystring.items() if k not in skip}
+    return json.dumps(params, sort_keys=True)
+
+
+_Handler = Callable[[Any], ActionResult]
+
+
+def _idempotent(action: str, result_key: str) -> Callable[[_Handler], _Handler]:
+    """ClientToken idempotency (per account and Region, as in AWS): the same
+    token with the same parameters answers the first call's resource again;
+    with other parameters, IdempotentParameterMismatch."""
+
+    def wrap(original: _Handler) -> _Handler:
+        def handler(self: Any) -> ActionResult:
+            token = self._get_param("ClientToken")
+            if not token:
+                return original(self)
+            tokens = _client_tokens(self.ec2_backend)
+            fingerprint = _request_fingerprint(self)
+            seen = tokens.get((action, token))
+            if seen is not None:
+                if seen[0] != fingerprint:
+                    raise AwsError("IdempotentParameterMismatch", _IDEMPOTENCY_MISMATCH)
+                return ActionResult({result_key: seen[1], "ClientToken": token})
+            result = original(self)
+            resource = result.result[result_key]
+            tokens[(action, token)] = (fingerprint, resource)
+            return ActionResult({result_key: resource, "ClientToken": token})
+
+        handler.__name__ = original.__name__
+        return handler
+
+    return wrap
+
+
+# DescribeVpcEndpoints' documented filters (moto knows only some and answers
+# a 500 for the others, e.g. vpc-endpoint-id).
+_ENDPOINT_FILTERS = {
+    "ip-address-type": "ip_address_type",
+    "service-name": "service_name",
+    "service-region": "service_region",
+    "vpc-id": "vpc_id",
+    "vpc-endpoint-id": "id",
+    "vpc-endpoint-state": "state",
+    "vpc-endpoint-type": "vpc_endpoint_type",
+}
+
+
+def _endpoint_filter_value(endpoint: Any, name: str, method_name: str | None = None) -> Any:
+    from moto.ec2.models.core import TaggedEC2Resource
+
+    if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+        return TaggedEC2Resource.get_filter_value(endpoint, name, method_name)
+    attr = _ENDPOINT_FILTERS.get(name)
+    if attr is None:
+        raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+    if attr == "service_region":
+        return getattr(endpoint, attr, None) or endpoint.ec2_backend.region_name
+    return getattr(endpoint, attr, None)
+
+
+def _endpoint_or_not_found(backend: Any, endpoint_id: str) -> Any:
+    from moto.ec2.exceptions import InvalidVpcEndPointIdError
+
+    endpoint = backend.vpc_end_points.get(endpoint_id)
+    if endpoint is None or endpoint.state == "deleted":
+        raise InvalidVpcEndPointIdError(endpoint_id)
+    return endpoint
+
+
+def _modify_vpc_endpoint(self: Any, original: _Handler) -> ActionResult:
+    backend = self.ec2_backend
+    endpoint = _endpoint_or_not_found(backend, self._get_param("VpcEndpointId"))
+    if not hasattr(endpoint, "_pl_enis"):
+        return original(self)  # gateway endpoints: moto's own handling
+    add_subnets = self._get_param("AddSubnetIds", []) or []
+    remove_subnets = self._get_param("RemoveSubnetIds", []) or []
+    add_groups = self._get_param("AddSecurityGroupIds", []) or []
+    remove_groups = self._get_param("RemoveSecurityGroupIds", []) or []
+    policy = self._get_param("PolicyDocument")
+    reset_policy = _truthy(self._get_param("ResetPolicy") or False)
+    private_dns = self._get_param("PrivateDnsEnabled")
+
+    # Validate the endpoint as it would be, before changing anything.
+    subnets = [s for s in endpoint.subnet_ids if s not in remove_subnets]
+    subnets += [s for s in dict.fromkeys(add_subnets) if s not in subnets]
+    config = _consumable_service_quiet(endpoint.service_name)
+    new_subnets = [s for s in subnets if s not in endpoint.subnet_ids]
+    _subnets_for_endpoint(backend, endpoint.vpc_id, endpoint.service_name, config, new_subnets)
+    _subnets_for_endpoint(backend, endpoint.vpc_id, endpoint.service_name, None, subnets)
+    groups = [g for g in endpoint.security_group_ids if g not in remove_groups]
+    groups += [g for g in dict.fromkeys(add_groups) if g not in groups]
+    _groups_for_endpoint(backend, endpoint.vpc_id, [g for g in add_groups if g])
+
+    endpoint.subnet_ids = subnets
+    endpoint.security_group_ids = groups
+    if reset_policy:
+        endpoint.policy_document = _FULL_ACCESS_POLICY
+    elif policy:
+        endpoint.policy_document = policy
+    if private_dns is not None:
+        endpoint.private_dns_enabled = _truthy(private_dns)
+    _refresh_endpoint(backend, endpoint)
+    return ActionResult({"Return": True})
+
+
+def _delete_endpoint(backend: Any, endpoint: Any) -> None:
+    if hasattr(endpoint, "_pl_enis"):
+        for eni_id in list(endpoint._pl_enis.values()):
+            backend.enis.pop(eni_id, None)
+        endpoint._pl_enis = {}
+        endpoint.network_interface_ids = []
+    else:
+        # Gateway endpoints: moto removes the routes it added.
+        backend.__class__._pl_moto_delete_vpc_endpoints(backend, [endpoint.id])
+    endpoint.state = "deleted"
+    # Gone from DescribeVpcEndpoints (InvalidVpcEndpointId.NotFound), as AWS
+    # answers once the deletion has finished.
+    backend.vpc_end_points.pop(endpoint.id, None)
+
+
+def _delete_vpc_endpoints(self: Any) -> ActionResult:
+    unsuccessful = []
+    for endpoint_id in list(dict.fromkeys(self._get_param("VpcEndpointIds", []) or [])):
+        endpoint = self.ec2_backend.vpc_end_points.get(endpoint_id)
+        if endpoint is None or endpoint.state == "deleted":
+            unsuccessful.append(
+                {
+                    "ResourceId": endpoint_id,
+                    "Error": {
+                        "Code": "InvalidVpcEndpoint.NotFound",
+                        "Message": f"The VpcEndpoint Id '{endpoint_id}' does not exist",
+                    },
+                }
+            )
+            continue
+        _delete_endpoint(self.ec2_backend, endpoint)
+    return ActionResult({"Unsuccessful": unsuccessful})
+
+
+# -- Endpoint service configurations: supported Regions ----------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _region_names(home: str) -> frozenset[str]:
+    """The Regions of the home Region's partition, from botocore's endpoint
+    data (loaded once: it is large)."""
+    import botocore.session
+    from moto.utilities.utils import get_partition
+
+    session = botocore.session.get_session()
+    return frozenset(session.get_available_regions("ec2", partition_name=get_partition(home))) | {home}
+
+
+def _check_regions(regions: Iterable[str], home: str) -> None:
+    valid = _region_names(home)
+    for region in regions:
+        if region not in valid:
+            raise AwsError("InvalidParameterValue", f"The Region '{region}' is not valid.")
+
+
+def _supported_regions(config: Any) -> list[dict[str, str]]:
+    # AWS always lists the service's own Region first among the supported
+    # ones, whether or not the request named it.
+    home = config.ec2_backend.region_name
+    names = [home] + [r for r in config._supported_region_names if r != home]
+    return [{"Region": r, "ServiceState": "Available"} for r in names]
+
+
+def _patch_ec2() -> None:
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+    from moto.ec2.models.vpc_service_configuration import (
+        VPCServiceConfiguration,
+        VPCServiceConfigurationBackend,
+    )
+    from moto.ec2.models.vpcs import VPCBackend, VPCEndPoint
     from moto.ec2.responses import EC2Response
 
-    # AvailabilityZoneIds, from the region's name -> ID mapping.
-    def availability_zone_ids(config: Any) -> list[str]:
-        return _az_ids_for(config.ec2_backend, config.availability_zones)
+    # Zones follow the service's NLBs; AvailabilityZoneIds from the Region's
+    # name -> ID mapping.
+    def set_zones(config: Any, zones: list[str]) -> None:
+        # moto's constructor assigns [] then appends to it: keep that list.
+        config.__dict__["_pl_zones"] = zones
 
-    VPCServiceConfiguration.availability_zone_ids = property(availability_zone_ids)
+    VPCServiceConfiguration.availability_zones = property(_service_zones, set_zones)
+    VPCServiceConfiguration.availability_zone_ids = property(
+        lambda config: _az_ids_for(config.ec2_backend, _service_zones(config))
+    )
+    VPCServiceConfiguration.supported_regions = property(_supported_regions)
+    VPCServiceConfiguration.supported_ip_address_types = property(lambda config: ["ipv4"])
+    VPCServiceConfiguration.to_dict = _service_detail
 
-    original_to_dict = VPCServiceConfiguration.to_dict
+    original_create_config = VPCServiceConfigurationBackend.create_vpc_endpoint_service_configuration
 
-    def to_dict(config: Any) -> dict[str, Any]:
-        detail = original_to_dict(config)
-        detail.setdefault("AvailabilityZoneIds", availability_zone_ids(config))
-        return detail
+    def create_configuration(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        regions = list(dict.fromkeys(kwargs.get("supported_regions") or []))
+        _check_regions(regions, backend.region_name)
+        kwargs["supported_regions"] = [r for r in regions if r != backend.region_name]
+        return original_create_config(backend, *args, **kwargs)
 
-    VPCServiceConfiguration.to_dict = to_dict
+    VPCServiceConfigurationBackend.create_vpc_endpoint_service_configuration = create_configuration
 
-    # AcceptanceRequired=true: interface endpoints start pendingAcceptance.
+    original_modify_config = VPCServiceConfigurationBackend.modify_vpc_endpoint_service_configuration
+
+    def modify_configuration(backend: Any, service_id: str, **kwargs: Any) -> None:
+        config = backend.describe_vpc_endpoint_service_configurations([service_id])[0]
+        home = backend.region_name
+        add = list(dict.fromkeys(kwargs.get("add_supported_regions") or []))
+        remove = list(dict.fromkeys(kwargs.get("remove_supported_regions") or []))
+        _check_regions(add + remove, home)
+        if home in remove:
+            raise AwsError(
+                "InvalidParameter",
+                f"The Region '{home}' is the service's own Region and cannot be removed "
+                "from its supported Regions.",
+            )
+        current = config._supported_region_names
+        kwargs["add_supported_regions"] = [r for r in add if r != home and r not in current]
+        # Removing a Region that is not supported is a no-op, not a crash.
+        kwargs["remove_supported_regions"] = [r for r in remove if r in current]
+        for key, have in (
+            ("remove_network_lbs", config.network_load_balancer_arns),
+            ("remove_gateway_lbs", config.gateway_load_balancer_arns),
+        ):
+            kwargs[key] = [a for a in kwargs.get(key) or [] if a in have]
+        for key, have in (
+            ("add_network_lbs", config.network_load_balancer_arns),
+            ("add_gateway_lbs", config.gateway_load_balancer_arns),
+        ):
+            kwargs[key] = [a for a in dict.fromkeys(kwargs.get(key) or []) if a not in have]
+        original_modify_config(backend, service_id, **kwargs)
+
+    VPCServiceConfigurationBackend.modify_vpc_endpoint_service_configuration = modify_configuration
+
+    # Interface endpoints: checks, ENIs, groups, DNS names, acceptance.
     original_create = VPCBackend.create_vpc_endpoint
 
-    def create_vpc_endpoint(backend: Any, *args: Any, **kwargs: Any) -> Any:
-        endpoint = original_create(backend, *args, **kwargs)
-        if (endpoint.vpc_endpoint_type or "").lower() == "interface":
-            found = _service_by_name(endpoint.service_name)
-            if found and _truthy(found[1].acceptance_required):
-                owner_backend, _ = found
-                # The owner's own endpoints are accepted automatically (AWS).
-                if owner_backend.account_id != backend.account_id:
-                    endpoint.state = "pendingAcceptance"
-        return endpoint
+    def create_vpc_endpoint(
+        backend: Any,
+        vpc_id: str,
+        service_name: str,
+        endpoint_type: str | None,
+        policy_document: str | None,
+        route_table_ids: list[str],
+        subnet_ids: list[str] | None = None,
+        network_interface_ids: list[str] | None = None,
+        dns_entries: Any = None,
+        client_token: str | None = None,
+        security_group_ids: list[str] | None = None,
+        tags: dict[str, str] | None = None,
+        private_dns_enabled: bool | None = None,
+    ) -> Any:
+        if (endpoint_type or "").lower() != "interface":
+            return original_create(
+                backend,
+                vpc_id,
+                service_name,
+                endpoint_type,
+                policy_document,
+                route_table_ids,
+                subnet_ids,
+                network_interface_ids,
+                dns_entries,
+                client_token,
+                security_group_ids,
+                tags,
+                private_dns_enabled,
+            )
+        return _create_interface_endpoint(
+            backend,
+            vpc_id,
+            service_name,
+            endpoint_type or "Interface",
+            policy_document,
+            route_table_ids,
+            subnet_ids or [],
+            client_token,
+            security_group_ids or [],
+            tags,
+            private_dns_enabled,
+        )
 
     VPCBackend.create_vpc_endpoint = create_vpc_endpoint
+    VPCEndPoint.get_filter_value = _endpoint_filter_value
 
+    # moto's Groups fails (a 500) once a listed group is gone.
+    def endpoint_groups(endpoint: Any) -> list[dict[str, str]]:
+        groups = [endpoint.ec2_backend.get_security_group_from_id(g) for g in endpoint.security_group_ids]
+        return [{"GroupId": g.id, "GroupName": g.name} for g in groups if g is not None]
+
+    VPCEndPoint.groups = property(endpoint_groups)
+    VPCBackend._pl_moto_delete_vpc_endpoints = VPCBackend.delete_vpc_endpoints
+
+    def delete_vpc_endpoints(backend: Any, vpce_ids: list[str] | None = None) -> None:
+        for endpoint_id in vpce_ids or []:
+            endpoint = backend.vpc_end_points.get(endpoint_id)
+            if endpoint is not None:
+                _delete_endpoint(backend, endpoint)
+
+    VPCBackend.delete_vpc_endpoints = delete_vpc_endpoints
+
+    # AWS refuses to delete a group that network interfaces still use.
+    original_delete_group = SecurityGroupBackend.delete_security_group
+
+    def delete_security_group(backend: Any, name: str | None = None, group_id: str | None = None) -> None:
+        group = (
+            backend.get_security_group_from_id(group_id)
+            if group_id
+            else backend.get_security_group_by_name_or_id(name)
+        )
+        if group is not None:
+            for eni in list(backend.enis.values()):
+                if any(g.id == group.id for g in eni.group_set):
+                    raise AwsError(
+                        "DependencyViolation", f"resource {group.id} has a dependent object"
+                    )
+        original_delete_group(backend, name=name, group_id=group_id)
+
+    SecurityGroupBackend.delete_security_group = delete_security_group
+
+    original_modify = EC2Response.modify_vpc_endpoint
+
+    def modify_vpc_endpoint(self: Any) -> ActionResult:
+        return _modify_vpc_endpoint(self, original_modify)
+
+    EC2Response.create_vpc_endpoint = _idempotent("CreateVpcEndpoint", "VpcEndpoint")(
+        EC2Response.create_vpc_endpoint
+    )
+    EC2Response.create_vpc_endpoint_service_configuration = _idempotent(
+        "CreateVpcEndpointServiceConfiguration", "ServiceConfiguration"
+    )(EC2Response.create_vpc_endpoint_service_configuration)
+    EC2Response.modify_vpc_endpoint = modify_vpc_endpoint
+    EC2Response.delete_vpc_endpoints = _delete_vpc_endpoints
+    EC2Response.describe_vpc_endpoint_services = _describe_vpc_endpoint_services
     EC2Response.describe_vpc_endpoint_connections = _describe_vpc_endpoint_connections
     EC2Response.accept_vpc_endpoint_connections = _accept_vpc_endpoint_connections
     EC2Response.reject_vpc_endpoint_connections = _reject_vpc_endpoint_connections
@@ -691,6 +1407,150 @@ def _patch_elbv2() -> None:
     ELBv2Backend.create_load_balancer = create_load_balancer
 
 
+# --------------------------------------------------------------------------
+# S3 and IAM (privatelink_s3_storage_integration)
+# --------------------------------------------------------------------------
+#
+# moto stores any principal in a trust policy or a bucket policy, and deletes
+# a managed policy that is still attached or still has other versions. AWS
+# does neither, and the provider must cope with what AWS does:
+#
+# * IAM CreateRole and UpdateAssumeRolePolicy answer MalformedPolicyDocument
+#   `Invalid principal in policy: "AWS":"<arn>"`, and S3 PutBucketPolicy
+#   answers MalformedPolicy `Invalid principal in policy`, when an AWS
+#   principal is an IAM user or role ARN that does not exist, or that was
+#   created so recently that IAM has not propagated it yet (here: for
+#   IAM_PROPAGATION_SECONDS after its creation).
+# * S3 PutBucketPolicy refuses a document that is not a JSON object
+#   (MalformedPolicy).
+# * IAM DeletePolicy answers DeleteConflict while the policy is attached to
+#   an entity or has versions besides the default one.
+#
+# moto already keeps CORS rule IDs, returns a bucket policy byte for byte as
+# it was put, and refuses more than 100 CORS rules (MalformedXML). S3's
+# OperationAborted (409) comes from the admin hooks' fault injection.
+
+# How long a new IAM user or role stays unknown to policies naming it.
+IAM_PROPAGATION_SECONDS = 2.0
+
+
+def _aws_principals(document: Any) -> list[str]:
+    """The "AWS" principals (Principal and NotPrincipal) of a policy."""
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    found: list[str] = []
+    for statement in statements if isinstance(statements, list) else []:
+        if not isinstance(statement, dict):
+            continue
+        for key in ("Principal", "NotPrincipal"):
+            principal = statement.get(key)
+            if not isinstance(principal, dict):
+                continue
+            aws = principal.get("AWS", [])
+            found.extend([aws] if isinstance(aws, str) else [a for a in aws if isinstance(a, str)])
+    return found
+
+
+def _principal_ready(arn: str) -> bool:
+    """Whether IAM would accept `arn` as a principal now. Only IAM user and
+    role ARNs are checked: `*`, account IDs, account root ARNs and unique IDs
+    are accepted as AWS accepts them."""
+    fields = arn.split(":", 5)
+    if len(fields) != 6 or fields[0] != "arn" or fields[2] != "iam":
+        return True
+    account, resource = fields[4], fields[5]
+    kind = resource.split("/", 1)[0]
+    if kind not in ("user", "role"):
+        return True
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account][fields[1]]
+    entities = backend.get_roles() if kind == "role" else backend.users.values()
+    for entity in list(entities):
+        if entity.arn == arn:
+            born = getattr(entity, "_privatelink_born", None)
+            return born is None or time.monotonic() - born >= IAM_PROPAGATION_SECONDS
+    return False
+
+
+def _patch_s3_iam() -> None:
+    from moto.iam.exceptions import DeleteConflictException, MalformedPolicyDocument
+    from moto.iam.models import IAMBackend
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import S3Backend
+
+    def check_trust(document: str) -> None:
+        try:
+            parsed = json.loads(document)
+        except ValueError:
+            return  # moto's own validator reports the syntax
+        for arn in _aws_principals(parsed):
+            if not _principal_ready(arn):
+                raise MalformedPolicyDocument(f'Invalid principal in policy: "AWS":"{arn}"')
+
+    create_role = IAMBackend.create_role
+
+    @functools.wraps(create_role)
+    def create_role_checked(self: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
+        check_trust(assume_role_policy_document)
+        role = create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+        role._privatelink_born = time.monotonic()
+        return role
+
+    create_user = IAMBackend.create_user
+
+    @functools.wraps(create_user)
+    def create_user_stamped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        user = create_user(self, *args, **kwargs)
+        user._privatelink_born = time.monotonic()
+        return user
+
+    update_trust = IAMBackend.update_assume_role_policy
+
+    @functools.wraps(update_trust)
+    def update_trust_checked(self: Any, role_name: str, policy_document: str) -> None:
+        self.get_role(role_name)  # NoSuchEntity first, as AWS
+        check_trust(policy_document)
+        update_trust(self, role_name, policy_document)
+
+    delete_policy = IAMBackend.delete_policy
+
+    @functools.wraps(delete_policy)
+    def delete_policy_checked(self: Any, policy_arn: str) -> None:
+        policy = self.get_policy(policy_arn)
+        if policy.attachment_count > 0:
+            raise DeleteConflictException("Cannot delete a policy attached to entities.")
+        if len(policy.versions) > 1:
+            raise DeleteConflictException(
+                "This policy has more than one version. Before you delete a policy, you must delete "
+                "the policy's versions. The default version is deleted with the policy."
+            )
+        delete_policy(self, policy_arn)
+
+    put_bucket_policy = S3Backend.put_bucket_policy
+
+    @functools.wraps(put_bucket_policy)
+    def put_bucket_policy_checked(self: Any, bucket_name: str, policy: bytes) -> None:
+        self.get_bucket(bucket_name)  # NoSuchBucket first, as AWS
+        text = policy.decode("utf-8", "replace") if isinstance(policy, bytes) else str(policy)
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise S3ClientError("MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+        if not all(_principal_ready(arn) for arn in _aws_principals(parsed)):
+            raise S3ClientError("MalformedPolicy", "Invalid principal in policy")
+        put_bucket_policy(self, bucket_name, policy)
+
+    IAMBackend.create_role = create_role_checked
+    IAMBackend.create_user = create_user_stamped
+    IAMBackend.update_assume_role_policy = update_trust_checked
+    IAMBackend.delete_policy = delete_policy_checked
+    S3Backend.put_bucket_policy = put_bucket_policy_checked
+
+
 def apply() -> None:
     """Install the extension into moto's classes (idempotent)."""
     global _applied
@@ -699,6 +1559,7 @@ def apply() -> None:
     _patch_ec2()
     _patch_redshift()
     _patch_elbv2()
+    _patch_s3_iam()
     _applied = True
 
 

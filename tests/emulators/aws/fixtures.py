@@ -1,6 +1,7 @@
 """Creates the objects a test needs around the provider's resources (VPCs,
-subnets, Network Load Balancers, a vendor-side endpoint) in the AWS emulator,
-through boto3, and prints them as one JSON object on stdout.
+subnets, Network Load Balancers, a vendor-side endpoint, a partner's endpoint
+service) in the AWS emulator, through boto3, and prints them as one JSON value
+on stdout.
 
     python fixtures.py URL nlb [--name NAME]        -> {"vpc_id","subnet_ids","nlb_arn","azs"}
     python fixtures.py URL vendor-endpoint SERVICE_NAME VPC_ACCOUNT
@@ -8,6 +9,31 @@ through boto3, and prints them as one JSON object on stdout.
     python fixtures.py URL state-of-endpoints SERVICE_ID -> [{"id","state","owner"}]
     python fixtures.py URL service-exists SERVICE_ID  -> {"exists": bool}
     python fixtures.py URL delete-service SERVICE_ID  -> {"deleted": id}
+    python fixtures.py URL partner-service [--account ACCOUNT] [--azs N]
+            [--acceptance-required true|false] [--allow ACCOUNT]
+                                                    -> {"service_id","service_name","azs","az_ids","owner"}
+        As ACCOUNT (default 999988887777): a VPC, N subnets (default 2) in the
+        Region's first N zones, an NLB on them and an endpoint service
+        (acceptance required by default) that allows arn:aws:iam::ALLOW:root
+        (default 123456789012, the default test keys' account).
+    python fixtures.py URL consumer-vpc [--cidr 10.40.0.0/16]
+                                                    -> {"vpc_id","cidrs","subnets":[{"id","az","az_id"}]}
+        In the default account: a VPC with DNS support and hostnames on, a
+        second CIDR block associated (the next /16), and one /24 subnet in
+        each of the Region's first 3 zones.
+    python fixtures.py URL endpoint VPCE_ID         -> {"id","state","subnet_ids","network_interface_ids",
+                                                        "security_group_ids","private_dns_enabled","policy"}
+                                                       or {"exists": false}
+    python fixtures.py URL delete-endpoint VPCE_ID  -> {"deleted": id}   (out-of-band deletion)
+    python fixtures.py URL endpoints-in VPC_ID      -> [vpce id, ...]    (live endpoints in the VPC)
+    python fixtures.py URL security-groups VPC_ID   -> [{"id","name","tags":{k: v},
+                                                         "ingress":[{"protocol","from","to","cidrs"}]}]
+                                                       (all but the VPC's default group)
+    python fixtures.py URL open-group SG_ID CIDR PORT -> {"opened": sg id}
+        Adds a TCP rule by hand (out-of-band drift).
+    python fixtures.py URL accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT
+                                                    -> {"accepted": vpce id, "state"}
+        The service's owner (ACCOUNT) accepts the endpoint's connection.
 """
 
 import json
@@ -15,6 +41,7 @@ import sys
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 REGION = "us-east-1"
 KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -83,6 +110,157 @@ def delete_service(url, service_id):
     return {"deleted": service_id}
 
 
+def zones(ec2, count: int) -> list[dict]:
+    """The Region's first COUNT zones, by name."""
+    found = sorted(ec2.describe_availability_zones()["AvailabilityZones"], key=lambda z: z["ZoneName"])
+    if count > len(found):
+        raise SystemExit(f"the Region has only {len(found)} zones")
+    return found[:count]
+
+
+def partner_service(
+    url: str, account: str = "999988887777", azs: int = 2, acceptance_required: bool = True, allow: str = "123456789012"
+) -> dict:
+    creds = as_account(url, account)
+    ec2 = client(url, "ec2", **creds)
+    elb = client(url, "elbv2", **creds)
+    picked = zones(ec2, azs)
+    vpc = ec2.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.50.{i}.0/24", AvailabilityZone=z["ZoneName"])["Subnet"]["SubnetId"]
+        for i, z in enumerate(picked)
+    ]
+    # NLB names are unique per account: derive one from the (unique) VPC ID.
+    lb = elb.create_load_balancer(Name=f"partner-{vpc[-12:]}", Subnets=subnets, Type="network", Scheme="internal")
+    config = ec2.create_vpc_endpoint_service_configuration(
+        NetworkLoadBalancerArns=[lb["LoadBalancers"][0]["LoadBalancerArn"]], AcceptanceRequired=acceptance_required
+    )["ServiceConfiguration"]
+    ec2.modify_vpc_endpoint_service_permissions(
+        ServiceId=config["ServiceId"], AddAllowedPrincipals=[f"arn:aws:iam::{allow}:root"]
+    )
+    return {
+        "service_id": config["ServiceId"],
+        "service_name": config["ServiceName"],
+        "azs": [z["ZoneName"] for z in picked],
+        "az_ids": [z["ZoneId"] for z in picked],
+        "owner": account,
+    }
+
+
+def consumer_vpc(url: str, cidr: str = "10.40.0.0/16") -> dict:
+    ec2 = client(url, "ec2")
+    octets = cidr.split("/")[0].split(".")
+    second = f"{octets[0]}.{int(octets[1]) + 1}.0.0/16"
+    vpc = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    # Private DNS for an endpoint needs both VPC attributes on (AWS).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock=second)
+    subnets = []
+    for i, z in enumerate(zones(ec2, 3)):
+        subnet = ec2.create_subnet(
+            VpcId=vpc, CidrBlock=f"{octets[0]}.{octets[1]}.{i}.0/24", AvailabilityZone=z["ZoneName"]
+        )["Subnet"]
+        subnets.append({"id": subnet["SubnetId"], "az": z["ZoneName"], "az_id": z["ZoneId"]})
+    return {"vpc_id": vpc, "cidrs": [cidr, second], "subnets": subnets}
+
+
+def endpoint(url: str, vpce_id: str) -> dict:
+    try:
+        [ep] = client(url, "ec2").describe_vpc_endpoints(VpcEndpointIds=[vpce_id])["VpcEndpoints"]
+    except ClientError as err:
+        if err.response["Error"]["Code"] in ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound"):
+            return {"exists": False}
+        raise
+    return {
+        "id": ep["VpcEndpointId"],
+        "state": ep["State"],
+        "subnet_ids": ep.get("SubnetIds", []),
+        "network_interface_ids": ep.get("NetworkInterfaceIds", []),
+        "security_group_ids": [g["GroupId"] for g in ep.get("Groups", [])],
+        "private_dns_enabled": ep.get("PrivateDnsEnabled", False),
+        "policy": ep.get("PolicyDocument"),
+    }
+
+
+def delete_endpoint(url: str, vpce_id: str) -> dict:
+    out = client(url, "ec2").delete_vpc_endpoints(VpcEndpointIds=[vpce_id])
+    if out.get("Unsuccessful"):
+        raise SystemExit(json.dumps(out["Unsuccessful"]))
+    return {"deleted": vpce_id}
+
+
+def endpoints_in(url: str, vpc_id: str) -> list[str]:
+    ec2 = client(url, "ec2")
+    out = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    return sorted(e["VpcEndpointId"] for e in out if e["State"] not in ("deleting", "deleted"))
+
+
+def security_groups(url: str, vpc_id: str) -> list[dict]:
+    ec2 = client(url, "ec2")
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    return [
+        {
+            "id": g["GroupId"],
+            "name": g["GroupName"],
+            "tags": {t["Key"]: t["Value"] for t in g.get("Tags", [])},
+            "ingress": [
+                {
+                    "protocol": p["IpProtocol"],
+                    "from": p.get("FromPort"),
+                    "to": p.get("ToPort"),
+                    "cidrs": sorted(r["CidrIp"] for r in p.get("IpRanges", [])),
+                }
+                for p in g.get("IpPermissions", [])
+            ],
+        }
+        for g in sorted(groups, key=lambda g: g["GroupName"])
+        if g["GroupName"] != "default"
+    ]
+
+
+def open_group(url: str, group_id: str, cidr: str, port: int) -> dict:
+    """A rule added by hand, out of band: the drift an owned group must show."""
+    client(url, "ec2").authorize_security_group_ingress(
+        GroupId=group_id,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]}],
+    )
+    return {"opened": group_id}
+
+
+def accept_as_owner(url: str, service_id: str, vpce_id: str, account: str) -> dict:
+    ec2 = client(url, "ec2", **as_account(url, account))
+    out = ec2.accept_vpc_endpoint_connections(ServiceId=service_id, VpcEndpointIds=[vpce_id])
+    if out.get("Unsuccessful"):
+        raise SystemExit(json.dumps(out["Unsuccessful"]))
+    [conn] = ec2.describe_vpc_endpoint_connections(
+        Filters=[
+            {"Name": "service-id", "Values": [service_id]},
+            {"Name": "vpc-endpoint-id", "Values": [vpce_id]},
+        ]
+    )["VpcEndpointConnections"]
+    return {"accepted": vpce_id, "state": conn["VpcEndpointState"]}
+
+
+def options(args: list[str], **defaults: str) -> tuple[list[str], dict[str, str]]:
+    """Positional arguments and --name VALUE options (names as in DEFAULTS,
+    with dashes for underscores)."""
+    found = dict(defaults)
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i].startswith("--"):
+            name = args[i][2:].replace("-", "_")
+            if name not in defaults or i + 1 >= len(args):
+                raise SystemExit(f"unknown or incomplete option {args[i]}")
+            found[name] = args[i + 1]
+            i += 2
+        else:
+            positional.append(args[i])
+            i += 1
+    return positional, found
+
+
 def main(argv):
     url, cmd, args = argv[1], argv[2], argv[3:]
     if cmd == "nlb":
@@ -95,6 +273,29 @@ def main(argv):
         result = delete_service(url, args[0])
     elif cmd == "service-exists":
         result = service_exists(url, args[0])
+    elif cmd == "partner-service":
+        _, opt = options(args, account="999988887777", azs="2", acceptance_required="true", allow="123456789012")
+        result = partner_service(
+            url, opt["account"], int(opt["azs"]), opt["acceptance_required"].lower() == "true", opt["allow"]
+        )
+    elif cmd == "consumer-vpc":
+        _, opt = options(args, cidr="10.40.0.0/16")
+        result = consumer_vpc(url, opt["cidr"])
+    elif cmd == "endpoint":
+        result = endpoint(url, args[0])
+    elif cmd == "delete-endpoint":
+        result = delete_endpoint(url, args[0])
+    elif cmd == "endpoints-in":
+        result = endpoints_in(url, args[0])
+    elif cmd == "security-groups":
+        result = security_groups(url, args[0])
+    elif cmd == "open-group":
+        result = open_group(url, args[0], args[1], int(args[2]))
+    elif cmd == "accept-as-owner":
+        pos, opt = options(args, account="")
+        if len(pos) != 2 or not opt["account"]:
+            raise SystemExit("usage: accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT")
+        result = accept_as_owner(url, pos[0], pos[1], opt["account"])
     else:
         raise SystemExit(f"unknown command {cmd}")
     print(json.dumps(result))

@@ -6,8 +6,12 @@ free port; its stdin is a pipe, so it also exits if this process dies.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -52,7 +56,7 @@ def endpoint():
     assert proc.returncode is not None
 
 
-def admin(url: str, method: str, path: str, payload=None):
+def admin(url: str, method: str, path: str, payload=None, timeout: float = 10):
     data = json.dumps(payload).encode() if payload is not None else None
     req = urllib.request.Request(
         f"{url}/_privatelink/{path}",
@@ -60,7 +64,7 @@ def admin(url: str, method: str, path: str, payload=None):
         method=method,
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
@@ -305,6 +309,592 @@ def test_availability_zone_ids_filled(owner):
         "ServiceDetails"
     ][0]
     assert sorted(detail["AvailabilityZoneIds"]) == expected
+
+
+# --------------------------------------------------------------------------
+# EC2: the consumer side (interface endpoints to a partner's service)
+# --------------------------------------------------------------------------
+
+PARTNER = "999988887777"  # a partner account offering an endpoint service
+FULL_ACCESS = {
+    "Version": "2008-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
+}
+DNS_NAME = re.compile(
+    r"^(vpce-[0-9a-f]+)-([a-z0-9]{8})(-us-east-1[a-f])?\.(vpce-svc-[0-9a-f]+)\.us-east-1\.vpce\.amazonaws\.com$"
+)
+
+
+@pytest.fixture(scope="session")
+def partner(endpoint, owner) -> Account:
+    creds = owner.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{PARTNER}:role/partner", RoleSessionName="e2e"
+    )["Credentials"]
+    return Account(
+        endpoint,
+        make_session(
+            key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"]
+        ),
+    )
+
+
+def partner_service(
+    partner: Account,
+    azs=("us-east-1a", "us-east-1b"),
+    acceptance_required=False,
+    allow=(OWNER,),
+    **extra,
+) -> dict:
+    ec2 = partner.client("ec2")
+    _, subnets = make_vpc(ec2, cidr="10.50.0.0/16", azs=azs)
+    nlb = partner.client("elbv2").create_load_balancer(
+        Name=f"nlb-{uuid.uuid4().hex[:8]}", Subnets=subnets, Type="network", Scheme="internal"
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    config = ec2.create_vpc_endpoint_service_configuration(
+        NetworkLoadBalancerArns=[nlb], AcceptanceRequired=acceptance_required, **extra
+    )["ServiceConfiguration"]
+    if allow:
+        ec2.modify_vpc_endpoint_service_permissions(
+            ServiceId=config["ServiceId"],
+            AddAllowedPrincipals=[f"arn:aws:iam::{a}:root" for a in allow],
+        )
+    return config
+
+
+def consumer_vpc(account: Account, cidr="10.40.0.0/16"):
+    """A VPC with one subnet in each of us-east-1a, b and c."""
+    return make_vpc(account.client("ec2"), cidr=cidr, azs=("us-east-1a", "us-east-1b", "us-east-1c"))
+
+
+def describe_endpoint(account: Account, endpoint_id: str) -> dict:
+    return account.client("ec2").describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])[
+        "VpcEndpoints"
+    ][0]
+
+
+def enis_of(account: Account, vpc_id: str) -> list[dict]:
+    return account.client("ec2").describe_network_interfaces(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+    )["NetworkInterfaces"]
+
+
+def endpoints_in(account: Account, vpc_id: str) -> list[str]:
+    return [
+        e["VpcEndpointId"]
+        for e in account.client("ec2").describe_vpc_endpoints(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+        )["VpcEndpoints"]
+    ]
+
+
+def default_group(account: Account, vpc_id: str) -> str:
+    return account.client("ec2").describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": ["default"]},
+        ]
+    )["SecurityGroups"][0]["GroupId"]
+
+
+def test_interface_endpoint_shape(owner, partner):
+    config = partner_service(partner)
+    vpc_id, subnets = consumer_vpc(owner)
+    ec2 = owner.client("ec2")
+    ep = ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=vpc_id,
+        ServiceName=config["ServiceName"],
+        SubnetIds=subnets[:2],
+        PrivateDnsEnabled=False,
+    )["VpcEndpoint"]
+    described = describe_endpoint(owner, ep["VpcEndpointId"])
+    assert described["State"] == "available"
+    assert described["VpcEndpointType"] == "Interface"
+    assert described["ServiceName"] == config["ServiceName"]
+    assert described["SubnetIds"] == subnets[:2]
+    assert described["PrivateDnsEnabled"] is False
+    assert described["OwnerId"] == OWNER
+    assert described["IpAddressType"] == "ipv4"
+    # No policy given: AWS stores the full-access policy.
+    assert json.loads(described["PolicyDocument"]) == FULL_ACCESS
+    # No groups given: the VPC's default group.
+    sg = default_group(owner, vpc_id)
+    assert [g["GroupId"] for g in described["Groups"]] == [sg]
+
+    # One requester-managed ENI per subnet, in that subnet, with the groups.
+    assert len(described["NetworkInterfaceIds"]) == 2
+    enis = {
+        e["NetworkInterfaceId"]: e
+        for e in ec2.describe_network_interfaces(
+            NetworkInterfaceIds=described["NetworkInterfaceIds"]
+        )["NetworkInterfaces"]
+    }
+    for eni_id, subnet_id in zip(described["NetworkInterfaceIds"], subnets[:2]):
+        eni = enis[eni_id]
+        assert eni["SubnetId"] == subnet_id and eni["VpcId"] == vpc_id
+        assert [g["GroupId"] for g in eni["Groups"]] == [sg]
+        assert eni["InterfaceType"] == "vpc_endpoint"
+        assert eni["RequesterManaged"] is True
+        assert eni["Description"] == f"VPC Endpoint Interface {ep['VpcEndpointId']}"
+
+    # DNS: the regional name, then one per zone, in the vpce.amazonaws.com zone.
+    entries = described["DnsEntries"]
+    assert len(entries) == 3
+    assert {e["HostedZoneId"] for e in entries} == {"Z7HUB22UULQXV"}
+    parsed = [DNS_NAME.match(e["DnsName"]) for e in entries]
+    assert all(parsed), entries
+    assert {m.group(1) for m in parsed} == {ep["VpcEndpointId"]}
+    assert {m.group(4) for m in parsed} == {config["ServiceId"]}
+    assert [m.group(3) for m in parsed] == [None, "-us-east-1a", "-us-east-1b"]
+
+    # DescribeVpcEndpoints' documented filters.
+    for name, value in (
+        ("vpc-endpoint-id", ep["VpcEndpointId"]),
+        ("service-name", config["ServiceName"]),
+        ("service-region", REGION),
+        ("ip-address-type", "ipv4"),
+        ("vpc-endpoint-state", "available"),
+        ("vpc-endpoint-type", "Interface"),
+    ):
+        found = ec2.describe_vpc_endpoints(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": name, "Values": [value]}]
+        )["VpcEndpoints"]
+        assert [e["VpcEndpointId"] for e in found] == [ep["VpcEndpointId"]], name
+    with pytest.raises(ClientError) as err:
+        ec2.describe_vpc_endpoints(Filters=[{"Name": "bogus", "Values": ["x"]}])
+    assert error_code(err) == "InvalidParameterValue"
+
+
+def test_client_token_idempotency(owner, partner):
+    config = partner_service(partner)
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.41.0.0/16")
+    ec2 = owner.client("ec2")
+    kwargs = dict(
+        VpcEndpointType="Interface",
+        VpcId=vpc_id,
+        ServiceName=config["ServiceName"],
+        SubnetIds=subnets[:1],
+        ClientToken="token-1",
+    )
+    first = ec2.create_vpc_endpoint(**kwargs)
+    again = ec2.create_vpc_endpoint(**kwargs)
+    assert first["ClientToken"] == again["ClientToken"] == "token-1"
+    assert again["VpcEndpoint"]["VpcEndpointId"] == first["VpcEndpoint"]["VpcEndpointId"]
+    assert endpoints_in(owner, vpc_id) == [first["VpcEndpoint"]["VpcEndpointId"]]
+    assert len(enis_of(owner, vpc_id)) == 1
+
+    with pytest.raises(ClientError) as err:
+        ec2.create_vpc_endpoint(**dict(kwargs, SubnetIds=subnets[1:2]))
+    assert error_code(err) == "IdempotentParameterMismatch"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert endpoints_in(owner, vpc_id) == [first["VpcEndpoint"]["VpcEndpointId"]]
+
+    # The same for endpoint service configurations.
+    p_ec2 = partner.client("ec2")
+    nlb = config["NetworkLoadBalancerArns"][0]
+    svc = p_ec2.create_vpc_endpoint_service_configuration(
+        NetworkLoadBalancerArns=[nlb], AcceptanceRequired=True, ClientToken="svc-token"
+    )
+    svc_again = p_ec2.create_vpc_endpoint_service_configuration(
+        NetworkLoadBalancerArns=[nlb], AcceptanceRequired=True, ClientToken="svc-token"
+    )
+    assert svc_again["ClientToken"] == "svc-token"
+    assert svc_again["ServiceConfiguration"]["ServiceId"] == svc["ServiceConfiguration"]["ServiceId"]
+    ids = [
+        c["ServiceId"]
+        for c in p_ec2.describe_vpc_endpoint_service_configurations()["ServiceConfigurations"]
+    ]
+    assert ids.count(svc["ServiceConfiguration"]["ServiceId"]) == 1
+    with pytest.raises(ClientError) as err:
+        p_ec2.create_vpc_endpoint_service_configuration(
+            NetworkLoadBalancerArns=[nlb], AcceptanceRequired=False, ClientToken="svc-token"
+        )
+    assert error_code(err) == "IdempotentParameterMismatch"
+
+
+def test_refused_subnets_create_nothing(owner, partner):
+    config = partner_service(partner, azs=("us-east-1a", "us-east-1b"))
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.42.0.0/16")
+    ec2 = owner.client("ec2")
+    # us-east-1c is not one of the service's zones.
+    with pytest.raises(ClientError) as err:
+        ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=vpc_id,
+            ServiceName=config["ServiceName"],
+            SubnetIds=subnets,
+        )
+    assert error_code(err) == "InvalidParameter"
+    assert err.value.response["Error"]["Message"] == (
+        f"The VPC endpoint service {config['ServiceName']} does not support the "
+        f"availability zone of the subnet: {subnets[2]}."
+    )
+    # Two subnets in one zone.
+    extra = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.42.9.0/24", AvailabilityZone="us-east-1a")[
+        "Subnet"
+    ]["SubnetId"]
+    with pytest.raises(ClientError) as err:
+        ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=vpc_id,
+            ServiceName=config["ServiceName"],
+            SubnetIds=[subnets[0], extra],
+        )
+    assert error_code(err) == "DuplicateSubnetsInSameZone"
+    assert extra in err.value.response["Error"]["Message"]
+    # An unknown security group.
+    with pytest.raises(ClientError) as err:
+        ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=vpc_id,
+            ServiceName=config["ServiceName"],
+            SubnetIds=subnets[:1],
+            SecurityGroupIds=["sg-0123456789abcdef0"],
+        )
+    assert error_code(err) == "InvalidGroup.NotFound"
+    assert endpoints_in(owner, vpc_id) == []
+    assert enis_of(owner, vpc_id) == []
+
+
+def test_acceptance_then_owner_accepts(owner, partner):
+    config = partner_service(partner, acceptance_required=True)
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.43.0.0/16")
+    ep_id = owner.client("ec2").create_vpc_endpoint(
+        VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=config["ServiceName"], SubnetIds=subnets[:1]
+    )["VpcEndpoint"]["VpcEndpointId"]
+    assert describe_endpoint(owner, ep_id)["State"] == "pendingAcceptance"
+    out = partner.client("ec2").accept_vpc_endpoint_connections(
+        ServiceId=config["ServiceId"], VpcEndpointIds=[ep_id]
+    )
+    assert out["Unsuccessful"] == []
+    assert describe_endpoint(owner, ep_id)["State"] == "available"
+
+
+def test_service_visibility_and_detail(owner, partner, vendor):
+    ec2 = owner.client("ec2")
+    shared = partner_service(
+        partner,
+        acceptance_required=True,
+        TagSpecifications=[
+            {"ResourceType": "vpc-endpoint-service", "Tags": [{"Key": "team", "Value": "data"}]}
+        ],
+    )
+    private = partner_service(partner, allow=())
+    partner.client("ec2").modify_vpc_endpoint_service_configuration(
+        ServiceId=shared["ServiceId"], PrivateDnsName="api.partner.example"
+    )
+
+    [detail] = ec2.describe_vpc_endpoint_services(ServiceNames=[shared["ServiceName"]])[
+        "ServiceDetails"
+    ]
+    assert detail["ServiceId"] == shared["ServiceId"]
+    assert detail["ServiceName"] == shared["ServiceName"]
+    assert detail["ServiceType"] == [{"ServiceType": "Interface"}]
+    assert detail["Owner"] == PARTNER
+    assert detail["ServiceRegion"] == REGION
+    assert detail["AvailabilityZones"] == ["us-east-1a", "us-east-1b"]
+    zone_ids = {
+        z["ZoneName"]: z["ZoneId"] for z in ec2.describe_availability_zones()["AvailabilityZones"]
+    }
+    assert detail["AvailabilityZoneIds"] == [zone_ids["us-east-1a"], zone_ids["us-east-1b"]]
+    assert detail["BaseEndpointDnsNames"] == [f"{shared['ServiceId']}.{REGION}.vpce.amazonaws.com"]
+    assert detail["PrivateDnsName"] == "api.partner.example"
+    assert detail["PrivateDnsNames"] == [{"PrivateDnsName": "api.partner.example"}]
+    assert detail["AcceptanceRequired"] is True
+    assert detail["ManagesVpcEndpoints"] is False
+    assert detail["VpcEndpointPolicySupported"] is True
+    assert detail["SupportedIpAddressTypes"] == ["ipv4"]
+    assert detail["Tags"] == [{"Key": "team", "Value": "data"}]
+
+    # A private service is invisible to accounts it does not allow.
+    for name in (private["ServiceName"], "com.amazonaws.vpce.us-east-1.vpce-svc-0000000000000000"):
+        with pytest.raises(ClientError) as err:
+            ec2.describe_vpc_endpoint_services(ServiceNames=[name])
+        assert error_code(err) == "InvalidServiceName"
+        assert err.value.response["Error"]["Message"] == f"The Vpc Endpoint Service '{name}' does not exist"
+    with pytest.raises(ClientError) as err:
+        vendor.client("ec2").describe_vpc_endpoint_services(ServiceNames=[shared["ServiceName"]])
+    assert error_code(err) == "InvalidServiceName"
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.44.0.0/16")
+    with pytest.raises(ClientError) as err:
+        ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=private["ServiceName"], SubnetIds=subnets[:1]
+        )
+    assert error_code(err) == "InvalidServiceName"
+    assert endpoints_in(owner, vpc_id) == []
+    # ... its owner sees it, and so does everyone once "*" is allowed.
+    assert partner.client("ec2").describe_vpc_endpoint_services(ServiceNames=[private["ServiceName"]])[
+        "ServiceDetails"
+    ][0]["Owner"] == PARTNER
+    partner.client("ec2").modify_vpc_endpoint_service_permissions(
+        ServiceId=private["ServiceId"], AddAllowedPrincipals=["*"]
+    )
+    assert vendor.client("ec2").describe_vpc_endpoint_services(ServiceNames=[private["ServiceName"]])[
+        "ServiceNames"
+    ] == [private["ServiceName"]]
+
+    # Filters: the documented ones; a filter matching nothing is no error.
+    by_name = ec2.describe_vpc_endpoint_services(
+        Filters=[{"Name": "service-name", "Values": [shared["ServiceName"]]}]
+    )["ServiceDetails"]
+    assert [d["ServiceId"] for d in by_name] == [shared["ServiceId"]]
+    assert ec2.describe_vpc_endpoint_services(
+        Filters=[
+            {"Name": "service-name", "Values": [shared["ServiceName"]]},
+            {"Name": "owner", "Values": [OWNER]},
+        ]
+    )["ServiceDetails"] == []
+    tagged = ec2.describe_vpc_endpoint_services(
+        Filters=[{"Name": "tag:team", "Values": ["data"]}, {"Name": "owner", "Values": [PARTNER]}]
+    )["ServiceNames"]
+    assert shared["ServiceName"] in tagged and private["ServiceName"] not in tagged
+    with pytest.raises(ClientError) as err:
+        ec2.describe_vpc_endpoint_services(
+            Filters=[{"Name": "service-id", "Values": [shared["ServiceId"]]}]
+        )
+    assert error_code(err) == "InvalidParameterValue"
+
+    # AWS's own services are still listed, and paging works.
+    page = ec2.describe_vpc_endpoint_services(MaxResults=5)
+    assert len(page["ServiceDetails"]) == 5 and page["NextToken"]
+    names = [
+        n
+        for p in ec2.get_paginator("describe_vpc_endpoint_services").paginate(
+            PaginationConfig={"PageSize": 100}
+        )
+        for n in p["ServiceNames"]
+    ]
+    assert "com.amazonaws.us-east-1.s3" in names and shared["ServiceName"] in names
+    # Sorted by name; S3 is there twice (its Gateway and Interface services).
+    assert names == sorted(names) and names.count(shared["ServiceName"]) == 1
+
+
+def test_modify_endpoint(owner, partner):
+    config = partner_service(partner, azs=("us-east-1a", "us-east-1b"))
+    partner.client("ec2").modify_vpc_endpoint_service_configuration(
+        ServiceId=config["ServiceId"], PrivateDnsName="db.partner.example"
+    )
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.45.0.0/16")
+    ec2 = owner.client("ec2")
+    ep_id = ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=vpc_id,
+        ServiceName=config["ServiceName"],
+        SubnetIds=subnets[:1],
+        PrivateDnsEnabled=False,
+    )["VpcEndpoint"]["VpcEndpointId"]
+    first_eni = describe_endpoint(owner, ep_id)["NetworkInterfaceIds"][0]
+
+    # Adding a subnet adds its ENI.
+    assert ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, AddSubnetIds=[subnets[1]])["Return"] is True
+    ep = describe_endpoint(owner, ep_id)
+    assert ep["SubnetIds"] == subnets[:2]
+    assert len(ep["NetworkInterfaceIds"]) == 2 and ep["NetworkInterfaceIds"][0] == first_eni
+    assert sorted(e["SubnetId"] for e in enis_of(owner, vpc_id)) == sorted(subnets[:2])
+    assert len(ep["DnsEntries"]) == 3
+
+    # Refused changes change nothing.
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, AddSubnetIds=[subnets[2]])
+    assert error_code(err) == "InvalidParameter"
+    extra = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.45.9.0/24", AvailabilityZone="us-east-1b")[
+        "Subnet"
+    ]["SubnetId"]
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, AddSubnetIds=[extra])
+    assert error_code(err) == "DuplicateSubnetsInSameZone"
+    assert describe_endpoint(owner, ep_id)["SubnetIds"] == subnets[:2]
+    assert len(enis_of(owner, vpc_id)) == 2
+
+    # Swapping a subnet for another in the same zone in one call is fine;
+    # removing a subnet removes its ENI.
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, AddSubnetIds=[extra], RemoveSubnetIds=[subnets[1]])
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, RemoveSubnetIds=[subnets[0]])
+    ep = describe_endpoint(owner, ep_id)
+    assert ep["SubnetIds"] == [extra] and len(ep["NetworkInterfaceIds"]) == 1
+    assert [e["SubnetId"] for e in enis_of(owner, vpc_id)] == [extra]
+    with pytest.raises(ClientError) as err:
+        ec2.describe_network_interfaces(NetworkInterfaceIds=[first_eni])
+    assert error_code(err) == "InvalidNetworkInterfaceID.NotFound"
+
+    # Security groups, on the endpoint and on its ENIs.
+    sg = ec2.create_security_group(GroupName="endpoint", Description="e2e", VpcId=vpc_id)["GroupId"]
+    ec2.modify_vpc_endpoint(
+        VpcEndpointId=ep_id, AddSecurityGroupIds=[sg], RemoveSecurityGroupIds=[default_group(owner, vpc_id)]
+    )
+    ep = describe_endpoint(owner, ep_id)
+    assert [g["GroupId"] for g in ep["Groups"]] == [sg]
+    assert [g["GroupId"] for g in enis_of(owner, vpc_id)[0]["Groups"]] == [sg]
+
+    # Policy, then back to the default.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}],
+    }
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PolicyDocument=json.dumps(policy))
+    assert json.loads(describe_endpoint(owner, ep_id)["PolicyDocument"]) == policy
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, ResetPolicy=True)
+    assert json.loads(describe_endpoint(owner, ep_id)["PolicyDocument"]) == FULL_ACCESS
+
+    # Private DNS adds the service's private name to the DNS entries.
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PrivateDnsEnabled=True)
+    ep = describe_endpoint(owner, ep_id)
+    assert ep["PrivateDnsEnabled"] is True
+    assert ep["DnsEntries"][-1]["DnsName"] == "db.partner.example"
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PrivateDnsEnabled=False)
+    assert "db.partner.example" not in [e["DnsName"] for e in describe_endpoint(owner, ep_id)["DnsEntries"]]
+
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint(VpcEndpointId="vpce-0123456789abcdef0", PrivateDnsEnabled=True)
+    assert error_code(err) == "InvalidVpcEndpointId.NotFound"
+
+
+def test_delete_endpoints_and_groups_in_use(owner, partner):
+    config = partner_service(partner)
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.46.0.0/16")
+    ec2 = owner.client("ec2")
+    sg = ec2.create_security_group(GroupName="owned", Description="e2e", VpcId=vpc_id)["GroupId"]
+    with pytest.raises(ClientError) as err:
+        ec2.create_security_group(GroupName="owned", Description="again", VpcId=vpc_id)
+    assert error_code(err) == "InvalidGroup.Duplicate"
+    ep_id = ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=vpc_id,
+        ServiceName=config["ServiceName"],
+        SubnetIds=subnets[:2],
+        SecurityGroupIds=[sg],
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    # The endpoint's ENIs still use the group.
+    with pytest.raises(ClientError) as err:
+        ec2.delete_security_group(GroupId=sg)
+    assert error_code(err) == "DependencyViolation"
+
+    missing = "vpce-0123456789abcdef0"
+    out = ec2.delete_vpc_endpoints(VpcEndpointIds=[ep_id, missing])
+    assert [(u["ResourceId"], u["Error"]["Code"]) for u in out["Unsuccessful"]] == [
+        (missing, "InvalidVpcEndpoint.NotFound")
+    ]
+    assert enis_of(owner, vpc_id) == []
+    assert endpoints_in(owner, vpc_id) == []
+    with pytest.raises(ClientError) as err:
+        describe_endpoint(owner, ep_id)
+    assert error_code(err) == "InvalidVpcEndpointId.NotFound"
+    # Deleting again: unsuccessful, not a fault.
+    again = ec2.delete_vpc_endpoints(VpcEndpointIds=[ep_id])["Unsuccessful"]
+    assert [u["Error"]["Code"] for u in again] == ["InvalidVpcEndpoint.NotFound"]
+    # The partner no longer sees the connection.
+    assert [c["VpcEndpointId"] for c in connections(partner, config["ServiceId"])] == []
+    ec2.delete_security_group(GroupId=sg)
+
+
+def test_supported_regions(partner):
+    ec2 = partner.client("ec2")
+    home_only = partner_service(partner, allow=())
+    assert home_only["SupportedRegions"] == [{"Region": REGION, "ServiceState": "Available"}]
+
+    config = partner_service(partner, allow=(), SupportedRegions=["us-west-2", REGION])
+    assert [r["Region"] for r in config["SupportedRegions"]] == [REGION, "us-west-2"]
+    assert {r["ServiceState"] for r in config["SupportedRegions"]} == {"Available"}
+
+    def regions() -> list[str]:
+        [c] = ec2.describe_vpc_endpoint_service_configurations(ServiceIds=[config["ServiceId"]])[
+            "ServiceConfigurations"
+        ]
+        return [r["Region"] for r in c["SupportedRegions"]]
+
+    ec2.modify_vpc_endpoint_service_configuration(
+        ServiceId=config["ServiceId"], AddSupportedRegions=["eu-west-1"], RemoveSupportedRegions=["us-west-2"]
+    )
+    assert regions() == [REGION, "eu-west-1"]
+
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint_service_configuration(
+            ServiceId=config["ServiceId"], RemoveSupportedRegions=[REGION]
+        )
+    assert error_code(err) == "InvalidParameter"
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint_service_configuration(
+            ServiceId=config["ServiceId"], AddSupportedRegions=["mars-north-1"]
+        )
+    assert error_code(err) == "InvalidParameterValue"
+    assert regions() == [REGION, "eu-west-1"]
+    with pytest.raises(ClientError) as err:
+        partner_service(partner, allow=(), SupportedRegions=["us-nowhere-9"])
+    assert error_code(err) == "InvalidParameterValue"
+
+
+def run_fixture(url: str, *args: str):
+    """fixtures.py's command line, run in this process (a subprocess per call
+    would cost a second each in imports)."""
+    spec = importlib.util.spec_from_file_location("pl_fixtures", os.path.join(HERE, "fixtures.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        module.main(["fixtures.py", url, *args])
+    return json.loads(out.getvalue())
+
+
+def test_consumer_fixtures(endpoint, owner):
+    svc = run_fixture(endpoint, "partner-service", "--azs", "2", "--acceptance-required", "true")
+    assert svc["owner"] == "999988887777"
+    assert svc["azs"] == ["us-east-1a", "us-east-1b"] and len(svc["az_ids"]) == 2
+    assert svc["service_name"] == f"com.amazonaws.vpce.{REGION}.{svc['service_id']}"
+
+    vpc = run_fixture(endpoint, "consumer-vpc", "--cidr", "10.47.0.0/16")
+    assert vpc["cidrs"] == ["10.47.0.0/16", "10.48.0.0/16"]
+    assert [s["az"] for s in vpc["subnets"]] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    described = owner.client("ec2").describe_vpcs(VpcIds=[vpc["vpc_id"]])["Vpcs"][0]
+    assert sorted(a["CidrBlock"] for a in described["CidrBlockAssociationSet"]) == vpc["cidrs"]
+
+    ec2 = owner.client("ec2")
+    sg = ec2.create_security_group(
+        GroupName="fixture",
+        Description="e2e",
+        VpcId=vpc["vpc_id"],
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": [{"Key": "k", "Value": "v"}]}],
+    )["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=sg,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": c} for c in vpc["cidrs"]]}
+        ],
+    )
+    ep_id = ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=vpc["vpc_id"],
+        ServiceName=svc["service_name"],
+        SubnetIds=[s["id"] for s in vpc["subnets"][:2]],
+        SecurityGroupIds=[sg],
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    ep = run_fixture(endpoint, "endpoint", ep_id)
+    assert ep["state"] == "pendingAcceptance" and ep["security_group_ids"] == [sg]
+    assert len(ep["network_interface_ids"]) == 2 and json.loads(ep["policy"]) == FULL_ACCESS
+    assert run_fixture(endpoint, "endpoints-in", vpc["vpc_id"]) == [ep_id]
+    assert run_fixture(endpoint, "security-groups", vpc["vpc_id"]) == [
+        {
+            "id": sg,
+            "name": "fixture",
+            "tags": {"k": "v"},
+            "ingress": [{"protocol": "tcp", "from": 443, "to": 443, "cidrs": vpc["cidrs"]}],
+        }
+    ]
+    assert run_fixture(
+        endpoint, "accept-as-owner", svc["service_id"], ep_id, "--account", svc["owner"]
+    ) == {"accepted": ep_id, "state": "available"}
+    assert run_fixture(endpoint, "delete-endpoint", ep_id) == {"deleted": ep_id}
+    assert run_fixture(endpoint, "endpoint", ep_id) == {"exists": False}
+    # The script itself, as the end-to-end tests run it.
+    out = subprocess.run(
+        [sys.executable, os.path.join(HERE, "fixtures.py"), endpoint, "endpoints-in", vpc["vpc_id"]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == []
 
 
 # --------------------------------------------------------------------------
@@ -760,7 +1350,9 @@ def test_zz_reset(endpoint, owner):
     """Runs last in this file: wipes moto's state, the log and the faults."""
     owner.client("ec2").create_vpc(CidrBlock="10.99.0.0/16")
     admin(endpoint, "POST", "faults", {"service": "s3", "action": "ListBuckets", "code": "SlowDown", "count": 5})
-    assert admin(endpoint, "POST", "reset") == {"reset": True}
+    # moto's own reset rebuilds every service's backends: seconds, and many
+    # more on a loaded machine.
+    assert admin(endpoint, "POST", "reset", timeout=120) == {"reset": True}
     assert admin(endpoint, "GET", "requests") == []
     assert admin(endpoint, "GET", "faults") == {"faults": [], "throttle": None}
     cidrs = [v["CidrBlock"] for v in owner.client("ec2").describe_vpcs()["Vpcs"]]

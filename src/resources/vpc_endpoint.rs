@@ -1,0 +1,1273 @@
+//! Resource `privatelink_vpc_endpoint`: the consumer side. An interface VPC
+//! endpoint in your VPC to a partner's endpoint service, so your workloads
+//! reach it privately (optionally under the partner's private DNS name).
+//!
+//! Before anything is created it checks that each subnet sits in an
+//! Availability Zone the service supports, one subnet per zone. With
+//! `allow_from_vpc_cidr` it creates and owns a security group that admits
+//! only the VPC's own CIDR blocks on the given ports, the runbook's best
+//! practice; that group is kept to exactly those rules, so a rule added by
+//! hand shows as drift. The policy is compared as JSON, so formatting never
+//! shows as a change.
+
+use super::{
+    aws_error, client_token, ec2_tags, is_not_found, sorted, tag_map, update_tags, wait_error,
+};
+use crate::framework::plan::PlanContext;
+use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::timeouts::{self, Timeouts};
+use crate::framework::validators::{each, int_between, pattern, NotEmpty};
+use crate::framework::{
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type,
+    Value,
+};
+use crate::provider::aws::{error_code, AwsClients};
+use crate::provider::ProviderData;
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, TagSpecification, VpcEndpoint, VpcEndpointType,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+pub struct VpcEndpointResource;
+
+const CREATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// Marks the security group this resource owns, so import can find it again.
+const OWNED_TAG: &str = "privatelink:allow-from-vpc-cidr";
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+struct AllowFromVpcCidr {
+    ports: Vec<i64>,
+    cidr_blocks: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+struct DnsEntry {
+    dns_name: Option<String>,
+    hosted_zone_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    id: Option<String>,
+    service_name: String,
+    vpc_id: String,
+    subnet_ids: Vec<String>,
+    security_group_ids: Option<Vec<String>>,
+    allow_from_vpc_cidr: Option<AllowFromVpcCidr>,
+    private_dns_enabled: Option<bool>,
+    policy: Option<String>,
+    wait_for_acceptance: Option<bool>,
+    tags: Option<BTreeMap<String, String>>,
+    timeouts: Option<Timeouts>,
+    state: Option<String>,
+    dns_entries: Option<Vec<DnsEntry>>,
+    network_interface_ids: Option<Vec<String>>,
+    owned_security_group_id: Option<String>,
+}
+
+fn dns_entry_type() -> Type {
+    Type::object([("dns_name", Type::String), ("hosted_zone_id", Type::String)])
+}
+
+#[async_trait]
+impl Resource<ProviderData> for VpcEndpointResource {
+    fn type_name(&self) -> &'static str {
+        "privatelink_vpc_endpoint"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new()
+                .description("An interface VPC endpoint in your VPC to a partner's endpoint service (the consumer side of PrivateLink). Checks the subnets against the Availability Zones the service supports before creating anything, and with `allow_from_vpc_cidr` creates and owns a security group that admits only your VPC's CIDR blocks.")
+                .attribute(Attribute::computed("id", Type::String).description("The endpoint ID, `vpce-...`.").use_state_for_unknown())
+                .attribute(
+                    Attribute::required("service_name", Type::String)
+                        .description("The service name the partner gave you, e.g. `com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0`.")
+                        .requires_replace()
+                        .validate(pattern(r"^com\.amazonaws\.[a-z0-9.-]+$", "an endpoint service name such as `com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0`")),
+                )
+                .attribute(
+                    Attribute::required("vpc_id", Type::String)
+                        .description("The VPC your workloads run in.")
+                        .requires_replace()
+                        .validate(pattern(r"^vpc-[0-9a-f]+$", "a VPC ID such as `vpc-0123456789abcdef0`")),
+                )
+                .attribute(
+                    Attribute::required("subnet_ids", Type::set(Type::String))
+                        .description("One subnet per Availability Zone to place the endpoint's network interfaces in. Each must be in a zone the service supports.")
+                        .validate(NotEmpty)
+                        .validate(each(pattern(r"^subnet-[0-9a-f]+$", "a subnet ID such as `subnet-0123456789abcdef0`"))),
+                )
+                .attribute(
+                    Attribute::optional_computed("security_group_ids", Type::set(Type::String))
+                        .description("Security groups for the endpoint's network interfaces. Leave out with `allow_from_vpc_cidr` (the owned group is used), or to get the VPC's default group.")
+                        .use_state_for_unknown()
+                        .validate(each(pattern(r"^sg-[0-9a-f]+$", "a security group ID such as `sg-0123456789abcdef0`"))),
+                )
+                .attribute(
+                    Attribute::optional("private_dns_enabled", Type::Bool)
+                        .description("Resolve the service's private DNS name (e.g. `api.partner.com`) to this endpoint inside the VPC. Needs the VPC's DNS support and hostnames on.")
+                        .default(Value::Bool(false)),
+                )
+                .attribute(
+                    Attribute::optional_computed("policy", Type::String)
+                        .description("The endpoint policy (JSON). Compared as JSON, so formatting is never a change. AWS's default allows full access.")
+                        .use_state_for_unknown(),
+                )
+                .attribute(
+                    Attribute::optional("wait_for_acceptance", Type::Bool)
+                        .description("Wait until the partner accepts the connection (`available`), bounded by the create timeout. When false, creation ends at `pendingAcceptance`.")
+                        .default(Value::Bool(false)),
+                )
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint."))
+                .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
+                .attribute(
+                    Attribute::computed("dns_entries", Type::list(dns_entry_type()))
+                        .description("The endpoint's DNS names and their hosted zones.")
+                        .use_state_for_unknown(),
+                )
+                .attribute(
+                    Attribute::computed("network_interface_ids", Type::set(Type::String))
+                        .description("The endpoint's network interfaces, one per subnet.")
+                        .use_state_for_unknown(),
+                )
+                .attribute(
+                    Attribute::computed("owned_security_group_id", Type::String)
+                        .description("The security group created for `allow_from_vpc_cidr`, if any.")
+                        .use_state_for_unknown(),
+                )
+                .block(
+                    NestedBlock::single(
+                        "allow_from_vpc_cidr",
+                        Block::new()
+                            .description("Creates and owns a security group that admits TCP on `ports` from the VPC's CIDR blocks only.")
+                            .attribute(
+                                Attribute::required("ports", Type::set(Type::Number))
+                                    .description("TCP ports the partner's service listens on, e.g. `[443]`.")
+                                    .validate(NotEmpty)
+                                    .validate(each(int_between(1, 65535))),
+                            )
+                            .attribute(
+                                Attribute::computed("cidr_blocks", Type::set(Type::String))
+                                    .description("The VPC's IPv4 CIDR blocks the group admits (empty when the group's rules no longer match)."),
+                            ),
+                    ),
+                )
+                .block(timeouts::block(CREATE_TIMEOUT, Some(UPDATE_TIMEOUT), DELETE_TIMEOUT)),
+        )
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let given = |name: &str| config.get(name).is_some_and(|v| !v.is_null());
+        if given("security_group_ids") && given("allow_from_vpc_cidr") {
+            diags.error_at(
+                AttributePath::attr("security_group_ids"),
+                "Conflicting security groups",
+                "Use security_group_ids or allow_from_vpc_cidr, not both: allow_from_vpc_cidr creates the endpoint's only security group.",
+            );
+        }
+        if let Some(text) = config.get("policy").and_then(Value::as_str) {
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+                diags.error_at(
+                    AttributePath::attr("policy"),
+                    "Invalid policy",
+                    format!("The policy is not valid JSON: {e}."),
+                );
+            }
+        }
+    }
+
+    async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
+        if plan.planned.is_null() {
+            return;
+        }
+        // A policy that says the same thing keeps the stored text.
+        if let (Some(new), Some(old)) = (
+            plan.config.get("policy").and_then(Value::as_str),
+            plan.prior.get("policy").and_then(Value::as_str),
+        ) {
+            if same_json(new, old) {
+                let old = Value::string(old);
+                plan.set("policy", old);
+            }
+        }
+        let subnets_changed = plan.is_create() || plan.changed("subnet_ids");
+        if subnets_changed {
+            plan.set_unknown("network_interface_ids");
+            plan.set_unknown("dns_entries");
+        }
+        if plan.changed("private_dns_enabled") {
+            plan.set_unknown("dns_entries");
+        }
+
+        let wants_owned = plan
+            .config
+            .get("allow_from_vpc_cidr")
+            .is_some_and(|b| !b.is_null());
+        let has_owned = plan
+            .prior
+            .get("owned_security_group_id")
+            .is_some_and(|v| !v.is_null());
+        match (wants_owned, has_owned) {
+            (true, false) => plan.set_unknown("owned_security_group_id"),
+            (false, true) => plan.set("owned_security_group_id", Value::Null),
+            _ => {}
+        }
+        let sg_config_null = plan
+            .config
+            .get("security_group_ids")
+            .is_none_or(Value::is_null);
+        if sg_config_null && wants_owned != has_owned {
+            plan.set_unknown("security_group_ids");
+        }
+
+        let Some(ctx) = ctx else { return };
+        let Ok(aws) = ctx.data.aws().await else {
+            // Apply reports credential problems with their full message.
+            return;
+        };
+        if wants_owned {
+            // The owned group must admit exactly the VPC's CIDR blocks as
+            // they are now: a block added to the VPC, or a rule changed by
+            // hand, shows here as an in-place change.
+            let cidrs = match plan.planned.get("vpc_id").and_then(Value::as_str) {
+                Some(vpc) if !plan.changed("vpc_id") || plan.is_create() => {
+                    match vpc_cidrs(aws, vpc).await {
+                        Ok(c) => Value::Set(c.into_iter().map(Value::string).collect()),
+                        Err(_) => Value::Unknown,
+                    }
+                }
+                _ => Value::Unknown,
+            };
+            if let Some(block) = plan.planned.get_mut("allow_from_vpc_cidr") {
+                if !block.is_null() && !block.is_unknown() {
+                    block.set_attr("cidr_blocks", cidrs);
+                }
+            }
+        }
+        if subnets_changed {
+            let service = plan.planned.get("service_name").and_then(Value::as_str);
+            let subnets = plan
+                .planned
+                .get("subnet_ids")
+                .filter(|v| v.is_fully_known());
+            if let (Some(service), Some(subnets)) = (service, subnets) {
+                let ids: Vec<String> = subnets
+                    .elements()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect();
+                if let Err(d) = check_subnets(aws, service, &ids).await {
+                    plan.diagnostics.extend(d);
+                }
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyResult {
+        let aws = match ctx.data.aws().await {
+            Ok(a) => a,
+            Err(d) => return ApplyResult::failed(None, d),
+        };
+        let plan: State = match typed::from_value(planned) {
+            Ok(s) => s,
+            Err(e) => return ApplyResult::failed(None, invalid_state(e)),
+        };
+        // Nothing is created for subnets the service cannot serve.
+        if let Err(d) = check_subnets(aws, &plan.service_name, &plan.subnet_ids).await {
+            return ApplyResult::failed(None, d);
+        }
+        let token = client_token(planned);
+        let mut state = State {
+            security_group_ids: plan.security_group_ids.clone(),
+            ..plan.clone()
+        };
+        let partial = |state: &State, d: Diagnostics| {
+            ApplyResult::failed(typed::to_value(state, &self.schema().value_type()).ok(), d)
+        };
+        if let Some(allow) = &plan.allow_from_vpc_cidr {
+            match ensure_owned_group(
+                aws,
+                &plan.vpc_id,
+                &plan.service_name,
+                &allow.ports,
+                plan.tags.as_ref(),
+            )
+            .await
+            {
+                Ok(sg) => {
+                    state.owned_security_group_id = Some(sg.clone());
+                    state.security_group_ids = Some(vec![sg]);
+                }
+                Err(d) => return ApplyResult::failed(None, d),
+            }
+        }
+        let mut req = aws
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .vpc_id(&plan.vpc_id)
+            .service_name(&plan.service_name)
+            .set_subnet_ids(Some(sorted(plan.subnet_ids.clone())))
+            .set_security_group_ids(state.security_group_ids.clone().map(sorted))
+            .private_dns_enabled(plan.private_dns_enabled.unwrap_or(false))
+            .set_policy_document(plan.policy.clone())
+            .client_token(&token);
+        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
+            req = req.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::VpcEndpoint)
+                    .set_tags(Some(ec2_tags(tags)))
+                    .build(),
+            );
+        }
+        let id = match req.send().await {
+            Ok(out) => out.vpc_endpoint.and_then(|e| e.vpc_endpoint_id),
+            Err(e) => {
+                let d = endpoint_error("create the VPC endpoint", &plan.service_name, &e);
+                // The owned group stays in state, so destroy (or the next
+                // apply, after Terraform replaces this tainted object)
+                // removes it.
+                return if state.owned_security_group_id.is_some() {
+                    partial(&state, d)
+                } else {
+                    ApplyResult::failed(None, d)
+                };
+            }
+        };
+        let Some(id) = id else {
+            return partial(
+                &state,
+                Diagnostic::error(
+                    "Failed to create the VPC endpoint",
+                    "AWS returned no endpoint ID.",
+                )
+                .into(),
+            );
+        };
+        state.id = Some(id.clone());
+        let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
+        let accept_pending = plan.wait_for_acceptance != Some(true);
+        if let Err(d) = wait_settled(aws, ctx, &id, accept_pending, timeout).await {
+            return partial(&state, d);
+        }
+        match read(aws, &id, &state).await {
+            Ok(Some(s)) => to_value(&s, self).into(),
+            Ok(None) => partial(
+                &state,
+                Diagnostic::error(
+                    "The VPC endpoint disappeared",
+                    format!("{id} was created but is no longer found."),
+                )
+                .into(),
+            ),
+            Err(d) => partial(&state, d),
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let aws = ctx.data.aws().await?;
+        let prior: State = typed::from_value(state).map_err(invalid_state)?;
+        let Some(id) = prior.id.clone() else {
+            // A create that failed after making the owned group: keep it in
+            // state so that it is destroyed rather than forgotten.
+            return match &prior.owned_security_group_id {
+                Some(_) => Ok(Some(state.clone())),
+                None => Ok(None),
+            };
+        };
+        match read(aws, &id, &prior).await? {
+            Some(s) => Ok(Some(to_value(&s, self)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+    ) -> ApplyResult {
+        let result: Result<State, Diagnostics> = async {
+            let aws = ctx.data.aws().await?;
+            let old: State = typed::from_value(prior).map_err(invalid_state)?;
+            let new: State = typed::from_value(planned).map_err(invalid_state)?;
+            let id = old.id.clone().unwrap_or_default();
+
+            if new.subnet_ids != old.subnet_ids {
+                check_subnets(aws, &new.service_name, &new.subnet_ids).await?;
+            }
+            // The owned group first, so the endpoint can switch to it.
+            let owned = match (&new.allow_from_vpc_cidr, &old.owned_security_group_id) {
+                (Some(allow), None) => Some(
+                    ensure_owned_group(
+                        aws,
+                        &new.vpc_id,
+                        &new.service_name,
+                        &allow.ports,
+                        new.tags.as_ref(),
+                    )
+                    .await?,
+                ),
+                (Some(allow), Some(sg)) => {
+                    let cidrs = vpc_cidrs(aws, &new.vpc_id).await?;
+                    set_group_rules(aws, sg, &cidrs, &allow.ports).await?;
+                    Some(sg.clone())
+                }
+                (None, _) => None,
+            };
+
+            let configured_groups = config
+                .get("security_group_ids")
+                .filter(|v| !v.is_null())
+                .and_then(|_| new.security_group_ids.clone());
+            let old_groups = old.security_group_ids.clone().unwrap_or_default();
+            let want_groups = match (configured_groups, &owned) {
+                (Some(g), _) => g,
+                (None, Some(sg)) => vec![sg.clone()],
+                (None, None) => match &old.owned_security_group_id {
+                    // Dropping the owned group without naming others: AWS
+                    // needs one, so the VPC's default group takes over.
+                    Some(_) => vec![default_group(aws, &new.vpc_id).await?],
+                    None => old_groups.clone(),
+                },
+            };
+            let (add_groups, remove_groups) = diff(&old_groups, &want_groups);
+            let (add_subnets, remove_subnets) = diff(&old.subnet_ids, &new.subnet_ids);
+            let policy_changed = match (&old.policy, &new.policy) {
+                (Some(a), Some(b)) => !same_json(a, b),
+                (a, b) => a != b,
+            };
+            let dns_changed = old.private_dns_enabled != new.private_dns_enabled;
+            if !add_groups.is_empty()
+                || !remove_groups.is_empty()
+                || !add_subnets.is_empty()
+                || !remove_subnets.is_empty()
+                || policy_changed
+                || dns_changed
+            {
+                let mut req = aws
+                    .ec2
+                    .modify_vpc_endpoint()
+                    .vpc_endpoint_id(&id)
+                    .set_add_subnet_ids((!add_subnets.is_empty()).then_some(add_subnets))
+                    .set_remove_subnet_ids((!remove_subnets.is_empty()).then_some(remove_subnets))
+                    .set_add_security_group_ids((!add_groups.is_empty()).then_some(add_groups))
+                    .set_remove_security_group_ids(
+                        (!remove_groups.is_empty()).then_some(remove_groups),
+                    );
+                if policy_changed {
+                    req = match &new.policy {
+                        Some(p) => req.policy_document(p),
+                        None => req.reset_policy(true),
+                    };
+                }
+                if dns_changed {
+                    req = req.private_dns_enabled(new.private_dns_enabled.unwrap_or(false));
+                }
+                req.send().await.map_err(|e| {
+                    endpoint_error("modify the VPC endpoint", &new.service_name, &e)
+                })?;
+            }
+            update_tags(&aws.ec2, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
+            if let (None, Some(sg)) = (&owned, &old.owned_security_group_id) {
+                let timeout = Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT);
+                delete_group(aws, ctx, sg, timeout).await?;
+            }
+            let timeout = Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT);
+            wait_settled(aws, ctx, &id, true, timeout).await?;
+            read(aws, &id, &new).await?.ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "The VPC endpoint disappeared",
+                    format!("{id} is no longer found."),
+                ))
+            })
+        }
+        .await;
+        match result {
+            Ok(s) => to_value(&s, self).into(),
+            // Nothing is lost: the next plan reads what AWS has, and a
+            // group created before the failure has a name the next apply
+            // adopts.
+            Err(d) => ApplyResult::failed(None, d),
+        }
+    }
+
+    async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
+        let aws = ctx.data.aws().await?;
+        let state: State = typed::from_value(prior).map_err(invalid_state)?;
+        let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
+        if let Some(id) = &state.id {
+            match aws
+                .ec2
+                .delete_vpc_endpoints()
+                .vpc_endpoint_ids(id)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    super::unsuccessful("delete the VPC endpoint", out.unsuccessful(), |c| {
+                        c.contains("NotFound")
+                    })?
+                }
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(aws_error("delete the VPC endpoint", &e)),
+            }
+            timeouts::poll(
+                timeout,
+                Duration::from_millis(200),
+                ctx.stopped(),
+                || async {
+                    match describe(aws, id).await? {
+                        None => Ok(Ok(())),
+                        Some(e) => Ok(Err(e
+                            .state()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default())),
+                    }
+                },
+            )
+            .await
+            .map_err(|e| wait_error(&format!("{id} to be deleted"), e))?;
+        }
+        if let Some(sg) = &state.owned_security_group_id {
+            delete_group(aws, ctx, sg, timeout).await?;
+        }
+        Ok(())
+    }
+
+    async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        if !id.starts_with("vpce-") || id.starts_with("vpce-svc-") {
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                format!("{id:?} is not a VPC endpoint ID (`vpce-...`)."),
+            )
+            .into());
+        }
+        let aws = ctx.data.aws().await?;
+        let Some(e) = describe(aws, id).await? else {
+            return Err(Diagnostic::error(
+                "Cannot import non-existent remote object",
+                format!("No VPC endpoint {id} exists in {}.", aws.region),
+            )
+            .into());
+        };
+        // The group this provider made for allow_from_vpc_cidr carries a tag.
+        let groups: Vec<String> = e
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        let owned = if groups.is_empty() {
+            None
+        } else {
+            aws.ec2
+                .describe_security_groups()
+                .set_group_ids(Some(groups))
+                .filters(Filter::builder().name("tag-key").values(OWNED_TAG).build())
+                .send()
+                .await
+                .map_err(|e| aws_error("read the endpoint's security groups", &e))?
+                .security_groups()
+                .first()
+                .and_then(|g| g.group_id().map(str::to_string))
+        };
+        let defaults = State {
+            id: Some(id.to_string()),
+            wait_for_acceptance: Some(false),
+            allow_from_vpc_cidr: owned.as_ref().map(|_| AllowFromVpcCidr::default()),
+            owned_security_group_id: owned,
+            ..State::default()
+        };
+        match from_endpoint(aws, e, &defaults).await? {
+            Some(s) => to_value(&s, self),
+            None => Err(Diagnostic::error(
+                "Cannot import non-existent remote object",
+                format!("The VPC endpoint {id} is being deleted."),
+            )
+            .into()),
+        }
+    }
+}
+
+fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
+    Diagnostic::error("Invalid state", e.to_string()).into()
+}
+
+fn to_value(s: &State, r: &VpcEndpointResource) -> Result<Value, Diagnostics> {
+    typed::to_value(s, &r.schema().value_type())
+        .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+}
+
+fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+    let add = new.iter().filter(|x| !old.contains(x)).cloned().collect();
+    let remove = old.iter().filter(|x| !new.contains(x)).cloned().collect();
+    (add, remove)
+}
+
+/// A failed endpoint call; the service-not-found case says what to ask the
+/// partner for.
+fn endpoint_error<E, R>(
+    doing: &str,
+    service: &str,
+    err: &aws_sdk_ec2::error::SdkError<E, R>,
+) -> Diagnostics
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if error_code(err).is_some_and(|c| c.starts_with("InvalidServiceName")) {
+        return not_visible(service);
+    }
+    aws_error(doing, err)
+}
+
+fn not_visible(service: &str) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.error_at(
+        AttributePath::attr("service_name"),
+        "Endpoint service not found",
+        format!("{service} does not exist in this Region or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal (arn:aws:iam::ACCOUNT_ID:root)."),
+    );
+    d
+}
+
+/// Checks the subnets against the zones the service supports, one subnet
+/// per zone, with errors on `subnet_ids` that name the supported zone IDs.
+async fn check_subnets(
+    aws: &AwsClients,
+    service: &str,
+    subnet_ids: &[String],
+) -> Result<(), Diagnostics> {
+    let detail = match aws
+        .ec2
+        .describe_vpc_endpoint_services()
+        .service_names(service)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .service_details()
+            .iter()
+            .find(|d| d.service_name() == Some(service))
+            .cloned(),
+        Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidServiceName")) => None,
+        Err(e) => return Err(aws_error("look up the endpoint service", &e)),
+    };
+    let Some(detail) = detail else {
+        return Err(not_visible(service));
+    };
+    let mut supported: Vec<String> = detail.availability_zone_ids().to_vec();
+    if supported.is_empty() && !detail.availability_zones().is_empty() {
+        supported = zone_ids(aws, detail.availability_zones()).await?;
+    }
+    let supported = sorted(supported);
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(subnet_ids.to_vec()))
+        .send()
+        .await;
+    let subnets = match subnets {
+        Ok(out) => out.subnets().to_vec(),
+        Err(e) if is_not_found(&e) => {
+            let mut d = Diagnostics::new();
+            d.error_at(
+                AttributePath::attr("subnet_ids"),
+                "Subnet not found",
+                crate::provider::aws::error_text(&e),
+            );
+            return Err(d);
+        }
+        Err(e) => return Err(aws_error("look up the subnets", &e)),
+    };
+    let mut d = Diagnostics::new();
+    let mut by_zone: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for s in &subnets {
+        let (Some(id), Some(zone)) = (s.subnet_id(), s.availability_zone_id()) else {
+            continue;
+        };
+        by_zone
+            .entry(zone.to_string())
+            .or_default()
+            .push(id.to_string());
+        if !supported.iter().any(|z| z == zone) {
+            d.error_at(
+                AttributePath::attr("subnet_ids"),
+                "Subnet in an unsupported Availability Zone",
+                format!(
+                    "{id} is in {zone} ({}), which {service} does not serve. The service supports: {}. Choose subnets in those zones.",
+                    s.availability_zone().unwrap_or_default(),
+                    supported.join(", ")
+                ),
+            );
+        }
+    }
+    for (zone, ids) in by_zone.iter().filter(|(_, ids)| ids.len() > 1) {
+        d.error_at(
+            AttributePath::attr("subnet_ids"),
+            "More than one subnet in an Availability Zone",
+            format!(
+                "{} are all in {zone}; an endpoint takes at most one subnet per zone.",
+                ids.join(", ")
+            ),
+        );
+    }
+    if d.has_errors() {
+        Err(d)
+    } else {
+        Ok(())
+    }
+}
+
+async fn zone_ids(aws: &AwsClients, names: &[String]) -> Result<Vec<String>, Diagnostics> {
+    let out = aws
+        .ec2
+        .describe_availability_zones()
+        .set_zone_names(Some(names.to_vec()))
+        .send()
+        .await
+        .map_err(|e| aws_error("look up Availability Zone IDs", &e))?;
+    Ok(out
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_id().map(str::to_string))
+        .collect())
+}
+
+/// The VPC's associated IPv4 CIDR blocks.
+async fn vpc_cidrs(aws: &AwsClients, vpc_id: &str) -> Result<Vec<String>, Diagnostics> {
+    let out = aws
+        .ec2
+        .describe_vpcs()
+        .vpc_ids(vpc_id)
+        .send()
+        .await
+        .map_err(|e| aws_error("read the VPC's CIDR blocks", &e))?;
+    let Some(vpc) = out.vpcs().first() else {
+        return Err(
+            Diagnostic::error("VPC not found", format!("No VPC {vpc_id}."))
+                .at(AttributePath::attr("vpc_id"))
+                .into(),
+        );
+    };
+    let mut cidrs: Vec<String> = vpc
+        .cidr_block_association_set()
+        .iter()
+        .filter(|a| {
+            a.cidr_block_state()
+                .and_then(|s| s.state())
+                .is_none_or(|s| s.as_str() == "associated")
+        })
+        .filter_map(|a| a.cidr_block().map(str::to_string))
+        .collect();
+    if cidrs.is_empty() {
+        cidrs.extend(vpc.cidr_block().map(str::to_string));
+    }
+    Ok(sorted(cidrs))
+}
+
+async fn default_group(aws: &AwsClients, vpc_id: &str) -> Result<String, Diagnostics> {
+    let out = aws
+        .ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("find the VPC's default security group", &e))?;
+    out.security_groups()
+        .first()
+        .and_then(|g| g.group_id().map(str::to_string))
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "No default security group",
+                format!("{vpc_id} has no default security group; set security_group_ids."),
+            )
+            .into()
+        })
+}
+
+/// The owned group's name, from what identifies the endpoint (one per
+/// service per VPC): an interrupted apply, or a re-create after the endpoint
+/// was deleted by hand, adopts the group instead of leaving one behind.
+fn owned_group_name(vpc_id: &str, service: &str) -> String {
+    let id = service.rsplit('.').next().unwrap_or(service);
+    format!("privatelink-{vpc_id}-{id}")
+}
+
+/// Creates the owned group (or adopts the one of the same name) and sets its
+/// rules.
+async fn ensure_owned_group(
+    aws: &AwsClients,
+    vpc_id: &str,
+    service: &str,
+    ports: &[i64],
+    tags: Option<&BTreeMap<String, String>>,
+) -> Result<String, Diagnostics> {
+    let name = owned_group_name(vpc_id, service);
+    let mut all_tags = tags.cloned().unwrap_or_default();
+    all_tags.insert(OWNED_TAG.to_string(), "true".to_string());
+    all_tags
+        .entry("Name".to_string())
+        .or_insert_with(|| name.clone());
+    let cidrs = vpc_cidrs(aws, vpc_id).await?;
+    let created = aws
+        .ec2
+        .create_security_group()
+        .group_name(&name)
+        .description("Admits only the VPC's CIDR blocks to a PrivateLink endpoint")
+        .vpc_id(vpc_id)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::SecurityGroup)
+                .set_tags(Some(ec2_tags(&all_tags)))
+                .build(),
+        )
+        .send()
+        .await;
+    let group = match created {
+        Ok(out) => out.group_id.unwrap_or_default(),
+        Err(e) if error_code(&e) == Some("InvalidGroup.Duplicate") => aws
+            .ec2
+            .describe_security_groups()
+            .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+            .filters(Filter::builder().name("group-name").values(&name).build())
+            .send()
+            .await
+            .map_err(|e| aws_error("find the endpoint's security group", &e))?
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id().map(str::to_string))
+            .unwrap_or_default(),
+        Err(e) => return Err(aws_error("create the endpoint's security group", &e)),
+    };
+    if group.is_empty() {
+        return Err(Diagnostic::error(
+            "Failed to create the endpoint's security group",
+            "AWS returned no group ID.",
+        )
+        .into());
+    }
+    set_group_rules(aws, &group, &cidrs, ports).await?;
+    Ok(group)
+}
+
+/// The ingress rules of a group as (port, cidr) pairs, and whether every
+/// rule has that simple shape.
+fn simple_rules(perms: &[IpPermission]) -> (BTreeSet<(i64, String)>, bool) {
+    let mut pairs = BTreeSet::new();
+    let mut simple = true;
+    for p in perms {
+        let single_tcp_port = p.ip_protocol() == Some("tcp") && p.from_port() == p.to_port();
+        if !single_tcp_port
+            || !p.ipv6_ranges().is_empty()
+            || !p.user_id_group_pairs().is_empty()
+            || !p.prefix_list_ids().is_empty()
+        {
+            simple = false;
+        }
+        if single_tcp_port {
+            for r in p.ip_ranges() {
+                if let (Some(port), Some(cidr)) = (p.from_port(), r.cidr_ip()) {
+                    pairs.insert((i64::from(port), cidr.to_string()));
+                }
+            }
+        }
+    }
+    (pairs, simple)
+}
+
+/// Makes the group admit exactly TCP `ports` from `cidrs`: revokes anything
+/// else (rules added by hand), adds what is missing.
+async fn set_group_rules(
+    aws: &AwsClients,
+    group: &str,
+    cidrs: &[String],
+    ports: &[i64],
+) -> Result<(), Diagnostics> {
+    let out = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(|e| aws_error("read the endpoint's security group", &e))?;
+    let existing: Vec<IpPermission> = out
+        .security_groups()
+        .first()
+        .map(|g| g.ip_permissions().to_vec())
+        .unwrap_or_default();
+    let wanted: BTreeSet<(i64, String)> = ports
+        .iter()
+        .flat_map(|p| cidrs.iter().map(move |c| (*p, c.clone())))
+        .collect();
+    let (have, _) = simple_rules(&existing);
+    // Revoke whole permissions that are not simple, and simple pairs that
+    // are not wanted.
+    let mut revoke: Vec<IpPermission> = Vec::new();
+    for p in &existing {
+        let single_tcp_port = p.ip_protocol() == Some("tcp") && p.from_port() == p.to_port();
+        if !single_tcp_port {
+            revoke.push(p.clone());
+            continue;
+        }
+        let port = i64::from(p.from_port().unwrap_or_default());
+        let extra_ranges: Vec<IpRange> = p
+            .ip_ranges()
+            .iter()
+            .filter(|r| {
+                r.cidr_ip()
+                    .is_none_or(|c| !wanted.contains(&(port, c.to_string())))
+            })
+            .cloned()
+            .collect();
+        let others = !p.ipv6_ranges().is_empty()
+            || !p.user_id_group_pairs().is_empty()
+            || !p.prefix_list_ids().is_empty();
+        if !extra_ranges.is_empty() || others {
+            revoke.push(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(port as i32)
+                    .to_port(port as i32)
+                    .set_ip_ranges((!extra_ranges.is_empty()).then_some(extra_ranges))
+                    .set_ipv6_ranges(Some(p.ipv6_ranges().to_vec()).filter(|v| !v.is_empty()))
+                    .set_user_id_group_pairs(
+                        Some(p.user_id_group_pairs().to_vec()).filter(|v| !v.is_empty()),
+                    )
+                    .set_prefix_list_ids(
+                        Some(p.prefix_list_ids().to_vec()).filter(|v| !v.is_empty()),
+                    )
+                    .build(),
+            );
+        }
+    }
+    if !revoke.is_empty() {
+        aws.ec2
+            .revoke_security_group_ingress()
+            .group_id(group)
+            .set_ip_permissions(Some(revoke))
+            .send()
+            .await
+            .map_err(|e| aws_error("remove rules from the endpoint's security group", &e))?;
+    }
+    let missing: BTreeMap<i64, Vec<String>> =
+        wanted
+            .difference(&have)
+            .fold(BTreeMap::new(), |mut m, (port, cidr)| {
+                m.entry(*port).or_insert_with(Vec::new).push(cidr.clone());
+                m
+            });
+    if !missing.is_empty() {
+        let perms = missing
+            .into_iter()
+            .map(|(port, cidrs)| {
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(port as i32)
+                    .to_port(port as i32)
+                    .set_ip_ranges(Some(
+                        cidrs
+                            .into_iter()
+                            .map(|c| {
+                                IpRange::builder()
+                                    .cidr_ip(c)
+                                    .description("From the VPC only")
+                                    .build()
+                            })
+                            .collect(),
+                    ))
+                    .build()
+            })
+            .collect();
+        match aws
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .set_ip_permissions(Some(perms))
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            // A retried call whose first attempt landed.
+            Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => {}
+            Err(e) => return Err(aws_error("add rules to the endpoint's security group", &e)),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the owned group, waiting out the seconds in which the deleted
+/// endpoint's interfaces still hold it.
+async fn delete_group(
+    aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
+    group: &str,
+    timeout: Duration,
+) -> Result<(), Diagnostics> {
+    timeouts::poll(
+        timeout,
+        Duration::from_millis(500),
+        ctx.stopped(),
+        || async {
+            match aws.ec2.delete_security_group().group_id(group).send().await {
+                Ok(_) => Ok(Ok(())),
+                Err(e) if is_not_found(&e) => Ok(Ok(())),
+                Err(e) if error_code(&e) == Some("DependencyViolation") => {
+                    Ok(Err("in use by network interfaces".to_string()))
+                }
+                Err(e) => Err(aws_error("delete the endpoint's security group", &e)),
+            }
+        },
+    )
+    .await
+    .map_err(|e| wait_error(&format!("{group} to be released"), e))
+}
+
+async fn describe(aws: &AwsClients, id: &str) -> Result<Option<VpcEndpoint>, Diagnostics> {
+    match aws
+        .ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .vpc_endpoints()
+            .iter()
+            .find(|e| {
+                e.vpc_endpoint_id() == Some(id)
+                    && !matches!(
+                        e.state().map(|s| s.as_str()),
+                        Some("deleted" | "Deleted" | "deleting" | "Deleting")
+                    )
+            })
+            .cloned()),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws_error("read the VPC endpoint", &e)),
+    }
+}
+
+/// Waits until the endpoint is usable (`available`), or, when
+/// `accept_pending`, until it waits on the partner (`pendingAcceptance`).
+async fn wait_settled(
+    aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
+    id: &str,
+    accept_pending: bool,
+    timeout: Duration,
+) -> Result<(), Diagnostics> {
+    timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
+        let state = describe(aws, id)
+            .await?
+            .and_then(|e| e.state().map(|s| s.as_str().to_string()));
+        match state.as_deref() {
+            Some("available" | "Available") => Ok(Ok(())),
+            Some("pendingAcceptance" | "PendingAcceptance") if accept_pending => Ok(Ok(())),
+            Some(s @ ("rejected" | "Rejected" | "failed" | "Failed" | "expired" | "Expired")) => {
+                Err(Diagnostic::error(
+                    "The VPC endpoint was not accepted",
+                    format!("{id} is {s}. Ask the service provider to accept connections from your account, then replace the endpoint."),
+                )
+                .into())
+            }
+            other => Ok(Err(other.unwrap_or("not found").to_string())),
+        }
+    })
+    .await
+    .map_err(|e| wait_error(&format!("{id} to become available"), e))
+}
+
+/// Reads the endpoint as it is: one call for the endpoint, one for the
+/// owned group when there is one.
+async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>, Diagnostics> {
+    match describe(aws, id).await? {
+        Some(e) => from_endpoint(aws, e, prior).await,
+        None => Ok(None),
+    }
+}
+
+async fn from_endpoint(
+    aws: &AwsClients,
+    e: VpcEndpoint,
+    prior: &State,
+) -> Result<Option<State>, Diagnostics> {
+    let id = e.vpc_endpoint_id().unwrap_or_default().to_string();
+    let mut owned = prior.owned_security_group_id.clone();
+    let mut allow = prior.allow_from_vpc_cidr.clone();
+    if let Some(sg) = &prior.owned_security_group_id {
+        let out = aws
+            .ec2
+            .describe_security_groups()
+            .group_ids(sg)
+            .send()
+            .await;
+        match out {
+            Ok(o) => {
+                let perms = o
+                    .security_groups()
+                    .first()
+                    .map(|g| g.ip_permissions().to_vec())
+                    .unwrap_or_default();
+                let (pairs, simple) = simple_rules(&perms);
+                let ports: BTreeSet<i64> = pairs.iter().map(|(p, _)| *p).collect();
+                let cidrs: BTreeSet<String> = pairs.iter().map(|(_, c)| c.clone()).collect();
+                // Only a full ports x CIDRs grid is what the block means.
+                let grid = simple && pairs.len() == ports.len() * cidrs.len();
+                allow = Some(AllowFromVpcCidr {
+                    ports: ports.into_iter().collect(),
+                    cidr_blocks: Some(if grid {
+                        cidrs.into_iter().collect()
+                    } else {
+                        Vec::new()
+                    }),
+                });
+            }
+            // Deleted by hand: the next plan creates a new one.
+            Err(err) if is_not_found(&err) => {
+                owned = None;
+            }
+            Err(err) => return Err(aws_error("read the endpoint's security group", &err)),
+        }
+    }
+    let remote_policy = e.policy_document().map(str::to_string);
+    let policy = match (&prior.policy, &remote_policy) {
+        (Some(p), Some(r)) if same_json(p, r) => Some(p.clone()),
+        _ => remote_policy,
+    };
+    let tags = tag_map(e.tags());
+    Ok(Some(State {
+        id: Some(id),
+        service_name: e.service_name().unwrap_or_default().to_string(),
+        vpc_id: e.vpc_id().unwrap_or_default().to_string(),
+        subnet_ids: sorted(e.subnet_ids().to_vec()),
+        security_group_ids: Some(sorted(
+            e.groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect(),
+        )),
+        allow_from_vpc_cidr: allow,
+        private_dns_enabled: e.private_dns_enabled().or(Some(false)),
+        policy,
+        wait_for_acceptance: prior.wait_for_acceptance.or(Some(false)),
+        tags: if tags.is_empty() && prior.tags.is_none() {
+            None
+        } else {
+            Some(tags)
+        },
+        timeouts: prior.timeouts.clone(),
+        state: e.state().map(|s| s.as_str().to_string()),
+        dns_entries: Some(
+            e.dns_entries()
+                .iter()
+                .map(|d| DnsEntry {
+                    dns_name: d.dns_name().map(str::to_string),
+                    hosted_zone_id: d.hosted_zone_id().map(str::to_string),
+                })
+                .collect(),
+        ),
+        network_interface_ids: Some(sorted(e.network_interface_ids().to_vec())),
+        owned_security_group_id: owned,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_well_formed() {
+        assert_eq!(VpcEndpointResource.schema().lint(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn policies_compare_as_json() {
+        assert!(same_json(
+            r#"{"Statement":[{"Effect":"Allow"}]}"#,
+            "{\n  \"Statement\": [ { \"Effect\": \"Allow\" } ]\n}"
+        ));
+        assert!(!same_json(
+            r#"{"Statement":[{"Effect":"Allow"}]}"#,
+            r#"{"Statement":[{"Effect":"Deny"}]}"#
+        ));
+    }
+
+    #[test]
+    fn only_a_full_grid_of_simple_rules_is_the_owned_shape() {
+        let rule = |port: i32, cidrs: &[&str]| {
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .set_ip_ranges(Some(
+                    cidrs
+                        .iter()
+                        .map(|c| IpRange::builder().cidr_ip(*c).build())
+                        .collect(),
+                ))
+                .build()
+        };
+        let (pairs, simple) = simple_rules(&[rule(443, &["10.0.0.0/16", "10.1.0.0/16"])]);
+        assert!(simple);
+        assert_eq!(pairs.len(), 2);
+        let all_traffic = IpPermission::builder().ip_protocol("-1").build();
+        let (_, simple) = simple_rules(&[rule(443, &["10.0.0.0/16"]), all_traffic]);
+        assert!(!simple);
+    }
+
+    #[test]
+    fn both_ways_of_choosing_groups_conflict() {
+        let cfg = Value::object([
+            (
+                "security_group_ids",
+                Value::Set(vec![Value::string("sg-1")]),
+            ),
+            (
+                "allow_from_vpc_cidr",
+                Value::object([("ports", Value::Set(vec![Value::int(443)]))]),
+            ),
+            ("policy", Value::string("{not json")),
+        ]);
+        let mut d = Diagnostics::new();
+        VpcEndpointResource.validate(&cfg, &mut d);
+        let paths: Vec<String> = d
+            .iter()
+            .map(|d| d.path.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(paths, vec!["security_group_ids", "policy"]);
+    }
+}

@@ -1,0 +1,454 @@
+//! End to end: the consumer side, privatelink_vpc_endpoint and the
+//! privatelink_endpoint_service data source, through the real Terraform CLI
+//! against the AWS emulator. A partner (another account in the emulator)
+//! publishes a service to our account; we connect to it from our VPC.
+
+#[path = "support/aws.rs"]
+mod aws;
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/terraform.rs"]
+mod terraform;
+
+use aws::Emulator;
+use harness::{assert_import_matches, main_tf, workspace};
+use serde_json::{json, Value};
+
+struct World {
+    service_name: String,
+    service_id: String,
+    service_az_ids: Vec<String>,
+    vpc_id: String,
+    cidrs: Vec<String>,
+    /// Subnets of our VPC: the first two in zones the service serves, the
+    /// third in one it does not.
+    subnets: Vec<(String, String)>,
+}
+
+fn world(emu: &Emulator, acceptance_required: bool) -> World {
+    let svc = emu.fixture(&[
+        "partner-service",
+        "--azs",
+        "2",
+        "--acceptance-required",
+        if acceptance_required { "true" } else { "false" },
+    ]);
+    let vpc = emu.fixture(&["consumer-vpc"]);
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let service_az_ids = strings(&svc["az_ids"]);
+    let mut subnets: Vec<(String, String)> = vpc["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["az_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Served zones first.
+    subnets.sort_by_key(|(_, az)| !service_az_ids.contains(az));
+    assert!(
+        service_az_ids.contains(&subnets[1].1) && !service_az_ids.contains(&subnets[2].1),
+        "fixtures: {svc} {vpc}"
+    );
+    World {
+        service_name: svc["service_name"].as_str().unwrap().to_string(),
+        service_id: svc["service_id"].as_str().unwrap().to_string(),
+        service_az_ids,
+        vpc_id: vpc["vpc_id"].as_str().unwrap().to_string(),
+        cidrs: strings(&vpc["cidrs"]),
+        subnets,
+    }
+}
+
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+
+fn endpoint_config(w: &World, subnets: &[&str], body: &str) -> String {
+    format!(
+        r#"
+data "privatelink_endpoint_service" "partner" {{
+  service_name = {service:?}
+}}
+
+resource "privatelink_vpc_endpoint" "partner" {{
+  service_name = data.privatelink_endpoint_service.partner.service_name
+  vpc_id       = {vpc:?}
+  subnet_ids   = {subnets}
+{body}
+}}
+
+output "service" {{
+  value = data.privatelink_endpoint_service.partner
+}}
+
+output "endpoint" {{
+  value = privatelink_vpc_endpoint.partner
+}}
+"#,
+        service = w.service_name,
+        vpc = w.vpc_id,
+        subnets = serde_json::to_string(subnets).unwrap(),
+    )
+}
+
+fn count(emu: &Emulator, action: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|(_, a, st)| a == action && *st == 200)
+        .count()
+}
+
+fn ec2_calls(emu: &Emulator) -> usize {
+    emu.requests().iter().filter(|(s, _, _)| s == "ec2").count()
+}
+
+/// The owned group's ingress as sorted (port, cidr) pairs.
+fn ingress(group: &Value) -> Vec<(i64, String)> {
+    let mut pairs: Vec<(i64, String)> = group["ingress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            assert_eq!(r["protocol"], "tcp", "{group}");
+            assert_eq!(r["from"], r["to"], "{group}");
+            let port = r["from"].as_i64().unwrap();
+            r["cidrs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |c| (port, c.as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn grid(ports: &[i64], cidrs: &[String]) -> Vec<(i64, String)> {
+    let mut g: Vec<(i64, String)> = ports
+        .iter()
+        .flat_map(|p| cidrs.iter().map(move |c| (*p, c.clone())))
+        .collect();
+    g.sort();
+    g
+}
+
+#[test]
+fn lifecycle_create_update_import_drift_destroy() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let s0 = w.subnets[0].0.as_str();
+    let s1 = w.subnets[1].0.as_str();
+    let body = format!(
+        "  allow_from_vpc_cidr {{\n    ports = [443]\n  }}\n  policy = {POLICY:?}\n  tags = {{ Name = \"partner-api\" }}"
+    );
+    let ws = workspace(&emu, &endpoint_config(&w, &[s0], &body));
+    ws.init();
+
+    emu.clear_requests();
+    ws.apply();
+    let create_calls = ec2_calls(&emu);
+    let out = ws.outputs();
+    let service = &out["service"]["value"];
+    assert_eq!(service["id"], w.service_id.as_str());
+    let mut az_ids: Vec<String> =
+        serde_json::from_value(service["availability_zone_ids"].clone()).unwrap();
+    az_ids.sort();
+    let mut want_az_ids = w.service_az_ids.clone();
+    want_az_ids.sort();
+    assert_eq!(az_ids, want_az_ids);
+    assert_eq!(service["owner"], "999988887777");
+
+    let ep = &out["endpoint"]["value"];
+    let id = ep["id"].as_str().unwrap().to_string();
+    assert_eq!(ep["state"], "available", "{ep}");
+    assert_eq!(ep["network_interface_ids"].as_array().unwrap().len(), 1);
+    let owned = ep["owned_security_group_id"].as_str().unwrap().to_string();
+    assert_eq!(ep["security_group_ids"], json!([owned.as_str()]));
+    let remote = emu.fixture(&["endpoint", &id]);
+    assert_eq!(
+        remote["security_group_ids"],
+        json!([owned.as_str()]),
+        "{remote}"
+    );
+    let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    assert_eq!(groups[0]["id"], owned.as_str());
+    assert_eq!(
+        ingress(&groups[0]),
+        grid(&[443], &w.cidrs),
+        "admits only the VPC's CIDR blocks"
+    );
+
+    emu.clear_requests();
+    ws.assert_plan_empty();
+    let read_calls = ec2_calls(&emu);
+
+    // In place: a second subnet, a second port, a tag; the policy only
+    // reformatted.
+    let pretty_policy =
+        serde_json::to_string_pretty(&serde_json::from_str::<Value>(POLICY).unwrap()).unwrap();
+    let body2 = format!(
+        "  allow_from_vpc_cidr {{\n    ports = [443, 8443]\n  }}\n  policy = <<EOT\n{pretty_policy}\nEOT\n  tags = {{ Name = \"partner-api\", Team = \"data\" }}"
+    );
+    ws.write(
+        "main.tf",
+        &main_tf(&ws).replace(&body, &body2).replace(
+            &serde_json::to_string(&[s0]).unwrap(),
+            &serde_json::to_string(&[s0, s1]).unwrap(),
+        ),
+    );
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("policy"),
+        "a reformatted policy is no change:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+    let attrs = ws.resource_values("privatelink_vpc_endpoint");
+    assert_eq!(attrs["id"], id.as_str(), "updated in place");
+    assert_eq!(attrs["network_interface_ids"].as_array().unwrap().len(), 2);
+    let remote = emu.fixture(&["endpoint", &id]);
+    assert_eq!(
+        remote["subnet_ids"].as_array().unwrap().len(),
+        2,
+        "{remote}"
+    );
+    assert_eq!(
+        remote["network_interface_ids"].as_array().unwrap().len(),
+        2,
+        "{remote}"
+    );
+    let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+    assert_eq!(ingress(&groups[0]), grid(&[443, 8443], &w.cidrs));
+
+    // Import the same endpoint elsewhere: every attribute matches.
+    assert_import_matches(&emu, &ws, "privatelink_vpc_endpoint", &id);
+
+    // Deleted out of band: the next plan re-creates it, reusing the group.
+    emu.fixture(&["delete-endpoint", &id]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    let new_id = ws.resource_values("privatelink_vpc_endpoint")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_id, id);
+    ws.assert_plan_empty();
+
+    emu.clear_requests();
+    ws.destroy();
+    let destroy_calls = ec2_calls(&emu);
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    assert_eq!(
+        emu.fixture(&["security-groups", &w.vpc_id]),
+        json!([]),
+        "the owned security group is left behind"
+    );
+    eprintln!("privatelink_vpc_endpoint EC2 calls: create {create_calls} (with the data source and the owned group), refresh {read_calls}, destroy {destroy_calls}");
+    assert!(
+        read_calls <= 4,
+        "a refresh should cost a couple of calls, took {read_calls}"
+    );
+}
+
+#[test]
+fn a_rule_added_by_hand_is_drift_and_is_removed() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let ws = workspace(
+        &emu,
+        &endpoint_config(
+            &w,
+            &[&w.subnets[0].0],
+            "  allow_from_vpc_cidr {\n    ports = [443]\n  }",
+        ),
+    );
+    ws.init();
+    ws.apply();
+    let owned = ws.resource_values("privatelink_vpc_endpoint")["owned_security_group_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    emu.fixture(&["open-group", &owned, "0.0.0.0/0", "443"]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(
+        plan.code,
+        2,
+        "the opened group must show as drift:\n{}",
+        plan.all()
+    );
+    ws.apply();
+    let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+    assert_eq!(ingress(&groups[0]), grid(&[443], &w.cidrs));
+    ws.assert_plan_empty();
+    ws.destroy();
+}
+
+#[test]
+fn pending_acceptance_then_accepted_by_the_partner() {
+    let emu = Emulator::start();
+    let w = world(&emu, true);
+    // No groups named: AWS gives the endpoint the VPC's default group.
+    let ws = workspace(&emu, &endpoint_config(&w, &[&w.subnets[0].0], ""));
+    ws.init();
+    ws.apply();
+    let ep = ws.resource_values("privatelink_vpc_endpoint");
+    assert_eq!(ep["state"], "pendingAcceptance", "{ep}");
+    let id = ep["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        ep["security_group_ids"].as_array().unwrap().len(),
+        1,
+        "the VPC's default group"
+    );
+
+    emu.fixture(&[
+        "accept-as-owner",
+        &w.service_id,
+        &id,
+        "--account",
+        "999988887777",
+    ]);
+    ws.ok(&[
+        "apply",
+        "-refresh-only",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+    ]);
+    assert_eq!(
+        ws.resource_values("privatelink_vpc_endpoint")["state"],
+        "available"
+    );
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+}
+
+#[test]
+fn subnet_in_an_unsupported_zone_fails_at_plan_and_creates_nothing() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let bad = w.subnets[2].0.as_str();
+    let ws = workspace(
+        &emu,
+        &endpoint_config(
+            &w,
+            &[&w.subnets[0].0, bad],
+            "  allow_from_vpc_cidr {\n    ports = [443]\n  }",
+        ),
+    );
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = out.all();
+    assert!(
+        err.contains("Subnet in an unsupported Availability Zone"),
+        "{err}"
+    );
+    assert!(err.contains(bad), "{err}");
+    for az in &w.service_az_ids {
+        assert!(
+            err.contains(az.as_str()),
+            "the error must name the supported zone {az}:\n{err}"
+        );
+    }
+    assert!(
+        err.contains("subnet_ids   = ["),
+        "not on the attribute:\n{err}"
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+}
+
+#[test]
+fn throttling_on_every_call_still_converges_without_duplicates() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let ws = workspace(
+        &emu,
+        &endpoint_config(
+            &w,
+            &[&w.subnets[0].0, &w.subnets[1].0],
+            "  allow_from_vpc_cidr {\n    ports = [443]\n  }",
+        ),
+    );
+    ws.init();
+    emu.clear_requests();
+    emu.fault(json!({"throttle_fraction": 0.4, "services": ["ec2"], "seed": 11}));
+    ws.apply();
+    ws.assert_plan_empty();
+    let throttled = emu
+        .requests()
+        .iter()
+        .filter(|(s, _, st)| s == "ec2" && *st == 503)
+        .count();
+    assert!(
+        throttled > 0,
+        "the fault injection did not throttle anything"
+    );
+    assert_eq!(count(&emu, "CreateVpcEndpoint"), 1);
+    assert_eq!(count(&emu, "CreateSecurityGroup"), 1);
+    ws.destroy();
+    emu.clear_faults();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+}
+
+#[test]
+fn data_source_by_id_and_a_service_not_shared_with_us() {
+    let emu = aws::emulator();
+    let w = world(emu, false);
+    let hidden = emu.fixture(&["partner-service", "--allow", "111122223333"]);
+    let ws = workspace(
+        emu,
+        &format!(
+            "data \"privatelink_endpoint_service\" \"by_id\" {{\n  id = {:?}\n}}\n\noutput \"name\" {{\n  value = data.privatelink_endpoint_service.by_id.service_name\n}}\n",
+            w.service_id
+        ),
+    );
+    ws.init();
+    ws.apply();
+    assert_eq!(ws.outputs()["name"]["value"], w.service_name.as_str());
+
+    ws.write(
+        "main.tf",
+        &main_tf(&ws).replace(
+            &format!("id = {:?}", w.service_id),
+            &format!(
+                "service_name = {:?}",
+                hidden["service_name"].as_str().unwrap()
+            ),
+        ),
+    );
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.all().contains("Endpoint service not found"),
+        "{}",
+        out.all()
+    );
+    assert!(out.all().contains("allow your account"), "{}", out.all());
+}

@@ -2,7 +2,8 @@
 //! drift from what the provider accepts. The layout follows the Terraform
 //! registry's: `index.md`, `resources/<name>.md`, `data-sources/<name>.md`,
 //! each with front matter, the example from `examples/`, the schema and, for
-//! resources, the import command.
+//! resources, the import command; and `guides/<name>.md` from templates in
+//! `examples/guides/`.
 
 use super::schema::{Attribute, Block, Mode, NestedBlock, Nesting, Schema};
 use super::value::Type;
@@ -101,6 +102,63 @@ pub fn render(
             }
         }
         out.insert(path, md.trim_end().to_string() + "\n");
+    }
+    Ok(out)
+}
+
+/// Guides: each `examples_dir/guides/<name>.md` becomes `guides/<name>.md`.
+/// The source carries its own front matter; a line `{{tffile "PATH"}}`
+/// (PATH relative to `examples_dir`) becomes that file in a Terraform code
+/// block, so a guide's configuration is a real file tests can check.
+pub fn render_guides(examples_dir: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
+    let mut out = BTreeMap::new();
+    let dir = examples_dir.join("guides");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(out);
+    };
+    let mut sources: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    sources.sort();
+    for src in sources {
+        let text = std::fs::read_to_string(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let (front, body) = text
+            .strip_prefix("---\n")
+            .and_then(|rest| rest.split_once("\n---\n"))
+            .ok_or_else(|| format!("{}: a guide starts with front matter (---)", src.display()))?;
+        let mut md = format!(
+            "---\n{front}\n---\n\n<!-- Generated from {} by `make docs`; do not edit. -->\n",
+            src.strip_prefix(examples_dir.parent().unwrap_or(examples_dir))
+                .unwrap_or(&src)
+                .display()
+        );
+        for line in body.lines() {
+            match line
+                .trim()
+                .strip_prefix("{{tffile \"")
+                .and_then(|l| l.strip_suffix("\"}}"))
+            {
+                Some(rel) => {
+                    let path = examples_dir.join(rel);
+                    let code = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    md.push_str("```terraform\n");
+                    md.push_str(code.trim_end());
+                    md.push_str("\n```\n");
+                }
+                None => {
+                    md.push_str(line);
+                    md.push('\n');
+                }
+            }
+        }
+        let name = src.file_name().unwrap_or_default();
+        out.insert(
+            PathBuf::from("guides").join(name),
+            md.trim_end().to_string() + "\n",
+        );
     }
     Ok(out)
 }
@@ -216,5 +274,47 @@ fn render_block(block: &Block, path: Option<&str>, md: &mut String) {
             }
         }
         md.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guides_keep_front_matter_and_inline_terraform_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let examples = dir.path().join("examples");
+        std::fs::create_dir_all(examples.join("guides/flow")).unwrap();
+        std::fs::write(
+            examples.join("guides/flow/main.tf"),
+            "resource \"x\" \"y\" {}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            examples.join("guides/flow.md"),
+            "---\npage_title: \"Flow\"\nsubcategory: \"Guides\"\n---\n\n# Flow\n\n  {{tffile \"guides/flow/main.tf\"}}\n\nDone.\n",
+        )
+        .unwrap();
+        std::fs::write(examples.join("guides/notes.txt"), "not a guide").unwrap();
+        let pages = render_guides(&examples).unwrap();
+        assert_eq!(pages.len(), 1);
+        let page = &pages[Path::new("guides/flow.md")];
+        assert!(page.starts_with("---\npage_title: \"Flow\"\nsubcategory: \"Guides\"\n---\n"));
+        assert!(
+            page.contains("```terraform\nresource \"x\" \"y\" {}\n```\n\nDone.\n"),
+            "{page}"
+        );
+
+        std::fs::write(examples.join("guides/bad.md"), "# No front matter\n").unwrap();
+        assert!(render_guides(&examples)
+            .unwrap_err()
+            .contains("front matter"));
+        std::fs::write(
+            examples.join("guides/bad.md"),
+            "---\npage_title: \"Bad\"\n---\n{{tffile \"guides/missing.tf\"}}\n",
+        )
+        .unwrap();
+        assert!(render_guides(&examples).unwrap_err().contains("missing.tf"));
     }
 }

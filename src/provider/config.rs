@@ -48,6 +48,10 @@ pub fn schema() -> Schema {
                     .env(&["AWS_PROFILE"]),
             )
             .attribute(
+                Attribute::optional("federation_profile", Type::String)
+                    .description("Named profile holding long-term IAM user credentials, used only to mint the scoped `sts:GetFederationToken` token that `privatelink_snowflake_endpoint_pin` hands to Snowflake. AWS refuses GetFederationToken to role sessions (`assume_role`, SSO, instance roles), so set this when the provider itself runs as a role. Defaults to the provider's own credentials; a pin's `federation_profile` overrides it."),
+            )
+            .attribute(
                 Attribute::optional("skip_credentials_validation", Type::Bool)
                     .description("Skip checking the credentials with `sts:GetCallerIdentity` at configuration time. Defaults to `false`."),
             )
@@ -187,12 +191,15 @@ pub struct ProviderConfig {
     pub endpoints: Vec<(String, String)>,
     pub skip_credentials_validation: bool,
     pub snowflake: Option<SnowflakeConfig>,
+    /// Profile whose (IAM user) credentials mint Snowflake pin tokens.
+    pub federation_profile: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 struct RawBlock {
     region: Option<String>,
     profile: Option<String>,
+    federation_profile: Option<String>,
     skip_credentials_validation: Option<bool>,
     assume_role: Option<RawAssumeRole>,
     endpoints: Option<std::collections::BTreeMap<String, Option<String>>>,
@@ -273,6 +280,7 @@ pub fn resolve(
         endpoints,
         skip_credentials_validation: raw.skip_credentials_validation.unwrap_or(false),
         snowflake: snowflake.flatten(),
+        federation_profile: raw.federation_profile,
     })
 }
 
@@ -283,6 +291,14 @@ fn aws_region_check(region: &str, diags: &mut Diagnostics) {
         &AttributePath::attr("region"),
         diags,
     );
+}
+
+/// `~/...` as shells expand it: key paths are usually written that way.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    }
 }
 
 fn resolve_snowflake(
@@ -353,7 +369,7 @@ fn resolve_snowflake(
     } else {
         let pem = match (key, key_path) {
             (Some(k), _) => Some((k, "private_key")),
-            (None, Some(path)) => match std::fs::read_to_string(&path) {
+            (None, Some(path)) => match std::fs::read_to_string(expand_home(&path)) {
                 Ok(k) => Some((k, "private_key_path")),
                 Err(e) => {
                     diags.error_at(
@@ -438,6 +454,35 @@ mod tests {
             vec![("ec2".to_string(), "http://127.0.0.1:1".to_string())]
         );
         assert!(cfg.snowflake.is_none());
+    }
+
+    #[test]
+    fn key_paths_expand_the_home_directory() {
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        if let Some(home) = home {
+            assert_eq!(
+                expand_home("~/.snowflake/k.p8"),
+                home.join(".snowflake/k.p8")
+            );
+        }
+        assert_eq!(
+            expand_home("/etc/k.p8"),
+            std::path::PathBuf::from("/etc/k.p8")
+        );
+        assert_eq!(
+            expand_home("~other/k.p8"),
+            std::path::PathBuf::from("~other/k.p8")
+        );
+    }
+
+    #[test]
+    fn federation_profile_is_read() {
+        let cfg = resolve(
+            &Value::object([("federation_profile", Value::string("pin"))]),
+            &env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(cfg.federation_profile.as_deref(), Some("pin"));
     }
 
     #[test]

@@ -35,12 +35,14 @@ pub fn render(repo_root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
         type_name: name,
         schema,
     }));
-    docs::render(
+    let mut out = docs::render(
         TYPE_NAME,
         "PrivateLink",
         &pages,
         &repo_root.join("examples"),
-    )
+    )?;
+    out.extend(docs::render_guides(&repo_root.join("examples"))?);
+    Ok(out)
 }
 
 /// Writes the pages under `repo_root/docs`, removing generated pages that no

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod config;
 pub mod docs;
+pub mod snowflake;
 
 use crate::framework::resource::{DataSource, Provider, Resource};
 use crate::framework::{AttributePath, Diagnostics, Schema, Value};
@@ -20,6 +21,8 @@ pub struct ProviderData {
     /// Built on first use, once per Configure: a configuration that only
     /// reads the vendor catalog needs no AWS credentials at all.
     aws: tokio::sync::OnceCell<aws::AwsClients>,
+    /// Built on first use too: only Snowflake resources need the key.
+    snowflake: tokio::sync::OnceCell<snowflake::SnowflakeClient>,
 }
 
 impl ProviderData {
@@ -27,6 +30,7 @@ impl ProviderData {
         ProviderData {
             config,
             aws: tokio::sync::OnceCell::new(),
+            snowflake: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -35,6 +39,22 @@ impl ProviderData {
     pub async fn aws(&self) -> Result<&aws::AwsClients, Diagnostics> {
         self.aws
             .get_or_try_init(|| aws::AwsClients::new(&self.config))
+            .await
+    }
+
+    /// The Snowflake client of this provider instance (one per alias),
+    /// built on first use; an error when the provider has no `snowflake`
+    /// block.
+    pub async fn snowflake(&self) -> Result<&snowflake::SnowflakeClient, Diagnostics> {
+        let Some(cfg) = &self.config.snowflake else {
+            return Err(crate::framework::Diagnostic::error(
+                "No Snowflake account configured",
+                "privatelink_snowflake_* resources and data sources need a `snowflake { ... }` block in this provider's configuration (its attributes may come from the SNOWFLAKE_* environment variables). Use one provider alias per Snowflake account.",
+            )
+            .into());
+        };
+        self.snowflake
+            .get_or_try_init(|| async { snowflake::SnowflakeClient::new(cfg) })
             .await
     }
 
@@ -72,6 +92,9 @@ impl Provider for PrivatelinkProvider {
             Arc::new(resources::endpoint_service::EndpointService),
             Arc::new(resources::endpoint_connection_accepter::EndpointConnectionAccepter),
             Arc::new(resources::vpc_endpoint::VpcEndpointResource),
+            Arc::new(resources::redshift_endpoint_grant::RedshiftEndpointGrant),
+            Arc::new(resources::snowflake_endpoint_pin::SnowflakeEndpointPin),
+            Arc::new(resources::s3_storage_integration::S3StorageIntegration),
         ]
     }
 
@@ -79,6 +102,10 @@ impl Provider for PrivatelinkProvider {
         vec![
             Arc::new(data_sources::vendor::VendorDataSource),
             Arc::new(data_sources::endpoint_service::EndpointServiceDataSource),
+            Arc::new(data_sources::snowflake_config::SnowflakeConfigDataSource),
+            Arc::new(
+                data_sources::snowflake_endpoint_registrations::SnowflakeEndpointRegistrations,
+            ),
         ]
     }
 

@@ -2,6 +2,9 @@
 
 pub mod endpoint_connection_accepter;
 pub mod endpoint_service;
+pub mod redshift_endpoint_grant;
+pub mod s3_storage_integration;
+pub mod snowflake_endpoint_pin;
 pub mod vpc_endpoint;
 
 use crate::framework::timeouts::WaitError;

@@ -156,15 +156,29 @@ impl Emulator {
 
     /// Runs tests/emulators/aws/fixtures.py and returns its JSON.
     pub fn fixture(&self, args: &[&str]) -> serde_json::Value {
+        self.run_fixture("fixtures.py", args)
+    }
+
+    /// Runs tests/emulators/aws/s3_fixtures.py and returns its JSON.
+    pub fn s3_fixture(&self, args: &[&str]) -> serde_json::Value {
+        self.run_fixture("s3_fixtures.py", args)
+    }
+
+    /// Runs tests/emulators/aws/redshift_fixtures.py and returns its JSON.
+    pub fn redshift_fixture(&self, args: &[&str]) -> serde_json::Value {
+        self.run_fixture("redshift_fixtures.py", args)
+    }
+
+    fn run_fixture(&self, script: &str, args: &[&str]) -> serde_json::Value {
         let out = Command::new(python())
-            .arg(repo().join("tests/emulators/aws/fixtures.py"))
+            .arg(repo().join("tests/emulators/aws").join(script))
             .arg(&self.url)
             .args(args)
             .output()
-            .expect("run fixtures.py");
+            .unwrap_or_else(|e| panic!("run {script}: {e}"));
         assert!(
             out.status.success(),
-            "fixtures.py {args:?} failed: {}",
+            "{script} {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).expect("fixture JSON")

@@ -437,6 +437,7 @@ class State:
         self.fault_status = None  # {"status", "count", "retry_after"}
         self.async_count = 0
         self.async_polls = 1
+        self.async_kinds = None  # statement kinds the async fault applies to; None: all
 
     # -- persistence (accounts hold token hashes and public keys, never tokens)
     def load(self) -> None:
@@ -839,6 +840,23 @@ def validate_federation_token(session: Session, fn: str, aws_account: str, token
         raise SqlError(INVALID_ARG, f"{fn}: FederatedUser.FederatedUserId does not match AWS account {aws_account}.")
 
 
+def _fault_matches(kinds: list | None, kind: str) -> bool:
+    """A fault limited to some statement kinds (e.g. only REGISTER_PRIVATELINK_ENDPOINT)
+    leaves the others alone."""
+    return not kinds or kind in kinds
+
+
+def token_digests(token: str) -> dict:
+    """SHA-256 of the token's secret fields, so a test can prove which token
+    a client sent (and search its own logs for it) without the emulator ever
+    keeping the secret itself."""
+    creds = json.loads(_strip_trailing_commas(str(token)))["Credentials"]
+    return {
+        "secret_access_key_sha256": hashlib.sha256(creds["SecretAccessKey"].encode()).hexdigest(),
+        "session_token_sha256": hashlib.sha256(creds["SessionToken"].encode()).hexdigest(),
+    }
+
+
 def _endpoint_args(fn: str, vpce, aws_account) -> tuple[str, str]:
     vpce = "" if vpce is None else str(vpce).strip()
     aws_account = "" if aws_account is None else str(aws_account).strip()
@@ -874,6 +892,7 @@ def sys_register(session: Session, fn: str, args: list) -> str:
                 f"{fn}: delay time {delay} is out of range; it must be between 0 and 1440 minutes.",
             )
     validate_federation_token(session, fn, aws_account, args[2])
+    digests = token_digests(args[2])
     state, acct = session.state, session.acct
     with state.lock:
         for reg in state.registrations:
@@ -903,6 +922,7 @@ def sys_register(session: Session, fn: str, args: list) -> str:
                 "registered_at": now,
                 "enforcement_at": enforcement,
                 "delay_minutes": delay,
+                "token_digests": digests,
             }
         )
         state.save()
@@ -1150,6 +1170,8 @@ class Handler(BaseHTTPRequestHandler):
         who = {"account": acct["account"], "user": user["name"], "statement_kind": kind}
         request_id = query.get("requestId") or str(uuid.uuid4())
         retry = query.get("retry", "").lower() == "true"
+        if retry:
+            who["retry"] = True
         want_async = query.get("async", "").lower() == "true"
         state = self.state
         key = (acct["account"], user["name"], request_id)
@@ -1161,7 +1183,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.record(**who, status=status, statement_handle=stmt["handle"], replayed=True)
                 return self.send_json(status, payload)
             fault = state.fault_status
-            if fault and fault["count"] > 0:
+            if fault and fault["count"] > 0 and _fault_matches(fault.get("kinds"), kind):
                 fault["count"] -= 1
                 if fault["count"] == 0:
                     state.fault_status = None
@@ -1174,7 +1196,7 @@ class Handler(BaseHTTPRequestHandler):
                     headers,
                 )
             polls = 0
-            if state.async_count > 0:
+            if state.async_count > 0 and _fault_matches(state.async_kinds, kind):
                 state.async_count -= 1
                 polls = max(1, state.async_polls)
                 want_async = True
@@ -1187,7 +1209,9 @@ class Handler(BaseHTTPRequestHandler):
             "account": acct["account"],
             "user": user["name"],
             "kind": kind,
-            "created_on": int(time.time() * 1000),
+            # The emulated clock, like registration times: a client may take
+            # a registration's time from its statement's createdOn.
+            "created_on": int(state.now() * 1000),
             "sql": sql,
             "bindings": body.get("bindings"),
             "role": role,
@@ -1327,17 +1351,21 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 if method == "DELETE":
                     state.fault_status, state.async_count, state.async_polls = None, 0, 1
+                    state.async_kinds = None
                 else:
                     spec = payload or {}
+                    kinds = [str(k).upper() for k in spec["kinds"]] if spec.get("kinds") else None
                     if "status" in spec:
                         state.fault_status = {
                             "status": int(spec["status"]),
                             "count": int(spec.get("count", 1)),
                             "retry_after": int(spec.get("retry_after", 1)),
+                            "kinds": kinds,
                         }
                     if "async_count" in spec:
                         state.async_count = int(spec["async_count"])
                         state.async_polls = int(spec.get("async_polls", 1))
+                        state.async_kinds = kinds
             return self.send_json(200, self.faults())
         if what == "faults" and method == "GET":
             return self.send_json(200, self.faults())
@@ -1381,6 +1409,7 @@ class Handler(BaseHTTPRequestHandler):
                 "status_fault": dict(self.state.fault_status) if self.state.fault_status else None,
                 "async_count": self.state.async_count,
                 "async_polls": self.state.async_polls,
+                "async_kinds": self.state.async_kinds,
             }
 
 

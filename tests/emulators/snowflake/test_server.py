@@ -583,6 +583,59 @@ def test_no_token_material_in_any_admin_output(sf):
         assert "SecretAccessKey" not in text and "SessionToken" not in text, what
 
 
+def test_faults_limited_to_statement_kinds(sf):
+    admin(sf.url, "DELETE", "requests")
+    faults = admin(
+        sf.url, "POST", "faults",
+        {"status": 429, "count": 1, "async_count": 1, "async_polls": 1, "kinds": ["register_privatelink_endpoint"]},
+    )
+    assert faults["async_kinds"] == ["REGISTER_PRIVATELINK_ENDPOINT"]
+    assert faults["status_fault"]["kinds"] == ["REGISTER_PRIVATELINK_ENDPOINT"]
+    # Other statements pass untouched while the faults wait for a register.
+    assert registrations(sf) == []
+    status, _, _ = sf.sql(register_sql())
+    assert status == 429
+    status, _, body = sf.sql(register_sql(), query=f"?requestId={uuid.uuid4()}&retry=true")
+    assert status == 202, body
+    handle = body["statementHandle"]
+    assert sf.get(handle)[0] == 202  # async_polls=1: one poll still running
+    status, _, body = sf.get(handle)
+    assert status == 200, body
+    log = admin(sf.url, "GET", "requests")
+    assert [(e["statement_kind"], e["status"], e.get("retry", False)) for e in log] == [
+        ("GET_PRIVATELINK_ENDPOINT_REGISTRATIONS", 200, False),
+        ("REGISTER_PRIVATELINK_ENDPOINT", 429, False),
+        ("REGISTER_PRIVATELINK_ENDPOINT", 202, True),
+        ("GET_STATEMENT_STATUS", 202, False),
+        ("GET_STATEMENT_STATUS", 200, False),
+    ]
+    assert admin(sf.url, "GET", "faults") == {
+        "status_fault": None, "async_count": 0, "async_polls": 1, "async_kinds": ["REGISTER_PRIVATELINK_ENDPOINT"]
+    }
+    admin(sf.url, "DELETE", "faults")
+
+
+def test_registrations_record_token_digests_not_tokens(sf):
+    sf.cell(register_sql(token=fed_token(secret="digest-" + CANARY)))
+    [row] = admin(sf.url, "GET", "registrations")
+    assert row["token_digests"] == {
+        "secret_access_key_sha256": hashlib.sha256(f"secret-digest-{CANARY}".encode()).hexdigest(),
+        "session_token_sha256": hashlib.sha256(f"session-digest-{CANARY}".encode()).hexdigest(),
+    }
+    assert CANARY not in json.dumps(row)
+
+
+def test_created_on_follows_the_emulated_clock(sf):
+    admin(sf.url, "POST", "clock", {"offset_seconds": 7200})
+    try:
+        status, _, body = sf.sql("select 1")
+        assert status == 200, body
+        expected = (time.time() + 7200) * 1000
+        assert abs(body["createdOn"] - expected) < 5000, body["createdOn"]
+    finally:
+        admin(sf.url, "POST", "clock", {"offset_seconds": 0})
+
+
 def test_state_file_round_trip(tmp_path):
     state = tmp_path / "state.json"
 

@@ -1,0 +1,793 @@
+//! Resource `privatelink_snowflake_endpoint_pin`: pins a VPC endpoint to the
+//! provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT), so
+//! traffic through that endpoint may only reach this account.
+//!
+//! Snowflake wants proof that the caller owns the endpoint: a token from
+//! `sts:GetFederationToken` scoped to `ec2:DescribeVpcEndpoints`. Create and
+//! delete mint one (the shortest duration AWS allows), pass it as a bind
+//! value and drop it: it is never stored, logged or shown. AWS refuses
+//! GetFederationToken to role sessions, so that case is detected up front
+//! and explained (`federation_profile`).
+//!
+//! Snowflake has no update: a different delay replaces the pin. Its
+//! registration list has no times, so `registered_at` and `enforced_at` come
+//! from the registering call and stay as recorded (null after import).
+
+use crate::framework::plan::PlanContext;
+use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::timeouts::{self, Timeouts};
+use crate::framework::validators::{aws_account_id, int_between, pattern};
+use crate::framework::{
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
+};
+use crate::provider::aws::{error_code, error_text};
+use crate::provider::config::Secret;
+use crate::provider::snowflake::{self, Bind, Registration, SnowflakeClient, Statement};
+use crate::provider::ProviderData;
+use async_trait::async_trait;
+use aws_credential_types::provider::ProvideCredentials as _;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+pub struct SnowflakeEndpointPin;
+
+const CREATE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+const READ_TIMEOUT: Duration = Duration::from_secs(2 * 60);
+/// GetFederationToken's minimum: the token only has to outlive one call.
+const TOKEN_SECONDS: i32 = 900;
+/// The policy Snowflake documents: the token can describe endpoints and
+/// nothing else (DescribeVpcEndpoints has no resource-level permissions).
+const TOKEN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeVpcEndpoints"],"Resource":["*"]}]}"#;
+const FEDERATED_USER: &str = "snowflake";
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    id: Option<String>,
+    vpc_endpoint_id: String,
+    aws_account_id: Option<String>,
+    delay_minutes: Option<i64>,
+    federation_profile: Option<String>,
+    registered_at: Option<String>,
+    enforced_at: Option<String>,
+    provider_service_endpoint: Option<String>,
+    timeouts: Option<Timeouts>,
+}
+
+fn vpce_id() -> crate::framework::validators::Pattern {
+    pattern(
+        r"^vpce-[0-9a-f]{8,17}$",
+        "a VPC endpoint ID such as `vpce-0123456789abcdef0`",
+    )
+}
+
+#[async_trait]
+impl Resource<ProviderData> for SnowflakeEndpointPin {
+    fn type_name(&self) -> &'static str {
+        "privatelink_snowflake_endpoint_pin"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            Block::new()
+                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account, mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so.")
+                .attribute(
+                    Attribute::computed("id", Type::String)
+                        .description("`ACCOUNT_LOCATOR:VPC_ENDPOINT_ID`, the Snowflake account (as CURRENT_ACCOUNT() reports it) and the endpoint.")
+                        .use_state_for_unknown(),
+                )
+                .attribute(
+                    Attribute::required("vpc_endpoint_id", Type::String)
+                        .description("ID of your interface VPC endpoint to Snowflake's endpoint service (`vpce-...`), e.g. the endpoint created for `data.privatelink_snowflake_config.x.endpoint_service_name`.")
+                        .requires_replace()
+                        .validate(vpce_id()),
+                )
+                .attribute(
+                    Attribute::optional_computed("aws_account_id", Type::String)
+                        .description("The AWS account that owns the endpoint (12 digits). Defaults to the account of the credentials that mint the token (sts:GetCallerIdentity); the endpoint must belong to it.")
+                        .requires_replace()
+                        .use_state_for_unknown()
+                        .validate(aws_account_id()),
+                )
+                .attribute(
+                    Attribute::optional("delay_minutes", Type::Number)
+                        .description("Minutes before Snowflake enforces the pin, 0 to 1440, so every account can pin the endpoint before traffic from it is refused elsewhere. It counts from the endpoint's first registration in any account. Snowflake cannot change it: a new value replaces the pin. Null after import, since Snowflake does not report it.")
+                        .default(Value::int(60))
+                        .requires_replace()
+                        .validate(int_between(0, 1440)),
+                )
+                .attribute(
+                    Attribute::optional("federation_profile", Type::String)
+                        .description("Named profile with long-term IAM user credentials (allowed `sts:GetFederationToken` and `ec2:DescribeVpcEndpoints` in the endpoint's account) that mints the token. Needed when the provider runs as a role: AWS refuses GetFederationToken to role sessions. Overrides the provider's `federation_profile`."),
+                )
+                .attribute(
+                    Attribute::computed("registered_at", Type::String)
+                        .description("When Snowflake registered the pin (RFC 3339, from the statement's creation time). Null after import.")
+                        .use_state_for_unknown(),
+                )
+                .attribute(
+                    Attribute::computed("enforced_at", Type::String)
+                        .description("When Snowflake starts enforcing the pin (RFC 3339), as it answered the registration: the endpoint's first registration in any account plus that call's delay, or the registration time when that has passed. Null after import, or when Snowflake's answer names no time.")
+                        .use_state_for_unknown(),
+                )
+                .attribute(
+                    Attribute::computed("provider_service_endpoint", Type::String)
+                        .description("Snowflake's endpoint service the pin is for (`vpce-svc-...`).")
+                        .use_state_for_unknown(),
+                )
+                .block(timeouts::block(CREATE_TIMEOUT, None, DELETE_TIMEOUT)),
+        )
+    }
+
+    async fn modify_plan(&self, _ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
+        if plan.is_create() || plan.planned.is_null() {
+            return;
+        }
+        // An imported pin has no delay on record (Snowflake does not report
+        // it): keep it null when the configuration leaves it out, and
+        // record a configured one without replacing the pin.
+        if plan.prior.get("delay_minutes").is_some_and(Value::is_null) {
+            let path = AttributePath::attr("delay_minutes");
+            plan.requires_replace.retain(|p| p != &path);
+            if plan.config.get("delay_minutes").is_none_or(Value::is_null) {
+                plan.set("delay_minutes", Value::Null);
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyResult {
+        let plan: State = match typed::from_value(planned) {
+            Ok(s) => s,
+            Err(e) => return ApplyResult::failed(None, invalid(e)),
+        };
+        let registered = match register(ctx, &plan).await {
+            Ok(r) => r,
+            Err(d) => return ApplyResult::failed(None, d),
+        };
+        let mut state = State {
+            id: Some(registered.id.clone()),
+            aws_account_id: Some(registered.account.clone()),
+            registered_at: Some(registered.registered_at.clone()),
+            enforced_at: registered.enforced_at.clone(),
+            ..plan.clone()
+        };
+        // The pin exists from here on: failures keep it in state.
+        let listed = async {
+            let sf = ctx.data.snowflake().await?;
+            find(sf, ctx, &plan.vpc_endpoint_id, READ_TIMEOUT).await
+        }
+        .await;
+        match listed {
+            Ok(Some(r)) => {
+                state.provider_service_endpoint = r.provider_service_endpoint;
+                to_value(&state, self).into()
+            }
+            Ok(None) => ApplyResult::failed(
+                to_value(&state, self).ok(),
+                Diagnostic::error(
+                    "The pin is not listed",
+                    format!(
+                        "Snowflake accepted the registration of {} but SYSTEM$GET_PRIVATELINK_ENDPOINT_REGISTRATIONS does not list it.",
+                        plan.vpc_endpoint_id
+                    ),
+                ),
+            ),
+            Err(d) => ApplyResult::failed(to_value(&state, self).ok(), d),
+        }
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        state: &Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let prior: State = typed::from_value(state).map_err(invalid)?;
+        let sf = ctx.data.snowflake().await?;
+        let Some(r) = find(sf, ctx, &prior.vpc_endpoint_id, READ_TIMEOUT).await? else {
+            return Ok(None);
+        };
+        let locator = locator(sf, ctx).await?;
+        Ok(Some(to_value(
+            &State {
+                id: Some(pin_id(&locator, &prior.vpc_endpoint_id)),
+                aws_account_id: Some(r.consumer_endpoint_id),
+                provider_service_endpoint: r.provider_service_endpoint,
+                ..prior
+            },
+            self,
+        )?))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Ctx<ProviderData>,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+    ) -> ApplyResult {
+        // Only what Snowflake never sees changes in place: the profile, the
+        // timeouts, and the delay of an imported pin (recorded, not sent).
+        let result = (|| {
+            let old: State = typed::from_value(prior).map_err(invalid)?;
+            let new: State = typed::from_value(planned).map_err(invalid)?;
+            to_value(
+                &State {
+                    federation_profile: new.federation_profile,
+                    timeouts: new.timeouts,
+                    delay_minutes: new.delay_minutes,
+                    ..old
+                },
+                self,
+            )
+        })();
+        result.into()
+    }
+
+    async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
+        let state: State = typed::from_value(prior).map_err(invalid)?;
+        let sf = ctx.data.snowflake().await?;
+        let vpce = state.vpc_endpoint_id.as_str();
+        let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
+        let Some(current) = find(sf, ctx, vpce, timeout).await? else {
+            return Ok(());
+        };
+        // Snowflake checks the token against the account it registered.
+        let account = current.consumer_endpoint_id;
+        let profile = profile_of(ctx, state.federation_profile.as_deref());
+        let minter = Minter::new(ctx, profile).await?;
+        let token = minter.token(&account).await?;
+        let purpose = format!("unregister {vpce}");
+        sf.execute(
+            &Statement {
+                purpose: &purpose,
+                sql: "SELECT SYSTEM$UNREGISTER_PRIVATELINK_ENDPOINT(?, ?, ?)",
+                binds: vec![
+                    Bind::text(vpce),
+                    Bind::text(&account),
+                    Bind::text(token.expose()),
+                ],
+                timeout,
+            },
+            ctx.stopped(),
+        )
+        .await
+        .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
+        drop(token);
+        if find(sf, ctx, vpce, timeout).await?.is_some() {
+            return Err(Diagnostic::error(
+                "The pin is still listed",
+                format!("Snowflake accepted the unregistration of {vpce} but still lists it."),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let (given_locator, vpce) = match id.split_once(':') {
+            Some((l, v)) => (Some(l), v),
+            None => (None, id),
+        };
+        if !regex::Regex::new(r"^vpce-[0-9a-f]{8,17}$")
+            .map(|re| re.is_match(vpce))
+            .unwrap_or(false)
+        {
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                format!("{id:?} is not a VPC endpoint ID (vpce-...), optionally prefixed by ACCOUNT_LOCATOR:."),
+            )
+            .into());
+        }
+        let sf = ctx.data.snowflake().await?;
+        let locator = locator(sf, ctx).await?;
+        if let Some(l) = given_locator {
+            if !l.eq_ignore_ascii_case(&locator) {
+                return Err(Diagnostic::error(
+                    "Import ID names another Snowflake account",
+                    format!("{id:?} names account {l}, but this provider's Snowflake account is {locator}. Import through the provider alias for {l}."),
+                )
+                .into());
+            }
+        }
+        let Some(r) = find(sf, ctx, vpce, READ_TIMEOUT).await? else {
+            return Err(Diagnostic::error(
+                "Cannot import non-existent remote object",
+                format!("{vpce} is not pinned to Snowflake account {locator}."),
+            )
+            .into());
+        };
+        to_value(
+            &State {
+                id: Some(pin_id(&locator, vpce)),
+                vpc_endpoint_id: vpce.to_string(),
+                aws_account_id: Some(r.consumer_endpoint_id),
+                provider_service_endpoint: r.provider_service_endpoint,
+                ..State::default()
+            },
+            self,
+        )
+    }
+}
+
+fn invalid(e: crate::framework::CodecError) -> Diagnostics {
+    Diagnostic::error("Invalid state", e.to_string()).into()
+}
+
+fn to_value(s: &State, r: &SnowflakeEndpointPin) -> Result<Value, Diagnostics> {
+    typed::to_value(s, &r.schema().value_type())
+        .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+}
+
+fn pin_id(locator: &str, vpce: &str) -> String {
+    format!("{locator}:{vpce}")
+}
+
+async fn locator(sf: &SnowflakeClient, ctx: &Ctx<ProviderData>) -> Result<String, Diagnostics> {
+    sf.account_locator(ctx.stopped())
+        .await
+        .map(str::to_string)
+        .map_err(|e| snowflake::diagnostic(&e, Some(sf)).into())
+}
+
+/// The account's registration of `vpce`, if any.
+async fn find(
+    sf: &SnowflakeClient,
+    ctx: &Ctx<ProviderData>,
+    vpce: &str,
+    timeout: Duration,
+) -> Result<Option<Registration>, Diagnostics> {
+    let all = sf
+        .endpoint_registrations(timeout, ctx.stopped())
+        .await
+        .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
+    Ok(all
+        .into_iter()
+        .find(|r| r.pinned_consumer_endpoint_id == vpce))
+}
+
+/// The resource's profile, else the provider's: (name, set on the resource).
+fn profile_of<'a>(
+    ctx: &'a Ctx<ProviderData>,
+    resource: Option<&'a str>,
+) -> Option<(&'a str, bool)> {
+    resource.map(|p| (p, true)).or_else(|| {
+        ctx.data
+            .config
+            .federation_profile
+            .as_deref()
+            .map(|p| (p, false))
+    })
+}
+
+struct Registered {
+    id: String,
+    account: String,
+    registered_at: String,
+    enforced_at: Option<String>,
+}
+
+async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, Diagnostics> {
+    let sf = ctx.data.snowflake().await?;
+    let vpce = plan.vpc_endpoint_id.as_str();
+    let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
+    let minter = Minter::new(ctx, profile_of(ctx, plan.federation_profile.as_deref())).await?;
+    let account = match &plan.aws_account_id {
+        Some(a) if a != &minter.account => {
+            return Err(Diagnostic::error(
+                "The token would belong to another AWS account",
+                format!(
+                    "The credentials that mint the token act in account {} ({}), but aws_account_id is {a}: Snowflake only accepts a token from the endpoint's own account. Use a federation_profile in account {a}.",
+                    minter.account, minter.arn
+                ),
+            )
+            .at(AttributePath::attr("aws_account_id"))
+            .into())
+        }
+        Some(a) => a.clone(),
+        None => minter.account.clone(),
+    };
+    minter.check_endpoint(vpce, &account).await?;
+    let locator = locator(sf, ctx).await?;
+    if find(sf, ctx, vpce, timeout).await?.is_some() {
+        return Err(Diagnostic::error(
+            "The endpoint is already pinned",
+            format!("{vpce} is already pinned to Snowflake account {locator}. Import it: terraform import <address> {vpce}"),
+        )
+        .at(AttributePath::attr("vpc_endpoint_id"))
+        .into());
+    }
+    let token = minter.token(&account).await?;
+    let purpose = format!("register {vpce}");
+    let delay = plan.delay_minutes.unwrap_or(60);
+    let result = sf
+        .execute(
+            &Statement {
+                purpose: &purpose,
+                sql: "SELECT SYSTEM$REGISTER_PRIVATELINK_ENDPOINT(?, ?, ?, ?)",
+                binds: vec![
+                    Bind::text(vpce),
+                    Bind::text(&account),
+                    Bind::text(token.expose()),
+                    Bind::fixed(delay),
+                ],
+                timeout,
+            },
+            ctx.stopped(),
+        )
+        .await
+        .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
+    drop(token);
+    let registered_at = result
+        .created_on_ms
+        .and_then(|ms| rfc3339(ms.div_euclid(1000)))
+        .or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            rfc3339(i64::try_from(now.as_secs()).ok()?)
+        })
+        .unwrap_or_default();
+    let message = result.first_cell().unwrap_or_default();
+    tracing::debug!(vpce, message, "Snowflake registered the endpoint");
+    Ok(Registered {
+        id: pin_id(&locator, vpce),
+        account,
+        enforced_at: enforcement_time(message, &registered_at),
+        registered_at,
+    })
+}
+
+fn rfc3339(secs: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
+/// The enforcement time named in the register call's answer: a timestamp
+/// after "enforce", or the registration time for "immediately".
+fn enforcement_time(message: &str, registered_at: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    let at = lower.find("enforce")?;
+    let rest = &message[at..];
+    let re = regex::Regex::new(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})").ok()?;
+    let timestamp = re
+        .captures(rest)
+        .and_then(|c| Some((c.get(0)?.start(), format!("{}T{}Z", &c[1], &c[2]))));
+    let immediately = rest.to_ascii_lowercase().find("immediately");
+    // Whichever comes first names this registration's enforcement; a later
+    // timestamp is the first registration's time, quoted for reference.
+    match (timestamp, immediately) {
+        (Some((at, _)), Some(i)) if i < at => Some(registered_at.to_string()),
+        (Some((_, t)), _) => Some(t),
+        (None, Some(_)) => Some(registered_at.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// The AWS side of a pin: credentials that may call GetFederationToken, and
+/// the account they act in.
+struct Minter {
+    sts: aws_sdk_sts::Client,
+    ec2: aws_sdk_ec2::Client,
+    region: String,
+    account: String,
+    arn: String,
+}
+
+impl Minter {
+    /// Clients for `profile` (or the provider's own), checked to hold
+    /// long-term credentials, since GetFederationToken refuses the others.
+    async fn new(
+        ctx: &Ctx<ProviderData>,
+        profile: Option<(&str, bool)>,
+    ) -> Result<Minter, Diagnostics> {
+        let aws = ctx.data.aws().await?;
+        let at = |on_resource: bool| {
+            if on_resource {
+                AttributePath::attr("federation_profile")
+            } else {
+                AttributePath::root()
+            }
+        };
+        let (sts, ec2, sdk, path) = match profile {
+            None => (
+                aws.sts.clone(),
+                aws.ec2.clone(),
+                aws.sdk_config().clone(),
+                AttributePath::root(),
+            ),
+            Some((name, on_resource)) => {
+                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .profile_name(name)
+                    .region(aws_config::Region::new(aws.region.clone()))
+                    .load()
+                    .await;
+                let endpoint = |service: &str| {
+                    ctx.data
+                        .config
+                        .endpoints
+                        .iter()
+                        .find(|(s, _)| s == service)
+                        .map(|(_, u)| u.clone())
+                };
+                let mut s = aws_sdk_sts::config::Builder::from(&sdk);
+                if let Some(u) = endpoint("sts") {
+                    s = s.endpoint_url(u);
+                }
+                let mut e = aws_sdk_ec2::config::Builder::from(&sdk);
+                if let Some(u) = endpoint("ec2") {
+                    e = e.endpoint_url(u);
+                }
+                (
+                    aws_sdk_sts::Client::from_conf(s.build()),
+                    aws_sdk_ec2::Client::from_conf(e.build()),
+                    sdk,
+                    at(on_resource),
+                )
+            }
+        };
+        let who = match profile {
+            Some((name, _)) => format!("profile {name:?}"),
+            None => "the provider's AWS credentials".to_string(),
+        };
+        let creds = match sdk.credentials_provider() {
+            Some(p) => p.provide_credentials().await.map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        "Cannot load the credentials that mint the Snowflake token",
+                        format!("Loading {who} failed: {e}."),
+                    )
+                    .at(path.clone()),
+                )
+            })?,
+            None => {
+                return Err(Diagnostic::error(
+                    "No AWS credentials to mint the Snowflake token",
+                    format!("{who} provide no credentials."),
+                )
+                .at(path)
+                .into())
+            }
+        };
+        let has_session = creds.session_token().is_some();
+        drop(creds);
+        let identity = sts.get_caller_identity().send().await.map_err(|e| {
+            Diagnostics::from(
+                Diagnostic::error(
+                    "Cannot identify the credentials that mint the Snowflake token",
+                    format!(
+                        "sts:GetCallerIdentity with {who} failed: {}.",
+                        error_text(&e)
+                    ),
+                )
+                .at(path.clone()),
+            )
+        })?;
+        let account = identity.account().unwrap_or_default().to_string();
+        let arn = identity.arn().unwrap_or_default().to_string();
+        if has_session || arn.contains(":assumed-role/") || arn.contains(":federated-user/") {
+            return Err(session_error(&who, &arn, &account, path).into());
+        }
+        Ok(Minter {
+            sts,
+            ec2,
+            region: aws.region.clone(),
+            account,
+            arn,
+        })
+    }
+
+    /// The endpoint must exist, be usable and belong to `account`.
+    async fn check_endpoint(&self, vpce: &str, account: &str) -> Result<(), Diagnostics> {
+        let at = AttributePath::attr("vpc_endpoint_id");
+        let missing = || {
+            Diagnostics::from(
+                Diagnostic::error(
+                    "VPC endpoint not found",
+                    format!(
+                        "{vpce} does not exist in AWS account {account}, region {}. Pin the interface endpoint you created to Snowflake's endpoint service, in the account whose credentials mint the token.",
+                        self.region
+                    ),
+                )
+                .at(at.clone()),
+            )
+        };
+        let out = match self
+            .ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(vpce)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
+                return Err(missing())
+            }
+            Err(e) => {
+                return Err(Diagnostic::error(
+                    "Cannot check the VPC endpoint",
+                    format!("ec2:DescribeVpcEndpoints failed: {}. The minting credentials need this permission (so does the token Snowflake uses).", error_text(&e)),
+                )
+                .at(at)
+                .into())
+            }
+        };
+        let Some(ep) = out
+            .vpc_endpoints()
+            .iter()
+            .find(|e| e.vpc_endpoint_id() == Some(vpce))
+        else {
+            return Err(missing());
+        };
+        let state = ep
+            .state()
+            .map(|s| s.as_str().to_ascii_lowercase())
+            .unwrap_or_default();
+        if matches!(
+            state.as_str(),
+            "deleting" | "deleted" | "failed" | "rejected" | "expired"
+        ) {
+            return Err(Diagnostic::error(
+                "VPC endpoint not usable",
+                format!("{vpce} is {state}; pin a live endpoint."),
+            )
+            .at(at)
+            .into());
+        }
+        if let Some(owner) = ep.owner_id().filter(|o| *o != account) {
+            return Err(Diagnostic::error(
+                "VPC endpoint belongs to another account",
+                format!("{vpce} is owned by AWS account {owner}, not {account}."),
+            )
+            .at(at)
+            .into());
+        }
+        Ok(())
+    }
+
+    /// A federated token for `account`, as the JSON Snowflake takes (the
+    /// shape `aws sts get-federation-token` prints).
+    async fn token(&self, account: &str) -> Result<Secret, Diagnostics> {
+        if account != self.account {
+            return Err(Diagnostic::error(
+                "The token would belong to another AWS account",
+                format!(
+                    "The endpoint is registered for AWS account {account}, but the credentials that mint the token act in {}. Set federation_profile to a profile in account {account}.",
+                    self.account
+                ),
+            )
+            .into());
+        }
+        tracing::debug!(
+            account,
+            "minting a federation token (sts:GetFederationToken) for Snowflake"
+        );
+        let out = self
+            .sts
+            .get_federation_token()
+            .name(FEDERATED_USER)
+            .policy(TOKEN_POLICY)
+            .duration_seconds(TOKEN_SECONDS)
+            .send()
+            .await
+            .map_err(|e| {
+                let text = error_text(&e);
+                if text.contains("session credentials") || text.contains("temporary") {
+                    Diagnostics::from(session_error(
+                        "the minting credentials",
+                        &self.arn,
+                        &self.account,
+                        AttributePath::root(),
+                    ))
+                } else {
+                    Diagnostics::from(Diagnostic::error(
+                        "Cannot mint the token Snowflake needs",
+                        format!("sts:GetFederationToken failed: {text}."),
+                    ))
+                }
+            })?;
+        let (Some(c), Some(user)) = (out.credentials(), out.federated_user()) else {
+            return Err(Diagnostic::error(
+                "Cannot mint the token Snowflake needs",
+                "sts:GetFederationToken returned no credentials.",
+            )
+            .into());
+        };
+        let expiration =
+            time::OffsetDateTime::from_unix_timestamp(c.expiration().secs()).map_err(|_| {
+                Diagnostics::from(Diagnostic::error(
+                    "Cannot mint the token Snowflake needs",
+                    "sts:GetFederationToken returned an invalid expiration.",
+                ))
+            })?;
+        // Deprecated in the SDK, but the token JSON Snowflake documents (the
+        // CLI's output) still carries it.
+        #[allow(deprecated)]
+        let packed_policy_size = out.packed_policy_size();
+        let json = serde_json::json!({
+            "Credentials": {
+                "AccessKeyId": c.access_key_id(),
+                "SecretAccessKey": c.secret_access_key(),
+                "SessionToken": c.session_token(),
+                "Expiration": format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00",
+                    expiration.year(),
+                    u8::from(expiration.month()),
+                    expiration.day(),
+                    expiration.hour(),
+                    expiration.minute(),
+                    expiration.second()
+                ),
+            },
+            "FederatedUser": {
+                "FederatedUserId": user.federated_user_id(),
+                "Arn": user.arn(),
+            },
+            "PackedPolicySize": packed_policy_size,
+        });
+        Ok(Secret::new(json.to_string()))
+    }
+}
+
+fn session_error(who: &str, arn: &str, account: &str, path: AttributePath) -> Diagnostic {
+    Diagnostic::error(
+        "Role credentials cannot mint the Snowflake pin token",
+        format!(
+            "Snowflake needs a token from sts:GetFederationToken, which AWS refuses to role sessions and other temporary credentials (assume_role, SSO, instance and container roles). {who} act as {arn}. Set federation_profile on this resource or in the provider block to a shared-config profile with long-term IAM user credentials in account {account}, allowed sts:GetFederationToken and ec2:DescribeVpcEndpoints, or run Terraform with such static IAM user credentials."
+        ),
+    )
+    .at(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_well_formed() {
+        assert_eq!(SnowflakeEndpointPin.schema().lint(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn enforcement_times_from_the_answer() {
+        let at = "2024-12-10T10:00:00Z";
+        assert_eq!(
+            enforcement_time(
+                "Private endpoint vpce-1 registered. The registration will be enforced at 2024-12-10 11:00:00 UTC. When the same private endpoint is pinned to multiple accounts, enforcement is based on the earliest registration (2024-12-10 10:00:00 UTC plus 60 minutes).",
+                at
+            )
+            .as_deref(),
+            Some("2024-12-10T11:00:00Z")
+        );
+        assert_eq!(
+            enforcement_time(
+                "Private endpoint vpce-1 registered. The registration will be enforced immediately. When the same private endpoint is pinned to multiple accounts, enforcement is based on the earliest registration (2024-12-10 09:00:00 UTC plus 60 minutes).",
+                at
+            )
+            .as_deref(),
+            Some(at)
+        );
+        assert_eq!(
+            enforcement_time("Statement executed successfully.", at),
+            None
+        );
+    }
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(rfc3339(1733824820).as_deref(), Some("2024-12-10T10:00:20Z"));
+    }
+}

@@ -1,0 +1,591 @@
+//! End to end: privatelink_s3_storage_integration through the real Terraform
+//! CLI against the AWS emulator. Each test checks what Terraform prints and
+//! what S3 and IAM hold afterwards, read back with boto3 (s3_fixtures.py).
+
+#[path = "support/aws.rs"]
+mod aws;
+#[path = "support/harness.rs"]
+mod harness;
+#[path = "support/terraform.rs"]
+mod terraform;
+
+use aws::{Emulator, ACCOUNT};
+use harness::{assert_import_matches, main_tf, workspace, HEADER};
+use serde_json::{json, Value};
+
+const TYPE: &str = "privatelink_s3_storage_integration";
+const PREFIX: &str = "sigma/exports";
+
+fn config(bucket: &str, role: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "privatelink_s3_storage_integration" "sigma" {{
+  bucket    = {bucket:?}
+  prefix    = {PREFIX:?}
+  role_name = {role:?}
+  vendor    = "sigma"
+{extra}
+}}
+
+output "integration" {{
+  value = privatelink_s3_storage_integration.sigma
+}}
+"#
+    )
+}
+
+fn rewrite(emu: &Emulator, ws: &terraform::Workspace, body: &str) {
+    ws.write(
+        "main.tf",
+        &format!("{HEADER}{}\n{body}", emu.provider_block()),
+    );
+}
+
+/// The AWS calls served since the last clear, as `service:Action` (with
+/// the status when it was not a success), in order.
+fn calls(emu: &Emulator) -> Vec<String> {
+    emu.requests()
+        .into_iter()
+        .map(|(s, a, st)| {
+            if (200..300).contains(&st) {
+                format!("{s}:{a}")
+            } else {
+                format!("{s}:{a}={st}")
+            }
+        })
+        .collect()
+}
+
+fn count(log: &[String], call: &str) -> usize {
+    log.iter().filter(|c| c.as_str() == call).count()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn integration(ws: &terraform::Workspace) -> Value {
+    ws.outputs()["integration"]["value"].clone()
+}
+
+/// The statement as the policy document holds it.
+fn statement(policy: &str, sid: &str) -> Value {
+    let doc: Value = serde_json::from_str(policy).expect("policy JSON");
+    doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == sid)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn policy_text(emu: &Emulator, bucket: &str) -> Option<String> {
+    emu.s3_fixture(&["policy-raw", bucket])["policy"]
+        .as_str()
+        .map(str::to_string)
+}
+
+fn assert_no_iam_objects(emu: &Emulator, role: &str) {
+    let left = emu.s3_fixture(&["iam-objects", role]);
+    assert_eq!(
+        left,
+        json!({"roles": [], "policies": []}),
+        "IAM objects left behind"
+    );
+}
+
+/// The runbook's whole flow on a bucket other teams already use: phase one
+/// (placeholder trust) with an allowlist, phase two (the vendor's user and
+/// external ID, a wider allowlist) in place, import, destroy. The other
+/// teams' two CORS rules and policy statement stay byte for byte as S3
+/// returned them before, and after destroy the policy is the original text.
+#[test]
+fn two_phases_keep_foreign_rules_and_statement_byte_for_byte() {
+    let emu = Emulator::start();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let foreign_statement = fx["foreign_statement"].as_str().unwrap().to_string();
+    let foreign_rules = strings(&fx["foreign_cors_rules"]);
+    assert_eq!(foreign_rules.len(), 2);
+    let policy_before = policy_text(&emu, &bucket).unwrap();
+    assert!(policy_before.contains(&foreign_statement));
+
+    let role = "sigma-two-phase";
+    let phase1 = config(
+        &bucket,
+        role,
+        "  allowed_source_cidrs = [\"203.0.113.0/24\"]",
+    );
+    let ws = workspace(&emu, &phase1);
+    ws.init();
+    emu.clear_requests();
+    ws.apply();
+    let create_calls = calls(&emu);
+
+    let out = integration(&ws);
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/{role}");
+    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/{role}-s3-access");
+    assert_eq!(out["trust_phase"], "placeholder", "{out}");
+    assert_eq!(out["role_arn"], role_arn.as_str());
+    assert_eq!(out["policy_arn"], policy_arn.as_str());
+    assert_eq!(out["cors_rule_id"], format!("privatelink-{role}").as_str());
+    assert_eq!(out["id"], format!("{bucket}/{PREFIX}/{role}").as_str());
+    assert_eq!(
+        out["vendor_handoff"],
+        json!({"role_arn": role_arn, "bucket_path": format!("{bucket}/{PREFIX}")})
+    );
+
+    // IAM: the runbook's policy, attached; the placeholder trust.
+    let r = emu.s3_fixture(&["role", role]);
+    assert_eq!(r["exists"], true, "{r}");
+    assert_eq!(r["attached"], json!([policy_arn]));
+    let trust = &r["trust"]["Statement"][0];
+    assert_eq!(
+        trust["Principal"]["AWS"],
+        format!("arn:aws:iam::{ACCOUNT}:root").as_str()
+    );
+    assert_eq!(trust["Action"], "sts:AssumeRole");
+    assert_eq!(trust["Condition"]["StringEquals"]["sts:ExternalId"], "0000");
+    let doc = emu.s3_fixture(&["policy-document", &policy_arn]);
+    assert_eq!(
+        doc["Statement"],
+        json!([
+            {"Action": ["s3:ListBucket"], "Effect": "Allow", "Resource": format!("arn:aws:s3:::{bucket}")},
+            {"Action": ["s3:PutObject", "s3:GetObject", "s3:PutObjectTagging"], "Effect": "Allow",
+             "Resource": format!("arn:aws:s3:::{bucket}/{PREFIX}/*")}
+        ])
+    );
+
+    // CORS: the other teams' rules first, untouched; ours with Sigma's
+    // runbook settings after them.
+    let cors = emu.s3_fixture(&["cors-raw", &bucket]);
+    let rules = strings(&cors["rules"]);
+    assert_eq!(rules.len(), 3, "{cors}");
+    assert_eq!(rules[..2], foreign_rules[..]);
+    let parsed = emu.s3_fixture(&["cors", &bucket]);
+    assert_eq!(
+        parsed[2],
+        json!({
+            "ID": format!("privatelink-{role}"),
+            "AllowedHeaders": ["*"],
+            "AllowedMethods": ["GET", "PUT", "POST"],
+            "AllowedOrigins": ["https://app.sigmacomputing.com"],
+            "ExposeHeaders": ["Access-Control-Allow-Origin", "ETag"],
+            "MaxAgeSeconds": 3600
+        })
+    );
+
+    // Bucket policy: the original text with exactly our statement added.
+    let policy = policy_text(&emu, &bucket).unwrap();
+    let ours = out["allowlist_statement"].as_str().unwrap().to_string();
+    let ours_json: Value = serde_json::from_str(&ours).unwrap();
+    let sid = ours_json["Sid"].as_str().unwrap().to_string();
+    assert!(
+        sid.starts_with("PrivatelinkAllowlistsigmatwophase"),
+        "{sid}"
+    );
+    assert_eq!(
+        policy.replace(&format!(",{ours}"), ""),
+        policy_before,
+        "{policy}"
+    );
+    let st = statement(&policy, &sid);
+    assert!(st["Sid"].is_string(), "no statement {sid:?} in {policy}");
+    assert_eq!(st["Effect"], "Deny");
+    assert_eq!(st["Principal"]["AWS"], role_arn.as_str());
+    assert_eq!(
+        st["Resource"],
+        format!("arn:aws:s3:::{bucket}/{PREFIX}/*").as_str()
+    );
+    assert_eq!(
+        st["Condition"]["NotIpAddress"]["aws:SourceIp"],
+        json!(["203.0.113.0/24"])
+    );
+
+    emu.clear_requests();
+    ws.assert_plan_empty();
+    let refresh_calls = calls(&emu);
+
+    // Phase two: the vendor has created its side and shows a user ARN and
+    // an external ID; the trust changes in place, the allowlist widens.
+    let user = emu.s3_fixture(&["vendor-user", "--name", "sigma-two-phase-user"]);
+    let user_arn = user["arn"].as_str().unwrap().to_string();
+    let ext = "SIGMA_ab12cd34_SFCRole=3_abc:def/ghi+jk@lm,n.o-p";
+    rewrite(
+        &emu,
+        &ws,
+        &config(
+            &bucket,
+            role,
+            &format!(
+                "  vendor_iam_user_arn = {user_arn:?}\n  external_id = {ext:?}\n  allowed_source_cidrs = [\"203.0.113.0/24\", \"198.51.100.17/32\"]"
+            ),
+        ),
+    );
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+    let out2 = integration(&ws);
+    assert_eq!(out2["trust_phase"], "vendor");
+    assert_eq!(
+        out2["role_arn"],
+        role_arn.as_str(),
+        "same role, updated in place"
+    );
+    let trust = &emu.s3_fixture(&["role", role])["trust"]["Statement"][0];
+    assert_eq!(trust["Principal"]["AWS"], user_arn.as_str());
+    assert_eq!(trust["Condition"]["StringEquals"]["sts:ExternalId"], ext);
+    let cors = emu.s3_fixture(&["cors-raw", &bucket]);
+    assert_eq!(strings(&cors["rules"])[..2], foreign_rules[..]);
+    let policy = policy_text(&emu, &bucket).unwrap();
+    assert!(policy.contains(&foreign_statement), "{policy}");
+    assert_eq!(
+        statement(&policy, &sid)["Condition"]["NotIpAddress"]["aws:SourceIp"],
+        json!(["198.51.100.17/32", "203.0.113.0/24"])
+    );
+
+    assert_import_matches(&emu, &ws, TYPE, &format!("{bucket}/{PREFIX}/{role}"));
+
+    emu.clear_requests();
+    ws.destroy();
+    let destroy_calls = calls(&emu);
+    let cors = emu.s3_fixture(&["cors-raw", &bucket]);
+    assert_eq!(
+        strings(&cors["rules"]),
+        foreign_rules,
+        "only the others' rules remain"
+    );
+    assert_eq!(
+        policy_text(&emu, &bucket).as_deref(),
+        Some(policy_before.as_str()),
+        "the bucket policy is the original text again"
+    );
+    assert_eq!(emu.s3_fixture(&["role", role])["exists"], false);
+    assert_no_iam_objects(&emu, role);
+
+    eprintln!(
+        "{TYPE} AWS calls:\n  create ({}): {}\n  refresh ({}): {}\n  destroy ({}): {}",
+        create_calls.len(),
+        create_calls.join(" "),
+        refresh_calls.len(),
+        refresh_calls.join(" "),
+        destroy_calls.len(),
+        destroy_calls.join(" ")
+    );
+    assert!(
+        refresh_calls
+            .iter()
+            .filter(|c| !c.starts_with("sts:"))
+            .count()
+            <= 6,
+        "a refresh should cost six reads: {refresh_calls:?}"
+    );
+}
+
+/// S3 fails the CORS step (InternalError on every attempt the SDK makes):
+/// the apply fails, the state records the IAM objects already created, the
+/// next apply converges through two OperationAborted answers (retried, the
+/// configuration re-read each time), and destroy leaves no IAM object.
+#[test]
+fn injected_cors_failure_then_converging_apply_and_clean_destroy() {
+    let emu = Emulator::start();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let foreign_rules = strings(&fx["foreign_cors_rules"]);
+    let role = "sigma-cors-fault";
+    let ws = workspace(&emu, &config(&bucket, role, ""));
+    ws.init();
+
+    emu.clear_requests();
+    emu.fault(
+        json!({"service": "s3", "action": "PutBucketCors", "code": "InternalError",
+                     "message": "We encountered an internal error. Please try again.",
+                     "status": 500, "count": 10}),
+    );
+    let failed = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(failed.code, 0, "{}", failed.all());
+    assert!(
+        failed
+            .all()
+            .contains("Failed to update the bucket's CORS configuration")
+            && failed.all().contains("InternalError"),
+        "{}",
+        failed.all()
+    );
+    let log = calls(&emu);
+    assert_eq!(
+        count(&log, "s3:PutBucketCors=500"),
+        10,
+        "the SDK retries a 500 ten times: {log:?}"
+    );
+    emu.clear_faults();
+
+    // Nothing orphaned: what exists is in state.
+    let partial = ws.resource_values(TYPE);
+    assert_eq!(
+        partial["role_arn"],
+        format!("arn:aws:iam::{ACCOUNT}:role/{role}").as_str()
+    );
+    assert_eq!(
+        partial["policy_arn"],
+        format!("arn:aws:iam::{ACCOUNT}:policy/{role}-s3-access").as_str()
+    );
+    assert!(partial["cors_rule_id"].is_null(), "{partial}");
+    let iam = emu.s3_fixture(&["iam-objects", role]);
+    assert_eq!(iam["roles"], json!([role]));
+    assert_eq!(iam["policies"], json!([format!("{role}-s3-access")]));
+    assert_eq!(
+        strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]),
+        foreign_rules
+    );
+
+    // Another writer holds the CORS configuration for a moment.
+    emu.fault(json!({"service": "s3", "action": "PutBucketCors", "code": "OperationAborted",
+                     "message": "A conflicting conditional operation is currently in progress against this resource. Please try again.",
+                     "status": 409, "count": 2}));
+    emu.clear_requests();
+    ws.apply();
+    let log = calls(&emu);
+    assert_eq!(count(&log, "s3:PutBucketCors=409"), 2, "{log:?}");
+    assert_eq!(count(&log, "s3:PutBucketCors"), 1, "{log:?}");
+    assert!(
+        count(&log, "s3:GetBucketCors") >= 3,
+        "re-read before every attempt: {log:?}"
+    );
+    ws.assert_plan_empty();
+    let rules = strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]);
+    assert_eq!(rules.len(), 3);
+    assert_eq!(rules[..2], foreign_rules[..]);
+
+    ws.destroy();
+    assert_no_iam_objects(&emu, role);
+    assert_eq!(
+        strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]),
+        foreign_rules
+    );
+    emu.clear_faults();
+}
+
+/// Out-of-band edits: the other teams' rules change without a plan
+/// noticing; our rule, trust and statement changed by hand show as drift
+/// and the next apply puts them back, leaving the others' edits alone.
+#[test]
+fn owned_drift_shows_in_the_plan_and_foreign_edits_do_not() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let role = "sigma-drift";
+    let ws = workspace(
+        emu,
+        &config(
+            &bucket,
+            role,
+            "  allowed_source_cidrs = [\"203.0.113.0/24\"]",
+        ),
+    );
+    ws.init();
+    ws.apply();
+    ws.assert_plan_empty();
+
+    emu.s3_fixture(&["edit-cors", &bucket, "analytics-team", "1200"]);
+    emu.s3_fixture(&["edit-cors", &bucket, "#1", "30"]);
+    ws.assert_plan_empty();
+
+    let owned = format!("privatelink-{role}");
+    emu.s3_fixture(&["edit-cors", &bucket, &owned, "60"]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "owned rule drift must show:\n{}", plan.all());
+    assert!(
+        plan.stdout.contains("max_age_seconds") && plan.stdout.contains("60"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+    ws.apply();
+    ws.assert_plan_empty();
+    let rules = emu.s3_fixture(&["cors", &bucket]);
+    assert_eq!(
+        rules[0]["MaxAgeSeconds"], 1200,
+        "others' edit kept: {rules}"
+    );
+    assert_eq!(rules[1]["MaxAgeSeconds"], 30, "others' edit kept: {rules}");
+    assert_eq!(rules[2]["ID"], owned.as_str());
+    assert_eq!(rules[2]["MaxAgeSeconds"], 3600, "ours restored: {rules}");
+
+    emu.s3_fixture(&["edit-trust", role, "tampered"]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "trust drift must show:\n{}", plan.all());
+    assert!(
+        plan.stdout.contains("tampered") && plan.stdout.contains("assume_role_policy"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+    let trust = &emu.s3_fixture(&["role", role])["trust"]["Statement"][0];
+    assert_eq!(trust["Condition"]["StringEquals"]["sts:ExternalId"], "0000");
+
+    ws.destroy();
+    let rules = emu.s3_fixture(&["cors", &bucket]);
+    assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
+    assert_eq!(rules[0]["MaxAgeSeconds"], 1200);
+    assert_no_iam_objects(emu, role);
+}
+
+/// A vendor ARN IAM does not know is retried as propagation, within the
+/// update timeout, then reported on `vendor_iam_user_arn`; the trust stays
+/// as it was. Once the vendor's user exists the same apply succeeds.
+#[test]
+fn unknown_vendor_principal_is_retried_then_reported_on_its_attribute() {
+    let emu = Emulator::start();
+    let fx = emu.s3_fixture(&["bucket", "--foreign", "false"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let role = "sigma-principal";
+    let ws = workspace(&emu, &config(&bucket, role, ""));
+    ws.init();
+    ws.apply();
+
+    let user_arn = "arn:aws:iam::185497759670:user/sigma-not-yet";
+    let phase2 = |timeouts: &str| {
+        config(
+            &bucket,
+            role,
+            &format!(
+                "  vendor_iam_user_arn = {user_arn:?}\n  external_id = \"ext-12345\"\n{timeouts}"
+            ),
+        )
+    };
+    rewrite(&emu, &ws, &phase2("  timeouts {\n    update = \"4s\"\n  }"));
+    emu.clear_requests();
+    let failed = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(failed.code, 0);
+    let err = failed.all();
+    assert!(
+        err.contains("Gave up waiting for IAM to accept the role's trusted principal"),
+        "{err}"
+    );
+    assert!(err.contains("Invalid principal in policy"), "{err}");
+    assert!(
+        err.contains(&format!("vendor_iam_user_arn = {user_arn:?}")),
+        "not on the attribute:\n{err}"
+    );
+    let log = calls(&emu);
+    assert!(
+        count(&log, "iam:UpdateAssumeRolePolicy=400") >= 2,
+        "retried: {log:?}"
+    );
+    assert_eq!(count(&log, "iam:UpdateAssumeRolePolicy"), 0, "{log:?}");
+    assert_eq!(ws.resource_values(TYPE)["trust_phase"], "placeholder");
+    let trust = &emu.s3_fixture(&["role", role])["trust"]["Statement"][0];
+    assert_eq!(trust["Condition"]["StringEquals"]["sts:ExternalId"], "0000");
+
+    emu.s3_fixture(&["vendor-user", "--name", "sigma-not-yet"]);
+    rewrite(&emu, &ws, &phase2(""));
+    ws.apply();
+    ws.assert_plan_empty();
+    assert_eq!(ws.resource_values(TYPE)["trust_phase"], "vendor");
+    ws.destroy();
+    assert_no_iam_objects(&emu, role);
+    assert_eq!(policy_text(&emu, &bucket), None);
+    assert_eq!(emu.s3_fixture(&["cors-raw", &bucket])["xml"], Value::Null);
+}
+
+/// S3 allows 100 CORS rules: a full configuration is a clear error, the
+/// rules are left as they were, and destroy removes what was created.
+#[test]
+fn a_full_cors_configuration_is_a_clear_error() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket", "--fill-cors", "100"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let before = strings(&fx["foreign_cors_rules"]);
+    assert_eq!(before.len(), 100);
+    let role = "sigma-full-cors";
+    let ws = workspace(emu, &config(&bucket, role, ""));
+    ws.init();
+    let failed = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(failed.code, 0);
+    let err = failed.all();
+    assert!(
+        err.contains("Too many CORS rules") && err.contains("at most 100"),
+        "{err}"
+    );
+    assert_eq!(
+        strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]),
+        before
+    );
+    ws.destroy();
+    assert_no_iam_objects(emu, role);
+}
+
+#[test]
+fn bad_input_is_reported_on_the_attribute() {
+    let emu = aws::emulator();
+    let ws = workspace(
+        emu,
+        r#"
+resource "privatelink_s3_storage_integration" "bad" {
+  bucket              = "some-bucket"
+  prefix              = "/sigma/exports/"
+  role_name           = "sigma-bad"
+  vendor              = "sigma"
+  vendor_iam_user_arn = "arn:aws:iam::185497759670:user/sigma"
+  external_id         = "has spaces!"
+}
+
+resource "privatelink_s3_storage_integration" "short" {
+  bucket              = "some-bucket"
+  prefix              = "sigma"
+  role_name           = "sigma-short"
+  vendor              = "sigma"
+  vendor_iam_user_arn = "arn:aws:iam::185497759670:user/sigma"
+  external_id         = "x"
+}
+"#,
+    );
+    ws.init();
+    let out = ws.run(&["validate", "-no-color"]);
+    assert_ne!(out.code, 0);
+    let err = out.all();
+    assert!(err.contains("Invalid prefix"), "{err}");
+    assert!(
+        err.contains("prefix              = \"/sigma/exports/\""),
+        "not on the attribute:\n{err}"
+    );
+    assert!(err.contains("Invalid external_id"), "{err}");
+    assert!(
+        err.contains("external_id         = \"has spaces!\""),
+        "not on the attribute:\n{err}"
+    );
+    assert!(
+        err.contains("external_id         = \"x\""),
+        "2 characters at least:\n{err}"
+    );
+    assert!(err.contains("2 to 1224 characters"), "{err}");
+
+    // A bucket that does not exist: refused at plan time, on `bucket`,
+    // before anything is created.
+    let missing = workspace(emu, &config("no-such-bucket-anywhere", "sigma-missing", ""));
+    missing.init();
+    let out = missing.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = out.all();
+    assert!(err.contains("Bucket not found"), "{err}");
+    assert!(
+        err.contains("bucket    = \"no-such-bucket-anywhere\""),
+        "not on the attribute:\n{err}"
+    );
+    let out = missing.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    assert_no_iam_objects(emu, "sigma-missing");
+    let _ = main_tf(&missing);
+}

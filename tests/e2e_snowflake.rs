@@ -1,0 +1,767 @@
+//! End to end: Snowflake endpoint pinning through the real Terraform CLI
+//! against both emulators (AWS for the endpoint and the federation token,
+//! Snowflake for the SQL API). Each test checks what Terraform prints and
+//! what the emulators hold afterwards.
+
+#[path = "support/aws.rs"]
+mod aws;
+#[path = "support/snowflake.rs"]
+mod snowflake;
+#[path = "support/terraform.rs"]
+mod terraform;
+
+use aws::Emulator;
+use serde_json::{json, Value};
+use snowflake::{aws_fixture, key_pair, KeyPair, Snowflake, User};
+use terraform::Workspace;
+
+const HEADER: &str = "terraform {\n  required_providers {\n    privatelink = { source = \"privatelink/privatelink\" }\n  }\n}\n";
+const PAT1: &str = "pat-e2e-account-one";
+const PAT2: &str = "pat-e2e-account-two";
+const AWS_ACCOUNT: &str = "123456789012";
+const PIN: &str = "privatelink_snowflake_endpoint_pin";
+
+/// Both emulators, two Snowflake accounts (MYORG-ACCT1 / AB12345 and
+/// MYORG-ACCT2 / CD67890) whose TERRAFORM users hold `key1` / `key2` and a
+/// PAT each.
+struct World {
+    aws: Emulator,
+    sf: Snowflake,
+    key1: KeyPair,
+    key2: KeyPair,
+}
+
+fn world(encrypted_key1: bool) -> World {
+    let aws = Emulator::start();
+    let sf = Snowflake::start();
+    let key1 = key_pair(encrypted_key1.then_some("correct horse battery staple"));
+    let key2 = key_pair(None);
+    for (account, locator, key, pat) in [
+        ("MYORG-ACCT1", "AB12345", &key1, PAT1),
+        ("MYORG-ACCT2", "CD67890", &key2, PAT2),
+    ] {
+        sf.add_account(
+            account,
+            locator,
+            &[User {
+                name: "TERRAFORM",
+                public_pem: Some(&key.public_pem),
+                roles: &["ACCOUNTADMIN", "PUBLIC"],
+                tokens: &[pat],
+            }],
+        );
+    }
+    World {
+        aws,
+        sf,
+        key1,
+        key2,
+    }
+}
+
+impl World {
+    /// A provider block: AWS through the emulator, plus `snowflake`.
+    fn provider(&self, alias: Option<&str>, snowflake: &str, extra: &str) -> String {
+        let alias = alias
+            .map(|a| format!("  alias = {a:?}\n"))
+            .unwrap_or_default();
+        format!(
+            "provider \"privatelink\" {{\n{alias}  region = \"us-east-1\"\n{extra}  endpoints {{\n    ec2 = {u:?}\n    sts = {u:?}\n  }}\n{snowflake}}}\n",
+            u = self.aws.url
+        )
+    }
+
+    /// Key-pair auth as TERRAFORM in account `n` (1 or 2), with the key
+    /// file `key_file`; account and user in lower case, as users write them.
+    fn keypair(&self, n: u8, key_file: &str) -> String {
+        let passphrase = if n == 1 {
+            self.key1
+                .passphrase
+                .as_ref()
+                .map(|p| format!("    private_key_passphrase = {p:?}\n"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        format!(
+            "  snowflake {{\n    account     = \"myorg-acct{n}\"\n    user        = \"terraform\"\n    private_key = file(\"${{path.module}}/{key_file}\")\n{passphrase}    host        = {:?}\n  }}\n",
+            self.sf.url
+        )
+    }
+
+    fn token_auth(&self, n: u8, token: &str) -> String {
+        format!(
+            "  snowflake {{\n    account = \"myorg-acct{n}\"\n    user    = \"terraform\"\n    token   = {token:?}\n    host    = {:?}\n  }}\n",
+            self.sf.url
+        )
+    }
+
+    /// A workspace with this main.tf, both key files, the AWS emulator's
+    /// keys, and a shared credentials file with a static-key profile `pin`.
+    fn workspace(&self, body: &str) -> Workspace {
+        let mut ws = Workspace::new(&format!("{HEADER}\n{body}"));
+        ws.write("acct1.p8", &self.key1.private_pem);
+        ws.write("acct2.p8", &self.key2.private_pem);
+        ws.write("aws_config", "");
+        ws.write(
+            "aws_credentials",
+            &format!(
+                "[pin]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                aws::ACCESS_KEY,
+                aws::SECRET_KEY
+            ),
+        );
+        for (k, v) in self.aws.env() {
+            ws.set_env(k, v);
+        }
+        let dir = ws.path().to_path_buf();
+        ws.set_env(
+            "AWS_CONFIG_FILE",
+            &dir.join("aws_config").display().to_string(),
+        );
+        ws.set_env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            &dir.join("aws_credentials").display().to_string(),
+        );
+        ws
+    }
+
+    /// An interface endpoint in the default account to a Snowflake-side
+    /// endpoint service.
+    fn endpoint(&self, cidr: &str) -> String {
+        aws_fixture(&self.aws.url, &["endpoint", "--cidr", cidr])["vpc_endpoint_id"]
+            .as_str()
+            .expect("vpce id")
+            .to_string()
+    }
+}
+
+fn pin_values(ws: &Workspace, name: &str) -> Value {
+    let state = ws.state();
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["type"] == PIN && r["name"] == name))
+        .map(|r| r["values"].clone())
+        .unwrap_or_else(|| panic!("no {PIN}.{name} in state: {state}"))
+}
+
+/// Terraform wraps diagnostics to the terminal width: compare text with
+/// every whitespace run as one space.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ`.
+fn epoch(t: &str) -> i64 {
+    assert!(
+        t.len() == 20 && t.ends_with('Z'),
+        "not an RFC 3339 UTC time: {t:?}"
+    );
+    let n = |a: usize, b: usize| t[a..b].parse::<i64>().expect("digits");
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // Days from the civil date (H. Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    days * 86400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
+}
+
+fn pin_config(vpce: &str, extra: &str) -> String {
+    format!("resource \"{PIN}\" \"pin\" {{\n  vpc_endpoint_id = {vpce:?}\n{extra}}}\n")
+}
+
+#[test]
+fn pin_lifecycle_import_out_of_band_unregister_and_destroy() {
+    let w = world(true);
+    let vpce = w.endpoint("10.70.0.0/16");
+    let body = format!(
+        r#"{provider}
+data "privatelink_snowflake_config" "sf" {{}}
+
+{pin}
+data "privatelink_snowflake_endpoint_registrations" "all" {{
+  depends_on = [{PIN}.pin]
+}}
+
+output "config" {{
+  value = data.privatelink_snowflake_config.sf
+}}
+
+output "registrations" {{
+  value = data.privatelink_snowflake_endpoint_registrations.all
+}}
+"#,
+        provider = w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin = pin_config(&vpce, "  delay_minutes   = 30\n"),
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    ws.apply();
+
+    let pin = pin_values(&ws, "pin");
+    assert_eq!(pin["id"], format!("AB12345:{vpce}"));
+    assert_eq!(pin["aws_account_id"], AWS_ACCOUNT);
+    assert_eq!(pin["delay_minutes"], 30);
+    let regs = w.sf.registrations_of("MYORG-ACCT1");
+    assert_eq!(regs.len(), 1, "{regs:?}");
+    let reg = &regs[0];
+    assert_eq!(reg["pinnedConsumerEndpointId"], vpce.as_str());
+    assert_eq!(reg["consumerEndpointId"], AWS_ACCOUNT);
+    assert_eq!(reg["delay_minutes"], 30);
+    // registered_at is the statement's creation, whole seconds: within a
+    // second of when Snowflake recorded the registration.
+    let registered = epoch(pin["registered_at"].as_str().unwrap());
+    assert!(
+        (registered - epoch(reg["registered_at"].as_str().unwrap())).abs() <= 1,
+        "{pin} {reg}"
+    );
+    assert_eq!(pin["enforced_at"], reg["enforcement_at"]);
+    assert_eq!(
+        pin["provider_service_endpoint"],
+        reg["providerServiceEndpoint"]
+    );
+    let delay = epoch(pin["enforced_at"].as_str().unwrap()) - registered;
+    assert!(
+        (30 * 60 - 1..=30 * 60 + 1).contains(&delay),
+        "the first registration is enforced after its own delay: {delay}s"
+    );
+
+    // The data sources report what Snowflake does.
+    let out = ws.outputs();
+    let cfg = &out["config"]["value"];
+    let live = w.sf.privatelink_config(PAT1);
+    assert_eq!(
+        cfg["endpoint_service_name"],
+        format!(
+            "com.amazonaws.vpce.us-east-1.{}",
+            reg["providerServiceEndpoint"].as_str().unwrap()
+        )
+    );
+    assert_eq!(cfg["endpoint_service_name"], live["privatelink-vpce-id"]);
+    assert_eq!(cfg["account_url"], live["privatelink-account-url"]);
+    assert_eq!(cfg["account_name"], live["privatelink-account-name"]);
+    assert_eq!(cfg["ocsp_url"], live["privatelink_ocsp-url"]);
+    assert_eq!(
+        cfg["regionless_account_url"],
+        live["regionless-privatelink-account-url"]
+    );
+    assert_eq!(cfg["internal_stage"], live["privatelink-internal-stage"]);
+    let dns: Vec<&str> = cfg["dns_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for want in [
+        &live["privatelink-account-url"],
+        &live["privatelink_ocsp-url"],
+    ] {
+        assert!(dns.contains(&want.as_str().unwrap()), "{dns:?}");
+    }
+    let listed = &out["registrations"]["value"];
+    assert_eq!(listed["id"], "AB12345");
+    assert_eq!(listed["vpc_endpoint_ids"], json!([vpce]));
+    assert_eq!(listed["registrations"][0]["aws_account_id"], AWS_ACCOUNT);
+
+    ws.assert_plan_empty();
+
+    // Import the same pin elsewhere: what Snowflake reports matches; what
+    // only the registering call knew is null, and the configured delay is
+    // recorded in place, never by replacing the pin.
+    let other = w.workspace(&body);
+    other.init();
+    other.ok(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        &format!("{PIN}.pin"),
+        &vpce,
+    ]);
+    let imported = pin_values(&other, "pin");
+    for k in [
+        "id",
+        "vpc_endpoint_id",
+        "aws_account_id",
+        "provider_service_endpoint",
+    ] {
+        assert_eq!(imported[k], pin[k], "imported {k} differs");
+    }
+    for k in ["registered_at", "enforced_at", "delay_minutes"] {
+        assert!(imported[k].is_null(), "imported {k}: {}", imported[k]);
+    }
+    let plan = other.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("delay_minutes"), "{}", plan.stdout);
+    other.ok(&["state", "rm", "-no-color", &format!("{PIN}.pin")]);
+    let wrong = other.run(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        &format!("{PIN}.pin"),
+        &format!("CD67890:{vpce}"),
+    ]);
+    assert_ne!(wrong.code, 0);
+    assert!(
+        flat(&wrong.all()).contains("names another Snowflake account"),
+        "{}",
+        wrong.all()
+    );
+
+    // Unregistered out of band: the next plan re-creates the pin.
+    w.sf.unregister(PAT1, &vpce, AWS_ACCOUNT);
+    assert!(w.sf.registrations_of("MYORG-ACCT1").is_empty());
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    ws.assert_plan_empty();
+
+    ws.destroy();
+    assert!(w.sf.registrations_of("MYORG-ACCT1").is_empty());
+    let unregisters = w.sf.requests_of("UNREGISTER_PRIVATELINK_ENDPOINT");
+    assert_eq!(
+        unregisters.len(),
+        2,
+        "out of band, then destroy: {unregisters:?}"
+    );
+    assert_eq!(unregisters[1]["account"], "MYORG-ACCT1");
+    assert_eq!(unregisters[1]["status"], 200);
+}
+
+#[test]
+fn one_endpoint_pinned_in_two_accounts_inherits_the_first_enforcement_time() {
+    let w = world(false);
+    let vpce = w.endpoint("10.72.0.0/16");
+    let body = format!(
+        r#"{p1}
+{p2}
+resource "{PIN}" "first" {{
+  provider        = privatelink.acct1
+  vpc_endpoint_id = "{vpce}"
+  delay_minutes   = 60
+}}
+
+# Pinned second, with no delay of its own: enforcement still waits for the
+# first account's registration plus its 60 minutes.
+resource "{PIN}" "second" {{
+  provider        = privatelink.acct2
+  vpc_endpoint_id = "{vpce}"
+  delay_minutes   = 0
+  depends_on      = [{PIN}.first]
+}}
+"#,
+        p1 = w.provider(Some("acct1"), &w.keypair(1, "acct1.p8"), ""),
+        p2 = w.provider(Some("acct2"), &w.token_auth(2, PAT2), ""),
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    ws.apply();
+    let first = pin_values(&ws, "first");
+    let second = pin_values(&ws, "second");
+    assert_eq!(first["id"], format!("AB12345:{vpce}"));
+    assert_eq!(second["id"], format!("CD67890:{vpce}"));
+    let enforced = first["enforced_at"].as_str().unwrap();
+    let delay = epoch(enforced) - epoch(first["registered_at"].as_str().unwrap());
+    assert!((3599..=3601).contains(&delay), "{first}");
+    assert_eq!(second["enforced_at"], enforced, "the second pin inherits");
+    assert!(
+        epoch(second["registered_at"].as_str().unwrap()) < epoch(enforced),
+        "registered before enforcement: {second}"
+    );
+    let a = w.sf.registrations_of("MYORG-ACCT1");
+    let b = w.sf.registrations_of("MYORG-ACCT2");
+    assert_eq!((a.len(), b.len()), (1, 1));
+    assert_eq!(a[0]["enforcement_at"], enforced);
+    assert_eq!(b[0]["enforcement_at"], enforced);
+    assert_eq!(b[0]["delay_minutes"], 0);
+    assert_eq!(b[0]["endpoint_first_account"], "MYORG-ACCT1");
+    // The second account was reached with its token, not a key.
+    assert!(w
+        .sf
+        .requests_of("REGISTER_PRIVATELINK_ENDPOINT")
+        .iter()
+        .any(|r| r["account"] == "MYORG-ACCT2" && r["status"] == 200));
+
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert!(
+        w.sf.registrations().is_empty(),
+        "{:?}",
+        w.sf.registrations()
+    );
+}
+
+#[test]
+fn bad_delay_and_endpoint_id_fail_at_plan_time_before_any_call() {
+    let w = world(false);
+    let body = format!(
+        "{}\n{}",
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin_config("vpc-0123456789abcdef0", "  delay_minutes   = 1441\n")
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    w.aws.clear_requests();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(err.contains("Invalid vpc_endpoint_id"), "{err}");
+    assert!(err.contains("a VPC endpoint ID such as"), "{err}");
+    assert!(err.contains("Invalid delay_minutes"), "{err}");
+    assert!(err.contains("1441 is out of range"), "{err}");
+    assert!(
+        err.contains("delay_minutes = 1441"),
+        "not on the attribute:\n{err}"
+    );
+    assert!(w.sf.requests().is_empty(), "{:?}", w.sf.requests());
+    assert!(w.aws.requests().is_empty(), "{:?}", w.aws.requests());
+
+    // Without a snowflake block the data sources say what is missing.
+    let ws = w.workspace(&format!(
+        "{}\ndata \"privatelink_snowflake_config\" \"sf\" {{}}\n",
+        w.provider(None, "", "")
+    ));
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        flat(&out.all()).contains("No Snowflake account configured"),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn a_missing_endpoint_is_reported_and_nothing_is_registered() {
+    let w = world(false);
+    let body = format!(
+        "{}\n{}",
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin_config("vpce-0123456789abcdef0", "")
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(err.contains("VPC endpoint not found"), "{err}");
+    assert!(
+        err.contains("vpce-0123456789abcdef0 does not exist in AWS account 123456789012"),
+        "{err}"
+    );
+    assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
+    assert!(w.sf.registrations().is_empty());
+    let listed = ws.ok(&["state", "list", "-no-color"]);
+    assert!(!listed.stdout.contains(PIN), "{}", listed.stdout);
+
+    // An endpoint account other than the minting credentials' is refused
+    // on aws_account_id: Snowflake would reject the token.
+    let vpce = w.endpoint("10.75.0.0/16");
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}\n{}\n{}",
+            w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+            pin_config(&vpce, "  aws_account_id  = \"210987654321\"\n")
+        ),
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains("The token would belong to another AWS account"),
+        "{err}"
+    );
+    assert!(
+        err.contains("aws_account_id = \"210987654321\""),
+        "not on the attribute:\n{err}"
+    );
+    assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
+}
+
+#[test]
+fn role_credentials_are_explained_and_a_federation_profile_fixes_it() {
+    let w = world(false);
+    let vpce = w.endpoint("10.74.0.0/16");
+    let provider = |extra: &str| {
+        w.provider(
+            None,
+            &w.keypair(1, "acct1.p8"),
+            &format!(
+                "  assume_role {{\n    role_arn = \"arn:aws:iam::{AWS_ACCOUNT}:role/terraform\"\n  }}\n{extra}"
+            ),
+        )
+    };
+    let ws = w.workspace(&format!("{}\n{}", provider(""), pin_config(&vpce, "")));
+    ws.init();
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains("Role credentials cannot mint the Snowflake pin token"),
+        "{err}"
+    );
+    assert!(err.contains("assumed-role/terraform"), "{err}");
+    assert!(err.contains("federation_profile"), "{err}");
+    assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
+
+    // A profile with the IAM user's static keys mints the token.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}\n{}\n{}",
+            provider(""),
+            pin_config(&vpce, "  federation_profile = \"pin\"\n")
+        ),
+    );
+    ws.apply();
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    ws.assert_plan_empty();
+
+    // The same profile set on the provider instead: recorded in place.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}\n{}\n{}",
+            provider("  federation_profile = \"pin\"\n"),
+            pin_config(&vpce, "")
+        ),
+    );
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.destroy();
+    assert!(w.sf.registrations().is_empty());
+    assert_eq!(
+        w.sf.requests_of("UNREGISTER_PRIVATELINK_ENDPOINT")
+            .last()
+            .map(|r| r["status"].clone()),
+        Some(json!(200))
+    );
+}
+
+#[test]
+fn a_wrong_private_key_gets_snowflakes_auth_error_without_the_key() {
+    let w = world(false);
+    // Account 1 with account 2's key: Snowflake refuses the JWT.
+    let body = format!(
+        "{}\ndata \"privatelink_snowflake_config\" \"sf\" {{}}\n",
+        w.provider(None, &w.keypair(1, "acct2.p8"), "")
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(err.contains("Snowflake authentication failed"), "{err}");
+    assert!(err.contains("390144"), "{err}");
+    assert!(err.contains("JWT token is invalid"), "{err}");
+    assert!(err.contains("MYORG-ACCT1.TERRAFORM"), "{err}");
+    for line in w.key2.body_lines().iter().chain(w.key1.body_lines().iter()) {
+        assert!(
+            !err.contains(line.as_str()),
+            "the key leaked into the error:\n{err}"
+        );
+    }
+    let refused = w.sf.requests();
+    assert!(refused.iter().any(|r| r["status"] == 401), "{refused:?}");
+    assert!(refused.iter().all(|r| r["status"] == 401), "{refused:?}");
+}
+
+#[test]
+fn throttled_and_async_statements_converge_and_a_timeout_cancels() {
+    let w = world(false);
+    let vpce = w.endpoint("10.76.0.0/16");
+    let body = format!(
+        "{}\n{}",
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin_config(&vpce, "  timeouts {\n    delete = \"3s\"\n  }\n")
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    // Register: two 429s, then 202 and two polls still running.
+    w.sf.fault(json!({
+        "status": 429, "count": 2, "retry_after": 1,
+        "async_count": 1, "async_polls": 2,
+        "kinds": ["REGISTER_PRIVATELINK_ENDPOINT"],
+    }));
+    ws.apply();
+    let registers = w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT");
+    let seen: Vec<(i64, bool, bool)> = registers
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_i64().unwrap(),
+                r["retry"] == true,
+                r["async"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![(429, false, false), (429, true, false), (202, true, true)],
+        "{registers:?}"
+    );
+    let handle = registers[2]["statement_handle"].as_str().unwrap();
+    let polls: Vec<i64> =
+        w.sf.requests_of("GET_STATEMENT_STATUS")
+            .iter()
+            .filter(|r| r["statement_handle"] == handle)
+            .map(|r| r["status"].as_i64().unwrap())
+            .collect();
+    assert_eq!(polls, vec![202, 202, 200]);
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    ws.assert_plan_empty();
+
+    // Unregister never finishes: after the delete timeout it is canceled,
+    // and the pin stays (in Snowflake and in state).
+    w.sf.fault(json!({
+        "async_count": 1, "async_polls": 100000,
+        "kinds": ["UNREGISTER_PRIVATELINK_ENDPOINT"],
+    }));
+    let out = ws.run(&["destroy", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains(&format!(
+            "Timed out waiting for Snowflake to unregister {vpce}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("it was canceled"), "{err}");
+    let unregister = w.sf.requests_of("UNREGISTER_PRIVATELINK_ENDPOINT");
+    let handle = unregister[0]["statement_handle"].as_str().unwrap();
+    assert!(w
+        .sf
+        .requests_of("CANCEL_STATEMENT")
+        .iter()
+        .any(|r| r["statement_handle"] == handle && r["status"] == 200));
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    assert!(ws.ok(&["state", "list", "-no-color"]).stdout.contains(PIN));
+
+    w.sf.clear_faults();
+    ws.destroy();
+    assert!(w.sf.registrations().is_empty());
+}
+
+fn sha256_hex(text: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn canary_secrets_never_reach_state_plan_output_or_trace_logs() {
+    let w = world(false);
+    let vpce = w.endpoint("10.78.0.0/16");
+    let body = format!(
+        "{}\n{}",
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin_config(&vpce, "  delay_minutes   = 0\n")
+    );
+    let mut ws = w.workspace(&body);
+    let log = ws.path().join("trace.log");
+    ws.set_env("TF_LOG", "trace");
+    ws.set_env("TF_LOG_PATH", &log.display().to_string());
+    ws.init();
+    let plan = ws.ok(&["plan", "-no-color", "-input=false", "-out=plan.out"]);
+    let plan_json = ws.ok(&["show", "-no-color", "-json", "plan.out"]);
+    let apply = ws.ok(&["apply", "-no-color", "-input=false", "plan.out"]);
+    let state = std::fs::read_to_string(ws.path().join("terraform.tfstate")).expect("state");
+
+    // The canary token is the one the provider minted and Snowflake got.
+    let minted = aws_fixture(&w.aws.url, &["mint"]);
+    let secret = minted["secret_access_key"].as_str().unwrap().to_string();
+    let session = minted["session_token"].as_str().unwrap().to_string();
+    let regs = w.sf.registrations_of("MYORG-ACCT1");
+    assert_eq!(regs.len(), 1);
+    assert_eq!(
+        regs[0]["token_digests"],
+        json!({
+            "secret_access_key_sha256": sha256_hex(&secret),
+            "session_token_sha256": sha256_hex(&session),
+        })
+    );
+
+    let refresh = ws.ok(&["plan", "-no-color", "-input=false", "-refresh-only"]);
+    let destroy = ws.destroy();
+    let backup =
+        std::fs::read_to_string(ws.path().join("terraform.tfstate.backup")).unwrap_or_default();
+    let trace = std::fs::read_to_string(&log).expect("trace log");
+    // The logs are real: the provider logged its statements and the
+    // minting call at trace level.
+    assert!(
+        trace.contains("submitting Snowflake statement"),
+        "no provider logs captured"
+    );
+    assert!(
+        trace.contains("minting a federation token"),
+        "the minting is not in the log"
+    );
+    assert!(w.sf.registrations().is_empty());
+
+    let mut canaries: Vec<(String, String)> = vec![
+        ("SecretAccessKey".into(), secret),
+        ("SessionToken".into(), session),
+        ("private key".into(), w.key1.body_lines().concat()),
+    ];
+    for (i, line) in w.key1.body_lines().into_iter().enumerate() {
+        canaries.push((format!("private key line {i}"), line));
+    }
+    let places = [
+        ("plan output", plan.all()),
+        ("plan JSON", plan_json.stdout),
+        ("apply output", apply.all()),
+        ("refresh output", refresh.all()),
+        ("destroy output", destroy.all()),
+        ("state file", state),
+        ("state backup", backup),
+        ("TF_LOG=trace log", trace.clone()),
+    ];
+    for (where_, text) in &places {
+        for (what, canary) in &canaries {
+            assert!(
+                !text.contains(canary.as_str()),
+                "the {what} leaked into the {where_}"
+            );
+        }
+    }
+    // Nor any bearer credential (JWT or token) the provider sent.
+    assert!(
+        !trace.contains("Bearer "),
+        "a bearer token leaked into the trace log"
+    );
+}
+
+/// The guide's module (examples/guides/) is what docs/guides shows: it must
+/// stay valid against the provider's schemas.
+#[test]
+fn the_guide_module_validates() {
+    let src = terraform::repo_root().join("examples/guides/snowflake-endpoint-pinning/main.tf");
+    let key = key_pair(None);
+    let mut ws = Workspace::new(&std::fs::read_to_string(src).expect("guide module"));
+    ws.write("key.p8", &key.private_pem);
+    let path = ws.path().join("key.p8").display().to_string();
+    ws.set_env("SNOWFLAKE_PRIVATE_KEY_PATH", &path);
+    ws.init();
+    ws.ok(&["validate", "-no-color"]);
+}

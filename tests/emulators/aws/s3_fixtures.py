@@ -1,0 +1,240 @@
+"""Creates and inspects the S3 and IAM objects around
+privatelink_s3_storage_integration in the AWS emulator, through boto3, and
+prints them as one JSON value on stdout (the same convention as fixtures.py).
+
+    python s3_fixtures.py URL bucket [--name NAME] [--foreign true|false] [--fill-cors N]
+            -> {"bucket","foreign_statement","foreign_cors_rules":[xml fragment, ...]}
+        A bucket in the default account. With --foreign true (default): two
+        CORS rules owned by another team (one with an ID, one without) and a
+        bucket policy, pretty-printed, with one statement of theirs;
+        foreign_statement is that statement's exact text and
+        foreign_cors_rules the rules' <CORSRule> fragments as S3 returns them.
+        --fill-cors N instead puts N foreign rules (N <= 100).
+    python s3_fixtures.py URL cors-raw BUCKET
+            -> {"xml": body or null, "rules": [<CORSRule> fragment, ...]}
+    python s3_fixtures.py URL cors BUCKET  -> [rule as boto3 parses it, ...] ([] when none)
+    python s3_fixtures.py URL policy-raw BUCKET -> {"policy": text or null}
+    python s3_fixtures.py URL edit-cors BUCKET ID_OR_#INDEX MAX_AGE
+            -> {"edited": selector}   (out-of-band change of one rule's MaxAgeSeconds)
+    python s3_fixtures.py URL role ROLE_NAME
+            -> {"exists": false} or {"exists": true,"arn","trust","attached":[arn],"tags":{k: v}}
+    python s3_fixtures.py URL policy-document POLICY_ARN -> the default version's document, or null
+    python s3_fixtures.py URL iam-objects NAME_PREFIX
+            -> {"roles":[name], "policies":[name]}   (customer-managed, names starting with NAME_PREFIX)
+    python s3_fixtures.py URL edit-trust ROLE_NAME EXTERNAL_ID
+            -> {"edited": role}   (out-of-band change of the trust's sts:ExternalId)
+    python s3_fixtures.py URL vendor-user [--account 185497759670] [--name NAME]
+            -> {"arn"}   (an IAM user in the vendor's account, as the vendor's side)
+"""
+
+import json
+import re
+import sys
+import uuid
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+REGION = "us-east-1"
+KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+OWNER = "123456789012"
+
+
+def client(url, service, **creds):
+    config = Config(retries={"max_attempts": 1})
+    if service == "s3":
+        config = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
+    return boto3.client(service, endpoint_url=url, region_name=REGION, config=config, **(creds or KEYS))
+
+
+def as_account(url, account):
+    c = client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/vendor", RoleSessionName="fixture")[
+        "Credentials"
+    ]
+    return dict(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+
+
+def raw_body(s3, operation, **params):
+    """The HTTP body S3 answered, exactly (boto3 would parse it)."""
+    seen = {}
+
+    def keep(http_response, **_kwargs):
+        seen["body"] = http_response.content
+
+    event = f"after-call.s3.{operation}"
+    s3.meta.events.register(event, keep)
+    try:
+        getattr(s3, re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower())(**params)
+    finally:
+        s3.meta.events.unregister(event, keep)
+    return seen["body"].decode()
+
+
+def cors_raw(url, bucket):
+    s3 = client(url, "s3")
+    try:
+        xml = raw_body(s3, "GetBucketCors", Bucket=bucket)
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "NoSuchCORSConfiguration":
+            return {"xml": None, "rules": []}
+        raise
+    return {"xml": xml, "rules": re.findall(r"<CORSRule>.*?</CORSRule>", xml, re.S)}
+
+
+def cors(url, bucket):
+    try:
+        return client(url, "s3").get_bucket_cors(Bucket=bucket)["CORSRules"]
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "NoSuchCORSConfiguration":
+            return []
+        raise
+
+
+def policy_raw(url, bucket):
+    try:
+        return {"policy": client(url, "s3").get_bucket_policy(Bucket=bucket)["Policy"]}
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "NoSuchBucketPolicy":
+            return {"policy": None}
+        raise
+
+
+def bucket(url, name, foreign, fill):
+    s3 = client(url, "s3")
+    name = name or f"warehouse-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name)
+    result = {"bucket": name, "foreign_statement": None, "foreign_cors_rules": []}
+    if fill:
+        rules = [{"ID": f"team-{i}", "AllowedMethods": ["GET"], "AllowedOrigins": [f"https://t{i}.example"]} for i in range(fill)]
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+        result["foreign_cors_rules"] = cors_raw(url, name)["rules"]
+    elif foreign:
+        rules = [
+            {"ID": "analytics-team", "AllowedMethods": ["GET", "HEAD"], "AllowedOrigins": ["https://dash.example.com"], "MaxAgeSeconds": 600},
+            {"AllowedMethods": ["PUT"], "AllowedOrigins": ["https://upload.example.com"], "AllowedHeaders": ["Content-Type"], "ExposeHeaders": ["x-amz-request-id"]},
+        ]
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+        # Key order, spacing and a string (not list) Action as a team wrote them.
+        statement = (
+            '{\n      "Sid": "AnalyticsTeamRead",\n      "Effect": "Allow",\n'
+            f'      "Principal": {{ "AWS": "arn:aws:iam::{OWNER}:root" }},\n'
+            '      "Action": "s3:GetObject",\n'
+            f'      "Resource": "arn:aws:s3:::{name}/public/*"\n    }}'
+        )
+        policy = '{\n  "Version": "2012-10-17",\n  "Id": "team-policy",\n  "Statement": [\n    ' + statement + "\n  ]\n}"
+        s3.put_bucket_policy(Bucket=name, Policy=policy)
+        result["foreign_statement"] = statement
+        result["foreign_cors_rules"] = cors_raw(url, name)["rules"]
+    return result
+
+
+def edit_cors(url, bucket, selector, max_age):
+    s3 = client(url, "s3")
+    rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    if selector.startswith("#"):
+        index = int(selector[1:])
+    else:
+        index = next(i for i, r in enumerate(rules) if r.get("ID") == selector)
+    rules[index]["MaxAgeSeconds"] = max_age
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    return {"edited": selector}
+
+
+def role(url, name):
+    iam = client(url, "iam")
+    try:
+        r = iam.get_role(RoleName=name)["Role"]
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "NoSuchEntity":
+            return {"exists": False}
+        raise
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+    return {
+        "exists": True,
+        "arn": r["Arn"],
+        "trust": r["AssumeRolePolicyDocument"],
+        "attached": attached,
+        "tags": {t["Key"]: t["Value"] for t in r.get("Tags", [])},
+    }
+
+
+def policy_document(url, arn):
+    iam = client(url, "iam")
+    try:
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "NoSuchEntity":
+            return None
+        raise
+    return iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+
+
+def iam_objects(url, prefix):
+    iam = client(url, "iam")
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(prefix)]
+    policies = [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"] if p["PolicyName"].startswith(prefix)]
+    return {"roles": roles, "policies": policies}
+
+
+def edit_trust(url, name, external_id):
+    iam = client(url, "iam")
+    doc = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    doc["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"] = external_id
+    iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(doc))
+    return {"edited": name}
+
+
+def vendor_user(url, account, name):
+    iam = client(url, "iam", **as_account(url, account))
+    return {"arn": iam.create_user(UserName=name or f"sigma-{uuid.uuid4().hex[:8]}")["User"]["Arn"]}
+
+
+def options(args, **defaults):
+    found = dict(defaults)
+    positional = []
+    i = 0
+    while i < len(args):
+        if args[i].startswith("--"):
+            name = args[i][2:].replace("-", "_")
+            if name not in defaults or i + 1 >= len(args):
+                raise SystemExit(f"unknown or incomplete option {args[i]}")
+            found[name] = args[i + 1]
+            i += 2
+        else:
+            positional.append(args[i])
+            i += 1
+    return positional, found
+
+
+def main(argv):
+    url, cmd, args = argv[1], argv[2], argv[3:]
+    if cmd == "bucket":
+        _, opt = options(args, name="", foreign="true", fill_cors="0")
+        result = bucket(url, opt["name"], opt["foreign"].lower() == "true", int(opt["fill_cors"]))
+    elif cmd == "cors-raw":
+        result = cors_raw(url, args[0])
+    elif cmd == "cors":
+        result = cors(url, args[0])
+    elif cmd == "policy-raw":
+        result = policy_raw(url, args[0])
+    elif cmd == "edit-cors":
+        result = edit_cors(url, args[0], args[1], int(args[2]))
+    elif cmd == "role":
+        result = role(url, args[0])
+    elif cmd == "policy-document":
+        result = policy_document(url, args[0])
+    elif cmd == "iam-objects":
+        result = iam_objects(url, args[0])
+    elif cmd == "edit-trust":
+        result = edit_trust(url, args[0], args[1])
+    elif cmd == "vendor-user":
+        _, opt = options(args, account="185497759670", name="")
+        result = vendor_user(url, opt["account"], opt["name"])
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

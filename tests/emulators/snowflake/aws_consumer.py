@@ -1,0 +1,96 @@
+"""The AWS side of the Snowflake pinning tests, in the AWS emulator, through
+boto3; prints one JSON value on stdout.
+
+    python aws_consumer.py URL endpoint [--cidr 10.70.0.0/16]
+        -> {"vpc_endpoint_id", "service_name", "owner"}
+        Snowflake's side first (as account 889634178462, the principal the
+        Snowflake emulator reports): a VPC, an NLB and an endpoint service
+        that allows 123456789012 without acceptance. Then the consumer side
+        as 123456789012 (the default test keys): a VPC, a subnet and the
+        interface endpoint to that service, the endpoint a pin names.
+    python aws_consumer.py URL delete-endpoint VPCE_ID -> {"deleted": id}
+    python aws_consumer.py URL mint
+        -> {"secret_access_key", "session_token"}
+        A federation token minted as the default test keys, the way the
+        provider mints one (the emulator mints the same credentials every
+        time), for tests that search outputs for it.
+"""
+
+import json
+import sys
+
+import boto3
+from botocore.config import Config
+
+REGION = "us-east-1"
+KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+CONSUMER = "123456789012"
+SNOWFLAKE = "889634178462"
+POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeVpcEndpoints"],"Resource":["*"]}]}'
+
+
+def client(url, service, **creds):
+    return boto3.client(
+        service, endpoint_url=url, region_name=REGION, config=Config(retries={"max_attempts": 1}), **(creds or KEYS)
+    )
+
+
+def as_account(url, account):
+    c = client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/fixture", RoleSessionName="fixture")
+    c = c["Credentials"]
+    return dict(
+        aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"]
+    )
+
+
+def endpoint(url, cidr="10.70.0.0/16"):
+    base = ".".join(cidr.split(".")[:2])
+    sf = as_account(url, SNOWFLAKE)
+    ec2, elb = client(url, "ec2", **sf), client(url, "elbv2", **sf)
+    zone = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[0]
+    vpc = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.90.1.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+    # NLB names are unique per account: derive one from the (unique) VPC ID.
+    lb = elb.create_load_balancer(Name=f"sf-{vpc[-12:]}", Subnets=[subnet], Type="network", Scheme="internal")
+    svc = ec2.create_vpc_endpoint_service_configuration(
+        NetworkLoadBalancerArns=[lb["LoadBalancers"][0]["LoadBalancerArn"]], AcceptanceRequired=False
+    )["ServiceConfiguration"]
+    ec2.modify_vpc_endpoint_service_permissions(
+        ServiceId=svc["ServiceId"], AddAllowedPrincipals=[f"arn:aws:iam::{CONSUMER}:root"]
+    )
+    mine = client(url, "ec2")
+    vpc = mine.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    subnet = mine.create_subnet(VpcId=vpc, CidrBlock=f"{base}.1.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+    ep = mine.create_vpc_endpoint(
+        VpcEndpointType="Interface", VpcId=vpc, ServiceName=svc["ServiceName"], SubnetIds=[subnet]
+    )["VpcEndpoint"]
+    return {"vpc_endpoint_id": ep["VpcEndpointId"], "service_name": svc["ServiceName"], "owner": ep.get("OwnerId", CONSUMER)}
+
+
+def delete_endpoint(url, vpce):
+    out = client(url, "ec2").delete_vpc_endpoints(VpcEndpointIds=[vpce])
+    if out.get("Unsuccessful"):
+        raise SystemExit(json.dumps(out["Unsuccessful"]))
+    return {"deleted": vpce}
+
+
+def mint(url):
+    c = client(url, "sts").get_federation_token(Name="snowflake", Policy=POLICY, DurationSeconds=900)["Credentials"]
+    return {"secret_access_key": c["SecretAccessKey"], "session_token": c["SessionToken"]}
+
+
+def main(argv):
+    url, cmd, args = argv[1], argv[2], argv[3:]
+    if cmd == "endpoint":
+        result = endpoint(url, args[1]) if args[:1] == ["--cidr"] else endpoint(url)
+    elif cmd == "delete-endpoint":
+        result = delete_endpoint(url, args[0])
+    elif cmd == "mint":
+        result = mint(url)
+    else:
+        raise SystemExit(f"unknown command {cmd}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -5,6 +5,11 @@
 # integration on an exports bucket (placeholder trust first, Sigma's IAM
 # user and external ID once Sigma shows them). Everything a platform team
 # would otherwise copy out of the runbooks comes from the provider's catalog.
+#
+# And the other direction: reach the Snowflake account privately from the
+# analytics VPC (the flow of the Snowflake guide). Snowflake's
+# SYSTEM$GET_PRIVATELINK_CONFIG names its endpoint service, an interface
+# endpoint connects to it, and the endpoint is pinned to the account.
 
 terraform {
   required_providers {
@@ -47,6 +52,16 @@ variable "sigma_external_id" {
   default     = ""
 }
 
+variable "analytics_vpc_id" {
+  description = "The VPC the analytics clients run in; Snowflake's endpoint goes there."
+  type        = string
+}
+
+variable "snowflake_subnet_ids" {
+  description = "One private subnet of that VPC per Availability Zone Snowflake's endpoint service supports."
+  type        = list(string)
+}
+
 variable "sigma_endpoint_id" {
   description = "The VPC endpoint ID Sigma sends back after connecting; empty until then."
   type        = string
@@ -55,6 +70,11 @@ variable "sigma_endpoint_id" {
 
 provider "privatelink" {
   region = var.region
+
+  # The Snowflake account, user and key come from SNOWFLAKE_ACCOUNT,
+  # SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY_PATH, so the key stays out of
+  # the code; the role defaults to ACCOUNTADMIN, which pinning needs.
+  snowflake {}
 }
 
 data "privatelink_vendor" "sigma" {
@@ -110,5 +130,48 @@ output "sigma_connection" {
   value = var.sigma_endpoint_id == "" ? null : {
     state = privatelink_endpoint_connection_accepter.sigma[0].state
     owner = privatelink_endpoint_connection_accepter.sigma[0].vpc_endpoint_owner
+  }
+}
+
+# What Snowflake says to connect to: its endpoint service and the host names
+# to resolve to the endpoint.
+data "privatelink_snowflake_config" "warehouse" {}
+
+# The interface endpoint to Snowflake's endpoint service, in the analytics
+# VPC. Port 80 carries OCSP.
+resource "privatelink_vpc_endpoint" "snowflake" {
+  service_name = data.privatelink_snowflake_config.warehouse.endpoint_service_name
+  vpc_id       = var.analytics_vpc_id
+  subnet_ids   = var.snowflake_subnet_ids
+
+  allow_from_vpc_cidr {
+    ports = [443, 80]
+  }
+
+  tags = {
+    Name = "snowflake"
+  }
+}
+
+# Pin the endpoint to the Snowflake account (the provider mints the scoped
+# STS token and never stores it). Referencing the endpoint's ID orders
+# destroy: the pin is unregistered before the endpoint is deleted, since an
+# endpoint deleted while pinned leaves Snowflake traffic on the public
+# internet until it is unregistered.
+resource "privatelink_snowflake_endpoint_pin" "warehouse" {
+  vpc_endpoint_id = privatelink_vpc_endpoint.snowflake.id
+  delay_minutes   = 60
+}
+
+output "snowflake" {
+  description = "The Snowflake endpoint, its pin, and the names to CNAME to the endpoint in a private hosted zone for privatelink.snowflakecomputing.com."
+  value = {
+    endpoint_id       = privatelink_vpc_endpoint.snowflake.id
+    endpoint_state    = privatelink_vpc_endpoint.snowflake.state
+    endpoint_dns_name = privatelink_vpc_endpoint.snowflake.dns_entries[0].dns_name
+    dns_names         = data.privatelink_snowflake_config.warehouse.dns_names
+    pin               = privatelink_snowflake_endpoint_pin.warehouse.id
+    registered_at     = privatelink_snowflake_endpoint_pin.warehouse.registered_at
+    enforced_at       = privatelink_snowflake_endpoint_pin.warehouse.enforced_at
   }
 }

@@ -62,6 +62,7 @@ VARCHAR_MAX = 16777216
 
 VPCE_RE = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 AWS_ACCOUNT_RE = re.compile(r"^\d{12}$")
+ENDPOINT_SERVICE_RE = re.compile(r"^vpce-svc-[0-9a-f]{8,17}$")
 FEDERATED_ARN_RE = re.compile(r"^arn:aws(?:-[a-z]+)*:sts::(\d{12}):federated-user/([\w+=,.@-]+)$")
 
 SYSTEM_FUNCTIONS = {
@@ -467,6 +468,7 @@ class State:
     def _account_to_saved(acct: dict) -> dict:
         return {
             **{k: acct[k] for k in ("account", "locator", "region", "organization", "account_name")},
+            "endpoint_service_id": acct.get("endpoint_service_id"),
             "users": [
                 {
                     "name": u["name"],
@@ -481,6 +483,7 @@ class State:
 
     def _account_from_saved(self, spec: dict) -> dict:
         acct = {k: spec[k] for k in ("account", "locator", "region", "organization", "account_name")}
+        acct["endpoint_service_id"] = spec.get("endpoint_service_id")
         acct["users"] = {}
         for u in spec["users"]:
             acct["users"][u["name"]] = self._user(
@@ -515,6 +518,11 @@ class State:
             org, acct_name = "", name
         locator = str(spec.get("locator") or acct_name).strip().upper()
         region = str(spec.get("region") or "us-east-1").strip().lower()
+        service = spec.get("endpoint_service_id")
+        if service is not None:
+            service = str(service).strip()
+            if not ENDPOINT_SERVICE_RE.match(service):
+                raise ValueError("endpoint_service_id must be vpce-svc- followed by 8 to 17 hex digits")
         users = {}
         for u in spec.get("users", []):
             uname = str(u["name"]).strip().upper()
@@ -533,6 +541,7 @@ class State:
             "region": region,
             "organization": org,
             "account_name": acct_name,
+            "endpoint_service_id": service,
             "users": users,
         }
         with self.lock:
@@ -549,6 +558,7 @@ class State:
             "account": acct["account"],
             "locator": acct["locator"],
             "region": acct["region"],
+            "endpoint_service_id": provider_service(acct),
             "users": [
                 {
                     "name": u["name"],
@@ -868,6 +878,10 @@ def _endpoint_args(fn: str, vpce, aws_account) -> tuple[str, str]:
 
 
 def provider_service(acct: dict) -> str:
+    """Snowflake's endpoint service in the account's region: the one set with
+    the account (``endpoint_service_id``), else one derived from the region."""
+    if acct.get("endpoint_service_id"):
+        return acct["endpoint_service_id"]
     digest = hashlib.sha256(("svc:" + acct["region"]).encode()).hexdigest()
     return "vpce-svc-" + digest[:17]
 

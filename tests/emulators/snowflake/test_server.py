@@ -480,6 +480,37 @@ def test_privatelink_config_keys(sf):
     assert config["privatelink-vpce-id"].endswith(regs_provider)
 
 
+def test_endpoint_service_can_be_set_per_account(sf):
+    """An account given endpoint_service_id reports that service (e.g. one
+    created in the AWS emulator) in its config, its pins and GET accounts;
+    the others keep the one derived from the region."""
+    service = "vpce-svc-0123456789abcdef0"
+    admin(sf.url, "POST", "accounts", {
+        "account": "MYORG-ACCT3", "locator": "EF13579", "region": "us-east-1", "endpoint_service_id": service,
+        "users": [{"name": "TERRAFORM", "public_key_pem": public_pem(KEY1), "roles": ["ACCOUNTADMIN"]}],
+    })
+    config = json.loads(sf.cell("SELECT SYSTEM$GET_PRIVATELINK_CONFIG()", account="MYORG-ACCT3"))
+    assert config["privatelink-vpce-id"] == f"com.amazonaws.vpce.us-east-1.{service}"
+    sf.cell(register_sql(), account="MYORG-ACCT3")
+    assert registrations(sf, account="MYORG-ACCT3")[0]["providerServiceEndpoint"] == service
+    accounts = {a["account"]: a for a in admin(sf.url, "GET", "accounts")}
+    assert accounts["MYORG-ACCT3"]["endpoint_service_id"] == service
+    derived = accounts["MYORG-ACCT1"]["endpoint_service_id"]
+    assert derived.startswith("vpce-svc-") and derived != service
+    other = json.loads(sf.cell("SELECT SYSTEM$GET_PRIVATELINK_CONFIG()"))
+    assert other["privatelink-vpce-id"] == f"com.amazonaws.vpce.us-east-1.{derived}"
+
+
+@pytest.mark.parametrize("bad", ["vpce-0123456789abcdef0", "vpce-svc-XYZ", "vpce-svc-0123", "", 42])
+def test_bad_endpoint_service_id_is_400(sf, bad):
+    status, _, body = http(sf.url, "POST", "/_privatelink/accounts", {
+        "account": "MYORG-ACCT4", "endpoint_service_id": bad,
+        "users": [{"name": "TERRAFORM", "public_key_pem": public_pem(KEY1)}],
+    })
+    assert status == 400 and "endpoint_service_id" in body["error"]
+    assert "MYORG-ACCT4" not in {a["account"] for a in admin(sf.url, "GET", "accounts")}
+
+
 # --------------------------------------------------------------------------
 # Async, faults, idempotency, cancel
 # --------------------------------------------------------------------------
@@ -651,7 +682,7 @@ def test_state_file_round_trip(tmp_path):
     proc, url = start()
     try:
         admin(url, "POST", "accounts", {
-            "account": "MYORG-ACCT1", "locator": "AB12345",
+            "account": "MYORG-ACCT1", "locator": "AB12345", "endpoint_service_id": "vpce-svc-0123456789abcdef0",
             "users": [{"name": "TERRAFORM", "public_key_pem": public_pem(KEY1), "tokens": [PAT]}],
         })
         Client(url).cell(register_sql())
@@ -664,6 +695,8 @@ def test_state_file_round_trip(tmp_path):
         client = Client(url)
         assert len(registrations(client)) == 1
         assert client.cell("select 1", token=PAT, kind="PROGRAMMATIC_ACCESS_TOKEN") == "1"
+        [acct] = admin(url, "GET", "accounts")
+        assert acct["endpoint_service_id"] == "vpce-svc-0123456789abcdef0"
     finally:
         proc.stdin.close()
         proc.wait(timeout=10)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The demo: loads the freshly built provider into a real Terraform through a
 # filesystem mirror (as `terraform init` finds a released provider), starts
-# the AWS emulator, and walks examples/demo through what a platform team does
-# with Sigma: publish the warehouse's load balancer as an endpoint service,
-# grant Sigma's VPC on a Redshift cluster and set up the storage integration
-# on an exports bucket, printing the hand-off; then let "Sigma" (another
-# account in the emulator) connect and answer, accept the connection and
-# trust Sigma's IAM user, check that a second plan is empty, and destroy
-# everything. Alongside, the Snowflake flow of the guide
+# the AWS emulator, and walks examples/demo, a thin caller of the reusable
+# module examples/vendor-onboarding, through what a platform team does with
+# Sigma: publish the warehouse's load balancer as an endpoint service, grant
+# Sigma's VPC on a Redshift cluster and set up the storage integration on an
+# exports bucket, printing the module's vendor_handoff; then let "Sigma"
+# (another account in the emulator) connect and answer, accept the
+# connection and trust Sigma's IAM user, check that a second plan is empty,
+# and destroy everything. Alongside, the Snowflake flow of the guide
 # (examples/guides/snowflake-endpoint-pinning.md) against the Snowflake SQL
 # API emulator: the account's PrivateLink config names Snowflake's endpoint
 # service (made in the AWS emulator as Snowflake's AWS account), an interface
@@ -58,6 +59,8 @@ pkg="$work/mirror/registry.terraform.io/privatelink/privatelink/$version/linux_a
 mkdir -p "$pkg"
 cp "$bin" "$pkg/terraform-provider-privatelink_v$version"
 cp -r "$root/examples/demo" "$work/demo"
+# Beside it, so the demo's `source = "../vendor-onboarding"` resolves.
+cp -r "$root/examples/vendor-onboarding" "$work/vendor-onboarding"
 cat > "$work/cli.tfrc" <<CFG
 provider_installation {
   filesystem_mirror {
@@ -131,7 +134,7 @@ step version
 step init -input=false
 note "Publish the warehouse, grant Redshift, set up the storage integration; connect to Snowflake and pin the endpoint"
 step apply -input=false -auto-approve
-service_name=$("$terraform" output -json send_to_sigma | field privatelink service_name)
+service_name=$("$terraform" output -json vendor_handoff | field privatelink service_name)
 snowflake_endpoint=$("$terraform" output -json snowflake | field endpoint_id)
 
 note "Sigma connects from its own account and answers the storage form"
@@ -144,6 +147,8 @@ echo "Sigma's IAM user: $TF_VAR_sigma_iam_user_arn"
 
 note "Accept Sigma's connection and trust Sigma's IAM user"
 step apply -input=false -auto-approve
+note "The hand-off, complete: what Sigma's forms ask for"
+step output vendor_handoff
 set +e
 step plan -input=false -detailed-exitcode
 code=$?
@@ -156,8 +161,8 @@ step destroy -input=false -auto-approve | tee "$work/destroy.log"
 
 note "Snowflake was unregistered before its endpoint was deleted"
 # Terraform's log: the pin's destruction completes before the endpoint's starts.
-if ! awk '/privatelink_snowflake_endpoint_pin\.warehouse: Destruction complete/ && !p { p = NR }
-          /privatelink_vpc_endpoint\.snowflake: Destroying/ && !e { e = NR }
+if ! awk '/module\.sigma\.privatelink_snowflake_endpoint_pin\.snowflake\[0\]: Destruction complete/ && !p { p = NR }
+          /module\.sigma\.privatelink_vpc_endpoint\.snowflake\[0\]: Destroying/ && !e { e = NR }
           END { exit !(p && e && p < e) }' "$work/destroy.log"; then
   echo "demo: the endpoint was not destroyed after its pin" >&2
   exit 1

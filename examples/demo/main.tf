@@ -1,15 +1,18 @@
-# The demo module: connect Sigma to a data estate the way Sigma's runbooks
-# describe, in one module. Publish a database's Network Load Balancer over
-# PrivateLink and accept Sigma's endpoint connection once Sigma has created
-# it; grant Sigma's VPC access to a Redshift cluster; set up the storage
-# integration on an exports bucket (placeholder trust first, Sigma's IAM
-# user and external ID once Sigma shows them). Everything a platform team
-# would otherwise copy out of the runbooks comes from the provider's catalog.
+# The demo: connect Sigma to a data estate the way Sigma's runbooks describe,
+# with the reusable module in ../vendor-onboarding; this file only configures
+# the provider and feeds the module the estate's IDs. The module publishes a
+# database's Network Load Balancer over PrivateLink and accepts Sigma's
+# endpoint connection once Sigma has created it; grants Sigma's VPC access to
+# a Redshift cluster; sets up the storage integration on an exports bucket
+# (placeholder trust first, Sigma's IAM user and external ID once Sigma shows
+# them). Everything a platform team would otherwise copy out of the runbooks
+# comes from the provider's catalog.
 #
 # And the other direction: reach the Snowflake account privately from the
 # analytics VPC (the flow of the Snowflake guide). Snowflake's
 # SYSTEM$GET_PRIVATELINK_CONFIG names its endpoint service, an interface
-# endpoint connects to it, and the endpoint is pinned to the account.
+# endpoint connects to it, and the endpoint is pinned to the account of the
+# provider's snowflake block.
 
 terraform {
   required_providers {
@@ -77,101 +80,46 @@ provider "privatelink" {
   snowflake {}
 }
 
-data "privatelink_vendor" "sigma" {
-  name = "sigma"
-}
+# Sigma onboarded by the reusable module: every resource is in
+# ../vendor-onboarding, fed from the provider's catalog.
+module "sigma" {
+  source = "../vendor-onboarding"
 
-resource "privatelink_endpoint_service" "warehouse" {
-  network_load_balancer_arns = [var.nlb_arn]
-  allowed_principals         = [data.privatelink_vendor.sigma.principal_arn]
-  acceptance_required        = true
-  # Sigma's connection is rejected on destroy rather than blocking it.
-  force_destroy = true
+  vendor = "sigma"
 
-  tags = {
-    Name = "warehouse-for-sigma"
-  }
-}
+  nlb_arn            = var.nlb_arn
+  vendor_endpoint_id = var.sigma_endpoint_id
 
-resource "privatelink_endpoint_connection_accepter" "sigma" {
-  count           = var.sigma_endpoint_id == "" ? 0 : 1
-  service_id      = privatelink_endpoint_service.warehouse.id
-  vpc_endpoint_id = var.sigma_endpoint_id
-}
-
-resource "privatelink_redshift_endpoint_grant" "sigma" {
-  cluster_identifier = var.redshift_cluster_identifier
-  grantee_account    = data.privatelink_vendor.sigma.aws_account_id
-  vpc_ids            = [data.privatelink_vendor.sigma.redshift_vpc_id]
-}
-
-resource "privatelink_s3_storage_integration" "sigma" {
-  bucket    = var.exports_bucket
-  prefix    = "sigma"
-  role_name = "sigma-storage-integration"
-  vendor    = data.privatelink_vendor.sigma.name
+  redshift_cluster_identifier = var.redshift_cluster_identifier
 
   # Until Sigma answers, the role trusts this account with a placeholder.
-  vendor_iam_user_arn = var.sigma_iam_user_arn == "" ? null : var.sigma_iam_user_arn
-  external_id         = var.sigma_external_id == "" ? null : var.sigma_external_id
+  bucket              = var.exports_bucket
+  bucket_prefix       = "sigma"
+  storage_role_name   = "sigma-storage-integration"
+  vendor_iam_user_arn = var.sigma_iam_user_arn
+  external_id         = var.sigma_external_id
+
+  # The Snowflake account is the provider's (its snowflake block above).
+  snowflake_enabled    = true
+  snowflake_vpc_id     = var.analytics_vpc_id
+  snowflake_subnet_ids = var.snowflake_subnet_ids
+
+  tags = {
+    Team = "data-platform"
+  }
 }
 
-output "send_to_sigma" {
+output "vendor_handoff" {
   description = "What Sigma's runbooks ask you to send or enter in its forms."
-  value = {
-    privatelink         = privatelink_endpoint_service.warehouse.vendor_handoff
-    redshift            = privatelink_redshift_endpoint_grant.sigma.vendor_handoff
-    storage_integration = privatelink_s3_storage_integration.sigma.vendor_handoff
-  }
+  value       = module.sigma.vendor_handoff
 }
 
 output "sigma_connection" {
   description = "Sigma's endpoint connection, once accepted."
-  value = var.sigma_endpoint_id == "" ? null : {
-    state = privatelink_endpoint_connection_accepter.sigma[0].state
-    owner = privatelink_endpoint_connection_accepter.sigma[0].vpc_endpoint_owner
-  }
-}
-
-# What Snowflake says to connect to: its endpoint service and the host names
-# to resolve to the endpoint.
-data "privatelink_snowflake_config" "warehouse" {}
-
-# The interface endpoint to Snowflake's endpoint service, in the analytics
-# VPC. Port 80 carries OCSP.
-resource "privatelink_vpc_endpoint" "snowflake" {
-  service_name = data.privatelink_snowflake_config.warehouse.endpoint_service_name
-  vpc_id       = var.analytics_vpc_id
-  subnet_ids   = var.snowflake_subnet_ids
-
-  allow_from_vpc_cidr {
-    ports = [443, 80]
-  }
-
-  tags = {
-    Name = "snowflake"
-  }
-}
-
-# Pin the endpoint to the Snowflake account (the provider mints the scoped
-# STS token and never stores it). Referencing the endpoint's ID orders
-# destroy: the pin is unregistered before the endpoint is deleted, since an
-# endpoint deleted while pinned leaves Snowflake traffic on the public
-# internet until it is unregistered.
-resource "privatelink_snowflake_endpoint_pin" "warehouse" {
-  vpc_endpoint_id = privatelink_vpc_endpoint.snowflake.id
-  delay_minutes   = 60
+  value       = module.sigma.vendor_connection
 }
 
 output "snowflake" {
   description = "The Snowflake endpoint, its pin, and the names to CNAME to the endpoint in a private hosted zone for privatelink.snowflakecomputing.com."
-  value = {
-    endpoint_id       = privatelink_vpc_endpoint.snowflake.id
-    endpoint_state    = privatelink_vpc_endpoint.snowflake.state
-    endpoint_dns_name = privatelink_vpc_endpoint.snowflake.dns_entries[0].dns_name
-    dns_names         = data.privatelink_snowflake_config.warehouse.dns_names
-    pin               = privatelink_snowflake_endpoint_pin.warehouse.id
-    registered_at     = privatelink_snowflake_endpoint_pin.warehouse.registered_at
-    enforced_at       = privatelink_snowflake_endpoint_pin.warehouse.enforced_at
-  }
+  value       = module.sigma.snowflake
 }

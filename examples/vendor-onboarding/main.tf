@@ -1,0 +1,113 @@
+# Onboard one SaaS analytics vendor onto a data estate over AWS PrivateLink,
+# the way the vendor's runbooks describe it, with the vendor's published
+# facts from the provider's catalog instead of pasted IDs:
+#
+#   - an endpoint service on your Network Load Balancer that allows the
+#     vendor's principal, and the acceptance of the vendor's connection once
+#     the vendor has made it (vendor_endpoint_id);
+#   - optionally, a grant of the vendor's VPC on a Redshift cluster;
+#   - optionally, an S3 storage integration on a bucket, in two phases;
+#   - optionally, the other direction: an interface endpoint to the Snowflake
+#     account of the provider configuration, pinned to that account.
+#
+# Everything the vendor's forms ask for comes out as one vendor_handoff
+# object. The module has no provider block: the caller's privatelink
+# provider (or the one passed in `providers`) sets the AWS account and
+# region, and the Snowflake account.
+
+data "privatelink_vendor" "this" {
+  name = var.vendor
+}
+
+locals {
+  prefix    = var.bucket_prefix == "" ? var.vendor : var.bucket_prefix
+  role_name = var.storage_role_name == "" ? "${var.vendor}-storage-integration" : var.storage_role_name
+}
+
+# --- PrivateLink: publish the NLB to the vendor, accept its connection ------
+
+resource "privatelink_endpoint_service" "this" {
+  network_load_balancer_arns = [var.nlb_arn]
+  # The vendor's principal from the catalog, or vendor_principal_arn where
+  # the catalog has none (coalesce fails the plan when both are missing).
+  allowed_principals  = [coalesce(var.vendor_principal_arn, data.privatelink_vendor.this.principal_arn)]
+  acceptance_required = true
+  # The vendor's connection is rejected on destroy rather than blocking it.
+  force_destroy = true
+
+  tags = merge(var.tags, { Name = "${var.vendor}-privatelink" })
+}
+
+# The vendor connects with the service name in vendor_handoff and sends back
+# its endpoint ID; only that connection is accepted.
+resource "privatelink_endpoint_connection_accepter" "vendor" {
+  count = var.vendor_endpoint_id == "" ? 0 : 1
+
+  service_id      = privatelink_endpoint_service.this.id
+  vpc_endpoint_id = var.vendor_endpoint_id
+}
+
+# --- Redshift: let the vendor's VPC create a managed endpoint ---------------
+
+resource "privatelink_redshift_endpoint_grant" "vendor" {
+  count = var.redshift_cluster_identifier == "" ? 0 : 1
+
+  cluster_identifier = var.redshift_cluster_identifier
+  grantee_account    = data.privatelink_vendor.this.aws_account_id
+  # Only the VPC the vendor's runbook names for this region, never all of
+  # its account's VPCs (coalesce fails the plan where the catalog has none).
+  vpc_ids      = [coalesce(data.privatelink_vendor.this.redshift_vpc_id)]
+  force_revoke = var.redshift_force_revoke
+}
+
+# --- S3: the vendor's storage integration with your bucket ------------------
+
+resource "privatelink_s3_storage_integration" "vendor" {
+  count = var.bucket == "" ? 0 : 1
+
+  bucket    = var.bucket
+  prefix    = local.prefix
+  role_name = local.role_name
+  vendor    = data.privatelink_vendor.this.name
+
+  # Phase one: the role trusts this account with a placeholder external ID
+  # until the vendor shows its IAM user and external ID (phase two).
+  vendor_iam_user_arn  = var.vendor_iam_user_arn == "" ? null : var.vendor_iam_user_arn
+  external_id          = var.external_id == "" ? null : var.external_id
+  allowed_source_cidrs = length(var.allowed_source_cidrs) == 0 ? null : var.allowed_source_cidrs
+
+  tags = var.tags
+}
+
+# --- Snowflake: a pinned consumer endpoint to Snowflake's service ------------
+
+# What the Snowflake account of the provider configuration says to connect
+# to: its endpoint service, and the host names to resolve to the endpoint.
+data "privatelink_snowflake_config" "snowflake" {
+  count = var.snowflake_enabled ? 1 : 0
+}
+
+# Port 80 carries OCSP.
+resource "privatelink_vpc_endpoint" "snowflake" {
+  count = var.snowflake_enabled ? 1 : 0
+
+  service_name = data.privatelink_snowflake_config.snowflake[0].endpoint_service_name
+  vpc_id       = var.snowflake_vpc_id
+  subnet_ids   = var.snowflake_subnet_ids
+
+  allow_from_vpc_cidr {
+    ports = [443, 80]
+  }
+
+  tags = merge(var.tags, { Name = "snowflake" })
+}
+
+# Referencing the endpoint's ID orders destroy: the pin is unregistered
+# before the endpoint is deleted, since an endpoint deleted while pinned
+# leaves Snowflake traffic on the public internet until it is unregistered.
+resource "privatelink_snowflake_endpoint_pin" "snowflake" {
+  count = var.snowflake_enabled ? 1 : 0
+
+  vpc_endpoint_id = privatelink_vpc_endpoint.snowflake[0].id
+  delay_minutes   = var.snowflake_pin_delay_minutes
+}

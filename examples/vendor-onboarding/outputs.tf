@@ -1,0 +1,41 @@
+output "vendor_handoff" {
+  description = "Everything the vendor's forms ask for, ready to paste. privatelink: service_name, availability_zone_ids and region of the endpoint service. redshift: cluster_identifier, region, account (the cluster owner's) and availability_zone_ids of the cluster; null without redshift_cluster_identifier. storage_integration: role_arn and bucket_path; null without bucket."
+  value = {
+    vendor              = data.privatelink_vendor.this.display_name
+    privatelink         = privatelink_endpoint_service.this.vendor_handoff
+    redshift            = one(privatelink_redshift_endpoint_grant.vendor[*].vendor_handoff)
+    storage_integration = one(privatelink_s3_storage_integration.vendor[*].vendor_handoff)
+  }
+}
+
+output "endpoint_service_id" {
+  description = "The endpoint service's ID (vpce-svc-...)."
+  value       = privatelink_endpoint_service.this.id
+}
+
+output "vendor_connection" {
+  description = "The vendor's endpoint connection once accepted: state (available) and owner (the vendor's account); null while vendor_endpoint_id is empty."
+  value = var.vendor_endpoint_id == "" ? null : {
+    vpc_endpoint_id = privatelink_endpoint_connection_accepter.vendor[0].vpc_endpoint_id
+    state           = privatelink_endpoint_connection_accepter.vendor[0].state
+    owner           = privatelink_endpoint_connection_accepter.vendor[0].vpc_endpoint_owner
+  }
+}
+
+output "storage_integration_trust_phase" {
+  description = "placeholder until vendor_iam_user_arn and external_id are set, vendor after; null without bucket."
+  value       = one(privatelink_s3_storage_integration.vendor[*].trust_phase)
+}
+
+output "snowflake" {
+  description = "The Snowflake endpoint and its pin, and the host names to CNAME to the endpoint in a private hosted zone for privatelink.snowflakecomputing.com; null unless snowflake_enabled."
+  value = var.snowflake_enabled ? {
+    endpoint_id       = privatelink_vpc_endpoint.snowflake[0].id
+    endpoint_state    = privatelink_vpc_endpoint.snowflake[0].state
+    endpoint_dns_name = privatelink_vpc_endpoint.snowflake[0].dns_entries[0].dns_name
+    dns_names         = data.privatelink_snowflake_config.snowflake[0].dns_names
+    pin               = privatelink_snowflake_endpoint_pin.snowflake[0].id
+    registered_at     = privatelink_snowflake_endpoint_pin.snowflake[0].registered_at
+    enforced_at       = privatelink_snowflake_endpoint_pin.snowflake[0].enforced_at
+  } : null
+}

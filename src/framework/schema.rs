@@ -355,6 +355,11 @@ fn lint_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
         if a.default.is_some() && a.mode != Mode::OptionalComputed {
             problems.push(format!("{name}: a default needs optional+computed"));
         }
+        for v in &a.validators {
+            if let Some(defect) = v.defect() {
+                problems.push(format!("{name}: {defect}"));
+            }
+        }
         if a.requires_replace && a.mode == Mode::Computed {
             problems.push(format!(
                 "{name}: computed-only attributes cannot force replacement"

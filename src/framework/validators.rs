@@ -5,12 +5,18 @@ use super::diag::{AttributePath, Diagnostics};
 use super::schema::{Block, Nesting};
 use super::value::Value;
 use regex::Regex;
+use std::sync::OnceLock;
 
 pub trait Validator: Send + Sync {
     /// A short phrase for documentation: "one of `a`, `b`".
     fn describe(&self) -> String;
     /// Called only with known, non-null values.
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics);
+    /// A problem in the validator itself (a pattern that does not
+    /// compile); the schema lint reports it, so unit tests catch it.
+    fn defect(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Runs every attribute's validators over a configuration value.
@@ -50,7 +56,10 @@ pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags:
 /// A string that must match a pattern; `what` names the expected form for
 /// the message ("a 12-digit AWS account ID").
 pub struct Pattern {
-    re: Regex,
+    source: String,
+    // Compiled on first use: schemas are built when the plugin starts,
+    // and compiling every resource's patterns there cost start-up time.
+    re: OnceLock<Result<Regex, String>>,
     what: String,
     length: Option<(usize, usize)>,
 }
@@ -62,13 +71,17 @@ impl Pattern {
         self.length = Some((min, max));
         self
     }
+
+    fn regex(&self) -> &Result<Regex, String> {
+        self.re
+            .get_or_init(|| Regex::new(&self.source).map_err(|e| e.to_string()))
+    }
 }
 
 pub fn pattern(re: &str, what: &str) -> Pattern {
     Pattern {
-        // The patterns are literals in our own code: a bad one is a bug the
-        // unit tests catch, so failing loudly here is right.
-        re: Regex::new(re).unwrap_or_else(|e| panic!("invalid validator pattern {re}: {e}")),
+        source: re.to_string(),
+        re: OnceLock::new(),
         what: what.to_string(),
         length: None,
     }
@@ -78,12 +91,21 @@ impl Validator for Pattern {
     fn describe(&self) -> String {
         format!("must be {}", self.what)
     }
+    fn defect(&self) -> Option<String> {
+        self.regex()
+            .as_ref()
+            .err()
+            .map(|e| format!("pattern {:?} does not compile: {e}", self.source))
+    }
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
             let len_ok = self
                 .length
                 .is_none_or(|(min, max)| (min..=max).contains(&s.chars().count()));
-            if !len_ok || !self.re.is_match(s) {
+            // A pattern that does not compile is a defect the schema lint
+            // reports; it refuses nothing rather than everything.
+            let matches = self.regex().as_ref().map_or(true, |re| re.is_match(s));
+            if !len_ok || !matches {
                 diags.error_at(
                     path.clone(),
                     format!("Invalid {}", last_name(path)),
@@ -184,6 +206,9 @@ impl Validator for Each {
     fn describe(&self) -> String {
         format!("each element {}", self.0.describe())
     }
+    fn defect(&self) -> Option<String> {
+        self.0.defect()
+    }
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Some(items) = value.elements() {
             for (i, item) in items.iter().enumerate() {
@@ -256,6 +281,17 @@ pub fn http_url() -> Pattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pattern_that_does_not_compile_is_a_defect_not_a_refusal() {
+        let bad = pattern("([a-z]", "anything");
+        assert!(bad.defect().unwrap().contains("does not compile"));
+        let mut d = Diagnostics::new();
+        bad.check(&Value::string("x"), &AttributePath::attr("a"), &mut d);
+        assert!(d.is_empty());
+        assert!(each(bad).defect().is_some());
+        assert!(pattern("^[a-z]+$", "letters").defect().is_none());
+    }
 
     fn run(v: &dyn Validator, value: Value) -> Diagnostics {
         let mut d = Diagnostics::new();

@@ -127,3 +127,34 @@ impl Provider for PrivatelinkProvider {
         Ok(ProviderData::new(config))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every schema the provider serves is well formed, its validators'
+    /// patterns included (they compile lazily, so only this catches a bad
+    /// one before a user does).
+    #[test]
+    fn every_schema_lints_clean() {
+        let p = PrivatelinkProvider;
+        let mut problems = p.schema().lint();
+        for r in p.resources() {
+            problems.extend(
+                r.schema()
+                    .lint()
+                    .into_iter()
+                    .map(|e| format!("{}: {e}", r.type_name())),
+            );
+        }
+        for d in p.data_sources() {
+            problems.extend(
+                d.schema()
+                    .lint()
+                    .into_iter()
+                    .map(|e| format!("{}: {e}", d.type_name())),
+            );
+        }
+        assert_eq!(problems, Vec::<String>::new());
+    }
+}

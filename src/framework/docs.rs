@@ -163,11 +163,15 @@ pub fn render_guides(examples_dir: &Path) -> Result<BTreeMap<PathBuf, String>, S
     Ok(out)
 }
 
+/// The first sentence, on one line: it goes into the front matter's
+/// one-line description, so it ends at a paragraph or line break too.
 fn first_sentence(text: &str) -> String {
-    let s = text
+    let paragraph = text.split('\n').next().unwrap_or(text);
+    let s = paragraph
         .split(". ")
         .next()
-        .unwrap_or(text)
+        .unwrap_or(paragraph)
+        .trim()
         .trim_end_matches('.');
     format!("{s}.")
 }
@@ -280,6 +284,15 @@ fn render_block(block: &Block, path: Option<&str>, md: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_sentence_stops_at_a_line_break() {
+        assert_eq!(first_sentence("One thing. Another."), "One thing.");
+        assert_eq!(
+            first_sentence("One thing\n\nMore text. Here."),
+            "One thing."
+        );
+    }
 
     #[test]
     fn guides_keep_front_matter_and_inline_terraform_files() {

@@ -10,7 +10,7 @@ mod harness;
 mod terraform;
 
 use aws::Emulator;
-use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
+use harness::{assert_import_matches, main_tf, workspace, HEADER};
 
 fn service_config(nlb: &str, extra: &str) -> String {
     format!(
@@ -34,6 +34,14 @@ output "id" {{
 }}
 "#
     )
+}
+
+/// Calls about endpoint connections: what the accepter makes.
+fn connection_calls(emu: &Emulator) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|(_, a, _)| a.contains("VpcEndpointConnections"))
+        .count()
 }
 
 fn count(emu: &Emulator, service: &str) -> usize {
@@ -220,48 +228,73 @@ fn vendor_flow_with_accepter() {
         "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n}}\n\noutput \"accepted\" {{\n  value = privatelink_endpoint_connection_accepter.sigma\n}}\n"
     );
     ws.write("main.tf", &(main_tf(&ws) + &accepter));
+    emu.clear_requests();
     ws.apply();
+    let accepter_create = connection_calls(&emu);
     let accepted = &ws.outputs()["accepted"]["value"];
     assert_eq!(accepted["state"], "available");
     assert_eq!(accepted["vpc_endpoint_owner"], "185497759670");
     assert_eq!(accepted["id"], format!("{service_id}_{vpce}").as_str());
     let after = emu.fixture(&["state-of-endpoints", &service_id]);
     assert_eq!(after[0]["state"], "available", "{after}");
+    emu.clear_requests();
     ws.assert_plan_empty();
+    let accepter_refresh = connection_calls(&emu);
 
     // Import the accepted connection elsewhere: same attributes.
-    let other = copy_of(&emu, &main_tf(&ws));
-    other.init();
-    other.ok(&[
-        "import",
+    assert_import_matches(
+        &emu,
+        &ws,
+        "privatelink_endpoint_connection_accepter",
+        &format!("{service_id}_{vpce}"),
+    );
+
+    // Rejected out of band: the next plan re-creates the accepter, and the
+    // apply says why it cannot (a rejected endpoint must be made anew).
+    emu.fixture(&["reject-connection", &service_id, &vpce]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    let failed = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(failed.code, 0);
+    assert!(
+        failed.all().contains("cannot be accepted"),
+        "{}",
+        failed.all()
+    );
+
+    // The vendor makes a new endpoint; accepting it converges.
+    let again = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
+    let vpce2 = again["vpc_endpoint_id"].as_str().unwrap().to_string();
+    ws.write("main.tf", &main_tf(&ws).replace(&vpce, &vpce2));
+    ws.apply();
+    ws.assert_plan_empty();
+
+    // Destroying the accepter rejects the connection.
+    emu.clear_requests();
+    ws.ok(&[
+        "destroy",
         "-no-color",
         "-input=false",
-        "privatelink_endpoint_connection_accepter.sigma",
-        &format!("{service_id}_{vpce}"),
+        "-auto-approve",
+        "-target=privatelink_endpoint_connection_accepter.sigma",
     ]);
-    let imported = other.ok(&[
-        "state",
-        "show",
-        "-no-color",
-        "privatelink_endpoint_connection_accepter.sigma",
-    ]);
+    let accepter_destroy = connection_calls(&emu);
+    let states = emu.fixture(&["state-of-endpoints", &service_id]);
     assert!(
-        imported.stdout.contains("\"available\""),
-        "{}",
-        imported.stdout
+        states
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == vpce2.as_str() && c["state"] == "rejected"),
+        "destroy did not reject {vpce2}: {states}"
     );
-    assert!(
-        imported.stdout.contains("185497759670"),
-        "{}",
-        imported.stdout
-    );
-    other.ok(&[
-        "state",
-        "rm",
-        "-no-color",
-        "privatelink_endpoint_connection_accepter.sigma",
-    ]);
-
+    eprintln!("privatelink_endpoint_connection_accepter connection calls: create {accepter_create}, refresh {accepter_refresh}, destroy {accepter_destroy}");
+    assert!(accepter_refresh <= 2, "refresh took {accepter_refresh}");
     ws.destroy();
     let final_state = emu.fixture(&["state-of-endpoints", &service_id]);
     assert!(

@@ -29,6 +29,8 @@ on stdout.
     python fixtures.py URL security-groups VPC_ID   -> [{"id","name","tags":{k: v},
                                                          "ingress":[{"protocol","from","to","cidrs"}]}]
                                                        (all but the VPC's default group)
+    python fixtures.py URL reject-connection SERVICE_ID VPCE_ID -> {"rejected": vpce id}
+        The service's owner (the default account) rejects it by hand.
     python fixtures.py URL open-group SG_ID CIDR PORT -> {"opened": sg id}
         Adds a TCP rule by hand (out-of-band drift).
     python fixtures.py URL accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT
@@ -219,6 +221,12 @@ def security_groups(url: str, vpc_id: str) -> list[dict]:
     ]
 
 
+def reject_connection(url: str, service_id: str, vpce_id: str) -> dict:
+    """The service's owner rejects a connection by hand (out of band)."""
+    client(url, "ec2").reject_vpc_endpoint_connections(ServiceId=service_id, VpcEndpointIds=[vpce_id])
+    return {"rejected": vpce_id}
+
+
 def open_group(url: str, group_id: str, cidr: str, port: int) -> dict:
     """A rule added by hand, out of band: the drift an owned group must show."""
     client(url, "ec2").authorize_security_group_ingress(
@@ -289,6 +297,8 @@ def main(argv):
         result = endpoints_in(url, args[0])
     elif cmd == "security-groups":
         result = security_groups(url, args[0])
+    elif cmd == "reject-connection":
+        result = reject_connection(url, args[0], args[1])
     elif cmd == "open-group":
         result = open_group(url, args[0], args[1], int(args[2]))
     elif cmd == "accept-as-owner":

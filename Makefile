@@ -8,7 +8,7 @@ CARGO_TARGET_DIR ?= $(HOME)/.cache/terraform-provider-privatelink/target
 export CARGO_TARGET_DIR
 CARGO ?= cargo
 
-.PHONY: setup build test demo docs bench fuzz fmt lint
+.PHONY: setup build test demo docs bench release fuzz fmt lint
 
 setup:
 	@scripts/setup.sh
@@ -34,7 +34,15 @@ docs:
 ## Handshake, GetSchema and memory figures of the release build.
 bench:
 	$(CARGO) build --release --bins
-	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) bench --bench handshake
+	# The harness runs from the test profile, whose dependencies `make test`
+	# already built: `cargo bench` would build them all a third time with the
+	# dev-dependencies' features. What it measures is the release binary.
+	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) test --quiet --bench handshake
+
+## The registry's release files for this machine's platform, under dist/.
+release:
+	$(CARGO) build --release --bins
+	scripts/release.sh $(CARGO_TARGET_DIR)/release/terraform-provider-privatelink dist
 
 ## Runs the msgpack decoder's fuzz target for a bounded time.
 fuzz:

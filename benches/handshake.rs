@@ -143,6 +143,29 @@ fn print_table(title: &str, r: &Report) {
     }
 }
 
+/// What any process costs here from spawn to its first line of output
+/// (`/bin/echo`), so the handshake figure can be read against the floor.
+fn spawn_floor(runs: usize) -> Stats {
+    use std::io::BufRead;
+    let mut xs = Vec::with_capacity(runs);
+    for _ in 0..runs + 1 {
+        let t = Instant::now();
+        let mut child = std::process::Command::new("/bin/echo")
+            .arg("ready")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn /bin/echo");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read");
+        xs.push(t.elapsed().as_secs_f64() * 1e3);
+        let _ = child.wait();
+    }
+    xs.remove(0); // the warm-up
+    stats(xs)
+}
+
 async fn measure(bin: &Path, runs: usize, client: &ClientIdentity) -> Report {
     // One unmeasured run warms the page cache.
     let _ = run_once(bin, client).await;
@@ -174,6 +197,11 @@ fn main() {
         println!("provider: {} ({runs} runs)", bin.display());
         let ours = measure(&bin, runs, &client).await;
         print_table("terraform-provider-privatelink", &ours);
+        let floor = spawn_floor(runs);
+        println!(
+            "\nspawn floor (spawn → first line of /bin/echo): min {:.2}, median {:.2}, max {:.2} ms",
+            floor.min, floor.median, floor.max
+        );
 
         if let Some(peer) = std::env::var_os("PEER_PROVIDER_BIN") {
             let peer = PathBuf::from(peer);

@@ -25,8 +25,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let provider = FrameworkServer::new(PrivatelinkProvider);
-    let result = runtime.block_on(privatelink::plugin::serve(provider, debug));
+    let result = runtime.block_on(privatelink::plugin::serve(
+        || FrameworkServer::new(PrivatelinkProvider),
+        debug,
+    ));
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,

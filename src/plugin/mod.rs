@@ -52,10 +52,17 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 /// negotiated from `PLUGIN_PROTOCOL_VERSIONS` and AutoMTLS is on when
 /// `PLUGIN_CLIENT_CERT` is set. With `debug` the server is plaintext and
 /// prints the `TF_REATTACH_PROVIDERS` value that attaches Terraform to it.
-pub async fn serve<P>(provider: P, debug: bool) -> anyhow::Result<()>
+pub async fn serve<P, F>(make_provider: F, debug: bool) -> anyhow::Result<()>
 where
     P: Provider,
+    F: FnOnce() -> P + Send + 'static,
 {
+    // Building the provider (every schema) runs on another core while the
+    // socket, the TLS identity and the handshake line are made: Terraform
+    // is told where to connect sooner, and its first calls wait only for
+    // what is left.
+    let provider = tokio::task::spawn_blocking(make_provider);
+
     let protocol = if debug {
         handshake::PROTOCOL_VERSION
     } else {
@@ -92,6 +99,16 @@ where
         .map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
     tokio::spawn(accept_loop(listener, acceptor, conns_tx));
 
+    if debug {
+        print_stdout(&debug_message(&socket))?;
+    } else {
+        let cert = tls.as_ref().map(|t| t.server_cert_der.as_ref());
+        print_stdout(&format!(
+            "{}\n",
+            handshake::handshake_line(protocol, &socket, cert)
+        ))?;
+    }
+    let provider = provider.await.context("building the provider")?;
     let router = tonic::transport::Server::builder()
         .add_service(
             ProviderServer::new(provider)
@@ -102,15 +119,6 @@ where
         .add_service(GrpcControllerServer::new(Controller::new(shutdown.clone())))
         .add_service(GrpcStdioServer::new(Stdio));
 
-    if debug {
-        print_stdout(&debug_message(&socket))?;
-    } else {
-        let cert = tls.as_ref().map(|t| t.server_cert_der.as_ref());
-        print_stdout(&format!(
-            "{}\n",
-            handshake::handshake_line(protocol, &socket, cert)
-        ))?;
-    }
     tracing::debug!(
         socket = %socket.display(),
         tls = tls.is_some(),

@@ -197,24 +197,12 @@ async fn find(
 }
 
 /// AZ IDs straight from the service when AWS includes them, else mapped
-/// from the zone names through DescribeAvailabilityZones.
+/// from the zone names.
 async fn zone_ids_of(aws: &AwsClients, d: &ServiceDetail) -> Result<Vec<String>, Diagnostics> {
-    if !d.availability_zone_ids().is_empty() || d.availability_zones().is_empty() {
+    if !d.availability_zone_ids().is_empty() {
         return Ok(sorted(d.availability_zone_ids().to_vec()));
     }
-    let out = aws
-        .ec2
-        .describe_availability_zones()
-        .set_zone_names(Some(d.availability_zones().to_vec()))
-        .send()
-        .await
-        .map_err(|e| aws_error("look up Availability Zone IDs", &e))?;
-    Ok(sorted(
-        out.availability_zones()
-            .iter()
-            .filter_map(|z| z.zone_id().map(str::to_string))
-            .collect(),
-    ))
+    aws.zone_ids(d.availability_zones()).await
 }
 
 #[cfg(test)]

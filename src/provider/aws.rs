@@ -149,6 +149,34 @@ impl AwsClients {
         Ok(out.account.unwrap_or_default())
     }
 
+    /// Availability Zone names (as this account maps them) to their IDs,
+    /// the `use1-az1` form that means the same zone in every account.
+    pub async fn zone_ids(&self, names: &[String]) -> Result<Vec<String>, Diagnostics> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .ec2
+            .describe_availability_zones()
+            .set_zone_names(Some(names.to_vec()))
+            .send()
+            .await
+            .map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Failed to look up Availability Zone IDs",
+                    error_text(&e),
+                ))
+            })?;
+        let mut ids: Vec<String> = out
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.zone_id().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
     }

@@ -6,7 +6,7 @@
 //! create timeout. A connection that is already accepted (or was accepted
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
-use super::{aws_error, unsuccessful, wait_error};
+use super::{aws_error, invalid_state, unsuccessful, wait_error};
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::pattern;
@@ -78,7 +78,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     ) -> ApplyResult {
         let result: Result<State, Diagnostics> = async {
             let aws = ctx.data.aws().await?;
-            let plan: State = typed::from_value(planned).map_err(invalid)?;
+            let plan: State = typed::from_value(planned).map_err(invalid_state)?;
             let (svc, vpce) = (plan.service_id.as_str(), plan.vpc_endpoint_id.as_str());
             let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
             let (state, _) = timeouts::poll(timeout, Duration::from_secs(1), ctx.stopped(), || async {
@@ -130,7 +130,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         state: &Value,
     ) -> Result<Option<Value>, Diagnostics> {
         let aws = ctx.data.aws().await?;
-        let prior: State = typed::from_value(state).map_err(invalid)?;
+        let prior: State = typed::from_value(state).map_err(invalid_state)?;
         match connection(aws, &prior.service_id, &prior.vpc_endpoint_id).await? {
             Some((s, _)) if gone(&s) => Ok(None),
             None => Ok(None),
@@ -154,8 +154,8 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     ) -> ApplyResult {
         // Only timeouts can change in place; everything else replaces.
         let result = (|| {
-            let old: State = typed::from_value(prior).map_err(invalid)?;
-            let new: State = typed::from_value(planned).map_err(invalid)?;
+            let old: State = typed::from_value(prior).map_err(invalid_state)?;
+            let new: State = typed::from_value(planned).map_err(invalid_state)?;
             to_value(
                 &State {
                     timeouts: new.timeouts,
@@ -169,7 +169,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
 
     async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
         let aws = ctx.data.aws().await?;
-        let state: State = typed::from_value(prior).map_err(invalid)?;
+        let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (svc, vpce) = (state.service_id.as_str(), state.vpc_endpoint_id.as_str());
         match connection(aws, svc, vpce).await? {
             None => return Ok(()),
@@ -234,10 +234,6 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             .into()),
         }
     }
-}
-
-fn invalid(e: crate::framework::CodecError) -> Diagnostics {
-    Diagnostic::error("Invalid state", e.to_string()).into()
 }
 
 fn to_value(s: &State, r: &EndpointConnectionAccepter) -> Result<Value, Diagnostics> {

@@ -8,7 +8,8 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{
-    aws_error, client_token, ec2_tags, sorted, tag_map, unsuccessful, update_tags, wait_error,
+    aws_error, client_token, diff, ec2_tags, invalid_state, sorted, tag_map, unsuccessful,
+    update_tags, wait_error,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -495,10 +496,6 @@ impl Resource<ProviderData> for EndpointService {
     }
 }
 
-fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
-    Diagnostic::error("Invalid state", e.to_string()).into()
-}
-
 fn to_value(s: &State, r: &EndpointService) -> Result<Value, Diagnostics> {
     typed::to_value(s, &r.schema().value_type())
         .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
@@ -517,12 +514,6 @@ fn remote_regions(regions: &Option<Vec<String>>, home: &str) -> Option<Vec<Strin
         .cloned()
         .collect();
     (!r.is_empty()).then(|| sorted(r))
-}
-
-fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
-    let add = new.iter().filter(|x| !old.contains(x)).cloned().collect();
-    let remove = old.iter().filter(|x| !new.contains(x)).cloned().collect();
-    (add, remove)
 }
 
 async fn describe(
@@ -670,7 +661,7 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
     let azs = sorted(c.availability_zones().to_vec());
     let mut az_ids = sorted(c.availability_zone_ids().to_vec());
     if az_ids.is_empty() && !azs.is_empty() {
-        az_ids = zone_ids(aws, &azs).await?;
+        az_ids = aws.zone_ids(&azs).await?;
     }
     let tags = tag_map(c.tags());
     let ip_types: Vec<String> = sorted(
@@ -744,24 +735,6 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
         }),
         service_name,
     }))
-}
-
-/// AZ names to AZ IDs through DescribeAvailabilityZones, for when the
-/// service configuration leaves the IDs out.
-async fn zone_ids(aws: &AwsClients, names: &[String]) -> Result<Vec<String>, Diagnostics> {
-    let out = aws
-        .ec2
-        .describe_availability_zones()
-        .set_zone_names(Some(names.to_vec()))
-        .send()
-        .await
-        .map_err(|e| aws_error("look up Availability Zone IDs", &e))?;
-    Ok(sorted(
-        out.availability_zones()
-            .iter()
-            .filter_map(|z| z.zone_id().map(str::to_string))
-            .collect(),
-    ))
 }
 
 #[cfg(test)]

@@ -67,6 +67,19 @@ pub fn unsuccessful(
     .into())
 }
 
+/// State that does not decode into a resource's typed struct.
+pub fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
+    Diagnostic::error("Invalid state", e.to_string()).into()
+}
+
+/// What to add and what to remove to go from `old` to `new`: updates touch
+/// only the difference.
+pub fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+    let add = new.iter().filter(|x| !old.contains(x)).cloned().collect();
+    let remove = old.iter().filter(|x| !new.contains(x)).cloned().collect();
+    (add, remove)
+}
+
 /// Sorted and deduplicated: sets compare equal whatever order AWS returns.
 pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();

@@ -11,7 +11,7 @@
 //! `force_revoke` lets Redshift delete them, and waits until the grant is gone.
 //! `vendor_handoff` holds what the vendor's runbook asks you to send.
 
-use super::{aws_error, sorted, wait_error};
+use super::{aws_error, invalid_state, sorted, wait_error};
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -304,7 +304,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             }
             // Looked up before authorizing, so that nothing can fail once the
             // grant exists.
-            let zone_ids = zone_ids(aws, &cluster.zones).await?;
+            let zone_ids = aws.zone_ids(&cluster.zones).await?;
             let vpcs = sorted(plan.vpc_ids.clone().unwrap_or_default());
             let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
             let grant = authorize_new(aws, ctx, &plan, &vpcs, timeout).await?;
@@ -500,10 +500,6 @@ impl RedshiftEndpointGrant {
     }
 }
 
-fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
-    Diagnostic::error("Invalid state", e.to_string()).into()
-}
-
 /// The strings of a fully known set or list; None while unknown.
 fn known_strings(v: Option<&Value>) -> Option<Vec<String>> {
     let v = v?;
@@ -685,27 +681,6 @@ async fn describe_grant(
     }
 }
 
-/// AZ names to AZ IDs (the `use1-az1` form vendors ask for): Redshift
-/// reports only names.
-async fn zone_ids(aws: &AwsClients, names: &[String]) -> Result<Vec<String>, Diagnostics> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let out = aws
-        .ec2
-        .describe_availability_zones()
-        .set_zone_names(Some(names.to_vec()))
-        .send()
-        .await
-        .map_err(|e| aws_error("look up the cluster's Availability Zone IDs", &e))?;
-    Ok(sorted(
-        out.availability_zones()
-            .iter()
-            .filter_map(|z| z.zone_id().map(str::to_string))
-            .collect(),
-    ))
-}
-
 /// Makes the grant. A grant still being revoked (a replacement, or a revoke
 /// made elsewhere) blocks a new one until it is gone, so that is waited out.
 async fn authorize_new(
@@ -854,7 +829,7 @@ async fn read_with(
             None => return Ok(None),
         },
     };
-    let zone_ids = zone_ids(aws, &cluster.zones).await?;
+    let zone_ids = aws.zone_ids(&cluster.zones).await?;
     Ok(Some(to_state(&grant, prior, &aws.region, zone_ids)))
 }
 

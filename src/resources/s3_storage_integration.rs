@@ -16,7 +16,7 @@
 //! hold, so an out-of-band edit of anything owned shows as a change, and
 //! nothing owned by others is ever read into state.
 
-use super::{sorted, wait_error};
+use super::{invalid_state, sorted, wait_error};
 use crate::catalog;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -1352,10 +1352,6 @@ impl S3StorageIntegration {
             }
         }
     }
-}
-
-fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
-    Diagnostic::error("Invalid state", e.to_string()).into()
 }
 
 /// A diagnostic on `bucket` when the bucket is missing or not ours to use.

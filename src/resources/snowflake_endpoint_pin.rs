@@ -13,6 +13,7 @@
 //! registration list has no times, so `registered_at` and `enforced_at` come
 //! from the registering call and stay as recorded (null after import).
 
+use super::invalid_state;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -143,7 +144,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
     ) -> ApplyResult {
         let plan: State = match typed::from_value(planned) {
             Ok(s) => s,
-            Err(e) => return ApplyResult::failed(None, invalid(e)),
+            Err(e) => return ApplyResult::failed(None, invalid_state(e)),
         };
         let registered = match register(ctx, &plan).await {
             Ok(r) => r,
@@ -186,7 +187,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         ctx: &Ctx<ProviderData>,
         state: &Value,
     ) -> Result<Option<Value>, Diagnostics> {
-        let prior: State = typed::from_value(state).map_err(invalid)?;
+        let prior: State = typed::from_value(state).map_err(invalid_state)?;
         let sf = ctx.data.snowflake().await?;
         let Some(r) = find(sf, ctx, &prior.vpc_endpoint_id, READ_TIMEOUT).await? else {
             return Ok(None);
@@ -213,8 +214,8 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         // Only what Snowflake never sees changes in place: the profile, the
         // timeouts, and the delay of an imported pin (recorded, not sent).
         let result = (|| {
-            let old: State = typed::from_value(prior).map_err(invalid)?;
-            let new: State = typed::from_value(planned).map_err(invalid)?;
+            let old: State = typed::from_value(prior).map_err(invalid_state)?;
+            let new: State = typed::from_value(planned).map_err(invalid_state)?;
             to_value(
                 &State {
                     federation_profile: new.federation_profile,
@@ -229,7 +230,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
     }
 
     async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
-        let state: State = typed::from_value(prior).map_err(invalid)?;
+        let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let sf = ctx.data.snowflake().await?;
         let vpce = state.vpc_endpoint_id.as_str();
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
@@ -312,10 +313,6 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
             self,
         )
     }
-}
-
-fn invalid(e: crate::framework::CodecError) -> Diagnostics {
-    Diagnostic::error("Invalid state", e.to_string()).into()
 }
 
 fn to_value(s: &State, r: &SnowflakeEndpointPin) -> Result<Value, Diagnostics> {

@@ -11,7 +11,8 @@
 //! shows as a change.
 
 use super::{
-    aws_error, client_token, ec2_tags, is_not_found, sorted, tag_map, update_tags, wait_error,
+    aws_error, client_token, diff, ec2_tags, invalid_state, is_not_found, sorted, tag_map,
+    update_tags, wait_error,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -607,10 +608,6 @@ impl Resource<ProviderData> for VpcEndpointResource {
     }
 }
 
-fn invalid_state(e: crate::framework::CodecError) -> Diagnostics {
-    Diagnostic::error("Invalid state", e.to_string()).into()
-}
-
 fn to_value(s: &State, r: &VpcEndpointResource) -> Result<Value, Diagnostics> {
     typed::to_value(s, &r.schema().value_type())
         .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
@@ -624,12 +621,6 @@ fn same_json(a: &str, b: &str) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
-}
-
-fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
-    let add = new.iter().filter(|x| !old.contains(x)).cloned().collect();
-    let remove = old.iter().filter(|x| !new.contains(x)).cloned().collect();
-    (add, remove)
 }
 
 /// A failed endpoint call; the service-not-found case says what to ask the
@@ -686,7 +677,7 @@ async fn check_subnets(
     };
     let mut supported: Vec<String> = detail.availability_zone_ids().to_vec();
     if supported.is_empty() && !detail.availability_zones().is_empty() {
-        supported = zone_ids(aws, detail.availability_zones()).await?;
+        supported = aws.zone_ids(detail.availability_zones()).await?;
     }
     let supported = sorted(supported);
     let subnets = aws
@@ -745,21 +736,6 @@ async fn check_subnets(
     } else {
         Ok(())
     }
-}
-
-async fn zone_ids(aws: &AwsClients, names: &[String]) -> Result<Vec<String>, Diagnostics> {
-    let out = aws
-        .ec2
-        .describe_availability_zones()
-        .set_zone_names(Some(names.to_vec()))
-        .send()
-        .await
-        .map_err(|e| aws_error("look up Availability Zone IDs", &e))?;
-    Ok(out
-        .availability_zones()
-        .iter()
-        .filter_map(|z| z.zone_id().map(str::to_string))
-        .collect())
 }
 
 /// The VPC's associated IPv4 CIDR blocks.

@@ -12,7 +12,7 @@ pub const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -25,7 +25,9 @@ pub fn python() -> PathBuf {
     venv
 }
 
-pub struct Emulator {
+/// An emulator process (AWS or Snowflake) on a free loopback port, stopped
+/// when dropped.
+pub struct Server {
     pub url: String,
     child: Mutex<Child>,
     // Held open: the server exits when its stdin closes, so it never
@@ -33,13 +35,48 @@ pub struct Emulator {
     _stdin: Mutex<ChildStdin>,
 }
 
-impl Drop for Emulator {
+impl Drop for Server {
     fn drop(&mut self) {
         if let Ok(mut c) = self.child.lock() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
+}
+
+impl Server {
+    /// Starts `script` (under tests/emulators) and waits for its
+    /// `READY <url>` line.
+    pub fn start(script: &str) -> Server {
+        let mut child = Command::new(python())
+            .arg(repo().join("tests/emulators").join(script))
+            .args(["--port", "0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {script}: {e}"));
+        let stdin = child.stdin.take().expect("stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read READY line");
+        let url = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected output from {script}: {line:?}"))
+            .to_string();
+        Server {
+            url,
+            child: Mutex::new(child),
+            _stdin: Mutex::new(stdin),
+        }
+    }
+}
+
+pub struct Emulator {
+    pub url: String,
+    _server: Server,
 }
 
 /// The emulator shared by the tests of this binary that neither inject
@@ -52,28 +89,10 @@ pub fn emulator() -> &'static Emulator {
 impl Emulator {
     /// A private emulator, for tests that inject faults or count calls.
     pub fn start() -> Emulator {
-        let mut child = Command::new(python())
-            .arg(repo().join("tests/emulators/aws/server.py"))
-            .args(["--port", "0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the AWS emulator");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read READY line");
-        let url = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"))
-            .to_string();
+        let server = Server::start("aws/server.py");
         Emulator {
-            url,
-            child: Mutex::new(child),
-            _stdin: Mutex::new(stdin),
+            url: server.url.clone(),
+            _server: server,
         }
     }
 }

@@ -6,23 +6,10 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Mutex;
+use std::io::{Read, Write};
+use std::process::Command;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> PathBuf {
-    let venv = repo().join(".tools/venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no emulator venv: run `make setup` (or tests/emulators/setup.sh)"
-    );
-    venv
-}
+use super::aws::{python, repo};
 
 /// An RSA key pair as PEM: the private key PKCS#8 (encrypted with PBES2
 /// AES-256-CBC when a passphrase was given), the public key
@@ -81,18 +68,7 @@ pub fn key_pair(passphrase: Option<&str>) -> KeyPair {
 
 pub struct Snowflake {
     pub url: String,
-    child: Mutex<Child>,
-    // Held open: the server exits when its stdin closes.
-    _stdin: Mutex<ChildStdin>,
-}
-
-impl Drop for Snowflake {
-    fn drop(&mut self) {
-        if let Ok(mut c) = self.child.lock() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+    _server: super::aws::Server,
 }
 
 /// A user to register: login name, public key, granted roles, PATs.
@@ -105,28 +81,10 @@ pub struct User<'a> {
 
 impl Snowflake {
     pub fn start() -> Snowflake {
-        let mut child = Command::new(python())
-            .arg(repo().join("tests/emulators/snowflake/server.py"))
-            .args(["--port", "0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the Snowflake emulator");
-        let stdin = child.stdin.take().expect("stdin");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read READY line");
-        let url = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("unexpected emulator output {line:?}"))
-            .to_string();
+        let server = super::aws::Server::start("snowflake/server.py");
         Snowflake {
-            url,
-            child: Mutex::new(child),
-            _stdin: Mutex::new(stdin),
+            url: server.url.clone(),
+            _server: server,
         }
     }
 

@@ -41,28 +41,9 @@ on stdout.
 import json
 import sys
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-REGION = "us-east-1"
-KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-
-
-def client(url, service, **creds):
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=REGION,
-        config=Config(retries={"max_attempts": 1}),
-        **(creds or KEYS),
-    )
-
-
-def as_account(url, account):
-    sts = client(url, "sts")
-    c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/vendor", RoleSessionName="fixture")["Credentials"]
-    return dict(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+from fixture_kit import as_account, client, options
 
 
 def nlb(url, name="test-nlb", creds=None):
@@ -248,25 +229,6 @@ def accept_as_owner(url: str, service_id: str, vpce_id: str, account: str) -> di
         ]
     )["VpcEndpointConnections"]
     return {"accepted": vpce_id, "state": conn["VpcEndpointState"]}
-
-
-def options(args: list[str], **defaults: str) -> tuple[list[str], dict[str, str]]:
-    """Positional arguments and --name VALUE options (names as in DEFAULTS,
-    with dashes for underscores)."""
-    found = dict(defaults)
-    positional: list[str] = []
-    i = 0
-    while i < len(args):
-        if args[i].startswith("--"):
-            name = args[i][2:].replace("-", "_")
-            if name not in defaults or i + 1 >= len(args):
-                raise SystemExit(f"unknown or incomplete option {args[i]}")
-            found[name] = args[i + 1]
-            i += 2
-        else:
-            positional.append(args[i])
-            i += 1
-    return positional, found
 
 
 def main(argv):

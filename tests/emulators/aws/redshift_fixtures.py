@@ -32,35 +32,9 @@ import json
 import sys
 import uuid
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-REGION = "us-east-1"
-OWNER = "123456789012"  # what moto maps the default test keys to
-KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-
-
-def client(url, service, **creds):
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=REGION,
-        config=Config(retries={"max_attempts": 1}),
-        **(creds or KEYS),
-    )
-
-
-def as_account(url, account):
-    """Credentials of ACCOUNT, through an assumed role (moto maps them)."""
-    if account == OWNER:
-        return {}
-    c = client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/vendor", RoleSessionName="fixture")[
-        "Credentials"
-    ]
-    return dict(
-        aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"]
-    )
+from fixture_kit import OWNER, as_account, client, options
 
 
 def cluster(url, node_type="ra3.xlplus", relocation=True, port=5439):
@@ -162,25 +136,6 @@ def grantee_endpoints(url, cluster_id, account):
     rs = client(url, "redshift", **as_account(url, account))
     found = rs.describe_endpoint_access(ClusterIdentifier=cluster_id)["EndpointAccessList"]
     return sorted(e["EndpointName"] for e in found)
-
-
-def options(args, **defaults):
-    """Positional arguments and --name VALUE options (names as in DEFAULTS,
-    with dashes for underscores)."""
-    found = dict(defaults)
-    positional = []
-    i = 0
-    while i < len(args):
-        if args[i].startswith("--"):
-            name = args[i][2:].replace("-", "_")
-            if name not in defaults or i + 1 >= len(args):
-                raise SystemExit(f"unknown or incomplete option {args[i]}")
-            found[name] = args[i + 1]
-            i += 2
-        else:
-            positional.append(args[i])
-            i += 1
-    return positional, found
 
 
 def truth(text):

@@ -32,27 +32,9 @@ import re
 import sys
 import uuid
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-REGION = "us-east-1"
-KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-OWNER = "123456789012"
-
-
-def client(url, service, **creds):
-    config = Config(retries={"max_attempts": 1})
-    if service == "s3":
-        config = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
-    return boto3.client(service, endpoint_url=url, region_name=REGION, config=config, **(creds or KEYS))
-
-
-def as_account(url, account):
-    c = client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/vendor", RoleSessionName="fixture")[
-        "Credentials"
-    ]
-    return dict(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+from fixture_kit import OWNER, as_account, client, options
 
 
 def raw_body(s3, operation, **params):
@@ -188,23 +170,6 @@ def edit_trust(url, name, external_id):
 def vendor_user(url, account, name):
     iam = client(url, "iam", **as_account(url, account))
     return {"arn": iam.create_user(UserName=name or f"sigma-{uuid.uuid4().hex[:8]}")["User"]["Arn"]}
-
-
-def options(args, **defaults):
-    found = dict(defaults)
-    positional = []
-    i = 0
-    while i < len(args):
-        if args[i].startswith("--"):
-            name = args[i][2:].replace("-", "_")
-            if name not in defaults or i + 1 >= len(args):
-                raise SystemExit(f"unknown or incomplete option {args[i]}")
-            found[name] = args[i + 1]
-            i += 2
-        else:
-            positional.append(args[i])
-            i += 1
-    return positional, found
 
 
 def main(argv):

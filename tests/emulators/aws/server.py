@@ -12,20 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import stat
 import sys
-import threading
-
-
-def _stdin_is_watchable() -> bool:
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (OSError, ValueError, AttributeError):
-        return False
-    # A pipe or socket closes when the parent dies; /dev/null or a TTY does not
-    # tell us anything useful, so only those are watched.
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [here, os.path.dirname(here)]
+    import serving
     from werkzeug.serving import make_server
 
     from moto.moto_server.werkzeug_app import (
@@ -58,45 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
         handler = QuietHandler
     server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
-    # Keep-alive connections of clients must not hold up shutdown.
-    server.daemon_threads = True
-    server.block_on_close = False
-    port = server.server_address[1]
-
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    if not args.no_stdin_watch and _stdin_is_watchable():
-
-        def watch_stdin() -> None:
-            try:
-                while os.read(sys.stdin.fileno(), 4096):
-                    pass
-            except OSError:
-                pass
-            stop.set()
-
-        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
-
-    serving = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
-    serving.start()
-    host = "127.0.0.1" if args.host in ("127.0.0.1", "0.0.0.0", "localhost") else args.host
-    sys.stdout.write(f"READY http://{host}:{port}\n")
-    sys.stdout.flush()
-
-    while not stop.wait(0.1):
-        if not serving.is_alive():
-            return 1
-    # Nothing to save: leave at once rather than wait for the serve loop's poll
-    # and the interpreter's teardown of moto's large in-memory state.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    return serving.serve_until_stopped(server, args.host, watch_stdin=not args.no_stdin_watch)
 
 
 if __name__ == "__main__":

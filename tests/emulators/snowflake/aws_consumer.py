@@ -17,30 +17,14 @@ boto3; prints one JSON value on stdout.
 """
 
 import json
+import os
 import sys
 
-import boto3
-from botocore.config import Config
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "aws"))
+from fixture_kit import OWNER as CONSUMER, as_account, client  # noqa: E402
 
-REGION = "us-east-1"
-KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-CONSUMER = "123456789012"
 SNOWFLAKE = "889634178462"
 POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeVpcEndpoints"],"Resource":["*"]}]}'
-
-
-def client(url, service, **creds):
-    return boto3.client(
-        service, endpoint_url=url, region_name=REGION, config=Config(retries={"max_attempts": 1}), **(creds or KEYS)
-    )
-
-
-def as_account(url, account):
-    c = client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/fixture", RoleSessionName="fixture")
-    c = c["Credentials"]
-    return dict(
-        aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"]
-    )
 
 
 def endpoint(url, cidr="10.70.0.0/16"):

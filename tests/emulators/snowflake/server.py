@@ -20,8 +20,6 @@ import hashlib
 import json
 import os
 import re
-import signal
-import stat
 import sys
 import threading
 import time
@@ -29,6 +27,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import serving  # noqa: E402  (tests/emulators/serving.py, shared with the AWS emulator)
 
 # --------------------------------------------------------------------------
 # Constants: codes and messages seen in Snowflake's documentation and in
@@ -1432,14 +1433,6 @@ class Handler(BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------
 
 
-def _stdin_is_watchable() -> bool:
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (OSError, ValueError, AttributeError):
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -1452,42 +1445,7 @@ def main(argv: list[str] | None = None) -> int:
     Handler.state = State(args.state)
     Handler.verbose = args.verbose
     server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
-    server.block_on_close = False
-    port = server.server_address[1]
-
-    stop = threading.Event()
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    if not args.no_stdin_watch and _stdin_is_watchable():
-
-        def watch_stdin() -> None:
-            try:
-                while os.read(sys.stdin.fileno(), 4096):
-                    pass
-            except OSError:
-                pass
-            stop.set()
-
-        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
-
-    serving = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
-    serving.start()
-    host = "127.0.0.1" if args.host in ("127.0.0.1", "0.0.0.0", "localhost") else args.host
-    sys.stdout.write(f"READY http://{host}:{port}\n")
-    sys.stdout.flush()
-
-    while not stop.wait(0.1):
-        if not serving.is_alive():
-            return 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    return serving.serve_until_stopped(server, args.host, watch_stdin=not args.no_stdin_watch)
 
 
 if __name__ == "__main__":

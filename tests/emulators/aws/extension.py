@@ -30,8 +30,10 @@ Everything the emulator adds on top of moto lives here, in one place:
 * S3 and IAM: principals in trust and bucket policies must exist and have
   propagated (Invalid principal in policy); S3 refuses non-JSON bucket
   policies; IAM DeletePolicy refuses attached or multi-version policies.
-* Admin hooks under ``/_privatelink/`` (request log, fault injection, reset),
-  implemented by wrapping moto's WSGI app.
+* Admin hooks under ``/_privatelink/`` (request log, fault injection with
+  count-based faults and a seeded fraction of throttling and 5xx answers,
+  holds that keep a served call's answer back, reset), implemented by
+  wrapping moto's WSGI app.
 
 The AWS handlers are added as methods on moto's own response classes (moto
 dispatches ``Action=Foo`` to ``foo``) and return ``ActionResult`` objects, so
@@ -1631,6 +1633,36 @@ def _s3_operation(
     )
 
 
+# What a throttled or failing call answers, per service, in each service's
+# documented codes: EC2's RequestLimitExceeded / InternalError / Unavailable,
+# S3's SlowDown / InternalError / ServiceUnavailable, IAM's ServiceFailure,
+# and the query APIs' common Throttling / InternalFailure /
+# ServiceUnavailable.
+_THROTTLE_ERRORS = {
+    "ec2": ("RequestLimitExceeded", "Request limit exceeded.", 503),
+    "s3": ("SlowDown", "Please reduce your request rate.", 503),
+}
+_DEFAULT_THROTTLE = ("Throttling", "Rate exceeded", 400)
+_SERVER_ERRORS = {
+    "ec2": [
+        ("InternalError", "An internal error has occurred.", 500),
+        ("Unavailable", "The server is overloaded and can't handle the request.", 503),
+    ],
+    "s3": [
+        ("InternalError", "We encountered an internal error. Please try again.", 500),
+        ("ServiceUnavailable", "Service is unable to handle request.", 503),
+    ],
+    "iam": [
+        ("ServiceFailure", "The request processing has failed because of an unknown error, exception or failure.", 500),
+        ("ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503),
+    ],
+}
+_DEFAULT_SERVER_ERRORS = [
+    ("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.", 500),
+    ("ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503),
+]
+
+
 def _error_body(style: str, code: str, message: str, status: int, request_id: str) -> tuple[str, bytes]:
     from xml.sax.saxutils import escape
 
@@ -1672,6 +1704,12 @@ class AdminMiddleware:
         self.faults: list[dict[str, Any]] = []
         self.throttle: dict[str, Any] | None = None
         self.rng = random.Random(0)
+        # Holds: a matching call is served by moto (its effect is real), then
+        # its answer waits until released, so a test can kill the client
+        # while the call is in flight.
+        self.hold_rules: list[dict[str, Any]] = []
+        self.held: list[dict[str, Any]] = []
+        self.release = threading.Event()
 
     # -- request classification -------------------------------------------
 
@@ -1761,10 +1799,28 @@ class AdminMiddleware:
             if throttle and (not throttle["actions"] or action in throttle["actions"]):
                 if throttle["services"] and service not in throttle["services"]:
                     return None
-                if self.rng.random() < throttle["fraction"]:
-                    if service == "ec2":
-                        return "RequestLimitExceeded", "Request limit exceeded.", 503
-                    return "Throttling", "Rate exceeded", 400
+                # One draw per call decides; a second picks the 5xx kind, so
+                # a throttle-only sequence is the same as before 5xx existed.
+                draw = self.rng.random()
+                if draw < throttle["fraction"]:
+                    return _THROTTLE_ERRORS.get(service, _DEFAULT_THROTTLE)
+                if draw < throttle["fraction"] + throttle.get("server_error_fraction", 0.0):
+                    kinds = _SERVER_ERRORS.get(service, _DEFAULT_SERVER_ERRORS)
+                    return kinds[int(self.rng.random() * len(kinds)) % len(kinds)]
+        return None
+
+    def _hold_for(self, service: str, action: str) -> dict[str, Any] | None:
+        """The hold rule a call matches (and uses up), if any."""
+        with self.lock:
+            for rule in self.hold_rules:
+                if rule["count"] <= 0:
+                    continue
+                if rule.get("service") not in (None, "*", service):
+                    continue
+                if rule.get("action") not in (None, "*", action):
+                    continue
+                rule["count"] -= 1
+                return rule
         return None
 
     # -- admin API ------------------------------------------------------------
@@ -1789,12 +1845,16 @@ class AdminMiddleware:
         for item in items:
             if not isinstance(item, dict):
                 raise ValueError("each fault must be a JSON object")
-            if "throttle_fraction" in item:
-                fraction = float(item["throttle_fraction"])
-                if not 0.0 <= fraction <= 1.0:
-                    raise ValueError("throttle_fraction must be within [0, 1]")
+            if "throttle_fraction" in item or "server_error_fraction" in item:
+                fraction = float(item.get("throttle_fraction", 0.0))
+                server = float(item.get("server_error_fraction", 0.0))
+                if not (0.0 <= fraction <= 1.0 and 0.0 <= server <= 1.0 and fraction + server <= 1.0):
+                    raise ValueError(
+                        "throttle_fraction and server_error_fraction must be within [0, 1], and so their sum"
+                    )
                 self.throttle = {
                     "fraction": fraction,
+                    "server_error_fraction": server,
                     "actions": list(item.get("actions") or []),
                     "services": list(item.get("services") or []),
                     "seed": item.get("seed", 0),
@@ -1813,6 +1873,60 @@ class AdminMiddleware:
                     "count": int(item.get("count", 1)),
                 }
             )
+
+    def _holds_state(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "rules": [dict(r) for r in self.hold_rules if r["count"] > 0],
+                "held": [dict(h) for h in self.held],
+            }
+
+    def _release_holds(self) -> None:
+        with self.lock:
+            self.hold_rules.clear()
+            self.release.set()
+
+    def _held_call(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        entry: dict[str, Any],
+        style: str,
+        rule: dict[str, Any],
+    ) -> list[bytes]:
+        """Serves the call through moto, then keeps its answer until the
+        holds are released or the rule's max_seconds pass."""
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return chunks.append
+
+        result = self._call_ec2(environ, capture, entry) if style == "ec2" else self.app(environ, capture)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        status = captured.get("status", "500 Internal Server Error")
+        try:
+            entry["status"] = int(status.split(" ", 1)[0])
+        except ValueError:
+            entry["status"] = 0
+        entry["held"] = True
+        item = {"service": entry["service"], "action": entry["action"], "status": entry["status"]}
+        with self.lock:
+            release = self.release
+            self.held.append(item)
+        try:
+            release.wait(rule["max_seconds"])
+        finally:
+            with self.lock:
+                self.held.remove(item)
+        start_response(status, captured.get("headers", []))
+        return chunks
 
     def _reset_moto(self, environ: dict[str, Any]) -> None:
         import io
@@ -1873,8 +1987,31 @@ class AdminMiddleware:
                     self.faults.clear()
                     self.throttle = None
                     return self._json(start_response, 200, self._faults_state())
+        elif path == "holds":
+            if method == "GET":
+                return self._json(start_response, 200, self._holds_state())
+            if method == "POST":
+                items = payload if isinstance(payload, list) else [payload]
+                with self.lock:
+                    for item in items:
+                        if not isinstance(item, dict):
+                            return self._json(start_response, 400, {"error": "each hold must be a JSON object"})
+                        self.hold_rules.append(
+                            {
+                                "service": item.get("service"),
+                                "action": item.get("action"),
+                                "count": int(item.get("count", 1)),
+                                "max_seconds": float(item.get("max_seconds", 60)),
+                            }
+                        )
+                    self.release = threading.Event()
+                return self._json(start_response, 200, self._holds_state())
+            if method == "DELETE":
+                self._release_holds()
+                return self._json(start_response, 200, self._holds_state())
         elif path == "reset":
             if method == "POST":
+                self._release_holds()
                 self._reset_moto(environ)
                 with self.lock:
                     self.log.clear()
@@ -1902,6 +2039,7 @@ class AdminMiddleware:
             request_id = str(uuid.uuid4())
             content_type, err = _error_body(style, code, message, status, request_id)
             entry["status"] = status
+            entry["injected"] = code
             with self.lock:
                 self.log.append(entry)
             headers = [
@@ -1921,7 +2059,10 @@ class AdminMiddleware:
                 entry["status"] = 0
             return start_response(status, headers, exc_info)
 
+        hold = self._hold_for(service, action)
         try:
+            if hold is not None:
+                return self._held_call(environ, start_response, entry, style, hold)
             if style == "ec2":
                 return self._call_ec2(environ, start_response, entry)
             return self.app(environ, recording_start)

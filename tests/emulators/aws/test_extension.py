@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -1344,6 +1345,103 @@ def test_request_log_tells_vendor_account(endpoint, vendor):
     assert admin(endpoint, "GET", "requests") == [
         {"service": "ec2", "action": "DescribeVpcEndpoints", "status": 200, "account": VENDOR}
     ]
+
+
+def test_server_error_fraction_uses_each_services_documented_codes(endpoint, owner):
+    def codes(service: str, call) -> set[tuple[str, int]]:
+        admin(endpoint, "POST", "faults", {"server_error_fraction": 1.0, "services": [service], "seed": 4})
+        seen = set()
+        try:
+            for _ in range(12):
+                with pytest.raises(ClientError) as err:
+                    call()
+                seen.add((error_code(err), err.value.response["ResponseMetadata"]["HTTPStatusCode"]))
+        finally:
+            admin(endpoint, "DELETE", "faults")
+        return seen
+
+    no_retry = dict(config=NO_RETRIES)
+    assert codes("ec2", owner.session.client("ec2", endpoint_url=endpoint, **no_retry).describe_vpcs) == {
+        ("InternalError", 500),
+        ("Unavailable", 503),
+    }
+    s3 = owner.session.client(
+        "s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1})
+    )
+    assert codes("s3", s3.list_buckets) == {("InternalError", 500), ("ServiceUnavailable", 503)}
+    iam = owner.session.client("iam", endpoint_url=endpoint, **no_retry)
+    assert codes("iam", iam.list_roles) == {("ServiceFailure", 500), ("ServiceUnavailable", 503)}
+    rs = owner.session.client("redshift", endpoint_url=endpoint, **no_retry)
+    assert codes("redshift", rs.describe_clusters) == {("InternalFailure", 500), ("ServiceUnavailable", 503)}
+
+
+def test_throttle_and_server_error_fractions_together(endpoint, owner):
+    ec2 = owner.session.client("ec2", endpoint_url=endpoint, config=NO_RETRIES)
+    s3 = owner.session.client(
+        "s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1})
+    )
+
+    def run() -> list[str]:
+        admin(endpoint, "POST", "faults", {"throttle_fraction": 0.25, "server_error_fraction": 0.25, "seed": 9})
+        outcome = []
+        try:
+            for i in range(60):
+                try:
+                    (ec2.describe_vpcs if i % 2 else s3.list_buckets)()
+                    outcome.append("ok")
+                except ClientError as err:
+                    outcome.append(error_code_of(err))
+        finally:
+            admin(endpoint, "DELETE", "faults")
+        return outcome
+
+    first, second = run(), run()
+    assert first == second, "a seed gives the same sequence"
+    kinds = set(first)
+    # S3 throttles with SlowDown (503), EC2 with RequestLimitExceeded.
+    assert {"ok", "RequestLimitExceeded", "SlowDown"} <= kinds, kinds
+    assert kinds & {"InternalError", "Unavailable", "ServiceUnavailable"}, kinds
+    assert 10 <= sum(k != "ok" for k in first) <= 50, first
+    # Injected answers are marked in the request log.
+    log = admin(endpoint, "GET", "requests")
+    assert any(e.get("injected") == "SlowDown" and e["status"] == 503 for e in log)
+    with pytest.raises(urllib.error.HTTPError):
+        admin(endpoint, "POST", "faults", {"throttle_fraction": 0.7, "server_error_fraction": 0.7})
+
+
+def test_hold_serves_the_call_and_keeps_its_answer_back(endpoint, owner):
+    import threading
+
+    iam = owner.session.client("iam", endpoint_url=endpoint, config=NO_RETRIES)
+    name = f"held-{uuid.uuid4().hex[:8]}"
+    admin(endpoint, "POST", "holds", {"service": "iam", "action": "CreateRole", "max_seconds": 30})
+    answered: dict = {}
+
+    def create() -> None:
+        answered["role"] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWNER}:root"}, "Action": "sts:AssumeRole"}]}
+        ))["Role"]["RoleName"]
+
+    t = threading.Thread(target=create)
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not admin(endpoint, "GET", "holds")["held"]:
+            assert time.monotonic() < deadline, "the call was never held"
+            time.sleep(0.05)
+        assert admin(endpoint, "GET", "holds")["held"] == [{"service": "iam", "action": "CreateRole", "status": 200}]
+        # Held, yet done: the role exists before its creator hears of it.
+        assert "role" not in answered
+        assert iam.get_role(RoleName=name)["Role"]["RoleName"] == name
+        # The rule was used up: other calls pass.
+        assert admin(endpoint, "GET", "holds")["rules"] == []
+    finally:
+        admin(endpoint, "DELETE", "holds")
+        t.join(10)
+    assert answered["role"] == name
+    assert admin(endpoint, "GET", "holds") == {"rules": [], "held": []}
+    log = admin(endpoint, "GET", "requests")
+    assert any(e["action"] == "CreateRole" and e.get("held") is True for e in log)
 
 
 def test_zz_reset(endpoint, owner):

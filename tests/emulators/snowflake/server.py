@@ -19,6 +19,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import re
 import sys
 import threading
@@ -440,6 +441,17 @@ class State:
         self.async_count = 0
         self.async_polls = 1
         self.async_kinds = None  # statement kinds the async fault applies to; None: all
+        # A seeded fraction of submits and polls answered 429/503 (with
+        # Retry-After) or 500 before anything runs: {"fraction", "statuses",
+        # "retry_after", "kinds", "seed"}.
+        self.fraction_fault = None
+        self.rng = random.Random(0)
+        # Holds: a matching statement runs, then its answer waits until the
+        # holds are released (or max_seconds), so a test can kill the client
+        # while the call is in flight.
+        self.hold_rules: list[dict] = []
+        self.held: list[dict] = []
+        self.release = threading.Event()
 
     # -- persistence (accounts hold token hashes and public keys, never tokens)
     def load(self) -> None:
@@ -1202,14 +1214,10 @@ class Handler(BaseHTTPRequestHandler):
                 fault["count"] -= 1
                 if fault["count"] == 0:
                     state.fault_status = None
-                self.record(**who, status=fault["status"], injected=True)
-                headers = {"Retry-After": str(fault["retry_after"])} if fault["status"] in (429, 503) else {}
-                return self.send_json(
-                    fault["status"],
-                    {"code": "000" + str(fault["status"]), "message": "Too many requests. Retry later."
-                     if fault["status"] == 429 else "Service unavailable (injected)."},
-                    headers,
-                )
+                return self.send_injected(who, fault["status"], fault["retry_after"])
+            injected = self.fraction_status(kind)
+            if injected is not None:
+                return self.send_injected(who, *injected)
             polls = 0
             if state.async_count > 0 and _fault_matches(state.async_kinds, kind):
                 state.async_count -= 1
@@ -1242,8 +1250,58 @@ class Handler(BaseHTTPRequestHandler):
             if not want_async:
                 self.run(stmt, acct, user)
             status, payload = self.statement_response(stmt, first=True)
-        self.record(**who, status=status, statement_handle=handle, **({"async": True} if want_async else {}))
+        hold = self.hold_for(kind)
+        if hold is not None:
+            self.wait_held(who, status, hold)
+        self.record(
+            **who,
+            status=status,
+            statement_handle=handle,
+            **({"async": True} if want_async else {}),
+            **({"held": True} if hold is not None else {}),
+        )
         self.send_json(status, payload)
+
+    def send_injected(self, who: dict, status: int, retry_after: int) -> None:
+        """An injected failure before the statement runs, in the shape
+        Snowflake answers: 429/503 with Retry-After, 500 without."""
+        self.record(**who, status=status, injected=True)
+        headers = {"Retry-After": str(retry_after)} if status in (429, 503) else {}
+        message = {
+            429: "Too many requests. Retry later.",
+            503: "Service unavailable (injected).",
+        }.get(status, "Internal server error (injected).")
+        self.send_json(status, {"code": "000" + str(status), "message": message}, headers)
+
+    def fraction_status(self, kind: str) -> tuple[int, int] | None:
+        """(status, Retry-After) when the seeded fraction picks this call."""
+        with self.state.lock:
+            spec = self.state.fraction_fault
+            if not spec or not _fault_matches(spec.get("kinds"), kind):
+                return None
+            if self.state.rng.random() >= spec["fraction"]:
+                return None
+            statuses = spec["statuses"]
+            return statuses[int(self.state.rng.random() * len(statuses)) % len(statuses)], spec["retry_after"]
+
+    def hold_for(self, kind: str) -> dict | None:
+        with self.state.lock:
+            for rule in self.state.hold_rules:
+                if rule["count"] > 0 and _fault_matches(rule.get("kinds"), kind):
+                    rule["count"] -= 1
+                    return rule
+        return None
+
+    def wait_held(self, who: dict, status: int, rule: dict) -> None:
+        item = {"statement_kind": who["statement_kind"], "account": who["account"], "status": status}
+        with self.state.lock:
+            release = self.state.release
+            self.state.held.append(item)
+        try:
+            release.wait(rule["max_seconds"])
+        finally:
+            with self.state.lock:
+                self.state.held.remove(item)
 
     def run(self, stmt: dict, acct: dict, user: dict) -> None:
         """Execute a statement (under the state lock); the SQL text is dropped afterwards."""
@@ -1283,6 +1341,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         acct, user = authed
         who = {"account": acct["account"], "user": user["name"], "statement_kind": "GET_STATEMENT_STATUS"}
+        injected = self.fraction_status("GET_STATEMENT_STATUS")
+        if injected is not None:
+            return self.send_injected({**who, "statement_handle": handle}, *injected)
         with self.state.lock:
             stmt = self.state.statements.get(handle)
             if stmt is None or stmt["account"] != acct["account"]:
@@ -1367,9 +1428,28 @@ class Handler(BaseHTTPRequestHandler):
                 if method == "DELETE":
                     state.fault_status, state.async_count, state.async_polls = None, 0, 1
                     state.async_kinds = None
+                    state.fraction_fault = None
                 else:
                     spec = payload or {}
                     kinds = [str(k).upper() for k in spec["kinds"]] if spec.get("kinds") else None
+                    if "fraction" in spec:
+                        try:
+                            fraction = float(spec["fraction"])
+                            statuses = [int(x) for x in spec.get("statuses") or [429, 503, 500]]
+                        except (TypeError, ValueError):
+                            return self.send_json(400, {"error": "fraction must be a number, statuses numbers"})
+                        if not 0.0 <= fraction <= 1.0 or not statuses or any(x < 400 for x in statuses):
+                            return self.send_json(
+                                400, {"error": "fraction must be within [0, 1] and statuses error statuses"}
+                            )
+                        state.fraction_fault = {
+                            "fraction": fraction,
+                            "statuses": statuses,
+                            "retry_after": int(spec.get("retry_after", 1)),
+                            "kinds": kinds,
+                            "seed": spec.get("seed", 0),
+                        }
+                        state.rng = random.Random(spec.get("seed", 0))
                     if "status" in spec:
                         state.fault_status = {
                             "status": int(spec["status"]),
@@ -1384,6 +1464,25 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, self.faults())
         if what == "faults" and method == "GET":
             return self.send_json(200, self.faults())
+        if what == "holds":
+            if method == "POST":
+                items = payload if isinstance(payload, list) else [payload or {}]
+                with state.lock:
+                    for item in items:
+                        kinds = [str(k).upper() for k in item["kinds"]] if item.get("kinds") else None
+                        state.hold_rules.append(
+                            {"kinds": kinds, "count": int(item.get("count", 1)),
+                             "max_seconds": float(item.get("max_seconds", 60))}
+                        )
+                    state.release = threading.Event()
+            elif method == "DELETE":
+                self.release_holds()
+            with state.lock:
+                return self.send_json(
+                    200,
+                    {"rules": [dict(r) for r in state.hold_rules if r["count"] > 0],
+                     "held": [dict(h) for h in state.held]},
+                )
         if what == "registrations" and method == "GET":
             with state.lock:
                 now = state.now()
@@ -1412,15 +1511,23 @@ class Handler(BaseHTTPRequestHandler):
                     state.save()
                 return self.send_json(200, {"offset_seconds": state.offset, "now": iso(state.now())})
         if what == "reset" and method == "POST":
+            self.release_holds()
             with state.lock:
                 state.reset()
                 state.save()
             return self.send_json(200, {"reset": True})
         self.send_json(404, {"error": f"unknown admin hook {method} /_privatelink/{what}"})
 
+    def release_holds(self) -> None:
+        with self.state.lock:
+            self.state.hold_rules.clear()
+            self.state.release.set()
+
     def faults(self) -> dict:
         with self.state.lock:
+            extra = {"fraction_fault": dict(self.state.fraction_fault)} if self.state.fraction_fault else {}
             return {
+                **extra,
                 "status_fault": dict(self.state.fault_status) if self.state.fault_status else None,
                 "async_count": self.state.async_count,
                 "async_polls": self.state.async_polls,

@@ -646,6 +646,73 @@ def test_faults_limited_to_statement_kinds(sf):
     admin(sf.url, "DELETE", "faults")
 
 
+def test_fraction_of_submits_and_polls_fail_as_snowflake_answers(sf):
+    def run() -> list[int]:
+        admin(sf.url, "POST", "faults", {"fraction": 0.4, "statuses": [429, 503, 500], "seed": 3, "retry_after": 2})
+        seen = []
+        try:
+            for _ in range(40):
+                status, headers, body = sf.sql("select 1")
+                seen.append(status)
+                if status in (429, 503):
+                    assert headers.get("Retry-After") == "2"
+                elif status == 500:
+                    assert "Retry-After" not in headers
+                if status != 200:
+                    assert body["code"] == "000" + str(status) and body["message"], body
+        finally:
+            admin(sf.url, "DELETE", "faults")
+        return seen
+
+    first, second = run(), run()
+    assert first == second, "a seed gives the same sequence"
+    assert {200, 429, 503, 500} == set(first), first
+    assert 6 <= sum(s != 200 for s in first) <= 28, first
+    # Injected before running: a failed register leaves nothing behind,
+    # and polls of a running statement are hit too.
+    admin(sf.url, "POST", "faults", {"fraction": 1.0, "statuses": [503], "kinds": ["REGISTER_PRIVATELINK_ENDPOINT"]})
+    assert sf.sql(register_sql())[0] == 503
+    assert registrations(sf) == []
+    assert sf.sql("select 1")[0] == 200
+    admin(sf.url, "POST", "faults", {"fraction": 1.0, "statuses": [429], "kinds": ["GET_STATEMENT_STATUS"]})
+    handle = sf.sql("select 1", query="?async=true")[2]["statementHandle"]
+    assert sf.get(handle)[0] == 429
+    assert admin(sf.url, "GET", "faults")["fraction_fault"]["kinds"] == ["GET_STATEMENT_STATUS"]
+    admin(sf.url, "DELETE", "faults")
+    assert sf.get(handle)[0] == 200
+    assert "fraction_fault" not in admin(sf.url, "GET", "faults")
+    status, _, _ = http(sf.url, "POST", "/_privatelink/faults", {"fraction": 2})
+    assert status == 400
+
+
+def test_hold_runs_the_statement_and_keeps_the_answer_back(sf):
+    import threading
+
+    admin(sf.url, "POST", "holds", {"kinds": ["register_privatelink_endpoint"], "max_seconds": 30})
+    answered = {}
+    t = threading.Thread(target=lambda: answered.setdefault("status", sf.sql(register_sql())[0]))
+    t.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not admin(sf.url, "GET", "holds")["held"]:
+            assert time.monotonic() < deadline, "the register was never held"
+            time.sleep(0.05)
+        assert admin(sf.url, "GET", "holds") == {
+            "rules": [],
+            "held": [{"statement_kind": "REGISTER_PRIVATELINK_ENDPOINT", "account": "MYORG-ACCT1", "status": 200}],
+        }
+        # Registered already, while its caller still waits.
+        assert len(registrations(sf)) == 1 and "status" not in answered
+        assert sf.sql("select 1")[0] == 200  # other statements pass
+    finally:
+        admin(sf.url, "DELETE", "holds")
+        t.join(10)
+    assert answered["status"] == 200
+    assert admin(sf.url, "GET", "holds") == {"rules": [], "held": []}
+    log = admin(sf.url, "GET", "requests")
+    assert any(e["statement_kind"] == "REGISTER_PRIVATELINK_ENDPOINT" and e.get("held") for e in log)
+
+
 def test_registrations_record_token_digests_not_tokens(sf):
     sf.cell(register_sql(token=fed_token(secret="digest-" + CANARY)))
     [row] = admin(sf.url, "GET", "registrations")

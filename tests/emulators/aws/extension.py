@@ -29,7 +29,8 @@ Everything the emulator adds on top of moto lives here, in one place:
   CreateEndpointAccess / DescribeEndpointAccess / DeleteEndpointAccess.
 * S3 and IAM: principals in trust and bucket policies must exist and have
   propagated (Invalid principal in policy); S3 refuses non-JSON bucket
-  policies; IAM DeletePolicy refuses attached or multi-version policies.
+  policies; IAM DeletePolicy refuses attached or multi-version policies;
+  attaching an already attached policy changes nothing.
 * Admin hooks under ``/_privatelink/`` (request log, fault injection with
   count-based faults and a seeded fraction of throttling and 5xx answers,
   holds that keep a served call's answer back, reset), implemented by
@@ -1546,6 +1547,20 @@ def _patch_s3_iam() -> None:
             raise S3ClientError("MalformedPolicy", "Invalid principal in policy")
         put_bucket_policy(self, bucket_name, policy)
 
+    from moto.iam.models import ManagedPolicy
+
+    attach_to = ManagedPolicy.attach_to
+
+    @functools.wraps(attach_to)
+    def attach_once(policy: Any, obj: Any) -> None:
+        # AWS: attaching a policy that is already attached succeeds and
+        # changes nothing. moto counted it again, and DeletePolicy then
+        # refused the policy (DeleteConflict) after a single detach.
+        if policy.arn in obj.managed_policies:
+            return
+        attach_to(policy, obj)
+
+    ManagedPolicy.attach_to = attach_once
     IAMBackend.create_role = create_role_checked
     IAMBackend.create_user = create_user_stamped
     IAMBackend.update_assume_role_policy = update_trust_checked

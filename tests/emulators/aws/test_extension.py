@@ -1444,6 +1444,24 @@ def test_hold_serves_the_call_and_keeps_its_answer_back(endpoint, owner):
     assert any(e["action"] == "CreateRole" and e.get("held") is True for e in log)
 
 
+def test_attaching_an_attached_policy_again_changes_nothing(endpoint, owner):
+    iam = owner.session.client("iam", endpoint_url=endpoint, config=NO_RETRIES)
+    name = f"twice-{uuid.uuid4().hex[:8]}"
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWNER}:root"}, "Action": "sts:AssumeRole"}]}
+    ))
+    arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
+    ))["Policy"]["Arn"]
+    for _ in range(2):
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+    # One detach frees it, as in AWS.
+    iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+    iam.delete_policy(PolicyArn=arn)
+    iam.delete_role(RoleName=name)
+
+
 def test_zz_reset(endpoint, owner):
     """Runs last in this file: wipes moto's state, the log and the faults."""
     owner.client("ec2").create_vpc(CidrBlock="10.99.0.0/16")

@@ -1260,7 +1260,13 @@ class Handler(BaseHTTPRequestHandler):
             **({"async": True} if want_async else {}),
             **({"held": True} if hold is not None else {}),
         )
-        self.send_json(status, payload)
+        if hold is None:
+            return self.send_json(status, payload)
+        try:
+            self.send_json(status, payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client died while its answer was held: what holds are for.
+            self.close_connection = True
 
     def send_injected(self, who: dict, status: int, retry_after: int) -> None:
         """An injected failure before the statement runs, in the shape

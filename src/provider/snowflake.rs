@@ -2,7 +2,7 @@
 //! block: one statement per request (`POST /api/v2/statements`), with the
 //! protocol's own safety nets used as documented:
 //! - every statement carries a `requestId`; resubmissions after a lost
-//!   answer, a 429 or a 503 add `retry=true`, so Snowflake answers with the
+//!   answer, a 429 or a 5xx add `retry=true`, so Snowflake answers with the
 //!   first execution instead of running the statement twice;
 //! - a 202 (still running) is polled at its `statementStatusUrl` until it
 //!   finishes, and canceled when the caller's timeout passes or Terraform
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const JWT_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// One HTTP exchange; a statement's own wait is bounded separately.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Resubmissions after 429/503/transport failures.
+/// Resubmissions after 429/5xx/transport failures.
 const MAX_SUBMIT_ATTEMPTS: u32 = 8;
 /// Our answers are one row; anything far larger is not Snowflake.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
@@ -691,8 +691,11 @@ fn http_client() -> HttpClient {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https)
 }
 
+/// 429 and 503/504 as documented, and 500/502 too: a resubmission carries
+/// the same requestId with retry=true, so Snowflake never runs a statement
+/// twice, and a transient server fault must not fail an apply.
 fn is_retryable(status: u16) -> bool {
-    matches!(status, 429 | 503 | 504)
+    matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
 fn jitter(scale: Duration) -> Duration {

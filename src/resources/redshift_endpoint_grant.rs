@@ -728,7 +728,26 @@ async fn authorize_new(
     };
     match out {
         Ok(o) => Ok(Grant::from(&o)),
+        // Redshift has no ClientToken: an apply whose answer was lost (the
+        // provider killed, the connection cut) left exactly this grant.
+        // One with the planned VPCs is what create would make, so it is
+        // adopted; any other is somebody else's and stays an error.
+        Err(e) if error_code(&e) == Some("EndpointAuthorizationAlreadyExists") => {
+            match describe_grant(aws, cluster, account).await? {
+                Some(g) if g.status == "Authorized" && same_vpcs(&g, vpcs) => Ok(g),
+                _ => Err(authorize_error(&e, plan)),
+            }
+        }
         Err(e) => Err(authorize_error(&e, plan)),
+    }
+}
+
+/// Whether a grant allows exactly `vpcs` (none listed: all of the account's).
+fn same_vpcs(g: &Grant, vpcs: &[String]) -> bool {
+    if vpcs.is_empty() {
+        g.allowed_all_vpcs
+    } else {
+        !g.allowed_all_vpcs && sorted(g.allowed_vpcs.clone()) == sorted(vpcs.to_vec())
     }
 }
 

@@ -11,7 +11,9 @@
 //!
 //! Snowflake has no update: a different delay replaces the pin. Its
 //! registration list has no times, so `registered_at` and `enforced_at` come
-//! from the registering call and stay as recorded (null after import).
+//! from the registering call and stay as recorded (null after import, and
+//! after create adopts a registration an interrupted apply made for the
+//! same AWS account).
 
 use super::invalid_state;
 use crate::framework::plan::PlanContext;
@@ -153,7 +155,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         let mut state = State {
             id: Some(registered.id.clone()),
             aws_account_id: Some(registered.account.clone()),
-            registered_at: Some(registered.registered_at.clone()),
+            registered_at: registered.registered_at.clone(),
             enforced_at: registered.enforced_at.clone(),
             ..plan.clone()
         };
@@ -364,7 +366,9 @@ fn profile_of<'a>(
 struct Registered {
     id: String,
     account: String,
-    registered_at: String,
+    /// None for a registration adopted rather than made: Snowflake's list
+    /// has no times.
+    registered_at: Option<String>,
     enforced_at: Option<String>,
 }
 
@@ -390,10 +394,26 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
     };
     minter.check_endpoint(vpce, &account).await?;
     let locator = locator(sf, ctx).await?;
-    if find(sf, ctx, vpce, timeout).await?.is_some() {
+    if let Some(existing) = find(sf, ctx, vpce, timeout).await? {
+        // Registered for this AWS account already: an earlier apply whose
+        // answer never arrived (the provider killed mid-call) made it, so
+        // it is adopted rather than registered twice (which Snowflake
+        // refuses). Registered for another account, it is not ours.
+        if existing.consumer_endpoint_id == account {
+            tracing::debug!(
+                vpce,
+                "the endpoint is already pinned; adopting the registration"
+            );
+            return Ok(Registered {
+                id: pin_id(&locator, vpce),
+                account,
+                registered_at: None,
+                enforced_at: None,
+            });
+        }
         return Err(Diagnostic::error(
             "The endpoint is already pinned",
-            format!("{vpce} is already pinned to Snowflake account {locator}. Import it: terraform import <address> {vpce}"),
+            format!("{vpce} is already pinned to Snowflake account {locator} for AWS account {}. Import it: terraform import <address> {vpce}", existing.consumer_endpoint_id),
         )
         .at(AttributePath::attr("vpc_endpoint_id"))
         .into());
@@ -435,7 +455,7 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
         id: pin_id(&locator, vpce),
         account,
         enforced_at: enforcement_time(message, &registered_at),
-        registered_at,
+        registered_at: Some(registered_at),
     })
 }
 
@@ -506,8 +526,16 @@ impl Minter {
                 AttributePath::root(),
             ),
             Some((name, on_resource)) => {
+                // The profile's own credentials: the default chain would
+                // take AWS_ACCESS_KEY_ID and friends first, i.e. the very
+                // temporary credentials the profile is there to replace.
                 let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .profile_name(name)
+                    .credentials_provider(
+                        aws_config::profile::ProfileFileCredentialsProvider::builder()
+                            .profile_name(name)
+                            .build(),
+                    )
                     .region(aws_config::Region::new(aws.region.clone()))
                     .load()
                     .await;

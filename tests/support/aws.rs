@@ -173,6 +173,35 @@ impl Emulator {
         self.admin("DELETE", "/_privatelink/faults", None);
     }
 
+    /// The request log as the emulator keeps it (with `injected` and `held`
+    /// marks).
+    pub fn request_log(&self) -> Vec<serde_json::Value> {
+        self.admin("GET", "/_privatelink/requests", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Holds the answers of matching calls after moto served them.
+    pub fn hold(&self, hold: serde_json::Value) {
+        self.admin("POST", "/_privatelink/holds", Some(&hold));
+    }
+
+    /// `{"rules": [...], "held": [...]}`: the calls held now.
+    pub fn holds(&self) -> serde_json::Value {
+        self.admin("GET", "/_privatelink/holds", None)
+    }
+
+    pub fn release_holds(&self) {
+        self.admin("DELETE", "/_privatelink/holds", None);
+    }
+
+    /// Runs tests/emulators/aws/inventory.py: what the onboarding module can
+    /// leave in the emulator.
+    pub fn inventory(&self, args: &[&str]) -> serde_json::Value {
+        self.run_fixture("inventory.py", args)
+    }
+
     /// Runs tests/emulators/aws/fixtures.py and returns its JSON.
     pub fn fixture(&self, args: &[&str]) -> serde_json::Value {
         self.run_fixture("fixtures.py", args)

@@ -188,6 +188,41 @@ impl Snowflake {
         self.admin("DELETE", "faults", None);
     }
 
+    /// Holds the answers of matching statements after they ran.
+    pub fn hold(&self, hold: Value) {
+        self.admin("POST", "holds", Some(&hold));
+    }
+
+    /// `{"rules": [...], "held": [...]}`: the statements held now.
+    pub fn holds(&self) -> Value {
+        self.admin("GET", "holds", None)
+    }
+
+    pub fn release_holds(&self) {
+        self.admin("DELETE", "holds", None);
+    }
+
+    /// Creates (or replaces) an account whose PrivateLink config names
+    /// `endpoint_service_id`, with one key-pair user holding ACCOUNTADMIN.
+    pub fn add_account_with_service(
+        &self,
+        account: &str,
+        locator: &str,
+        endpoint_service_id: &str,
+        user: &str,
+        public_pem: &str,
+    ) {
+        self.admin(
+            "POST",
+            "accounts",
+            Some(&json!({
+                "account": account, "locator": locator, "region": "us-east-1",
+                "endpoint_service_id": endpoint_service_id,
+                "users": [{"name": user, "public_key_pem": public_pem, "roles": ["ACCOUNTADMIN"]}],
+            })),
+        );
+    }
+
     /// Runs SQL as the user owning `token` (a PAT): (status, response).
     pub fn sql(&self, token: &str, statement: &str, bindings: Value) -> (u16, Value) {
         let auth = format!("Bearer {token}");

@@ -143,6 +143,30 @@ impl Workspace {
         }
     }
 
+    /// The command `run` would run, not started: for a test that must act
+    /// while Terraform runs (e.g. kill the provider it started).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.terraform);
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", self.path().join("cli.tfrc"))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("TF_LOG")
+            .env_remove("TF_LOG_PATH")
+            .env_remove("TF_PLUGIN_CACHE_DIR");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("AWS_") || k.starts_with("SNOWFLAKE_") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     /// Runs a command that must succeed, failing the test with its output.
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);

@@ -1795,7 +1795,9 @@ class AdminMiddleware:
 
     # -- faults ------------------------------------------------------------
 
-    def _fault_for(self, service: str, action: str) -> tuple[str, str, int] | None:
+    def _fault_for(self, service: str, action: str) -> tuple[str, str, int, bool] | None:
+        """(code, message, status, after) of the fault a call meets: `after`
+        when moto serves the call first and only its answer is lost."""
         with self.lock:
             for fault in self.faults:
                 if fault["count"] <= 0:
@@ -1809,6 +1811,7 @@ class AdminMiddleware:
                     fault["code"],
                     fault.get("message") or f"Injected fault: {fault['code']}",
                     int(fault.get("status", 400)),
+                    bool(fault.get("after")),
                 )
             throttle = self.throttle
             if throttle and (not throttle["actions"] or action in throttle["actions"]):
@@ -1818,10 +1821,10 @@ class AdminMiddleware:
                 # a throttle-only sequence is the same as before 5xx existed.
                 draw = self.rng.random()
                 if draw < throttle["fraction"]:
-                    return _THROTTLE_ERRORS.get(service, _DEFAULT_THROTTLE)
+                    return (*_THROTTLE_ERRORS.get(service, _DEFAULT_THROTTLE), False)
                 if draw < throttle["fraction"] + throttle.get("server_error_fraction", 0.0):
                     kinds = _SERVER_ERRORS.get(service, _DEFAULT_SERVER_ERRORS)
-                    return kinds[int(self.rng.random() * len(kinds)) % len(kinds)]
+                    return (*kinds[int(self.rng.random() * len(kinds)) % len(kinds)], False)
         return None
 
     def _hold_for(self, service: str, action: str) -> dict[str, Any] | None:
@@ -1886,6 +1889,7 @@ class AdminMiddleware:
                     "message": item.get("message"),
                     "status": int(item.get("status", 400)),
                     "count": int(item.get("count", 1)),
+                    "after": bool(item.get("after", False)),
                 }
             )
 
@@ -1911,6 +1915,26 @@ class AdminMiddleware:
     ) -> list[bytes]:
         """Serves the call through moto, then keeps its answer until the
         holds are released or the rule's max_seconds pass."""
+        code, status, headers, chunks = self._serve_buffered(environ, style, entry)
+        entry["status"] = code
+        entry["held"] = True
+        item = {"service": entry["service"], "action": entry["action"], "status": entry["status"]}
+        with self.lock:
+            release = self.release
+            self.held.append(item)
+        try:
+            release.wait(rule["max_seconds"])
+        finally:
+            with self.lock:
+                self.held.remove(item)
+        start_response(status, headers)
+        return chunks
+
+    def _serve_buffered(
+        self, environ: dict[str, Any], style: str, entry: dict[str, Any]
+    ) -> tuple[int, str, list, list[bytes]]:
+        """Serves a call through moto and keeps its answer: (status code,
+        status line, headers, body chunks)."""
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -1927,21 +1951,10 @@ class AdminMiddleware:
                 result.close()
         status = captured.get("status", "500 Internal Server Error")
         try:
-            entry["status"] = int(status.split(" ", 1)[0])
+            code = int(status.split(" ", 1)[0])
         except ValueError:
-            entry["status"] = 0
-        entry["held"] = True
-        item = {"service": entry["service"], "action": entry["action"], "status": entry["status"]}
-        with self.lock:
-            release = self.release
-            self.held.append(item)
-        try:
-            release.wait(rule["max_seconds"])
-        finally:
-            with self.lock:
-                self.held.remove(item)
-        start_response(status, captured.get("headers", []))
-        return chunks
+            code = 0
+        return code, status, captured.get("headers", []), chunks
 
     def _reset_moto(self, environ: dict[str, Any]) -> None:
         import io
@@ -2050,7 +2063,11 @@ class AdminMiddleware:
         entry = {"service": service, "action": action, "status": 0, "account": account}
         fault = self._fault_for(service, action)
         if fault is not None:
-            code, message, status = fault
+            code, message, status, after = fault
+            if after:
+                # The call takes effect; its answer is replaced by the error.
+                served, _, _, _ = self._serve_buffered(environ, style, entry)
+                entry["served"] = served
             request_id = str(uuid.uuid4())
             content_type, err = _error_body(style, code, message, status, request_id)
             entry["status"] = status

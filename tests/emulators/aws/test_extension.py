@@ -1462,6 +1462,32 @@ def test_attaching_an_attached_policy_again_changes_nothing(endpoint, owner):
     iam.delete_role(RoleName=name)
 
 
+def test_fault_after_the_call_keeps_its_effect(endpoint, owner):
+    iam = owner.session.client("iam", endpoint_url=endpoint, config=NO_RETRIES)
+    name = f"after-{uuid.uuid4().hex[:8]}"
+    trust = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWNER}:root"}, "Action": "sts:AssumeRole"}]}
+    )
+    admin(endpoint, "DELETE", "requests")
+    admin(endpoint, "POST", "faults", {"service": "iam", "action": "CreateRole", "code": "ServiceFailure", "status": 500, "after": True})
+    try:
+        with pytest.raises(ClientError) as err:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+        assert error_code(err) == "ServiceFailure"
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    finally:
+        admin(endpoint, "DELETE", "faults")
+    # The role was made all the same: a retry meets EntityAlreadyExists.
+    assert iam.get_role(RoleName=name)["Role"]["RoleName"] == name
+    with pytest.raises(ClientError) as err:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    assert error_code(err) == "EntityAlreadyExists"
+    log = admin(endpoint, "GET", "requests")
+    assert log[0]["action"] == "CreateRole" and log[0]["status"] == 500
+    assert log[0]["injected"] == "ServiceFailure" and log[0]["served"] == 200
+    iam.delete_role(RoleName=name)
+
+
 def test_zz_reset(endpoint, owner):
     """Runs last in this file: wipes moto's state, the log and the faults."""
     owner.client("ec2").create_vpc(CidrBlock="10.99.0.0/16")

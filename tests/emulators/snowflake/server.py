@@ -1210,12 +1210,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.record(**who, status=status, statement_handle=stmt["handle"], replayed=True)
                 return self.send_json(status, payload)
             fault = state.fault_status
+            lost = None
             if fault and fault["count"] > 0 and _fault_matches(fault.get("kinds"), kind):
                 fault["count"] -= 1
                 if fault["count"] == 0:
                     state.fault_status = None
-                return self.send_injected(who, fault["status"], fault["retry_after"])
-            injected = self.fraction_status(kind)
+                if not fault.get("after"):
+                    return self.send_injected(who, fault["status"], fault["retry_after"])
+                # Runs, then the answer is lost: only a retry=true with the
+                # same requestId learns the result.
+                lost = fault
+            injected = self.fraction_status(kind) if lost is None else None
             if injected is not None:
                 return self.send_injected(who, *injected)
             polls = 0
@@ -1250,6 +1255,9 @@ class Handler(BaseHTTPRequestHandler):
             if not want_async:
                 self.run(stmt, acct, user)
             status, payload = self.statement_response(stmt, first=True)
+        if lost is not None:
+            return self.send_injected({**who, "statement_handle": handle, "served": status},
+                                      lost["status"], lost["retry_after"])
         hold = self.hold_for(kind)
         if hold is not None:
             self.wait_held(who, status, hold)
@@ -1462,6 +1470,7 @@ class Handler(BaseHTTPRequestHandler):
                             "count": int(spec.get("count", 1)),
                             "retry_after": int(spec.get("retry_after", 1)),
                             "kinds": kinds,
+                            "after": bool(spec.get("after", False)),
                         }
                     if "async_count" in spec:
                         state.async_count = int(spec["async_count"])

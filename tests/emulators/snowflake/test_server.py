@@ -685,6 +685,20 @@ def test_fraction_of_submits_and_polls_fail_as_snowflake_answers(sf):
     assert status == 400
 
 
+def test_status_fault_after_running_loses_only_the_answer(sf):
+    admin(sf.url, "POST", "faults", {"status": 500, "count": 1, "after": True, "kinds": ["REGISTER_PRIVATELINK_ENDPOINT"]})
+    rid = str(uuid.uuid4())
+    status, headers, body = sf.sql(register_sql(), query=f"?requestId={rid}")
+    assert status == 500 and "Retry-After" not in headers, body
+    # It ran: the retry with the same requestId gets the first execution.
+    assert len(registrations(sf)) == 1
+    status, _, body = sf.sql(register_sql(), query=f"?requestId={rid}&retry=true")
+    assert status == 200 and "registered" in body["data"][0][0], body
+    assert len(registrations(sf)) == 1
+    log = [e for e in admin(sf.url, "GET", "requests") if e["statement_kind"] == "REGISTER_PRIVATELINK_ENDPOINT"]
+    assert [(e["status"], e.get("served"), e.get("replayed", False)) for e in log] == [(500, 200, False), (200, None, True)]
+
+
 def test_hold_runs_the_statement_and_keeps_the_answer_back(sf):
     import threading
 

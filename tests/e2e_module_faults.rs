@@ -349,12 +349,74 @@ const PER_SERVICE: [(&str, (&str, u16), (&str, u16)); 5] = [
     ("sts", ("Throttling", 400), ("ServiceUnavailable", 503)),
 ];
 
-fn inject_aws(emu: &Emulator, seed: u64) {
+/// Calls that fail with a 5xx after AWS carried them out (the answer is
+/// lost), so the SDK's retry meets what the first attempt made: creates
+/// while applying, deletes while destroying.
+const LOST_ON_APPLY: [(&str, &str, &str, u16); 8] = [
+    (
+        "ec2",
+        "CreateVpcEndpointServiceConfiguration",
+        "InternalError",
+        500,
+    ),
+    ("ec2", "CreateSecurityGroup", "Unavailable", 503),
+    ("ec2", "CreateVpcEndpoint", "InternalError", 500),
+    (
+        "redshift",
+        "AuthorizeEndpointAccess",
+        "InternalFailure",
+        500,
+    ),
+    ("iam", "CreatePolicy", "ServiceFailure", 500),
+    ("iam", "CreateRole", "ServiceUnavailable", 503),
+    ("s3", "PutBucketCors", "InternalError", 500),
+    ("sts", "GetFederationToken", "InternalFailure", 500),
+];
+const LOST_ON_DESTROY: [(&str, &str, &str, u16); 8] = [
+    (
+        "ec2",
+        "DeleteVpcEndpointServiceConfigurations",
+        "InternalError",
+        500,
+    ),
+    ("ec2", "DeleteVpcEndpoints", "Unavailable", 503),
+    ("ec2", "DeleteSecurityGroup", "InternalError", 500),
+    ("redshift", "RevokeEndpointAccess", "InternalFailure", 500),
+    ("iam", "DetachRolePolicy", "ServiceFailure", 500),
+    ("iam", "DeleteRole", "ServiceFailure", 500),
+    ("iam", "DeletePolicy", "ServiceUnavailable", 503),
+    // The bucket keeps the other teams' rules: the rule goes by a put.
+    ("s3", "PutBucketCors", "InternalError", 500),
+];
+
+/// Each lost-answer fault fired: the emulator served the call (`served`)
+/// and answered the injected error.
+fn assert_lost_answers(emu: &Emulator, lost: &[(&str, &str, &str, u16)]) {
+    let log = emu.request_log();
+    for (service, action, code, _) in lost {
+        assert!(
+            log.iter().any(|r| r["service"] == *service
+                && r["action"] == *action
+                && r["injected"] == *code
+                && r["served"].as_i64().is_some_and(|s| s < 300)),
+            "{service} {action} never lost its answer: {:?}",
+            log.iter()
+                .filter(|r| r["action"] == *action)
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+fn inject_aws(emu: &Emulator, seed: u64, lost: &[(&str, &str, &str, u16)]) {
     let mut faults = vec![json!({
         "throttle_fraction": 0.12,
         "server_error_fraction": 0.08,
         "seed": seed,
     })];
+    // Listed first: count faults apply in order, and these name an action.
+    for (service, action, code, status) in lost {
+        faults.push(json!({"service": service, "action": action, "code": code, "status": status, "after": true}));
+    }
     for (service, (throttle, ts), (error, es)) in PER_SERVICE {
         faults.push(json!({"service": service, "code": throttle, "status": ts, "count": 1}));
         faults.push(json!({"service": service, "code": error, "status": es, "count": 1}));
@@ -362,10 +424,10 @@ fn inject_aws(emu: &Emulator, seed: u64) {
     emu.fault(Value::Array(faults));
 }
 
-fn inject_snowflake(sf: &Snowflake, seed: u64) {
-    // A 500 on the register itself (Snowflake never ran it; the resubmission
-    // with retry=true does), then a seeded 25% of every call.
-    sf.fault(json!({"status": 500, "count": 1, "kinds": ["REGISTER_PRIVATELINK_ENDPOINT"]}));
+fn inject_snowflake(sf: &Snowflake, seed: u64, kind: &str) {
+    // A 500 after `kind` ran (only the resubmission with the same requestId
+    // and retry=true learns its result), then a seeded 25% of every call.
+    sf.fault(json!({"status": 500, "count": 1, "after": true, "kinds": [kind]}));
     sf.fault(
         json!({"fraction": 0.25, "statuses": [429, 503, 500], "retry_after": 1, "seed": seed}),
     );
@@ -409,14 +471,15 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
 
     // Phase one under faults: one apply must do it (the retries absorb
     // every injected answer).
-    inject_aws(&e.aws, 17);
-    inject_snowflake(&e.sf, 5);
+    inject_aws(&e.aws, 17, &LOST_ON_APPLY);
+    inject_snowflake(&e.sf, 5, "REGISTER_PRIVATELINK_ENDPOINT");
     let first = ws.apply();
     assert!(
         first.stdout.contains("Apply complete! Resources: 5 added"),
         "{}",
         first.stdout
     );
+    assert_lost_answers(&e.aws, &LOST_ON_APPLY);
 
     // The vendor answers (fixtures run without faults: they do not retry).
     e.aws.clear_faults();
@@ -425,7 +488,7 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
 
     // Phase two (accept the connection, trust the vendor's user), a
     // refreshing plan and the hand-off, all under faults.
-    inject_aws(&e.aws, 29);
+    inject_aws(&e.aws, 29, &[]);
     let second = ws.apply();
     assert!(
         second
@@ -489,17 +552,21 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
         sf_injected.iter().any(|s| *s == 429 || *s == 503),
         "the seeded fraction hit no Snowflake call: {sf_log:?}"
     );
-    // The register ran once, however often it was resubmitted.
+    // The register ran once (its answer lost), and the resubmission got
+    // that first execution back instead of running it again.
     let registers: Vec<&Value> = sf_log
         .iter()
-        .filter(|r| r["statement_kind"] == "REGISTER_PRIVATELINK_ENDPOINT" && r["status"] == 200)
+        .filter(|r| r["statement_kind"] == "REGISTER_PRIVATELINK_ENDPOINT")
+        .filter(|r| r["served"] == 200 || r["replayed"] == true || r["status"] == 200)
         .collect();
-    assert_eq!(registers.len(), 1, "{sf_log:?}");
+    assert_eq!(registers.len(), 2, "{sf_log:?}");
+    assert_eq!(registers[0]["served"], 200, "{registers:?}");
+    assert_eq!(registers[1]["replayed"], true, "{registers:?}");
 
     // Destroy under faults: nothing left behind.
     e.aws.clear_requests();
-    inject_aws(&e.aws, 41);
-    inject_snowflake(&e.sf, 9);
+    inject_aws(&e.aws, 41, &LOST_ON_DESTROY);
+    inject_snowflake(&e.sf, 9, "UNREGISTER_PRIVATELINK_ENDPOINT");
     let destroyed = ws.destroy();
     assert!(
         destroyed
@@ -508,6 +575,7 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
         "{}",
         destroyed.stdout
     );
+    assert_lost_answers(&e.aws, &LOST_ON_DESTROY);
     let destroy_tally = aws_tally(&e.aws);
     e.aws.clear_faults();
     e.sf.clear_faults();

@@ -38,6 +38,12 @@ bench:
 	# already built: `cargo bench` would build them all a third time with the
 	# dev-dependencies' features. What it measures is the release binary.
 	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) test --quiet --bench handshake
+	# Scale: N = 10, 100 and 500 resources applied, re-planned and destroyed
+	# through Terraform against the emulators (setup installs both); writes
+	# reports/scale.md, scale.json and scale.png.
+	@scripts/setup.sh
+	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) test --quiet --bench scale
+	scripts/plot_scale.py reports/scale.json reports/scale.png
 
 ## The registry's release files for this machine's platform, under dist/.
 release:

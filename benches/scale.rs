@@ -1,7 +1,8 @@
 //! The scale benchmark: a generated configuration of N managed resources
 //! across every resource type, applied, re-planned (refreshing) and
 //! destroyed by the real Terraform CLI against the AWS and Snowflake
-//! emulators, at each N of `SCALE_BENCH_SIZES` (default 10,100,500).
+//! emulators, at each N of `SCALE_BENCH_SIZES` (default 10,100,500),
+//! `SCALE_BENCH_REPEATS` times each (default 3; medians reported).
 //!
 //! For each command it records the wall time; Terraform's own CPU time; the
 //! provider's CPU time and peak memory summed (maxed) over every provider
@@ -637,11 +638,16 @@ fn figures(
         let kind = r["statement_kind"].as_str().unwrap_or("(none)").to_string();
         *by_kind.entry(kind).or_default() += 1;
     }
-    // Calls the emulators refused or failed (injected by nobody here: moto
-    // races under load, retried by the SDK); counted in the calls above.
-    let aws_errors = aws_calls
+    // Error answers: 4xx are mostly the provider's own probes (NotFound,
+    // Duplicate on adoption); 5xx are the emulators failing under load
+    // (e.g. moto's IAM racing itself), retried by the SDK.
+    let aws_4xx = aws_calls
         .iter()
-        .filter(|(_, _, status)| *status >= 400)
+        .filter(|(_, _, status)| (400..500).contains(status))
+        .count();
+    let aws_5xx = aws_calls
+        .iter()
+        .filter(|(_, _, status)| *status >= 500)
         .count();
     let sf_errors = sf_calls
         .iter()
@@ -664,7 +670,8 @@ fn figures(
         "aws_calls": aws_calls.len(),
         "aws_calls_per_resource": aws_calls.len() as f64 / n,
         "aws_calls_by_action": by_action,
-        "aws_errors": aws_errors,
+        "aws_4xx": aws_4xx,
+        "aws_5xx": aws_5xx,
         "snowflake_calls": sf_calls.len(),
         "snowflake_calls_per_resource": sf_calls.len() as f64 / n,
         "snowflake_calls_by_kind": by_kind,
@@ -749,6 +756,50 @@ fn measure_size(bench: &Bench, n: usize) -> Value {
     })
 }
 
+/// Runs size `n` `repeats` times, each on fresh emulators: one run's CPU
+/// figures vary by a quarter or more on a loaded 2-core machine. Each
+/// command's numbers are the medians over the runs; the runs are kept.
+fn measure_repeated(bench: &Bench, n: usize, repeats: usize) -> Value {
+    let runs: Vec<Value> = (0..repeats).map(|_| measure_size(bench, n)).collect();
+    let mut summary = runs[0].clone();
+    for c in COMMANDS {
+        let first = runs[0]["commands"][c].as_object().expect("command figures");
+        let mut medians = first.clone();
+        for (key, value) in first {
+            if value.is_number() {
+                let xs: Vec<f64> = runs.iter().map(|r| f(&r["commands"][c][key])).collect();
+                medians.insert(key.clone(), json!(median(xs)));
+            }
+        }
+        let cpu: Vec<f64> = runs
+            .iter()
+            .map(|r| f(&r["commands"][c]["provider_cpu_s"]))
+            .collect();
+        medians.insert(
+            "provider_cpu_s_range".into(),
+            json!([
+                cpu.iter().cloned().fold(f64::INFINITY, f64::min),
+                cpu.iter().cloned().fold(0.0, f64::max)
+            ]),
+        );
+        summary["commands"][c] = Value::Object(medians);
+    }
+    summary["repeats"] = json!(repeats);
+    summary["fixtures_s"] = json!(median(runs.iter().map(|r| f(&r["fixtures_s"])).collect()));
+    summary["runs"] = Value::Array(runs);
+    summary
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The report
 // ---------------------------------------------------------------------------
@@ -786,12 +837,14 @@ fn markdown(report: &Value) -> String {
     let _ = writeln!(
         md,
         "Terraform {} with `{}` against the AWS (moto + extension) and Snowflake emulators on loopback; {} CPUs; {}. \
-         Each N is a fresh pair of emulators and a fresh workspace: `apply`, a refreshing `plan` (must be empty), `destroy`; \
-         Terraform's default parallelism (10).\n",
+         Each N runs {} times, each on a fresh pair of emulators and a fresh workspace: `apply`, a refreshing `plan` \
+         (must be empty), `destroy`, with Terraform's default parallelism (10); the tables show each figure's median \
+         over the runs (scale.json keeps every run).\n",
         report["terraform_version"].as_str().unwrap_or("?"),
         report["provider_bin"].as_str().unwrap_or("?"),
         report["cpus"],
         report["generated_at"].as_str().unwrap_or("?"),
+        report["repeats"],
     );
     let _ = writeln!(
         md,
@@ -812,32 +865,35 @@ fn markdown(report: &Value) -> String {
     );
     let _ = writeln!(
         md,
-        "| N | command | wall s | Terraform CPU s | provider CPU s | provider CPU ms/resource | provider / Terraform CPU | provider peak RSS MiB | provider processes | AWS calls | AWS calls/resource | Snowflake calls | Snowflake calls/resource | calls failed (AWS / Snowflake) |"
+        "| N | command | wall s | Terraform CPU s | provider CPU s (min–max) | provider CPU ms/resource | provider / Terraform CPU | provider peak RSS MiB | provider processes | AWS calls | AWS calls/resource | Snowflake calls | Snowflake calls/resource | AWS 4xx / 5xx, Snowflake errors |"
     );
     let _ = writeln!(
         md,
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for s in sizes {
         for c in COMMANDS {
             let m = &s["commands"][c];
             let _ = writeln!(
                 md,
-                "| {} | {c} | {:.1} | {:.2} | {:.3} | {:.2} | {:.1}% | {:.1} | {} | {} | {:.2} | {} | {:.2} | {} / {} |",
+                "| {} | {c} | {:.1} | {:.2} | {:.3} ({:.3}–{:.3}) | {:.2} | {:.1}% | {:.1} | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0} / {:.0}, {:.0} |",
                 s["n"],
                 f(&m["wall_s"]),
                 f(&m["terraform_cpu_s"]),
                 f(&m["provider_cpu_s"]),
+                f(&m["provider_cpu_s_range"][0]),
+                f(&m["provider_cpu_s_range"][1]),
                 f(&m["provider_cpu_ms_per_resource"]),
                 100.0 * f(&m["provider_share_of_terraform_cpu"]),
                 f(&m["provider_peak_rss_mib"]),
-                m["provider_processes"],
-                m["aws_calls"],
+                f(&m["provider_processes"]),
+                f(&m["aws_calls"]),
                 f(&m["aws_calls_per_resource"]),
-                m["snowflake_calls"],
+                f(&m["snowflake_calls"]),
                 f(&m["snowflake_calls_per_resource"]),
-                m["aws_errors"],
-                m["snowflake_errors"],
+                f(&m["aws_4xx"]),
+                f(&m["aws_5xx"]),
+                f(&m["snowflake_errors"]),
             );
         }
     }
@@ -956,20 +1012,29 @@ fn main() {
                 .expect("SCALE_BENCH_SIZES: comma-separated numbers")
         })
         .collect();
+    let repeats: usize = std::env::var("SCALE_BENCH_REPEATS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&r| r > 0)
+        .unwrap_or(3);
     let bench = Bench::new();
     println!(
-        "scale bench: {} with terraform {} at N = {sizes:?}",
+        "scale bench: {} with terraform {} at N = {sizes:?}, {repeats} runs each",
         bench.provider_source.display(),
         bench.terraform.display()
     );
     let started = Instant::now();
-    let results: Vec<Value> = sizes.iter().map(|&n| measure_size(&bench, n)).collect();
+    let results: Vec<Value> = sizes
+        .iter()
+        .map(|&n| measure_repeated(&bench, n, repeats))
+        .collect();
     let report = json!({
         "generated_at": now_utc(),
         "terraform_version": terraform_version(&bench),
         "provider_bin": bench.provider_source.display().to_string(),
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "total_s": started.elapsed().as_secs_f64(),
+        "repeats": repeats,
         "sizes": results,
     });
     let dir = std::env::var_os("SCALE_BENCH_OUT")

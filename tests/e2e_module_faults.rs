@@ -479,7 +479,7 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
     // Phase one under faults: one apply must do it (the retries absorb
     // every injected answer).
     inject_aws(&e.aws, 17, &LOST_ON_APPLY);
-    inject_snowflake(&e.sf, 5, "REGISTER_PRIVATELINK_ENDPOINT");
+    inject_snowflake(&e.sf, 3, "REGISTER_PRIVATELINK_ENDPOINT");
     let first = ws.apply();
     assert!(
         first.stdout.contains("Apply complete! Resources: 5 added"),
@@ -555,10 +555,15 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
         sf_injected.contains(&500),
         "Snowflake injections: {sf_injected:?}"
     );
-    assert!(
-        sf_injected.iter().any(|s| *s == 429 || *s == 503),
-        "the seeded fraction hit no Snowflake call: {sf_log:?}"
-    );
+    // Every draw is one call, and a call the fraction hit is resubmitted
+    // (a draw again) whichever statement it was: the seed decides the
+    // statuses, not the order Terraform makes the calls in.
+    for status in [429, 503] {
+        assert!(
+            sf_injected.contains(&status),
+            "seed 3 gave no {status}: {sf_injected:?}"
+        );
+    }
     // The register ran once (its answer lost), and the resubmission got
     // that first execution back instead of running it again.
     let registers: Vec<&Value> = sf_log

@@ -1555,6 +1555,15 @@ class Handler(BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that went away (e.g. a provider killed by a test) is not
+        # the emulator's fault; anything else is still printed.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -1566,7 +1575,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Handler.state = State(args.state)
     Handler.verbose = args.verbose
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server = QuietServer((args.host, args.port), Handler)
     return serving.serve_until_stopped(server, args.host, watch_stdin=not args.no_stdin_watch)
 
 

@@ -37,7 +37,9 @@ bench:
 	# The harness runs from the test profile, whose dependencies `make test`
 	# already built: `cargo bench` would build them all a third time with the
 	# dev-dependencies' features. What it measures is the release binary.
-	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) test --quiet --bench handshake
+	# The Go SDK peer is measured in the same run, started the same way.
+	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink \
+	  PEER_PROVIDER_BIN=$$(scripts/peer.sh) $(CARGO) test --quiet --bench handshake
 	# Scale: N = 10, 100 and 500 resources applied, re-planned and destroyed
 	# through Terraform against the emulators (setup installs both); writes
 	# reports/scale.md, scale.json and scale.png.

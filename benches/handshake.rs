@@ -5,7 +5,9 @@
 //! `PROVIDER_BIN` names the binary (default: the release build under
 //! `CARGO_TARGET_DIR`, else the one Cargo built for this bench);
 //! `BENCH_RUNS` the number of runs (default 30). With `PEER_PROVIDER_BIN`
-//! set, that binary is measured the same way and the ratios printed.
+//! set, that binary is measured the same way in the same run and the ratios
+//! printed. The tables are printed and written to `reports/startup.md`
+//! (`BENCH_REPORT_DIR` overrides the folder).
 
 #[path = "../tests/support/plugin_client.rs"]
 mod plugin_client;
@@ -131,12 +133,14 @@ fn report(samples: &[Sample]) -> Report {
     }
 }
 
-fn print_table(title: &str, r: &Report) {
-    println!("\n### {title}\n");
-    println!("| metric | unit | min | median | max |");
-    println!("|---|---|---:|---:|---:|");
+fn table(out: &mut String, title: &str, r: &Report) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "\n### {title}\n");
+    let _ = writeln!(out, "| metric | unit | min | median | max |");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|");
     for (name, unit, s) in &r.rows {
-        println!(
+        let _ = writeln!(
+            out,
             "| {name} | {unit} | {:.2} | {:.2} | {:.2} |",
             s.min, s.median, s.max
         );
@@ -191,28 +195,42 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(async {
+    let out = runtime.block_on(async {
+        use std::fmt::Write as _;
         let client = terraform_like_client_cert();
         let bin = provider_bin();
-        println!("provider: {} ({runs} runs)", bin.display());
+        let mut out = String::from("## Start-up: spawn to handshake, GetSchema, memory\n");
+        let _ = writeln!(out, "\nprovider: `{}` ({runs} runs, AutoMTLS on)", bin.display());
         let ours = measure(&bin, runs, &client).await;
-        print_table("terraform-provider-privatelink", &ours);
+        table(&mut out, "terraform-provider-privatelink", &ours);
         let floor = spawn_floor(runs);
-        println!(
-            "\nspawn floor (spawn → first line of /bin/echo): min {:.2}, median {:.2}, max {:.2} ms",
+        let _ = writeln!(
+            out,
+            "\nspawn floor of this machine (spawn → first line of /bin/echo): min {:.2}, median {:.2}, max {:.2} ms",
             floor.min, floor.median, floor.max
         );
 
         if let Some(peer) = std::env::var_os("PEER_PROVIDER_BIN") {
             let peer = PathBuf::from(peer);
             let theirs = measure(&peer, runs, &client).await;
-            print_table(&format!("peer: {}", peer.display()), &theirs);
-            println!("\n### ratio of medians (ours / peer)\n");
-            println!("| metric | ratio |");
-            println!("|---|---:|");
+            table(&mut out, &format!("peer (Go SDK): `{}`", peer.display()), &theirs);
+            let _ = writeln!(out, "\n### ratio of medians (ours / peer)\n");
+            let _ = writeln!(out, "| metric | ratio |");
+            let _ = writeln!(out, "|---|---:|");
             for ((name, _, a), (_, _, b)) in ours.rows.iter().zip(&theirs.rows) {
-                println!("| {name} | {:.2} |", a.median / b.median);
+                let _ = writeln!(out, "| {name} | {:.2} |", a.median / b.median);
             }
         }
+        out
     });
+    print!("{out}");
+    let dir = std::env::var_os("BENCH_REPORT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("reports"));
+    let path = dir.join("startup.md");
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&path, &out)) {
+        eprintln!("cannot write {}: {e}", path.display());
+        std::process::exit(1);
+    }
+    println!("\nwritten to {}", path.display());
 }

@@ -31,7 +31,8 @@ demo: setup build
 docs:
 	UPDATE_DOCS=1 $(CARGO) test --quiet --test docs_fresh
 
-## Handshake, GetSchema and memory figures of the release build.
+## Start-up beside a Go SDK peer, then the scale benchmark; one report in
+## reports/README.md (reports/ is not committed).
 bench:
 	$(CARGO) build --release --bins
 	# The harness runs from the test profile, whose dependencies `make test`
@@ -46,6 +47,9 @@ bench:
 	@scripts/setup.sh
 	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) test --quiet --bench scale
 	scripts/plot_scale.py reports/scale.json reports/scale.png
+	{ echo "# make bench, $$(date -u +%FT%TZ), $$(nproc) cores"; echo; cat reports/startup.md; \
+	  echo; cat reports/scale.md; echo; echo '![scale](scale.png)'; } > reports/README.md
+	@echo "report: reports/README.md"
 
 ## The registry's release files for this machine's platform, under dist/.
 release:

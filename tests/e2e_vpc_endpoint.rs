@@ -452,3 +452,54 @@ fn data_source_by_id_and_a_service_not_shared_with_us() {
     );
     assert!(out.all().contains("allow your account"), "{}", out.all());
 }
+
+/// Two endpoints to one service from one VPC share the owned group (it is
+/// named per VPC and service). Destroying both must not leave the first
+/// waiting for a group the second still holds: the last one out deletes it.
+#[test]
+fn two_endpoints_to_one_service_share_the_owned_group_and_destroy_cleanly() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    // A short delete timeout: a destroy stuck on the shared group fails
+    // within seconds instead of after the default ten minutes.
+    let endpoint = |name: &str, subnet: &str| {
+        format!(
+            r#"
+resource "privatelink_vpc_endpoint" "{name}" {{
+  service_name = {service:?}
+  vpc_id       = {vpc:?}
+  subnet_ids   = [{subnet:?}]
+  allow_from_vpc_cidr {{
+    ports = [443]
+  }}
+  timeouts {{
+    delete = "15s"
+  }}
+}}
+"#,
+            service = w.service_name,
+            vpc = w.vpc_id,
+        )
+    };
+    let config = endpoint("a", &w.subnets[0].0) + &endpoint("b", &w.subnets[1].0);
+    let ws = workspace(&emu, &config);
+    ws.init();
+    ws.apply();
+    let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+    assert_eq!(groups.as_array().unwrap().len(), 1, "one shared group: {groups}");
+    assert_eq!(
+        emu.fixture(&["endpoints-in", &w.vpc_id]).as_array().unwrap().len(),
+        2
+    );
+    ws.assert_plan_empty();
+
+    // One at a time, as when more endpoints share the group than Terraform
+    // runs in parallel: the first must not wait for the second.
+    ws.ok(&["destroy", "-no-color", "-input=false", "-auto-approve", "-parallelism=1"]);
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    assert_eq!(
+        emu.fixture(&["security-groups", &w.vpc_id]),
+        json!([]),
+        "the shared owned group is left behind"
+    );
+}

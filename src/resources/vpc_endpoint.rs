@@ -549,7 +549,14 @@ impl Resource<ProviderData> for VpcEndpointResource {
             .map_err(|e| wait_error(&format!("{id} to be deleted"), e))?;
         }
         if let Some(sg) = &state.owned_security_group_id {
-            delete_group(aws, ctx, sg, timeout).await?;
+            // Endpoints to one service from one VPC share the owned group
+            // (it is named per VPC and service): the last one out deletes
+            // it, or the others would wait for it to be released until their
+            // timeouts. Each checks after its own endpoint is gone, so
+            // whichever checks last sees no other user.
+            if !group_used_by_other_endpoint(aws, &state.vpc_id, sg).await? {
+                delete_group(aws, ctx, sg, timeout).await?;
+            }
         }
         Ok(())
     }
@@ -1004,6 +1011,33 @@ async fn set_group_rules(
         }
     }
     Ok(())
+}
+
+/// Whether a live endpoint in `vpc_id` still carries `group`.
+async fn group_used_by_other_endpoint(
+    aws: &AwsClients,
+    vpc_id: &str,
+    group: &str,
+) -> Result<bool, Diagnostics> {
+    let mut pages = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("list the VPC's endpoints", &e))?;
+        let in_use = page.vpc_endpoints().iter().any(|e| {
+            !matches!(
+                e.state().map(|s| s.as_str()),
+                Some("deleted" | "Deleted" | "deleting" | "Deleting")
+            ) && e.groups().iter().any(|g| g.group_id() == Some(group))
+        });
+        if in_use {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Deletes the owned group, waiting out the seconds in which the deleted

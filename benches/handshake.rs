@@ -9,6 +9,8 @@
 //! printed. The tables are printed and written to `reports/startup.md`
 //! (`BENCH_REPORT_DIR` overrides the folder).
 
+#[path = "support/release_bin.rs"]
+mod release_bin;
 #[path = "../tests/support/plugin_client.rs"]
 mod plugin_client;
 
@@ -27,24 +29,6 @@ struct Sample {
     get_schema: Duration,
     rss_handshake_kib: u64,
     rss_get_schema_kib: u64,
-}
-
-fn provider_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("PROVIDER_BIN") {
-        return PathBuf::from(p);
-    }
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let p = PathBuf::from(dir).join("release/terraform-provider-privatelink");
-        if p.exists() {
-            return p;
-        }
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/release/terraform-provider-privatelink");
-    if p.exists() {
-        return p;
-    }
-    plugin_client::provider_bin()
 }
 
 async fn run_once(bin: &Path, client: &ClientIdentity) -> Result<Sample, String> {
@@ -198,7 +182,7 @@ fn main() {
     let out = runtime.block_on(async {
         use std::fmt::Write as _;
         let client = terraform_like_client_cert();
-        let bin = provider_bin();
+        let bin = release_bin::provider_bin();
         let mut out = String::from("## Start-up: spawn to handshake, GetSchema, memory\n");
         let _ = writeln!(out, "\nprovider: `{}` ({runs} runs, AutoMTLS on)", bin.display());
         let ours = measure(&bin, runs, &client).await;

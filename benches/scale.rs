@@ -20,6 +20,8 @@
 //! test: nothing is asserted on time, but it panics when an apply or destroy
 //! fails or the plan after apply is not empty.
 
+#[path = "support/release_bin.rs"]
+mod release_bin;
 #[path = "../tests/support/aws.rs"]
 mod aws;
 #[path = "../tests/support/snowflake.rs"]
@@ -451,7 +453,7 @@ impl Bench {
         let me = std::env::current_exe().expect("current_exe");
         std::os::unix::fs::symlink(&me, overrides.path().join("terraform-provider-privatelink"))
             .expect("link the wrapper");
-        let provider_source = provider_bin();
+        let provider_source = release_bin::provider_bin();
         let provider = overrides.path().join("provider-under-test");
         std::fs::copy(&provider_source, &provider)
             .unwrap_or_else(|e| panic!("copy {}: {e}", provider_source.display()));
@@ -552,19 +554,6 @@ fn command_timeout() -> Duration {
         .and_then(|v| v.parse().ok())
         .unwrap_or(900);
     Duration::from_secs(secs)
-}
-
-fn provider_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("PROVIDER_BIN") {
-        return PathBuf::from(p);
-    }
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        let p = PathBuf::from(dir).join("release/terraform-provider-privatelink");
-        if p.exists() {
-            return p;
-        }
-    }
-    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-privatelink"))
 }
 
 fn tail(text: &str) -> String {

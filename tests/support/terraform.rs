@@ -114,26 +114,8 @@ impl Workspace {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(&self.terraform);
-        cmd.args(args)
-            .current_dir(self.path())
-            .env("TF_CLI_CONFIG_FILE", self.path().join("cli.tfrc"))
-            .env("TF_IN_AUTOMATION", "1")
-            .env("TF_INPUT", "0")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env_remove("TF_LOG")
-            .env_remove("TF_LOG_PATH")
-            .env_remove("TF_PLUGIN_CACHE_DIR");
-        // The host's AWS and Snowflake settings must not leak into tests.
-        for (k, _) in std::env::vars() {
-            if k.starts_with("AWS_") || k.starts_with("SNOWFLAKE_") {
-                cmd.env_remove(k);
-            }
-        }
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        let out = cmd
+        let out = self
+            .command(args)
             .output()
             .unwrap_or_else(|e| panic!("run {}: {e}", self.terraform.display()));
         Output {
@@ -156,6 +138,7 @@ impl Workspace {
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PATH")
             .env_remove("TF_PLUGIN_CACHE_DIR");
+        // The host's AWS and Snowflake settings must not leak into tests.
         for (k, _) in std::env::vars() {
             if k.starts_with("AWS_") || k.starts_with("SNOWFLAKE_") {
                 cmd.env_remove(k);

@@ -714,6 +714,21 @@ _ENDPOINT_FILTERS = {
 }
 
 
+def _take_matching(rules: list[dict[str, Any]], service: str, action: str) -> dict[str, Any] | None:
+    """The first rule with uses left that names this call (or any), used up
+    by one; the caller holds the lock."""
+    for rule in rules:
+        if rule["count"] <= 0:
+            continue
+        if rule.get("service") not in (None, "*", service):
+            continue
+        if rule.get("action") not in (None, "*", action):
+            continue
+        rule["count"] -= 1
+        return rule
+    return None
+
+
 def _endpoint_filter_value(endpoint: Any, name: str, method_name: str | None = None) -> Any:
     from moto.ec2.models.core import TaggedEC2Resource
 
@@ -1799,14 +1814,8 @@ class AdminMiddleware:
         """(code, message, status, after) of the fault a call meets: `after`
         when moto serves the call first and only its answer is lost."""
         with self.lock:
-            for fault in self.faults:
-                if fault["count"] <= 0:
-                    continue
-                if fault.get("service") not in (None, "*", service):
-                    continue
-                if fault.get("action") not in (None, "*", action):
-                    continue
-                fault["count"] -= 1
+            fault = _take_matching(self.faults, service, action)
+            if fault is not None:
                 return (
                     fault["code"],
                     fault.get("message") or f"Injected fault: {fault['code']}",
@@ -1830,16 +1839,7 @@ class AdminMiddleware:
     def _hold_for(self, service: str, action: str) -> dict[str, Any] | None:
         """The hold rule a call matches (and uses up), if any."""
         with self.lock:
-            for rule in self.hold_rules:
-                if rule["count"] <= 0:
-                    continue
-                if rule.get("service") not in (None, "*", service):
-                    continue
-                if rule.get("action") not in (None, "*", action):
-                    continue
-                rule["count"] -= 1
-                return rule
-        return None
+            return _take_matching(self.hold_rules, service, action)
 
     # -- admin API ------------------------------------------------------------
 

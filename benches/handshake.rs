@@ -9,10 +9,10 @@
 //! printed. The tables are printed and written to `reports/startup.md`
 //! (`BENCH_REPORT_DIR` overrides the folder).
 
-#[path = "support/release_bin.rs"]
-mod release_bin;
 #[path = "../tests/support/plugin_client.rs"]
 mod plugin_client;
+#[path = "support/release_bin.rs"]
+mod release_bin;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

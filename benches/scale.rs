@@ -20,10 +20,10 @@
 //! test: nothing is asserted on time, but it panics when an apply or destroy
 //! fails or the plan after apply is not empty.
 
-#[path = "support/release_bin.rs"]
-mod release_bin;
 #[path = "../tests/support/aws.rs"]
 mod aws;
+#[path = "support/release_bin.rs"]
+mod release_bin;
 #[path = "../tests/support/snowflake.rs"]
 mod snowflake;
 #[path = "../tests/support/terraform.rs"]

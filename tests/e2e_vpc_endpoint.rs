@@ -486,16 +486,29 @@ resource "privatelink_vpc_endpoint" "{name}" {{
     ws.init();
     ws.apply();
     let groups = emu.fixture(&["security-groups", &w.vpc_id]);
-    assert_eq!(groups.as_array().unwrap().len(), 1, "one shared group: {groups}");
     assert_eq!(
-        emu.fixture(&["endpoints-in", &w.vpc_id]).as_array().unwrap().len(),
+        groups.as_array().unwrap().len(),
+        1,
+        "one shared group: {groups}"
+    );
+    assert_eq!(
+        emu.fixture(&["endpoints-in", &w.vpc_id])
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
     ws.assert_plan_empty();
 
     // One at a time, as when more endpoints share the group than Terraform
     // runs in parallel: the first must not wait for the second.
-    ws.ok(&["destroy", "-no-color", "-input=false", "-auto-approve", "-parallelism=1"]);
+    ws.ok(&[
+        "destroy",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-parallelism=1",
+    ]);
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
     assert_eq!(
         emu.fixture(&["security-groups", &w.vpc_id]),

@@ -9,8 +9,9 @@
 //!   asks the provider to stop;
 //! - `SYSTEM$` functions answer one text cell holding JSON, parsed again.
 //!
-//! Authentication is a key-pair JWT (RS256, signed per request with a short
-//! expiry) or a programmatic access / OAuth token. Neither the key, the
+//! Authentication is a key-pair JWT (RS256, with a short expiry; one RSA
+//! signature costs about a millisecond of CPU, so a JWT is reused for up to
+//! a minute and never sent with less than four minutes left) or a programmatic access / OAuth token. Neither the key, the
 //! token, a JWT nor a statement's bind values ever reach an error, a log
 //! line or a `Debug` rendering: errors carry Snowflake's code and message
 //! and what the statement was for.
@@ -32,6 +33,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Snowflake refuses JWTs valid for more than an hour; a few minutes is
 /// plenty for one request and limits what a leaked token could do.
 const JWT_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// How long a signed JWT is reused: requests within this window of its
+/// `iat` send the same token, which then has at least
+/// `JWT_LIFETIME - JWT_REUSE` of validity left.
+const JWT_REUSE: Duration = Duration::from_secs(60);
 /// One HTTP exchange; a statement's own wait is bounded separately.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Resubmissions after 429/5xx/transport failures.
@@ -63,6 +68,9 @@ pub struct SnowflakeClient {
     pub user: String,
     pub role: String,
     auth: Auth,
+    /// The last JWT signed and its `iat` (seconds since the epoch), reused
+    /// for `JWT_REUSE`. Never printed (the `Debug` impl leaves it out).
+    jwt_cache: std::sync::Mutex<Option<(u64, String)>>,
     http: HttpClient,
     /// CURRENT_ACCOUNT() (the locator), asked once.
     locator: tokio::sync::OnceCell<String>,
@@ -263,6 +271,7 @@ impl SnowflakeClient {
             user: cfg.user.to_uppercase(),
             role: cfg.role.clone(),
             auth,
+            jwt_cache: std::sync::Mutex::new(None),
             http: http_client(),
             locator: tokio::sync::OnceCell::new(),
             backoff: Duration::from_millis(250),
@@ -638,11 +647,26 @@ impl SnowflakeClient {
         Ok((status, retry_after, payload))
     }
 
+    /// A JWT for the next request: the last one signed while it is less
+    /// than `JWT_REUSE` old (a clock that went back signs a new one), else
+    /// a fresh one.
     fn jwt(&self, key: &RsaKeyPair, fingerprint: &str) -> Result<String, String> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|_| "the system clock is before 1970".to_string())?
             .as_secs();
+        let mut cache = self.jwt_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((iat, token)) = cache.as_ref() {
+            if *iat <= now && now < iat + JWT_REUSE.as_secs() {
+                return Ok(token.clone());
+            }
+        }
+        let token = self.sign_jwt_at(key, fingerprint, now)?;
+        *cache = Some((now, token.clone()));
+        Ok(token)
+    }
+
+    fn sign_jwt_at(&self, key: &RsaKeyPair, fingerprint: &str, now: u64) -> Result<String, String> {
         let qualified = format!("{}.{}", self.jwt_account, self.user);
         let claims = serde_json::json!({
             "iss": format!("{qualified}.{fingerprint}"),
@@ -1064,6 +1088,7 @@ XGn5X8rvUlvS7jmeKXw1nQ==
             user: "terraform".to_uppercase(),
             role: "ACCOUNTADMIN".into(),
             auth: Auth::Token(Secret::new("unused".into())),
+            jwt_cache: std::sync::Mutex::new(None),
             http: http_client(),
             locator: tokio::sync::OnceCell::new(),
             backoff: Duration::from_millis(1),
@@ -1085,6 +1110,43 @@ XGn5X8rvUlvS7jmeKXw1nQ==
             )
             .expect("signature verifies");
         assert!(!format!("{client:?}").contains("unused"));
+    }
+
+    #[test]
+    fn jwt_is_reused_within_the_window_then_signed_again() {
+        let key = load_private_key(DES3_KEY, Some("test-passphrase")).unwrap();
+        let fp = public_key_fingerprint(&key).unwrap();
+        let client = SnowflakeClient {
+            base_url: "http://127.0.0.1:1".into(),
+            account: "acct".into(),
+            jwt_account: jwt_account("acct"),
+            user: "TERRAFORM".into(),
+            role: "ACCOUNTADMIN".into(),
+            auth: Auth::Token(Secret::new("unused".into())),
+            jwt_cache: std::sync::Mutex::new(None),
+            http: http_client(),
+            locator: tokio::sync::OnceCell::new(),
+            backoff: Duration::from_millis(1),
+        };
+        let first = client.jwt(&key, &fp).unwrap();
+        assert_eq!(client.jwt(&key, &fp).unwrap(), first);
+        // Older than the reuse window (or from a clock that went back): a
+        // new token with its own iat.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        for iat in [now - JWT_REUSE.as_secs(), now + 3600] {
+            *client.jwt_cache.lock().unwrap() = Some((iat, "stale".into()));
+            let fresh = client.jwt(&key, &fp).unwrap();
+            assert_ne!(fresh, "stale");
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let claims: Json =
+                serde_json::from_slice(&b64.decode(fresh.split('.').nth(1).unwrap()).unwrap())
+                    .unwrap();
+            assert!(claims["iat"].as_u64().unwrap() >= now);
+        }
+        assert!(!format!("{client:?}").contains("stale"));
     }
 
     #[test]

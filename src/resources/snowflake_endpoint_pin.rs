@@ -478,7 +478,11 @@ fn enforcement_time(message: &str, registered_at: &str) -> Option<String> {
     let lower = message.to_ascii_lowercase();
     let at = lower.find("enforce")?;
     let rest = &message[at..];
-    let re = regex::Regex::new(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})").ok()?;
+    // Compiled once per process: compiling costs far more than matching.
+    static TIMESTAMP: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})").ok()
+    });
+    let re = TIMESTAMP.as_ref()?;
     let timestamp = re
         .captures(rest)
         .and_then(|c| Some((c.get(0)?.start(), format!("{}T{}Z", &c[1], &c[2]))));

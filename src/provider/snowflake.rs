@@ -1076,23 +1076,28 @@ XGn5X8rvUlvS7jmeKXw1nQ==
         assert!(!garbage.contains("not base64!"), "{garbage}");
     }
 
-    #[test]
-    fn jwt_has_snowflake_claims_and_verifies() {
-        use aws_lc_rs::signature::{KeyPair as _, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
-        let key = load_private_key(DES3_KEY, Some("test-passphrase")).unwrap();
-        let fp = public_key_fingerprint(&key).unwrap();
-        let client = SnowflakeClient {
+    /// A client whose JWTs can be inspected; it never reaches a server.
+    fn offline_client(account: &str) -> SnowflakeClient {
+        SnowflakeClient {
             base_url: "http://127.0.0.1:1".into(),
-            account: "myorg-acct_1".into(),
-            jwt_account: jwt_account("myorg-acct_1"),
-            user: "terraform".to_uppercase(),
+            account: account.into(),
+            jwt_account: jwt_account(account),
+            user: "TERRAFORM".into(),
             role: "ACCOUNTADMIN".into(),
             auth: Auth::Token(Secret::new("unused".into())),
             jwt_cache: std::sync::Mutex::new(None),
             http: http_client(),
             locator: tokio::sync::OnceCell::new(),
             backoff: Duration::from_millis(1),
-        };
+        }
+    }
+
+    #[test]
+    fn jwt_has_snowflake_claims_and_verifies() {
+        use aws_lc_rs::signature::{KeyPair as _, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+        let key = load_private_key(DES3_KEY, Some("test-passphrase")).unwrap();
+        let fp = public_key_fingerprint(&key).unwrap();
+        let client = offline_client("myorg-acct_1");
         let token = client.jwt(&key, &fp).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
@@ -1116,18 +1121,7 @@ XGn5X8rvUlvS7jmeKXw1nQ==
     fn jwt_is_reused_within_the_window_then_signed_again() {
         let key = load_private_key(DES3_KEY, Some("test-passphrase")).unwrap();
         let fp = public_key_fingerprint(&key).unwrap();
-        let client = SnowflakeClient {
-            base_url: "http://127.0.0.1:1".into(),
-            account: "acct".into(),
-            jwt_account: jwt_account("acct"),
-            user: "TERRAFORM".into(),
-            role: "ACCOUNTADMIN".into(),
-            auth: Auth::Token(Secret::new("unused".into())),
-            jwt_cache: std::sync::Mutex::new(None),
-            http: http_client(),
-            locator: tokio::sync::OnceCell::new(),
-            backoff: Duration::from_millis(1),
-        };
+        let client = offline_client("acct");
         let first = client.jwt(&key, &fp).unwrap();
         assert_eq!(client.jwt(&key, &fp).unwrap(), first);
         // Older than the reuse window (or from a clock that went back): a

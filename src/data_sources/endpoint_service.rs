@@ -160,8 +160,7 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
             ),
             tags: tag_map(d.tags()),
         };
-        typed::to_value(&state, &self.schema().value_type())
-            .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+        typed::state_value(&state, self.type_name(), || self.schema())
     }
 }
 

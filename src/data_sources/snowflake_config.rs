@@ -4,7 +4,7 @@
 //! PrivateLink URLs without anyone copying values from a worksheet.
 
 use crate::framework::resource::{Ctx, DataSource};
-use crate::framework::{typed, Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::framework::{typed, Attribute, Block, Diagnostics, Schema, Type, Value};
 use crate::provider::snowflake;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -168,8 +168,7 @@ impl DataSource<ProviderData> for SnowflakeConfigDataSource {
             .privatelink_config(READ_TIMEOUT, ctx.stopped())
             .await
             .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
-        typed::to_value(&State::of(&cfg), &self.schema().value_type())
-            .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+        typed::state_value(&State::of(&cfg), self.type_name(), || self.schema())
     }
 }
 

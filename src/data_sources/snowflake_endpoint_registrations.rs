@@ -4,7 +4,7 @@
 //! Terraform included.
 
 use crate::framework::resource::{Ctx, DataSource};
-use crate::framework::{typed, Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::framework::{typed, Attribute, Block, Diagnostics, Schema, Type, Value};
 use crate::provider::snowflake;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -94,8 +94,7 @@ impl DataSource<ProviderData> for SnowflakeEndpointRegistrations {
                 })
                 .collect(),
         };
-        typed::to_value(&state, &self.schema().value_type())
-            .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+        typed::state_value(&state, self.type_name(), || self.schema())
     }
 }
 

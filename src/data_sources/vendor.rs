@@ -158,7 +158,6 @@ impl DataSource<ProviderData> for VendorDataSource {
             return Err(region_error(vendor, &region).into());
         }
         let state = State::of(vendor, &region);
-        typed::to_value(&state, &self.schema().value_type())
-            .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+        typed::state_value(&state, self.type_name(), || self.schema())
     }
 }

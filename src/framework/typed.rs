@@ -5,7 +5,12 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use super::diag::{Diagnostic, Diagnostics};
 use super::json;
+use super::schema::Schema;
 use super::value::{CodecError, Type, Value};
 
 /// Reads a typed struct from a value. Unknown reads as null, so `Option`
@@ -21,6 +26,29 @@ pub fn to_value<T: Serialize>(t: &T, ty: &Type) -> Result<Value, CodecError> {
     let j = serde_json::to_value(t)
         .map_err(|e| CodecError::new(format!("cannot write state: {}", redact(&e.to_string()))))?;
     json::from_json(&j, ty)
+}
+
+/// Writes typed state as a value of the type of `schema`, the schema of the
+/// resource or data source `type_name`; a state that does not fit its own
+/// schema is a provider bug, reported as one. The type is derived once per
+/// process: `schema()` builds every attribute, description and validator
+/// anew, far more work than writing one state, which calls do several times.
+pub fn state_value<T: Serialize>(
+    t: &T,
+    type_name: &'static str,
+    schema: impl FnOnce() -> Schema,
+) -> Result<Value, Diagnostics> {
+    static TYPES: LazyLock<Mutex<HashMap<&'static str, Arc<Type>>>> =
+        LazyLock::new(Default::default);
+    let ty = {
+        let mut types = TYPES.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(
+            types
+                .entry(type_name)
+                .or_insert_with(|| Arc::new(schema().value_type())),
+        )
+    };
+    to_value(t, &ty).map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
 }
 
 /// serde's "invalid type/value" messages quote the offending value

@@ -237,8 +237,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
 }
 
 fn to_value(s: &State, r: &EndpointConnectionAccepter) -> Result<Value, Diagnostics> {
-    typed::to_value(s, &r.schema().value_type())
-        .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+    typed::state_value(s, r.type_name(), || r.schema())
 }
 
 /// The connection's (state, owner), if the service sees one from `vpce`.

@@ -495,8 +495,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
 
 impl RedshiftEndpointGrant {
     fn to_value(&self, s: &State) -> Result<Value, Diagnostics> {
-        typed::to_value(s, &self.schema().value_type())
-            .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+        typed::state_value(s, self.type_name(), || self.schema())
     }
 }
 

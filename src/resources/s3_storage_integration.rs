@@ -1335,8 +1335,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
 
 impl S3StorageIntegration {
     fn to_value(&self, s: &State) -> Result<Value, Diagnostics> {
-        typed::to_value(s, &self.schema().value_type())
-            .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+        typed::state_value(s, self.type_name(), || self.schema())
     }
 
     /// The apply's answer: what exists now, with the error if a step failed,

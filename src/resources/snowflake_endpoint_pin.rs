@@ -318,8 +318,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
 }
 
 fn to_value(s: &State, r: &SnowflakeEndpointPin) -> Result<Value, Diagnostics> {
-    typed::to_value(s, &r.schema().value_type())
-        .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+    typed::state_value(s, r.type_name(), || r.schema())
 }
 
 fn pin_id(locator: &str, vpce: &str) -> String {

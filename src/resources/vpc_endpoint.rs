@@ -296,7 +296,10 @@ impl Resource<ProviderData> for VpcEndpointResource {
             ..plan.clone()
         };
         let partial = |state: &State, d: Diagnostics| {
-            ApplyResult::failed(typed::to_value(state, &self.schema().value_type()).ok(), d)
+            ApplyResult::failed(
+                typed::state_value(state, self.type_name(), || self.schema()).ok(),
+                d,
+            )
         };
         if let Some(allow) = &plan.allow_from_vpc_cidr {
             match ensure_owned_group(
@@ -616,8 +619,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
 }
 
 fn to_value(s: &State, r: &VpcEndpointResource) -> Result<Value, Diagnostics> {
-    typed::to_value(s, &r.schema().value_type())
-        .map_err(|e| Diagnostic::error("Internal error", e.to_string()).into())
+    typed::state_value(s, r.type_name(), || r.schema())
 }
 
 fn same_json(a: &str, b: &str) -> bool {

@@ -160,7 +160,7 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
             ),
             tags: tag_map(d.tags()),
         };
-        typed::state_value(&state, self.type_name(), || self.schema())
+        typed::state_value(&state, self, || self.schema())
     }
 }
 

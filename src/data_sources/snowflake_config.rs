@@ -168,7 +168,7 @@ impl DataSource<ProviderData> for SnowflakeConfigDataSource {
             .privatelink_config(READ_TIMEOUT, ctx.stopped())
             .await
             .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
-        typed::state_value(&State::of(&cfg), self.type_name(), || self.schema())
+        typed::state_value(&State::of(&cfg), self, || self.schema())
     }
 }
 

@@ -94,7 +94,7 @@ impl DataSource<ProviderData> for SnowflakeEndpointRegistrations {
                 })
                 .collect(),
         };
-        typed::state_value(&state, self.type_name(), || self.schema())
+        typed::state_value(&state, self, || self.schema())
     }
 }
 

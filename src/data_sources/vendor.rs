@@ -158,6 +158,6 @@ impl DataSource<ProviderData> for VendorDataSource {
             return Err(region_error(vendor, &region).into());
         }
         let state = State::of(vendor, &region);
-        typed::state_value(&state, self.type_name(), || self.schema())
+        typed::state_value(&state, self, || self.schema())
     }
 }

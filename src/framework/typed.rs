@@ -5,6 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -28,23 +29,24 @@ pub fn to_value<T: Serialize>(t: &T, ty: &Type) -> Result<Value, CodecError> {
     json::from_json(&j, ty)
 }
 
-/// Writes typed state as a value of the type of `schema`, the schema of the
-/// resource or data source `type_name`; a state that does not fit its own
+/// Writes typed state as a value of the type of `schema`, the schema of
+/// `owner` (a resource or data source); a state that does not fit its own
 /// schema is a provider bug, reported as one. The type is derived once per
-/// process: `schema()` builds every attribute, description and validator
-/// anew, far more work than writing one state, which calls do several times.
-pub fn state_value<T: Serialize>(
+/// process and owner type: `schema()` builds every attribute, description
+/// and validator anew, far more work than writing one state, which calls do
+/// several times. Keyed by the owner's Rust type, not its Terraform name: a
+/// resource and a data source may share a name with different schemas.
+pub fn state_value<T: Serialize, O: 'static>(
     t: &T,
-    type_name: &'static str,
+    _owner: &O,
     schema: impl FnOnce() -> Schema,
 ) -> Result<Value, Diagnostics> {
-    static TYPES: LazyLock<Mutex<HashMap<&'static str, Arc<Type>>>> =
-        LazyLock::new(Default::default);
+    static TYPES: LazyLock<Mutex<HashMap<TypeId, Arc<Type>>>> = LazyLock::new(Default::default);
     let ty = {
         let mut types = TYPES.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(
             types
-                .entry(type_name)
+                .entry(TypeId::of::<O>())
                 .or_insert_with(|| Arc::new(schema().value_type())),
         )
     };
@@ -174,5 +176,34 @@ mod tests {
         let mut v = to_value(&sample(), &schema()).unwrap();
         v.set_attr("count", Value::Number(Number::parse("1.5").unwrap()));
         assert!(from_value::<State>(&v).is_err());
+    }
+
+    #[test]
+    fn state_values_of_owners_sharing_a_name_keep_their_own_schema_types() {
+        use crate::framework::schema::{Attribute, Block};
+        // Like the resource and the data source `privatelink_endpoint_service`.
+        struct AsResource;
+        struct AsDataSource;
+        #[derive(Serialize)]
+        struct Id {
+            id: String,
+        }
+        let narrow =
+            || Schema::new(Block::new().attribute(Attribute::computed("id", Type::String)));
+        let wide = || {
+            Schema::new(
+                Block::new()
+                    .attribute(Attribute::computed("id", Type::String))
+                    .attribute(Attribute::optional("name", Type::String)),
+            )
+        };
+        let id = Id { id: "x".into() };
+        let r = state_value(&id, &AsResource, narrow).unwrap();
+        let d = state_value(&id, &AsDataSource, wide).unwrap();
+        assert_eq!(r.get("name"), None, "{r:?}");
+        assert_eq!(d.get("name"), Some(&Value::Null), "{d:?}");
+        // Cached: a second write does not build the schema again.
+        let again = state_value(&id, &AsDataSource, || -> Schema { unreachable!() }).unwrap();
+        assert_eq!(again, d);
     }
 }

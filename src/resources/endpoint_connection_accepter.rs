@@ -237,7 +237,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
 }
 
 fn to_value(s: &State, r: &EndpointConnectionAccepter) -> Result<Value, Diagnostics> {
-    typed::state_value(s, r.type_name(), || r.schema())
+    typed::state_value(s, r, || r.schema())
 }
 
 /// The connection's (state, owner), if the service sees one from `vpce`.

@@ -256,7 +256,7 @@ impl Resource<ProviderData> for EndpointService {
             ..plan.clone()
         };
         let partial = |state: &State, d: Diagnostics| {
-            let v = typed::state_value(state, self.type_name(), || self.schema()).ok();
+            let v = typed::state_value(state, self, || self.schema()).ok();
             ApplyResult::failed(v, d)
         };
         let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
@@ -497,7 +497,7 @@ impl Resource<ProviderData> for EndpointService {
 }
 
 fn to_value(s: &State, r: &EndpointService) -> Result<Value, Diagnostics> {
-    typed::state_value(s, r.type_name(), || r.schema())
+    typed::state_value(s, r, || r.schema())
 }
 
 fn to_result(s: &State, r: &EndpointService) -> ApplyResult {

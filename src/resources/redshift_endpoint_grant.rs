@@ -495,7 +495,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
 
 impl RedshiftEndpointGrant {
     fn to_value(&self, s: &State) -> Result<Value, Diagnostics> {
-        typed::state_value(s, self.type_name(), || self.schema())
+        typed::state_value(s, self, || self.schema())
     }
 }
 

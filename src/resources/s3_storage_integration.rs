@@ -1335,7 +1335,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
 
 impl S3StorageIntegration {
     fn to_value(&self, s: &State) -> Result<Value, Diagnostics> {
-        typed::state_value(s, self.type_name(), || self.schema())
+        typed::state_value(s, self, || self.schema())
     }
 
     /// The apply's answer: what exists now, with the error if a step failed,

@@ -318,7 +318,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
 }
 
 fn to_value(s: &State, r: &SnowflakeEndpointPin) -> Result<Value, Diagnostics> {
-    typed::state_value(s, r.type_name(), || r.schema())
+    typed::state_value(s, r, || r.schema())
 }
 
 fn pin_id(locator: &str, vpce: &str) -> String {

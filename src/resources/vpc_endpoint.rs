@@ -296,10 +296,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
             ..plan.clone()
         };
         let partial = |state: &State, d: Diagnostics| {
-            ApplyResult::failed(
-                typed::state_value(state, self.type_name(), || self.schema()).ok(),
-                d,
-            )
+            ApplyResult::failed(typed::state_value(state, self, || self.schema()).ok(), d)
         };
         if let Some(allow) = &plan.allow_from_vpc_cidr {
             match ensure_owned_group(
@@ -619,7 +616,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
 }
 
 fn to_value(s: &State, r: &VpcEndpointResource) -> Result<Value, Diagnostics> {
-    typed::state_value(s, r.type_name(), || r.schema())
+    typed::state_value(s, r, || r.schema())
 }
 
 fn same_json(a: &str, b: &str) -> bool {

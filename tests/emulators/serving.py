@@ -28,7 +28,11 @@ def serve_until_stopped(server: Any, host: str, watch_stdin: bool) -> int:
     # Keep-alive connections of clients must not hold up shutdown.
     server.daemon_threads = True
     server.block_on_close = False
-    port = server.server_address[1]
+    return run_until_stopped(server.serve_forever, server.server_address[1], host, watch_stdin)
+
+
+def run_until_stopped(serve_forever: Any, port: int, host: str, watch_stdin: bool) -> int:
+    """Runs `serve_forever` (listening on `port`) in a thread; returns 1 if it died."""
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: object) -> None:
@@ -49,7 +53,7 @@ def serve_until_stopped(server: Any, host: str, watch_stdin: bool) -> int:
 
         threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
-    serving = threading.Thread(target=server.serve_forever, name="serve", daemon=True)
+    serving = threading.Thread(target=serve_forever, name="serve", daemon=True)
     serving.start()
     shown = "127.0.0.1" if host in ("127.0.0.1", "0.0.0.0", "localhost") else host
     sys.stdout.write(f"READY http://{shown}:{port}\n")

@@ -25,30 +25,52 @@ def main(argv: list[str] | None = None) -> int:
 
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:0] = [here, os.path.dirname(here)]
-    import serving
-    from werkzeug.serving import make_server
+    import logging
 
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    import serving
+    import waitress
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     import extension
 
     extension.apply()
     app = extension.wrap_app(DomainDispatcherApplication(create_backend_app))
-    handler = MotoRequestHandler
-    if not args.verbose:
+    if args.verbose:
+        app = _logging_requests(app)
+    else:
+        # Waitress warns when requests queue for a worker; under a bench's
+        # load that is expected, not news.
+        logging.getLogger("waitress").setLevel(logging.ERROR)
+    # HTTP/1.1 keep-alive as AWS's endpoints serve it, so clients pay for a
+    # TCP connection once, not per call. Enough worker threads for
+    # Terraform's parallelism plus calls the extension holds back on purpose.
+    server = waitress.create_server(
+        app,
+        host=args.host,
+        port=args.port,
+        threads=32,
+        connection_limit=1000,
+        channel_timeout=300,
+        asyncore_use_poll=True,
+        ident="moto",
+    )
+    return serving.run_until_stopped(
+        server.run, server.effective_port, args.host, watch_stdin=not args.no_stdin_watch
+    )
 
-        class QuietHandler(MotoRequestHandler):
-            def log_request(self, *_args: object, **_kwargs: object) -> None:
-                pass
 
-        handler = QuietHandler
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
-    return serving.serve_until_stopped(server, args.host, watch_stdin=not args.no_stdin_watch)
+def _logging_requests(app):
+    """Wraps a WSGI app to print each request's method, path and status."""
 
+    def logged(environ, start_response):
+        def start(status, headers, exc_info=None):
+            print(f'{environ["REQUEST_METHOD"]} {environ.get("PATH_INFO", "")} {status}', file=sys.stderr)
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return logged
 
 if __name__ == "__main__":
     sys.exit(main())

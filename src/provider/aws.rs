@@ -8,14 +8,20 @@ use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct AwsClients {
     pub region: String,
-    /// The caller's account, from sts:GetCallerIdentity (None when
-    /// credential validation is skipped and nothing asked for it yet).
-    pub account_id: Option<String>,
+    /// Who the credentials act as, from sts:GetCallerIdentity: asked at
+    /// Configure (unless credential validation is skipped) or on first use,
+    /// then never again in this process.
+    identity: Arc<tokio::sync::OnceCell<CallerIdentity>>,
+    /// Availability Zone names to IDs as this account maps them. The mapping
+    /// never changes for an account, so each zone is looked up once.
+    zone_ids: Arc<Mutex<HashMap<String, String>>>,
     pub ec2: aws_sdk_ec2::Client,
     pub iam: aws_sdk_iam::Client,
     pub redshift: aws_sdk_redshift::Client,
@@ -116,9 +122,10 @@ impl AwsClients {
             }
             aws_sdk_sts::Client::from_conf(b.build())
         };
-        let mut clients = AwsClients {
+        let clients = AwsClients {
             region,
-            account_id: None,
+            identity: Arc::default(),
+            zone_ids: Arc::default(),
             ec2,
             iam,
             redshift,
@@ -127,51 +134,76 @@ impl AwsClients {
             sdk,
         };
         if !config.skip_credentials_validation {
-            clients.account_id = Some(clients.caller_account().await?);
+            clients.caller_identity().await?;
         }
         Ok(clients)
     }
 
+    /// Who the credentials act as.
+    pub async fn caller_identity(&self) -> Result<&CallerIdentity, Diagnostics> {
+        self.identity
+            .get_or_try_init(|| async {
+                let out = self.sts.get_caller_identity().send().await.map_err(|e| {
+                    Diagnostics::from(Diagnostic::error(
+                        "Invalid AWS credentials",
+                        format!(
+                            "sts:GetCallerIdentity failed: {}. Check the credentials (environment, profile, SSO, instance role) or set skip_credentials_validation.",
+                            error_text(&e)
+                        ),
+                    ))
+                })?;
+                Ok(CallerIdentity {
+                    account: out.account.unwrap_or_default(),
+                    arn: out.arn.unwrap_or_default(),
+                })
+            })
+            .await
+    }
+
+    /// The account the credentials act as, if it was asked already.
+    pub fn known_account(&self) -> Option<&str> {
+        self.identity.get().map(|i| i.account.as_str())
+    }
+
     /// The account the credentials act as.
     pub async fn caller_account(&self) -> Result<String, Diagnostics> {
-        if let Some(a) = &self.account_id {
-            return Ok(a.clone());
-        }
-        let out = self.sts.get_caller_identity().send().await.map_err(|e| {
-            Diagnostics::from(Diagnostic::error(
-                "Invalid AWS credentials",
-                format!(
-                    "sts:GetCallerIdentity failed: {}. Check the credentials (environment, profile, SSO, instance role) or set skip_credentials_validation.",
-                    error_text(&e)
-                ),
-            ))
-        })?;
-        Ok(out.account.unwrap_or_default())
+        Ok(self.caller_identity().await?.account.clone())
     }
 
     /// Availability Zone names (as this account maps them) to their IDs,
-    /// the `use1-az1` form that means the same zone in every account.
+    /// the `use1-az1` form that means the same zone in every account;
+    /// sorted, without repeats.
     pub async fn zone_ids(&self, names: &[String]) -> Result<Vec<String>, Diagnostics> {
-        if names.is_empty() {
-            return Ok(Vec::new());
+        let unknown: Vec<String> = {
+            let known = self.zone_ids.lock().unwrap_or_else(|p| p.into_inner());
+            names
+                .iter()
+                .filter(|n| !known.contains_key(*n))
+                .cloned()
+                .collect()
+        };
+        if !unknown.is_empty() {
+            let out = self
+                .ec2
+                .describe_availability_zones()
+                .set_zone_names(Some(unknown))
+                .send()
+                .await
+                .map_err(|e| {
+                    Diagnostics::from(Diagnostic::error(
+                        "Failed to look up Availability Zone IDs",
+                        error_text(&e),
+                    ))
+                })?;
+            let mut known = self.zone_ids.lock().unwrap_or_else(|p| p.into_inner());
+            for z in out.availability_zones() {
+                if let (Some(name), Some(id)) = (z.zone_name(), z.zone_id()) {
+                    known.insert(name.to_string(), id.to_string());
+                }
+            }
         }
-        let out = self
-            .ec2
-            .describe_availability_zones()
-            .set_zone_names(Some(names.to_vec()))
-            .send()
-            .await
-            .map_err(|e| {
-                Diagnostics::from(Diagnostic::error(
-                    "Failed to look up Availability Zone IDs",
-                    error_text(&e),
-                ))
-            })?;
-        let mut ids: Vec<String> = out
-            .availability_zones()
-            .iter()
-            .filter_map(|z| z.zone_id().map(str::to_string))
-            .collect();
+        let known = self.zone_ids.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ids: Vec<String> = names.iter().filter_map(|n| known.get(n).cloned()).collect();
         ids.sort();
         ids.dedup();
         Ok(ids)
@@ -180,6 +212,13 @@ impl AwsClients {
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
     }
+}
+
+/// What sts:GetCallerIdentity answers about a set of credentials.
+#[derive(Clone, Debug, Default)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
 }
 
 /// An AWS error as a user should read it: the service's code and message.

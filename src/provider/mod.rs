@@ -11,7 +11,11 @@ use crate::framework::{AttributePath, Diagnostics, Schema, Value};
 use crate::{data_sources, resources};
 use async_trait::async_trait;
 use config::ProviderConfig;
-use std::sync::Arc;
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub const TYPE_NAME: &str = "privatelink";
 
@@ -23,7 +27,14 @@ pub struct ProviderData {
     aws: tokio::sync::OnceCell<aws::AwsClients>,
     /// Built on first use too: only Snowflake resources need the key.
     snowflake: tokio::sync::OnceCell<snowflake::SnowflakeClient>,
+    /// Answers looked up moments ago, by key (see `recent`).
+    recent: Mutex<HashMap<String, (Instant, Arc<dyn Any + Send + Sync>)>>,
 }
+
+/// How long a prerequisite checked while planning counts as checked when
+/// the same process applies: Terraform plans each resource again right
+/// before applying it, in the process that applies it.
+pub const JUST_CHECKED: Duration = Duration::from_secs(30);
 
 impl ProviderData {
     pub fn new(config: ProviderConfig) -> ProviderData {
@@ -31,7 +42,43 @@ impl ProviderData {
             config,
             aws: tokio::sync::OnceCell::new(),
             snowflake: tokio::sync::OnceCell::new(),
+            recent: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `fetch`'s answer for `key`, reused while it is younger than
+    /// `max_age`; failures are not kept, so the next caller asks again.
+    /// For lookups several RPCs of one process repeat (a prerequisite
+    /// checked at plan and again at apply); never for reads that detect
+    /// drift, which must see what is there now.
+    pub async fn recent<T, F, Fut>(
+        &self,
+        key: &str,
+        max_age: Duration,
+        fetch: F,
+    ) -> Result<Arc<T>, Diagnostics>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, Diagnostics>>,
+    {
+        let kept = {
+            let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent
+                .get(key)
+                .filter(|(at, _)| at.elapsed() < max_age)
+                .and_then(|(_, v)| Arc::clone(v).downcast::<T>().ok())
+        };
+        if let Some(v) = kept {
+            return Ok(v);
+        }
+        let v = Arc::new(fetch().await?);
+        let shared: Arc<dyn Any + Send + Sync> = v.clone();
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), (Instant::now(), shared));
+        Ok(v)
     }
 
     /// The shared AWS clients, built (and the credentials checked) on first
@@ -156,5 +203,54 @@ mod tests {
             );
         }
         assert_eq!(problems, Vec::<String>::new());
+    }
+
+    fn data() -> ProviderData {
+        ProviderData::new(
+            config::resolve(&Value::Null, &|_| None).expect("an empty provider block resolves"),
+        )
+    }
+
+    #[tokio::test]
+    async fn recent_answers_are_reused_until_they_age() {
+        let data = data();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        let fetch = || async {
+            Ok::<_, Diagnostics>(calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+        };
+        let a = data
+            .recent("k", Duration::from_secs(60), fetch)
+            .await
+            .unwrap();
+        let b = data
+            .recent("k", Duration::from_secs(60), fetch)
+            .await
+            .unwrap();
+        assert_eq!((*a, *b), (0, 0), "the second call reuses the first answer");
+        let c = data.recent("k", Duration::ZERO, fetch).await.unwrap();
+        assert_eq!(*c, 1, "an answer older than max_age is fetched again");
+        let other = data
+            .recent("other", Duration::from_secs(60), fetch)
+            .await
+            .unwrap();
+        assert_eq!(*other, 2, "keys do not share answers");
+    }
+
+    #[tokio::test]
+    async fn recent_failures_are_not_kept() {
+        let data = data();
+        let failed = data
+            .recent::<u32, _, _>("k", Duration::from_secs(60), || async {
+                Err(crate::framework::Diagnostic::error("boom", "").into())
+            })
+            .await;
+        assert!(failed.is_err());
+        let ok = data
+            .recent("k", Duration::from_secs(60), || async {
+                Ok::<u32, Diagnostics>(7)
+            })
+            .await
+            .unwrap();
+        assert_eq!(*ok, 7);
     }
 }

@@ -23,7 +23,7 @@ use crate::framework::validators::{aws_account_id, int_between, pattern};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
-use crate::provider::aws::{error_code, error_text};
+use crate::provider::aws::{error_code, error_text, CallerIdentity};
 use crate::provider::config::Secret;
 use crate::provider::snowflake::{self, Bind, Registration, SnowflakeClient, Statement};
 use crate::provider::ProviderData;
@@ -242,7 +242,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         // Snowflake checks the token against the account it registered.
         let account = current.consumer_endpoint_id;
         let profile = profile_of(ctx, state.federation_profile.as_deref());
-        let minter = Minter::new(ctx, profile).await?;
+        let minter = Minter::shared(ctx, profile).await?;
         let token = minter.token(&account).await?;
         let purpose = format!("unregister {vpce}");
         sf.execute(
@@ -375,7 +375,7 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
     let sf = ctx.data.snowflake().await?;
     let vpce = plan.vpc_endpoint_id.as_str();
     let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
-    let minter = Minter::new(ctx, profile_of(ctx, plan.federation_profile.as_deref())).await?;
+    let minter = Minter::shared(ctx, profile_of(ctx, plan.federation_profile.as_deref())).await?;
     let account = match &plan.aws_account_id {
         Some(a) if a != &minter.account => {
             return Err(Diagnostic::error(
@@ -507,6 +507,21 @@ struct Minter {
 }
 
 impl Minter {
+    /// The minter of `profile` (or of the provider's own credentials),
+    /// built once per process: each pin would otherwise load the profile,
+    /// build its clients and ask STS who it is again.
+    async fn shared(
+        ctx: &Ctx<ProviderData>,
+        profile: Option<(&str, bool)>,
+    ) -> Result<std::sync::Arc<Minter>, Diagnostics> {
+        let key = format!("federation-minter:{}", profile.map_or("", |(name, _)| name));
+        ctx.data
+            .recent(&key, Duration::from_secs(3600), || {
+                Minter::new(ctx, profile)
+            })
+            .await
+    }
+
     /// Clients for `profile` (or the provider's own), checked to hold
     /// long-term credentials, since GetFederationToken refuses the others.
     async fn new(
@@ -591,20 +606,36 @@ impl Minter {
         };
         let has_session = creds.session_token().is_some();
         drop(creds);
-        let identity = sts.get_caller_identity().send().await.map_err(|e| {
-            Diagnostics::from(
-                Diagnostic::error(
-                    "Cannot identify the credentials that mint the Snowflake token",
-                    format!(
-                        "sts:GetCallerIdentity with {who} failed: {}.",
-                        error_text(&e)
-                    ),
+        let identity = if profile.is_none() {
+            aws.caller_identity()
+                .await
+                .map_err(|d| {
+                    let mut at_path = Diagnostics::new();
+                    for e in d.iter() {
+                        at_path.push(e.clone().at(path.clone()));
+                    }
+                    at_path
+                })?
+                .clone()
+        } else {
+            let out = sts.get_caller_identity().send().await.map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error(
+                        "Cannot identify the credentials that mint the Snowflake token",
+                        format!(
+                            "sts:GetCallerIdentity with {who} failed: {}.",
+                            error_text(&e)
+                        ),
+                    )
+                    .at(path.clone()),
                 )
-                .at(path.clone()),
-            )
-        })?;
-        let account = identity.account().unwrap_or_default().to_string();
-        let arn = identity.arn().unwrap_or_default().to_string();
+            })?;
+            CallerIdentity {
+                account: out.account.unwrap_or_default(),
+                arn: out.arn.unwrap_or_default(),
+            }
+        };
+        let CallerIdentity { account, arn } = identity;
         if has_session || arn.contains(":assumed-role/") || arn.contains(":federated-user/") {
             return Err(session_error(&who, &arn, &account, path).into());
         }

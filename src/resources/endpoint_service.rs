@@ -260,25 +260,18 @@ impl Resource<ProviderData> for EndpointService {
             ApplyResult::failed(v, d)
         };
         let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
-        if let Err(d) = wait_available(aws, ctx, &id, timeout).await {
-            return partial(&state, d);
-        }
+        // The configuration as the wait last saw it is the one to store:
+        // setting principals changes nothing in it.
+        let available = match wait_available(aws, ctx, &id, timeout).await {
+            Ok(c) => c,
+            Err(d) => return partial(&state, d),
+        };
         let wanted = plan.allowed_principals.clone().unwrap_or_default();
         if let Err(d) = set_principals(aws, &id, &[], &wanted).await {
             return partial(&state, d);
         }
-        match read(aws, &id, &plan).await {
-            Ok(Some(s)) => state = s,
-            Ok(None) => {
-                return partial(
-                    &state,
-                    Diagnostic::error(
-                        "The VPC endpoint service disappeared",
-                        format!("{id} was created but is no longer found."),
-                    )
-                    .into(),
-                )
-            }
+        match from_configuration(aws, &id, available, &plan).await {
+            Ok(s) => state = s,
             Err(d) => return partial(&state, d),
         }
         to_result(&state, self)
@@ -541,12 +534,13 @@ async fn describe(
     }
 }
 
+/// Waits until the service is Available; returns its configuration then.
 async fn wait_available(
     aws: &AwsClients,
     ctx: &Ctx<ProviderData>,
     id: &str,
     timeout: Duration,
-) -> Result<(), Diagnostics> {
+) -> Result<aws_sdk_ec2::types::ServiceConfiguration, Diagnostics> {
     timeouts::poll(
         timeout,
         Duration::from_millis(200),
@@ -557,8 +551,11 @@ async fn wait_available(
                 .as_ref()
                 .and_then(|c| c.service_state())
                 .map(|s| s.as_str().to_string());
+            match (state.as_deref(), c) {
+                (Some("Available"), Some(c)) => return Ok(Ok(c)),
+                _ => {}
+            }
             match state.as_deref() {
-                Some("Available") => Ok(Ok(())),
                 Some("Failed") => Err(Diagnostic::error(
                     "The VPC endpoint service failed",
                     format!("{id} entered state Failed."),
@@ -643,6 +640,17 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
     let Some(c) = describe(aws, id).await? else {
         return Ok(None);
     };
+    from_configuration(aws, id, c, prior).await.map(Some)
+}
+
+/// The state of the service whose configuration `c` is: its permissions
+/// read, its AZ IDs looked up when AWS leaves them out.
+async fn from_configuration(
+    aws: &AwsClients,
+    id: &str,
+    c: aws_sdk_ec2::types::ServiceConfiguration,
+    prior: &State,
+) -> Result<State, Diagnostics> {
     let perms = aws
         .ec2
         .describe_vpc_endpoint_service_permissions()
@@ -683,7 +691,7 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
             .filter(|r| home_listed || *r != aws.region)
             .collect(),
     );
-    Ok(Some(State {
+    Ok(State {
         supported_regions: if regions.is_empty() && prior.supported_regions.is_none() {
             None
         } else {
@@ -733,7 +741,7 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
             region: aws.region.clone(),
         }),
         service_name,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
-use crate::provider::ProviderData;
+use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -267,7 +267,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             // Apply reports credential problems with their full message.
             return;
         };
-        match describe_cluster(aws, &cluster).await {
+        match recent_cluster(ctx, aws, &cluster).await {
             Ok(Some(c)) => plan.diagnostics.extend(check_prerequisites(&cluster, &c)),
             Ok(None) => plan.diagnostics.push(cluster_missing(aws, &cluster)),
             Err(d) => plan.diagnostics.push(
@@ -294,8 +294,9 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             let plan: State = typed::from_value(planned).map_err(invalid_state)?;
             let cluster_id = plan.cluster_identifier.clone();
             // Again before apply: the cluster may have changed since the plan,
-            // or was unknown then.
-            let Some(cluster) = describe_cluster(aws, &cluster_id).await? else {
+            // or was unknown then. (The plan this process made moments ago,
+            // right before this apply, counts.)
+            let Some(cluster) = recent_cluster(ctx, aws, &cluster_id).await? else {
                 return Err(cluster_missing(aws, &cluster_id).into());
             };
             let problems = check_prerequisites(&cluster_id, &cluster);
@@ -410,36 +411,30 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (cluster, account) = (&state.cluster_identifier, &state.grantee_account);
         let force = state.force_revoke == Some(true);
-        let Some(grant) = describe_grant(aws, cluster, account).await? else {
-            return Ok(());
-        };
-        if grant.status != "Revoking" {
-            if grant.endpoint_count > 0 && !force {
-                return Err(endpoints_remain(&grant, None));
-            }
-            let out = aws
-                .redshift
-                .revoke_endpoint_access()
-                .cluster_identifier(cluster)
-                .account(account)
-                .force(force)
-                .send()
-                .await;
-            if let Err(e) = out {
-                match error_code(&e).unwrap_or_default() {
-                    "EndpointAuthorizationNotFound" | "ClusterNotFound" => return Ok(()),
-                    // Already being revoked: wait below.
-                    "InvalidAuthorizationState" => {}
-                    // The grantee created an endpoint since the describe.
-                    "InvalidEndpointState" => {
-                        let grant = describe_grant(aws, cluster, account).await?;
-                        return Err(endpoints_remain(
-                            &grant.unwrap_or(grant_fallback(&state)),
-                            None,
-                        ));
-                    }
-                    _ => return Err(aws_error("revoke the Redshift endpoint grant", &e)),
+        // Redshift itself refuses (InvalidEndpointState) to revoke a grant
+        // the grantee's endpoints still use unless forced, so no describe
+        // is needed first.
+        let out = aws
+            .redshift
+            .revoke_endpoint_access()
+            .cluster_identifier(cluster)
+            .account(account)
+            .force(force)
+            .send()
+            .await;
+        if let Err(e) = out {
+            match error_code(&e).unwrap_or_default() {
+                "EndpointAuthorizationNotFound" | "ClusterNotFound" => return Ok(()),
+                // Already being revoked: wait below.
+                "InvalidAuthorizationState" => {}
+                "InvalidEndpointState" => {
+                    let grant = describe_grant(aws, cluster, account).await?;
+                    return Err(endpoints_remain(
+                        &grant.unwrap_or(grant_fallback(&state)),
+                        None,
+                    ));
                 }
+                _ => return Err(aws_error("revoke the Redshift endpoint grant", &e)),
             }
         }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
@@ -571,8 +566,7 @@ fn check_prerequisites(cluster: &str, c: &ClusterFacts) -> Diagnostics {
 
 fn cluster_missing(aws: &AwsClients, cluster: &str) -> Diagnostic {
     let account = aws
-        .account_id
-        .as_deref()
+        .known_account()
         .map(|a| format!(" of account {a}"))
         .unwrap_or_default();
     Diagnostic::error(
@@ -621,6 +615,22 @@ fn grant_fallback(s: &State) -> Grant {
         endpoint_count: s.endpoint_count.unwrap_or(0),
         ..Grant::default()
     }
+}
+
+/// `describe_cluster`, unless this process described the cluster moments
+/// ago (planning the grant it now applies, or a sibling grant).
+async fn recent_cluster(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    cluster: &str,
+) -> Result<Option<ClusterFacts>, Diagnostics> {
+    let facts = ctx
+        .data
+        .recent(&format!("redshift-cluster:{cluster}"), JUST_CHECKED, || {
+            describe_cluster(aws, cluster)
+        })
+        .await?;
+    Ok((*facts).clone())
 }
 
 async fn describe_cluster(

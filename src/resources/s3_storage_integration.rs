@@ -27,7 +27,7 @@ use crate::framework::{
     Value,
 };
 use crate::provider::aws::{error_code, error_text, AwsClients};
-use crate::provider::ProviderData;
+use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
@@ -1208,7 +1208,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
         let bucket_new = plan.is_create() || plan.changed("bucket");
         if let (true, Some(b), Some(ctx)) = (bucket_new, &bucket, ctx) {
             if let Ok(aws) = ctx.data.aws().await {
-                if let Some(d) = check_bucket(aws, b).await {
+                if let Some(d) = checked_bucket(ctx, aws, b).await {
                     plan.diagnostics.push(d);
                 }
             }
@@ -1231,7 +1231,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
             Ok(a) => a,
             Err(d) => return ApplyResult::failed(None, d),
         };
-        if let Some(d) = check_bucket(aws, &plan.bucket).await {
+        if let Some(d) = checked_bucket(ctx, aws, &plan.bucket).await {
             return ApplyResult::failed(None, d);
         }
         let deadline = Instant::now() + Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
@@ -1351,6 +1351,25 @@ impl S3StorageIntegration {
             }
         }
     }
+}
+
+/// `check_bucket`, unless this process found the bucket usable moments ago
+/// (planning the integration it now applies).
+async fn checked_bucket(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    bucket: &str,
+) -> Option<Diagnostic> {
+    let checked = ctx
+        .data
+        .recent(&format!("s3-bucket:{bucket}"), JUST_CHECKED, || async {
+            match check_bucket(aws, bucket).await {
+                Some(d) => Err(Diagnostics::from(d)),
+                None => Ok(()),
+            }
+        })
+        .await;
+    checked.err().and_then(|d| d.iter().next().cloned())
 }
 
 /// A diagnostic on `bucket` when the bucket is missing or not ours to use.

@@ -23,7 +23,7 @@ use crate::framework::{
     Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
-use crate::provider::ProviderData;
+use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, ResourceType, TagSpecification, VpcEndpoint, VpcEndpointType,
@@ -239,8 +239,8 @@ impl Resource<ProviderData> for VpcEndpointResource {
             // hand, shows here as an in-place change.
             let cidrs = match plan.planned.get("vpc_id").and_then(Value::as_str) {
                 Some(vpc) if !plan.changed("vpc_id") || plan.is_create() => {
-                    match vpc_cidrs(aws, vpc).await {
-                        Ok(c) => Value::Set(c.into_iter().map(Value::string).collect()),
+                    match recent_vpc_cidrs(ctx, aws, vpc).await {
+                        Ok(c) => Value::Set(c.iter().cloned().map(Value::string).collect()),
                         Err(_) => Value::Unknown,
                     }
                 }
@@ -265,7 +265,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     .iter()
                     .filter_map(|v| v.as_str().map(str::to_string))
                     .collect();
-                if let Err(d) = check_subnets(aws, service, &ids).await {
+                if let Err(d) = checked_subnets(ctx, aws, service, &ids).await {
                     plan.diagnostics.extend(d);
                 }
             }
@@ -287,7 +287,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
             Err(e) => return ApplyResult::failed(None, invalid_state(e)),
         };
         // Nothing is created for subnets the service cannot serve.
-        if let Err(d) = check_subnets(aws, &plan.service_name, &plan.subnet_ids).await {
+        if let Err(d) = checked_subnets(ctx, aws, &plan.service_name, &plan.subnet_ids).await {
             return ApplyResult::failed(None, d);
         }
         let token = client_token(planned);
@@ -301,6 +301,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
         if let Some(allow) = &plan.allow_from_vpc_cidr {
             match ensure_owned_group(
                 aws,
+                ctx,
                 &plan.vpc_id,
                 &plan.service_name,
                 &allow.ports,
@@ -361,10 +362,11 @@ impl Resource<ProviderData> for VpcEndpointResource {
         state.id = Some(id.clone());
         let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
         let accept_pending = plan.wait_for_acceptance != Some(true);
-        if let Err(d) = wait_settled(aws, ctx, &id, accept_pending, timeout).await {
-            return partial(&state, d);
-        }
-        match read(aws, &id, &state).await {
+        let settled = match wait_settled(aws, ctx, &id, accept_pending, timeout).await {
+            Ok(e) => e,
+            Err(d) => return partial(&state, d),
+        };
+        match from_endpoint(aws, settled, &state).await {
             Ok(Some(s)) => to_value(&s, self).into(),
             Ok(None) => partial(
                 &state,
@@ -413,13 +415,14 @@ impl Resource<ProviderData> for VpcEndpointResource {
             let id = old.id.clone().unwrap_or_default();
 
             if new.subnet_ids != old.subnet_ids {
-                check_subnets(aws, &new.service_name, &new.subnet_ids).await?;
+                checked_subnets(ctx, aws, &new.service_name, &new.subnet_ids).await?;
             }
             // The owned group first, so the endpoint can switch to it.
             let owned = match (&new.allow_from_vpc_cidr, &old.owned_security_group_id) {
                 (Some(allow), None) => Some(
                     ensure_owned_group(
                         aws,
+                        ctx,
                         &new.vpc_id,
                         &new.service_name,
                         &allow.ports,
@@ -428,8 +431,8 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     .await?,
                 ),
                 (Some(allow), Some(sg)) => {
-                    let cidrs = vpc_cidrs(aws, &new.vpc_id).await?;
-                    set_group_rules(aws, sg, &cidrs, &allow.ports).await?;
+                    let cidrs = recent_vpc_cidrs(ctx, aws, &new.vpc_id).await?;
+                    set_group_rules(aws, sg, None, &cidrs, &allow.ports).await?;
                     Some(sg.clone())
                 }
                 (None, _) => None,
@@ -656,6 +659,26 @@ fn not_visible(service: &str) -> Diagnostics {
     d
 }
 
+/// `check_subnets`, unless this process passed the same check moments ago
+/// (planning the resource it now applies).
+async fn checked_subnets(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    service: &str,
+    subnet_ids: &[String],
+) -> Result<(), Diagnostics> {
+    let key = format!(
+        "endpoint-subnets:{service}:{}",
+        sorted(subnet_ids.to_vec()).join(",")
+    );
+    ctx.data
+        .recent(&key, JUST_CHECKED, || {
+            check_subnets(aws, service, subnet_ids)
+        })
+        .await
+        .map(|_| ())
+}
+
 /// Checks the subnets against the zones the service supports, one subnet
 /// per zone, with errors on `subnet_ids` that name the supported zone IDs.
 async fn check_subnets(
@@ -744,6 +767,20 @@ async fn check_subnets(
     }
 }
 
+/// `vpc_cidrs` as this process read them moments ago, if it did: the plan
+/// reads them to show drift, and the apply right after uses the same.
+async fn recent_vpc_cidrs(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    vpc_id: &str,
+) -> Result<std::sync::Arc<Vec<String>>, Diagnostics> {
+    ctx.data
+        .recent(&format!("vpc-cidrs:{vpc_id}"), JUST_CHECKED, || {
+            vpc_cidrs(aws, vpc_id)
+        })
+        .await
+}
+
 /// The VPC's associated IPv4 CIDR blocks.
 async fn vpc_cidrs(aws: &AwsClients, vpc_id: &str) -> Result<Vec<String>, Diagnostics> {
     let out = aws
@@ -814,6 +851,7 @@ fn owned_group_name(vpc_id: &str, service: &str) -> String {
 /// rules.
 async fn ensure_owned_group(
     aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
     vpc_id: &str,
     service: &str,
     ports: &[i64],
@@ -825,7 +863,7 @@ async fn ensure_owned_group(
     all_tags
         .entry("Name".to_string())
         .or_insert_with(|| name.clone());
-    let cidrs = vpc_cidrs(aws, vpc_id).await?;
+    let cidrs = recent_vpc_cidrs(ctx, aws, vpc_id).await?;
     let created = aws
         .ec2
         .create_security_group()
@@ -840,20 +878,23 @@ async fn ensure_owned_group(
         )
         .send()
         .await;
-    let group = match created {
-        Ok(out) => out.group_id.unwrap_or_default(),
-        Err(e) if error_code(&e) == Some("InvalidGroup.Duplicate") => aws
-            .ec2
-            .describe_security_groups()
-            .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
-            .filters(Filter::builder().name("group-name").values(&name).build())
-            .send()
-            .await
-            .map_err(|e| aws_error("find the endpoint's security group", &e))?
-            .security_groups()
-            .first()
-            .and_then(|g| g.group_id().map(str::to_string))
-            .unwrap_or_default(),
+    // A group just created has no ingress rules; an adopted one is read.
+    let (group, existing) = match created {
+        Ok(out) => (out.group_id.unwrap_or_default(), Some(Vec::new())),
+        Err(e) if error_code(&e) == Some("InvalidGroup.Duplicate") => (
+            aws.ec2
+                .describe_security_groups()
+                .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+                .filters(Filter::builder().name("group-name").values(&name).build())
+                .send()
+                .await
+                .map_err(|e| aws_error("find the endpoint's security group", &e))?
+                .security_groups()
+                .first()
+                .and_then(|g| g.group_id().map(str::to_string))
+                .unwrap_or_default(),
+            None,
+        ),
         Err(e) => return Err(aws_error("create the endpoint's security group", &e)),
     };
     if group.is_empty() {
@@ -863,7 +904,7 @@ async fn ensure_owned_group(
         )
         .into());
     }
-    set_group_rules(aws, &group, &cidrs, ports).await?;
+    set_group_rules(aws, &group, existing, &cidrs, ports).await?;
     Ok(group)
 }
 
@@ -893,25 +934,30 @@ fn simple_rules(perms: &[IpPermission]) -> (BTreeSet<(i64, String)>, bool) {
 }
 
 /// Makes the group admit exactly TCP `ports` from `cidrs`: revokes anything
-/// else (rules added by hand), adds what is missing.
+/// else (rules added by hand), adds what is missing. `existing` is the
+/// group's ingress when the caller knows it (a group it just created), else
+/// it is read.
 async fn set_group_rules(
     aws: &AwsClients,
     group: &str,
+    existing: Option<Vec<IpPermission>>,
     cidrs: &[String],
     ports: &[i64],
 ) -> Result<(), Diagnostics> {
-    let out = aws
-        .ec2
-        .describe_security_groups()
-        .group_ids(group)
-        .send()
-        .await
-        .map_err(|e| aws_error("read the endpoint's security group", &e))?;
-    let existing: Vec<IpPermission> = out
-        .security_groups()
-        .first()
-        .map(|g| g.ip_permissions().to_vec())
-        .unwrap_or_default();
+    let existing: Vec<IpPermission> = match existing {
+        Some(perms) => perms,
+        None => aws
+            .ec2
+            .describe_security_groups()
+            .group_ids(group)
+            .send()
+            .await
+            .map_err(|e| aws_error("read the endpoint's security group", &e))?
+            .security_groups()
+            .first()
+            .map(|g| g.ip_permissions().to_vec())
+            .unwrap_or_default(),
+    };
     let wanted: BTreeSet<(i64, String)> = ports
         .iter()
         .flat_map(|p| cidrs.iter().map(move |c| (*p, c.clone())))
@@ -1091,21 +1137,28 @@ async fn describe(aws: &AwsClients, id: &str) -> Result<Option<VpcEndpoint>, Dia
 }
 
 /// Waits until the endpoint is usable (`available`), or, when
-/// `accept_pending`, until it waits on the partner (`pendingAcceptance`).
+/// `accept_pending`, until it waits on the partner (`pendingAcceptance`);
+/// returns it as last described.
 async fn wait_settled(
     aws: &AwsClients,
     ctx: &Ctx<ProviderData>,
     id: &str,
     accept_pending: bool,
     timeout: Duration,
-) -> Result<(), Diagnostics> {
+) -> Result<VpcEndpoint, Diagnostics> {
     timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
-        let state = describe(aws, id)
-            .await?
+        let endpoint = describe(aws, id).await?;
+        let state = endpoint
+            .as_ref()
             .and_then(|e| e.state().map(|s| s.as_str().to_string()));
+        match (state.as_deref(), endpoint) {
+            (Some("available" | "Available"), Some(e)) => return Ok(Ok(e)),
+            (Some("pendingAcceptance" | "PendingAcceptance"), Some(e)) if accept_pending => {
+                return Ok(Ok(e))
+            }
+            _ => {}
+        }
         match state.as_deref() {
-            Some("available" | "Available") => Ok(Ok(())),
-            Some("pendingAcceptance" | "PendingAcceptance") if accept_pending => Ok(Ok(())),
             Some(s @ ("rejected" | "Rejected" | "failed" | "Failed" | "expired" | "Expired")) => {
                 Err(Diagnostic::error(
                     "The VPC endpoint was not accepted",

@@ -104,24 +104,14 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
         .into())
     }
 
-    /// Migrates stored JSON state written by schema `version` to the current
-    /// schema's shape. The default accepts state of the current version as is.
+    /// Migrates stored JSON state written by schema `version` (older than
+    /// the current one: the framework refuses newer state itself) to the
+    /// current schema's shape. The default keeps it as is.
     fn upgrade_state(
         &self,
-        version: i64,
+        _version: i64,
         state: serde_json::Value,
     ) -> Result<serde_json::Value, Diagnostics> {
-        let current = self.schema().version;
-        if version > current {
-            return Err(Diagnostic::error(
-                "State written by a newer provider",
-                format!(
-                    "The state of this {} was written with schema version {version}, newer than this provider's {current}. Upgrade the provider.",
-                    self.type_name()
-                ),
-            )
-            .into());
-        }
         Ok(state)
     }
 }

@@ -421,7 +421,22 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let json: serde_json::Value = serde_json::from_slice(&raw.json).map_err(|e| {
                     Diagnostics::from(Diagnostic::error("Invalid stored state", format!("The stored state is not valid JSON: {e}")))
                 })?;
-                let upgraded = r.imp.upgrade_state(req.version, json)?;
+                let current = r.schema.version;
+                if req.version > current {
+                    return Err(Diagnostic::error(
+                        "State written by a newer provider",
+                        format!(
+                            "The state of this {} was written with schema version {}, newer than this provider's {current}. Upgrade the provider.",
+                            req.type_name, req.version
+                        ),
+                    )
+                    .into());
+                }
+                let upgraded = if req.version < current {
+                    r.imp.upgrade_state(req.version, json)?
+                } else {
+                    json
+                };
                 let value = json::from_json(&upgraded, &r.ty).map_err(|e| {
                     Diagnostics::from(Diagnostic::error(
                         "Stored state does not match the schema",

@@ -178,13 +178,19 @@ impl<'a> Reader<'a> {
             .map_err(|_| path.error(format!("{what} is not valid UTF-8")))
     }
 
-    fn read_array_len(&mut self, what: &str, path: &CodecPath) -> Result<usize, CodecError> {
+    /// `what` names the expected value for the error message; it is only
+    /// called on error, since naming a type allocates.
+    fn read_array_len(
+        &mut self,
+        what: &dyn Fn() -> String,
+        path: &CodecPath,
+    ) -> Result<usize, CodecError> {
         let m = self.next_marker(path)?;
         let n = match m {
             Marker::FixArray(n) => usize::from(n),
             Marker::Array16 => usize::from(self.read_u16(path)?),
             Marker::Array32 => self.read_u32(path)? as usize,
-            _ => return Err(path.error(format!("expected {what}, got {}", marker_kind(m)))),
+            _ => return Err(path.error(format!("expected {}, got {}", what(), marker_kind(m)))),
         };
         // Every element takes at least one byte: a longer claim is a lie, and
         // refusing it early keeps allocations bounded by the input size.
@@ -194,13 +200,18 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    fn read_map_len(&mut self, what: &str, path: &CodecPath) -> Result<usize, CodecError> {
+    /// `what` as for `read_array_len`.
+    fn read_map_len(
+        &mut self,
+        what: &dyn Fn() -> String,
+        path: &CodecPath,
+    ) -> Result<usize, CodecError> {
         let m = self.next_marker(path)?;
         let n = match m {
             Marker::FixMap(n) => usize::from(n),
             Marker::Map16 => usize::from(self.read_u16(path)?),
             Marker::Map32 => self.read_u32(path)? as usize,
-            _ => return Err(path.error(format!("expected {what}, got {}", marker_kind(m)))),
+            _ => return Err(path.error(format!("expected {}, got {}", what(), marker_kind(m)))),
         };
         // Each entry is at least two bytes (key and value).
         if n > self.remaining() / 2 {
@@ -292,7 +303,7 @@ impl<'a> Reader<'a> {
                 other => Err(path.error(format!("expected bool, got {}", marker_kind(other)))),
             },
             Type::List(elem) | Type::Set(elem) => {
-                let n = self.read_array_len(&ty.friendly_name(), path)?;
+                let n = self.read_array_len(&|| ty.friendly_name(), path)?;
                 let mut items = Vec::with_capacity(n);
                 for i in 0..n {
                     path.push_index(i);
@@ -305,7 +316,7 @@ impl<'a> Reader<'a> {
                 })
             }
             Type::Tuple(types) => {
-                let n = self.read_array_len("tuple", path)?;
+                let n = self.read_array_len(&|| "tuple".into(), path)?;
                 if n != types.len() {
                     return Err(path.error(format!(
                         "expected a tuple of {} elements, got {n}",
@@ -321,7 +332,7 @@ impl<'a> Reader<'a> {
                 Ok(Value::Tuple(items))
             }
             Type::Map(elem) => {
-                let n = self.read_map_len(&ty.friendly_name(), path)?;
+                let n = self.read_map_len(&|| ty.friendly_name(), path)?;
                 let mut items = BTreeMap::new();
                 for _ in 0..n {
                     let key = self.read_string("map key", path)?;
@@ -335,7 +346,7 @@ impl<'a> Reader<'a> {
                 Ok(Value::Map(items))
             }
             Type::Object(attrs) => {
-                let n = self.read_map_len("object", path)?;
+                let n = self.read_map_len(&|| "object".into(), path)?;
                 let mut items = BTreeMap::new();
                 for _ in 0..n {
                     let key = self.read_string("attribute name", path)?;
@@ -356,7 +367,7 @@ impl<'a> Reader<'a> {
                 Ok(Value::Object(items))
             }
             Type::Dynamic => {
-                let n = self.read_array_len("dynamic value [type, value]", path)?;
+                let n = self.read_array_len(&|| "dynamic value [type, value]".into(), path)?;
                 if n != 2 {
                     return Err(path.error(format!(
                         "dynamic value must be a 2-element array, got {n} elements"

@@ -411,30 +411,39 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (cluster, account) = (&state.cluster_identifier, &state.grantee_account);
         let force = state.force_revoke == Some(true);
-        // Redshift itself refuses (InvalidEndpointState) to revoke a grant
-        // the grantee's endpoints still use unless forced, so no describe
-        // is needed first.
-        let out = aws
-            .redshift
-            .revoke_endpoint_access()
-            .cluster_identifier(cluster)
-            .account(account)
-            .force(force)
-            .send()
-            .await;
-        if let Err(e) = out {
-            match error_code(&e).unwrap_or_default() {
-                "EndpointAuthorizationNotFound" | "ClusterNotFound" => return Ok(()),
-                // Already being revoked: wait below.
-                "InvalidAuthorizationState" => {}
-                "InvalidEndpointState" => {
-                    let grant = describe_grant(aws, cluster, account).await?;
-                    return Err(endpoints_remain(
-                        &grant.unwrap_or(grant_fallback(&state)),
-                        None,
-                    ));
+        // Described first, although Redshift refuses some such revokes
+        // itself: its documentation does not promise to refuse them all, and
+        // a vendor's live endpoints must never lose access unless forced.
+        let Some(grant) = describe_grant(aws, cluster, account).await? else {
+            return Ok(());
+        };
+        if grant.status != "Revoking" {
+            if grant.endpoint_count > 0 && !force {
+                return Err(endpoints_remain(&grant, None));
+            }
+            let out = aws
+                .redshift
+                .revoke_endpoint_access()
+                .cluster_identifier(cluster)
+                .account(account)
+                .force(force)
+                .send()
+                .await;
+            if let Err(e) = out {
+                match error_code(&e).unwrap_or_default() {
+                    "EndpointAuthorizationNotFound" | "ClusterNotFound" => return Ok(()),
+                    // Already being revoked: wait below.
+                    "InvalidAuthorizationState" => {}
+                    // The grantee created an endpoint since the describe.
+                    "InvalidEndpointState" => {
+                        let grant = describe_grant(aws, cluster, account).await?;
+                        return Err(endpoints_remain(
+                            &grant.unwrap_or(grant_fallback(&state)),
+                            None,
+                        ));
+                    }
+                    _ => return Err(aws_error("revoke the Redshift endpoint grant", &e)),
                 }
-                _ => return Err(aws_error("revoke the Redshift endpoint grant", &e)),
             }
         }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);

@@ -546,22 +546,18 @@ async fn wait_available(
         Duration::from_millis(200),
         ctx.stopped(),
         || async {
-            let c = describe(aws, id).await?;
-            let state = c
-                .as_ref()
-                .and_then(|c| c.service_state())
-                .map(|s| s.as_str().to_string());
-            match (state.as_deref(), c) {
-                (Some("Available"), Some(c)) => return Ok(Ok(c)),
-                _ => {}
-            }
+            let Some(c) = describe(aws, id).await? else {
+                return Ok(Err("not found".to_string()));
+            };
+            let state = c.service_state().map(|s| s.as_str().to_string());
             match state.as_deref() {
+                Some("Available") => Ok(Ok(c)),
                 Some("Failed") => Err(Diagnostic::error(
                     "The VPC endpoint service failed",
                     format!("{id} entered state Failed."),
                 )
                 .into()),
-                other => Ok(Err(other.unwrap_or("not found").to_string())),
+                other => Ok(Err(other.unwrap_or("unknown").to_string())),
             }
         },
     )

@@ -607,16 +607,9 @@ impl Minter {
         let has_session = creds.session_token().is_some();
         drop(creds);
         let identity = if profile.is_none() {
-            aws.caller_identity()
-                .await
-                .map_err(|d| {
-                    let mut at_path = Diagnostics::new();
-                    for e in d.iter() {
-                        at_path.push(e.clone().at(path.clone()));
-                    }
-                    at_path
-                })?
-                .clone()
+            // The provider's own credentials: errors belong to the
+            // provider block, where they already point.
+            aws.caller_identity().await?.clone()
         } else {
             let out = sts.get_caller_identity().send().await.map_err(|e| {
                 Diagnostics::from(

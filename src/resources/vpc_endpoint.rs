@@ -1147,18 +1147,13 @@ async fn wait_settled(
     timeout: Duration,
 ) -> Result<VpcEndpoint, Diagnostics> {
     timeouts::poll(timeout, Duration::from_millis(200), ctx.stopped(), || async {
-        let endpoint = describe(aws, id).await?;
-        let state = endpoint
-            .as_ref()
-            .and_then(|e| e.state().map(|s| s.as_str().to_string()));
-        match (state.as_deref(), endpoint) {
-            (Some("available" | "Available"), Some(e)) => return Ok(Ok(e)),
-            (Some("pendingAcceptance" | "PendingAcceptance"), Some(e)) if accept_pending => {
-                return Ok(Ok(e))
-            }
-            _ => {}
-        }
+        let Some(endpoint) = describe(aws, id).await? else {
+            return Ok(Err("not found".to_string()));
+        };
+        let state = endpoint.state().map(|s| s.as_str().to_string());
         match state.as_deref() {
+            Some("available" | "Available") => Ok(Ok(endpoint)),
+            Some("pendingAcceptance" | "PendingAcceptance") if accept_pending => Ok(Ok(endpoint)),
             Some(s @ ("rejected" | "Rejected" | "failed" | "Failed" | "expired" | "Expired")) => {
                 Err(Diagnostic::error(
                     "The VPC endpoint was not accepted",
@@ -1166,7 +1161,7 @@ async fn wait_settled(
                 )
                 .into())
             }
-            other => Ok(Err(other.unwrap_or("not found").to_string())),
+            other => Ok(Err(other.unwrap_or("unknown").to_string())),
         }
     })
     .await

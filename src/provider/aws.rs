@@ -3,6 +3,7 @@
 //! region, profile, role and endpoints, and retries with backoff for
 //! throttling and transient faults.
 
+use super::coalesce::{Coalesce, Coalescers};
 use super::config::ProviderConfig;
 use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use aws_config::retry::RetryConfig;
@@ -22,6 +23,9 @@ pub struct AwsClients {
     /// Availability Zone names to IDs as this account maps them. The mapping
     /// never changes for an account, so each zone is looked up once.
     zone_ids: Arc<Mutex<HashMap<String, String>>>,
+    /// Lookups that concurrent reads, plans and waits share (see
+    /// `coalesced`).
+    coalescers: Arc<Coalescers>,
     pub ec2: aws_sdk_ec2::Client,
     pub iam: aws_sdk_iam::Client,
     pub redshift: aws_sdk_redshift::Client,
@@ -126,6 +130,7 @@ impl AwsClients {
             region,
             identity: Arc::default(),
             zone_ids: Arc::default(),
+            coalescers: Arc::default(),
             ec2,
             iam,
             redshift,
@@ -137,6 +142,16 @@ impl AwsClients {
             clients.caller_identity().await?;
         }
         Ok(clients)
+    }
+
+    /// The coalescer of the lookup called `name` (by convention the API
+    /// action, `ec2:DescribeVpcEndpoints`): callers that ask while one such
+    /// call is in flight share the next.
+    pub fn coalesced<K, T>(&self, name: &'static str) -> Arc<Coalesce<K, T, Diagnostics>>
+    where
+        Coalesce<K, T, Diagnostics>: Send + Sync + 'static,
+    {
+        self.coalescers.get(name)
     }
 
     /// Who the credentials act as.

@@ -73,7 +73,9 @@ impl DataSource<ProviderData> for SnowflakeEndpointRegistrations {
         let mut all = sf
             .endpoint_registrations(READ_TIMEOUT, ctx.stopped())
             .await
-            .map_err(fail)?;
+            .map_err(fail)?
+            .as_ref()
+            .clone();
         all.sort_by(|a, b| {
             a.pinned_consumer_endpoint_id
                 .cmp(&b.pinned_consumer_endpoint_id)

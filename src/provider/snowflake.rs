@@ -16,6 +16,7 @@
 //! line or a `Debug` rendering: errors carry Snowflake's code and message
 //! and what the statement was for.
 
+use super::coalesce::Coalesce;
 use super::config::{Secret, SnowflakeAuth, SnowflakeConfig};
 use crate::framework::{Diagnostic, Diagnostics};
 use aws_lc_rs::encoding::AsDer;
@@ -74,6 +75,9 @@ pub struct SnowflakeClient {
     http: HttpClient,
     /// CURRENT_ACCOUNT() (the locator), asked once.
     locator: tokio::sync::OnceCell<String>,
+    /// One registration list answers every pin that asked while the last
+    /// one was being fetched.
+    registrations: Coalesce<(), Vec<Registration>, SnowflakeError>,
     /// First backoff step, doubled per retry; Snowflake's Retry-After wins
     /// when it sends one.
     backoff: Duration,
@@ -274,6 +278,7 @@ impl SnowflakeClient {
             jwt_cache: std::sync::Mutex::new(None),
             http: http_client(),
             locator: tokio::sync::OnceCell::new(),
+            registrations: Coalesce::default(),
             backoff: Duration::from_millis(250),
         })
     }
@@ -316,8 +321,20 @@ impl SnowflakeClient {
             .map(String::as_str)
     }
 
-    /// `SYSTEM$GET_PRIVATELINK_ENDPOINT_REGISTRATIONS()`: the account's pins.
+    /// `SYSTEM$GET_PRIVATELINK_ENDPOINT_REGISTRATIONS()`: the account's pins,
+    /// as listed by a call made after this one asked (shared with the pins
+    /// that asked meanwhile).
     pub async fn endpoint_registrations<S: Future<Output = ()>>(
+        &self,
+        timeout: Duration,
+        stopped: S,
+    ) -> Result<Arc<Vec<Registration>>, SnowflakeError> {
+        self.registrations
+            .get((), |_| self.list_registrations(timeout, stopped))
+            .await
+    }
+
+    async fn list_registrations<S: Future<Output = ()>>(
         &self,
         timeout: Duration,
         stopped: S,
@@ -1088,6 +1105,7 @@ XGn5X8rvUlvS7jmeKXw1nQ==
             jwt_cache: std::sync::Mutex::new(None),
             http: http_client(),
             locator: tokio::sync::OnceCell::new(),
+            registrations: Coalesce::default(),
             backoff: Duration::from_millis(1),
         }
     }

@@ -24,12 +24,14 @@ use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::{error_code, error_text, CallerIdentity};
+use crate::provider::coalesce::Coalesce;
 use crate::provider::config::Secret;
 use crate::provider::snowflake::{self, Bind, Registration, SnowflakeClient, Statement};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use aws_credential_types::provider::ProvideCredentials as _;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct SnowflakeEndpointPin;
@@ -344,8 +346,9 @@ async fn find(
         .await
         .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
     Ok(all
-        .into_iter()
-        .find(|r| r.pinned_consumer_endpoint_id == vpce))
+        .iter()
+        .find(|r| r.pinned_consumer_endpoint_id == vpce)
+        .cloned())
 }
 
 /// The resource's profile, else the provider's: (name, set on the resource).
@@ -504,6 +507,9 @@ struct Minter {
     region: String,
     account: String,
     arn: String,
+    /// Pins registering or unregistering together share one fresh token
+    /// (it names no endpoint); none is kept once they are done.
+    minting: Coalesce<(), Secret, Diagnostics>,
 }
 
 impl Minter {
@@ -638,6 +644,7 @@ impl Minter {
             region: aws.region.clone(),
             account,
             arn,
+            minting: Coalesce::default(),
         })
     }
 
@@ -711,7 +718,7 @@ impl Minter {
 
     /// A federated token for `account`, as the JSON Snowflake takes (the
     /// shape `aws sts get-federation-token` prints).
-    async fn token(&self, account: &str) -> Result<Secret, Diagnostics> {
+    async fn token(&self, account: &str) -> Result<Arc<Secret>, Diagnostics> {
         if account != self.account {
             return Err(Diagnostic::error(
                 "The token would belong to another AWS account",
@@ -722,6 +729,10 @@ impl Minter {
             )
             .into());
         }
+        self.minting.get((), |_| self.mint(account)).await
+    }
+
+    async fn mint(&self, account: &str) -> Result<Secret, Diagnostics> {
         tracing::debug!(
             account,
             "minting a federation token (sts:GetFederationToken) for Snowflake"

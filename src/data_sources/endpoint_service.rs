@@ -8,9 +8,9 @@ use crate::framework::validators::pattern;
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
-use crate::provider::aws::{error_code, AwsClients};
+use crate::provider::aws::AwsClients;
 use crate::provider::ProviderData;
-use crate::resources::{aws_error, sorted, tag_map};
+use crate::resources::{endpoint_service_detail, sorted, tag_map};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ServiceDetail;
 use serde::{Deserialize, Serialize};
@@ -164,7 +164,7 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
     }
 }
 
-/// One DescribeVpcEndpointServices call.
+/// The service by name, or by ID.
 async fn find(
     aws: &AwsClients,
     attr: &str,
@@ -177,22 +177,14 @@ async fn find(
     } else {
         format!("com.amazonaws.vpce.{}.{wanted}", aws.region)
     };
-    let req = aws.ec2.describe_vpc_endpoint_services().service_names(name);
-    match req.send().await {
-        Ok(out) => Ok(out
-            .service_details()
-            .iter()
-            .find(|d| {
-                if attr == "service_name" {
-                    d.service_name() == Some(wanted)
-                } else {
-                    d.service_id() == Some(wanted)
-                }
-            })
-            .cloned()),
-        Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidServiceName")) => Ok(None),
-        Err(e) => Err(aws_error("look up the endpoint service", &e)),
-    }
+    let found = endpoint_service_detail(aws, &name).await?;
+    Ok(found.filter(|d| {
+        if attr == "service_name" {
+            d.service_name() == Some(wanted)
+        } else {
+            d.service_id() == Some(wanted)
+        }
+    }))
 }
 
 /// AZ IDs straight from the service when AWS includes them, else mapped

@@ -6,7 +6,7 @@
 //! create timeout. A connection that is already accepted (or was accepted
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
-use super::{aws_error, invalid_state, unsuccessful, wait_error};
+use super::{any_of, aws_error, invalid_state, unsuccessful, wait_error};
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::pattern;
@@ -14,8 +14,8 @@ use crate::framework::{typed, Attribute, Block, Diagnostic, Diagnostics, Schema,
 use crate::provider::aws::AwsClients;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
-use aws_sdk_ec2::types::Filter;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct EndpointConnectionAccepter;
@@ -241,42 +241,92 @@ fn to_value(s: &State, r: &EndpointConnectionAccepter) -> Result<Value, Diagnost
 }
 
 /// The connection's (state, owner), if the service sees one from `vpce`.
+/// Accepters read or waiting together share one call.
 async fn connection(
     aws: &AwsClients,
     svc: &str,
     vpce: &str,
 ) -> Result<Option<(String, String)>, Diagnostics> {
-    let out = aws
-        .ec2
-        .describe_vpc_endpoint_connections()
-        .filters(Filter::builder().name("service-id").values(svc).build())
-        .filters(
-            Filter::builder()
-                .name("vpc-endpoint-id")
-                .values(vpce)
-                .build(),
-        )
-        .send()
-        .await;
-    let out = match out {
-        Ok(o) => o,
-        Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
-            return Ok(None)
+    let key = (svc.to_string(), vpce.to_string());
+    let found = aws
+        .coalesced("ec2:DescribeVpcEndpointConnections")
+        .get(key.clone(), |keys| connections(aws, keys))
+        .await?;
+    Ok(found.get(&key).cloned())
+}
+
+type Connections = HashMap<(String, String), (String, String)>;
+
+/// The connections among `keys` (service, endpoint) that exist. A service
+/// that is gone fails a shared call, so then each is asked alone.
+async fn connections(
+    aws: &AwsClients,
+    keys: Vec<(String, String)>,
+) -> Result<Connections, Diagnostics> {
+    if let Some(found) = list_connections(aws, &keys).await? {
+        return Ok(found);
+    }
+    let mut found = Connections::new();
+    if keys.len() > 1 {
+        for key in keys {
+            found.extend(list_connections(aws, &[key]).await?.unwrap_or_default());
         }
-        Err(e) => return Err(aws_error("read the endpoint connection", &e)),
+    }
+    Ok(found)
+}
+
+/// One DescribeVpcEndpointConnections for `keys`; None when AWS answers
+/// that a service is not found.
+async fn list_connections(
+    aws: &AwsClients,
+    keys: &[(String, String)],
+) -> Result<Option<Connections>, Diagnostics> {
+    let distinct = |pick: fn(&(String, String)) -> &String| {
+        let mut v: Vec<String> = keys.iter().map(|k| pick(k).clone()).collect();
+        v.sort();
+        v.dedup();
+        v
     };
-    Ok(out
-        .vpc_endpoint_connections()
-        .iter()
-        .find(|c| c.vpc_endpoint_id() == Some(vpce))
-        .map(|c| {
-            (
-                c.vpc_endpoint_state()
+    let (svcs, vpces) = (distinct(|k| &k.0), distinct(|k| &k.1));
+    let mut found = Connections::new();
+    let mut token = None;
+    loop {
+        let out = aws
+            .ec2
+            .describe_vpc_endpoint_connections()
+            .filters(any_of("service-id", &svcs))
+            .filters(any_of("vpc-endpoint-id", &vpces))
+            .set_next_token(token)
+            .send()
+            .await;
+        let page = match out {
+            Ok(o) => o,
+            Err(e)
+                if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(aws_error("read the endpoint connection", &e)),
+        };
+        for c in page.vpc_endpoint_connections() {
+            let (Some(svc), Some(vpce)) = (c.service_id(), c.vpc_endpoint_id()) else {
+                continue;
+            };
+            let key = (svc.to_string(), vpce.to_string());
+            if keys.contains(&key) {
+                let state = c
+                    .vpc_endpoint_state()
                     .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                c.vpc_endpoint_owner().unwrap_or_default().to_string(),
-            )
-        }))
+                    .unwrap_or_default();
+                let owner = c.vpc_endpoint_owner().unwrap_or_default().to_string();
+                found.insert(key, (state, owner));
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(Some(found));
+        }
+    }
 }
 
 async fn accept(aws: &AwsClients, svc: &str, vpce: &str) -> Result<(), Diagnostics> {

@@ -8,7 +8,7 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{
-    aws_error, client_token, diff, ec2_tags, invalid_state, sorted, tag_map, unsuccessful,
+    any_of, aws_error, client_token, diff, ec2_tags, invalid_state, sorted, tag_map, unsuccessful,
     update_tags, wait_error,
 };
 use crate::framework::plan::PlanContext;
@@ -21,9 +21,9 @@ use crate::framework::{
 use crate::provider::aws::AwsClients;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, ResourceType, TagSpecification};
+use aws_sdk_ec2::types::{ResourceType, ServiceConfiguration, TagSpecification};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 pub struct EndpointService;
@@ -508,25 +508,63 @@ fn remote_regions(regions: &Option<Vec<String>>, home: &str) -> Option<Vec<Strin
     (!r.is_empty()).then(|| sorted(r))
 }
 
-async fn describe(
+/// The service's configuration, unless it is deleted. Services read or
+/// waited on together share one call.
+async fn describe(aws: &AwsClients, id: &str) -> Result<Option<ServiceConfiguration>, Diagnostics> {
+    let found = aws
+        .coalesced("ec2:DescribeVpcEndpointServiceConfigurations")
+        .get(id.to_string(), |ids| configurations(aws, ids))
+        .await?;
+    Ok(found
+        .get(id)
+        .filter(|c| !matches!(c.service_state().map(|s| s.as_str()), Some("Deleted")))
+        .cloned())
+}
+
+/// The configurations among `ids` that exist, by ID. Asked by ID, a missing
+/// one fails the whole call, so then each is asked alone.
+async fn configurations(
     aws: &AwsClients,
-    id: &str,
-) -> Result<Option<aws_sdk_ec2::types::ServiceConfiguration>, Diagnostics> {
+    ids: Vec<String>,
+) -> Result<HashMap<String, ServiceConfiguration>, Diagnostics> {
+    let mut found = HashMap::new();
+    match configurations_by_id(aws, &ids).await? {
+        Some(all) => found.extend(all),
+        None if ids.len() > 1 => {
+            for id in &ids {
+                found.extend(
+                    configurations_by_id(aws, std::slice::from_ref(id))
+                        .await?
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        None => {}
+    }
+    Ok(found)
+}
+
+/// One DescribeVpcEndpointServiceConfigurations by ID; None when AWS
+/// answers that one of them is not found.
+async fn configurations_by_id(
+    aws: &AwsClients,
+    ids: &[String],
+) -> Result<Option<Vec<(String, ServiceConfiguration)>>, Diagnostics> {
     match aws
         .ec2
         .describe_vpc_endpoint_service_configurations()
-        .service_ids(id)
+        .set_service_ids(Some(ids.to_vec()))
         .send()
         .await
     {
-        Ok(o) => Ok(o
-            .service_configurations
-            .unwrap_or_default()
-            .into_iter()
-            .find(|c| {
-                c.service_id() == Some(id)
-                    && !matches!(c.service_state().map(|s| s.as_str()), Some("Deleted"))
-            })),
+        Ok(o) => Ok(Some(
+            o.service_configurations
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| Some((c.service_id()?.to_string(), c)))
+                .filter(|(id, _)| ids.contains(id))
+                .collect(),
+        )),
         Err(e) if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) => {
             Ok(None)
         }
@@ -588,18 +626,29 @@ async fn set_principals(
     Ok(())
 }
 
-/// Endpoints connected to the service that block its deletion.
+/// Endpoints connected to the service that block its deletion: (endpoint,
+/// owner, state). Services deleted together share one call.
 async fn connected_endpoints(
     aws: &AwsClients,
     id: &str,
 ) -> Result<Vec<(String, String, String)>, Diagnostics> {
-    let mut out = Vec::new();
+    let found = aws
+        .coalesced("ec2:DescribeVpcEndpointConnections/service")
+        .get(id.to_string(), |ids| connections_of(aws, ids))
+        .await?;
+    Ok(found.get(id).cloned().unwrap_or_default())
+}
+
+type Connected = HashMap<String, Vec<(String, String, String)>>;
+
+async fn connections_of(aws: &AwsClients, ids: Vec<String>) -> Result<Connected, Diagnostics> {
+    let mut out = Connected::new();
     let mut token = None;
     loop {
         let page = aws
             .ec2
             .describe_vpc_endpoint_connections()
-            .filters(Filter::builder().name("service-id").values(id).build())
+            .filters(any_of("service-id", &ids))
             .set_next_token(token)
             .send()
             .await
@@ -615,11 +664,13 @@ async fn connected_endpoints(
             ) {
                 continue;
             }
-            out.push((
-                c.vpc_endpoint_id().unwrap_or_default().to_string(),
-                c.vpc_endpoint_owner().unwrap_or_default().to_string(),
-                state,
-            ));
+            out.entry(c.service_id().unwrap_or_default().to_string())
+                .or_default()
+                .push((
+                    c.vpc_endpoint_id().unwrap_or_default().to_string(),
+                    c.vpc_endpoint_owner().unwrap_or_default().to_string(),
+                    state,
+                ));
         }
         token = page.next_token().map(str::to_string);
         if token.is_none() {

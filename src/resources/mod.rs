@@ -9,7 +9,84 @@ pub mod vpc_endpoint;
 
 use crate::framework::timeouts::WaitError;
 use crate::framework::{Diagnostic, Diagnostics};
-use crate::provider::aws::error_text;
+use crate::provider::aws::{error_code, error_text, AwsClients};
+use aws_sdk_ec2::types::ServiceDetail;
+use std::collections::HashMap;
+
+/// Values per EC2 filter in one call of a coalesced lookup: EC2 takes up
+/// to 200; a round is rarely larger than Terraform's parallelism.
+pub const FILTER_VALUES: usize = 100;
+
+/// An EC2 filter matching any of `values`.
+pub fn any_of(name: &str, values: &[String]) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .set_values(Some(values.to_vec()))
+        .build()
+}
+
+/// The partner or AWS service called `name` as this account sees it, None
+/// when it cannot see one. Plans and data sources looking services up
+/// together share one DescribeVpcEndpointServices.
+pub async fn endpoint_service_detail(
+    aws: &AwsClients,
+    name: &str,
+) -> Result<Option<ServiceDetail>, Diagnostics> {
+    let found = aws
+        .coalesced("ec2:DescribeVpcEndpointServices")
+        .get(name.to_string(), |names| async move {
+            let mut found = HashMap::new();
+            match service_details(aws, &names).await? {
+                Some(all) => found.extend(all),
+                // One name unknown fails the call: ask for each alone.
+                None if names.len() > 1 => {
+                    for n in &names {
+                        let one = service_details(aws, std::slice::from_ref(n)).await?;
+                        found.extend(one.unwrap_or_default());
+                    }
+                }
+                None => {}
+            }
+            Ok(found)
+        })
+        .await?;
+    Ok(found.get(name).cloned())
+}
+
+/// One DescribeVpcEndpointServices by name (paged); None when a name is
+/// not a service this account can see.
+async fn service_details(
+    aws: &AwsClients,
+    names: &[String],
+) -> Result<Option<HashMap<String, ServiceDetail>>, Diagnostics> {
+    let mut found = HashMap::new();
+    let mut token = None;
+    loop {
+        let page = match aws
+            .ec2
+            .describe_vpc_endpoint_services()
+            .set_service_names(Some(names.to_vec()))
+            .set_next_token(token)
+            .send()
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidServiceName")) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(aws_error("look up the endpoint service", &e)),
+        };
+        for d in page.service_details() {
+            if let Some(n) = d.service_name().filter(|n| names.iter().any(|x| x == n)) {
+                found.insert(n.to_string(), d.clone());
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(Some(found));
+        }
+    }
+}
 
 /// A failed AWS call as a diagnostic: what we were doing, AWS's code and
 /// message.

@@ -11,8 +11,8 @@
 //! shows as a change.
 
 use super::{
-    aws_error, client_token, diff, ec2_tags, invalid_state, is_not_found, sorted, tag_map,
-    update_tags, wait_error,
+    any_of, aws_error, client_token, diff, ec2_tags, endpoint_service_detail, invalid_state,
+    is_not_found, sorted, tag_map, update_tags, wait_error, FILTER_VALUES,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -26,10 +26,11 @@ use crate::provider::aws::{error_code, AwsClients};
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType, TagSpecification, VpcEndpoint, VpcEndpointType,
+    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, Subnet, TagSpecification, Vpc,
+    VpcEndpoint, VpcEndpointType,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 pub struct VpcEndpointResource;
@@ -686,22 +687,7 @@ async fn check_subnets(
     service: &str,
     subnet_ids: &[String],
 ) -> Result<(), Diagnostics> {
-    let detail = match aws
-        .ec2
-        .describe_vpc_endpoint_services()
-        .service_names(service)
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .service_details()
-            .iter()
-            .find(|d| d.service_name() == Some(service))
-            .cloned(),
-        Err(e) if error_code(&e).is_some_and(|c| c.starts_with("InvalidServiceName")) => None,
-        Err(e) => return Err(aws_error("look up the endpoint service", &e)),
-    };
-    let Some(detail) = detail else {
+    let Some(detail) = endpoint_service_detail(aws, service).await? else {
         return Err(not_visible(service));
     };
     let mut supported: Vec<String> = detail.availability_zone_ids().to_vec();
@@ -709,25 +695,26 @@ async fn check_subnets(
         supported = aws.zone_ids(detail.availability_zones()).await?;
     }
     let supported = sorted(supported);
-    let subnets = aws
-        .ec2
-        .describe_subnets()
-        .set_subnet_ids(Some(subnet_ids.to_vec()))
-        .send()
-        .await;
-    let subnets = match subnets {
-        Ok(out) => out.subnets().to_vec(),
-        Err(e) if is_not_found(&e) => {
-            let mut d = Diagnostics::new();
-            d.error_at(
-                AttributePath::attr("subnet_ids"),
-                "Subnet not found",
-                crate::provider::aws::error_text(&e),
-            );
-            return Err(d);
-        }
-        Err(e) => return Err(aws_error("look up the subnets", &e)),
-    };
+    let key = sorted(subnet_ids.to_vec());
+    let found = aws
+        .coalesced("ec2:DescribeSubnets")
+        .get(key.clone(), |keys| describe_subnets(aws, keys))
+        .await?;
+    let missing: Vec<&str> = key
+        .iter()
+        .filter(|id| !found.contains_key(*id))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        let mut d = Diagnostics::new();
+        d.error_at(
+            AttributePath::attr("subnet_ids"),
+            "Subnet not found",
+            format!("No subnet {}.", missing.join(", ")),
+        );
+        return Err(d);
+    }
+    let subnets: Vec<&Subnet> = key.iter().filter_map(|id| found.get(id)).collect();
     let mut d = Diagnostics::new();
     let mut by_zone: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in &subnets {
@@ -783,14 +770,11 @@ async fn recent_vpc_cidrs(
 
 /// The VPC's associated IPv4 CIDR blocks.
 async fn vpc_cidrs(aws: &AwsClients, vpc_id: &str) -> Result<Vec<String>, Diagnostics> {
-    let out = aws
-        .ec2
-        .describe_vpcs()
-        .vpc_ids(vpc_id)
-        .send()
-        .await
-        .map_err(|e| aws_error("read the VPC's CIDR blocks", &e))?;
-    let Some(vpc) = out.vpcs().first() else {
+    let vpcs = aws
+        .coalesced("ec2:DescribeVpcs")
+        .get(vpc_id.to_string(), |ids| describe_vpcs(aws, ids))
+        .await?;
+    let Some(vpc) = vpcs.get(vpc_id) else {
         return Err(
             Diagnostic::error("VPC not found", format!("No VPC {vpc_id}."))
                 .at(AttributePath::attr("vpc_id"))
@@ -811,6 +795,104 @@ async fn vpc_cidrs(aws: &AwsClients, vpc_id: &str) -> Result<Vec<String>, Diagno
         cidrs.extend(vpc.cidr_block().map(str::to_string));
     }
     Ok(sorted(cidrs))
+}
+
+/// The subnets among those of `lists` that exist, by ID (filtered, so that
+/// one missing subnet does not fail the lookup of the others).
+async fn describe_subnets(
+    aws: &AwsClients,
+    lists: Vec<Vec<String>>,
+) -> Result<HashMap<String, Subnet>, Diagnostics> {
+    let mut ids: Vec<String> = lists.into_iter().flatten().collect();
+    ids.sort();
+    ids.dedup();
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(FILTER_VALUES) {
+        let mut token = None;
+        loop {
+            let page = aws
+                .ec2
+                .describe_subnets()
+                .filters(any_of("subnet-id", chunk))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_error("look up the subnets", &e))?;
+            for s in page.subnets() {
+                if let Some(id) = s.subnet_id() {
+                    found.insert(id.to_string(), s.clone());
+                }
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The VPCs among `ids` that exist, by ID. Filtered rather than asked by
+/// ID, so that one missing VPC does not fail the lookup of the others.
+async fn describe_vpcs(
+    aws: &AwsClients,
+    ids: Vec<String>,
+) -> Result<HashMap<String, Vpc>, Diagnostics> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(FILTER_VALUES) {
+        let mut token = None;
+        loop {
+            let page = aws
+                .ec2
+                .describe_vpcs()
+                .filters(any_of("vpc-id", chunk))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_error("read the VPC's CIDR blocks", &e))?;
+            for v in page.vpcs() {
+                if let Some(id) = v.vpc_id() {
+                    found.insert(id.to_string(), v.clone());
+                }
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The security groups among `ids` that exist, by ID (filtered, as above).
+async fn describe_groups(
+    aws: &AwsClients,
+    ids: Vec<String>,
+) -> Result<HashMap<String, SecurityGroup>, Diagnostics> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(FILTER_VALUES) {
+        let mut token = None;
+        loop {
+            let page = aws
+                .ec2
+                .describe_security_groups()
+                .filters(any_of("group-id", chunk))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_error("read the endpoint's security group", &e))?;
+            for g in page.security_groups() {
+                if let Some(id) = g.group_id() {
+                    found.insert(id.to_string(), g.clone());
+                }
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(found)
 }
 
 async fn default_group(aws: &AwsClients, vpc_id: &str) -> Result<String, Diagnostics> {
@@ -1112,28 +1194,54 @@ async fn delete_group(
     .map_err(|e| wait_error(&format!("{group} to be released"), e))
 }
 
+/// The endpoint, unless it is gone (or going). Concurrent reads and waits
+/// share one DescribeVpcEndpoints.
 async fn describe(aws: &AwsClients, id: &str) -> Result<Option<VpcEndpoint>, Diagnostics> {
-    match aws
-        .ec2
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(id)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out
-            .vpc_endpoints()
-            .iter()
-            .find(|e| {
-                e.vpc_endpoint_id() == Some(id)
-                    && !matches!(
-                        e.state().map(|s| s.as_str()),
-                        Some("deleted" | "Deleted" | "deleting" | "Deleting")
-                    )
-            })
-            .cloned()),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(aws_error("read the VPC endpoint", &e)),
+    let endpoints = aws
+        .coalesced("ec2:DescribeVpcEndpoints")
+        .get(id.to_string(), |ids| describe_endpoints(aws, ids))
+        .await?;
+    Ok(endpoints
+        .get(id)
+        .filter(|e| {
+            !matches!(
+                e.state().map(|s| s.as_str()),
+                Some("deleted" | "Deleted" | "deleting" | "Deleting")
+            )
+        })
+        .cloned())
+}
+
+/// The endpoints among `ids` that exist, by ID (filtered, so that one
+/// deleted meanwhile does not fail the others).
+async fn describe_endpoints(
+    aws: &AwsClients,
+    ids: Vec<String>,
+) -> Result<HashMap<String, VpcEndpoint>, Diagnostics> {
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(FILTER_VALUES) {
+        let mut token = None;
+        loop {
+            let page = aws
+                .ec2
+                .describe_vpc_endpoints()
+                .filters(any_of("vpc-endpoint-id", chunk))
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_error("read the VPC endpoint", &e))?;
+            for e in page.vpc_endpoints() {
+                if let Some(id) = e.vpc_endpoint_id() {
+                    found.insert(id.to_string(), e.clone());
+                }
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
     }
+    Ok(found)
 }
 
 /// Waits until the endpoint is usable (`available`), or, when
@@ -1186,20 +1294,14 @@ async fn from_endpoint(
     let mut owned = prior.owned_security_group_id.clone();
     let mut allow = prior.allow_from_vpc_cidr.clone();
     if let Some(sg) = &prior.owned_security_group_id {
-        let out = aws
-            .ec2
-            .describe_security_groups()
-            .group_ids(sg)
-            .send()
-            .await;
-        match out {
-            Ok(o) => {
-                let perms = o
-                    .security_groups()
-                    .first()
-                    .map(|g| g.ip_permissions().to_vec())
-                    .unwrap_or_default();
-                let (pairs, simple) = simple_rules(&perms);
+        let groups = aws
+            .coalesced("ec2:DescribeSecurityGroups")
+            .get(sg.clone(), |ids| describe_groups(aws, ids))
+            .await?;
+        match groups.get(sg) {
+            Some(g) => {
+                let perms = g.ip_permissions();
+                let (pairs, simple) = simple_rules(perms);
                 let ports: BTreeSet<i64> = pairs.iter().map(|(p, _)| *p).collect();
                 let cidrs: BTreeSet<String> = pairs.iter().map(|(_, c)| c.clone()).collect();
                 // Only a full ports x CIDRs grid is what the block means.
@@ -1214,10 +1316,7 @@ async fn from_endpoint(
                 });
             }
             // Deleted by hand: the next plan creates a new one.
-            Err(err) if is_not_found(&err) => {
-                owned = None;
-            }
-            Err(err) => return Err(aws_error("read the endpoint's security group", &err)),
+            None => owned = None,
         }
     }
     let remote_policy = e.policy_document().map(str::to_string);

@@ -23,6 +23,7 @@ use crate::provider::aws::{error_code, AwsClients};
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::time::Duration;
 
 pub struct RedshiftEndpointGrant;
@@ -642,7 +643,24 @@ async fn recent_cluster(
     Ok((*facts).clone())
 }
 
+/// The cluster's facts, None when it does not exist. Concurrent reads of
+/// the same cluster (its grants refreshed together) share one call.
 async fn describe_cluster(
+    aws: &AwsClients,
+    cluster: &str,
+) -> Result<Option<ClusterFacts>, Diagnostics> {
+    let clusters = aws
+        .coalesced("redshift:DescribeClusters")
+        .get(cluster.to_string(), |ids| async move {
+            let each = ids.iter().map(|id| describe_one_cluster(aws, id));
+            let found = futures_util::future::try_join_all(each).await?;
+            Ok(ids.into_iter().zip(found).collect::<HashMap<_, _>>())
+        })
+        .await?;
+    Ok(clusters.get(cluster).cloned().flatten())
+}
+
+async fn describe_one_cluster(
     aws: &AwsClients,
     cluster: &str,
 ) -> Result<Option<ClusterFacts>, Diagnostics> {
@@ -664,8 +682,27 @@ async fn describe_cluster(
 }
 
 /// The grant of `cluster` to `account`, from the grantor's view; None when
-/// there is none or the cluster is gone.
+/// there is none or the cluster is gone. The same grant read or waited on
+/// twice at once is asked once. (Listing a cluster's grants to answer
+/// several would read them all each time: dearer than one call each.)
 async fn describe_grant(
+    aws: &AwsClients,
+    cluster: &str,
+    account: &str,
+) -> Result<Option<Grant>, Diagnostics> {
+    let key = (cluster.to_string(), account.to_string());
+    let grants = aws
+        .coalesced("redshift:DescribeEndpointAuthorization")
+        .get(key.clone(), |keys| async move {
+            let each = keys.iter().map(|(c, a)| describe_one_grant(aws, c, a));
+            let found = futures_util::future::try_join_all(each).await?;
+            Ok(keys.into_iter().zip(found).collect::<HashMap<_, _>>())
+        })
+        .await?;
+    Ok(grants.get(&key).cloned().flatten())
+}
+
+async fn describe_one_grant(
     aws: &AwsClients,
     cluster: &str,
     account: &str,

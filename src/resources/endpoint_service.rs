@@ -270,7 +270,9 @@ impl Resource<ProviderData> for EndpointService {
         if let Err(d) = set_principals(aws, &id, &[], &wanted).await {
             return partial(&state, d);
         }
-        match from_configuration(aws, &id, available, &plan).await {
+        // A service just created allows exactly the principals just added.
+        let added = Some(sorted(wanted));
+        match from_configuration(aws, &id, available, &plan, added).await {
             Ok(s) => state = s,
             Err(d) => return partial(&state, d),
         }
@@ -687,31 +689,38 @@ async fn read(aws: &AwsClients, id: &str, prior: &State) -> Result<Option<State>
     let Some(c) = describe(aws, id).await? else {
         return Ok(None);
     };
-    from_configuration(aws, id, c, prior).await.map(Some)
+    from_configuration(aws, id, c, prior, None).await.map(Some)
 }
 
 /// The state of the service whose configuration `c` is: its permissions
-/// read, its AZ IDs looked up when AWS leaves them out.
+/// read (unless `known_principals`, those the caller just set on a new
+/// service), its AZ IDs looked up when AWS leaves them out.
 async fn from_configuration(
     aws: &AwsClients,
     id: &str,
     c: aws_sdk_ec2::types::ServiceConfiguration,
     prior: &State,
+    known_principals: Option<Vec<String>>,
 ) -> Result<State, Diagnostics> {
-    let perms = aws
-        .ec2
-        .describe_vpc_endpoint_service_permissions()
-        .service_id(id)
-        .send()
-        .await
-        .map_err(|e| aws_error("read the allowed principals", &e))?;
-    let principals: Vec<String> = sorted(
-        perms
-            .allowed_principals()
-            .iter()
-            .filter_map(|p| p.principal().map(str::to_string))
-            .collect(),
-    );
+    let principals = match known_principals {
+        Some(p) => p,
+        None => {
+            let perms = aws
+                .ec2
+                .describe_vpc_endpoint_service_permissions()
+                .service_id(id)
+                .send()
+                .await
+                .map_err(|e| aws_error("read the allowed principals", &e))?;
+            sorted(
+                perms
+                    .allowed_principals()
+                    .iter()
+                    .filter_map(|p| p.principal().map(str::to_string))
+                    .collect(),
+            )
+        }
+    };
     let azs = sorted(c.availability_zones().to_vec());
     let mut az_ids = sorted(c.availability_zone_ids().to_vec());
     if az_ids.is_empty() && !azs.is_empty() {

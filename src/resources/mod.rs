@@ -25,6 +25,37 @@ pub fn any_of(name: &str, values: &[String]) -> aws_sdk_ec2::types::Filter {
         .build()
 }
 
+/// The items an EC2 Describe call finds through an ID filter, by ID: `page`
+/// makes one call for a chunk of `ids` from a NextToken and answers the
+/// items and the next token; the chunks are paged to the end.
+pub async fn described_by_id<T, F, Fut>(
+    ids: &[String],
+    id_of: fn(&T) -> Option<&str>,
+    mut page: F,
+) -> Result<HashMap<String, T>, Diagnostics>
+where
+    F: FnMut(Vec<String>, Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), Diagnostics>>,
+{
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(FILTER_VALUES) {
+        let mut token = None;
+        loop {
+            let (items, next) = page(chunk.to_vec(), token).await?;
+            for item in items {
+                if let Some(id) = id_of(&item) {
+                    found.insert(id.to_string(), item);
+                }
+            }
+            token = next;
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The partner or AWS service called `name` as this account sees it, None
 /// when it cannot see one. Plans and data sources looking services up
 /// together share one DescribeVpcEndpointServices.

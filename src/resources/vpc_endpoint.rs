@@ -11,8 +11,8 @@
 //! shows as a change.
 
 use super::{
-    any_of, aws_error, client_token, diff, ec2_tags, endpoint_service_detail, invalid_state,
-    is_not_found, sorted, tag_map, update_tags, wait_error, FILTER_VALUES,
+    any_of, aws_error, client_token, described_by_id, diff, ec2_tags, endpoint_service_detail,
+    invalid_state, is_not_found, sorted, tag_map, update_tags, wait_error,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -806,30 +806,21 @@ async fn describe_subnets(
     let mut ids: Vec<String> = lists.into_iter().flatten().collect();
     ids.sort();
     ids.dedup();
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(FILTER_VALUES) {
-        let mut token = None;
-        loop {
-            let page = aws
-                .ec2
-                .describe_subnets()
-                .filters(any_of("subnet-id", chunk))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| aws_error("look up the subnets", &e))?;
-            for s in page.subnets() {
-                if let Some(id) = s.subnet_id() {
-                    found.insert(id.to_string(), s.clone());
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(found)
+    described_by_id(&ids, Subnet::subnet_id, |chunk, token| async move {
+        let page = aws
+            .ec2
+            .describe_subnets()
+            .filters(any_of("subnet-id", &chunk))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("look up the subnets", &e))?;
+        Ok((
+            page.subnets().to_vec(),
+            page.next_token().map(str::to_string),
+        ))
+    })
+    .await
 }
 
 /// The VPCs among `ids` that exist, by ID. Filtered rather than asked by
@@ -838,30 +829,18 @@ async fn describe_vpcs(
     aws: &AwsClients,
     ids: Vec<String>,
 ) -> Result<HashMap<String, Vpc>, Diagnostics> {
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(FILTER_VALUES) {
-        let mut token = None;
-        loop {
-            let page = aws
-                .ec2
-                .describe_vpcs()
-                .filters(any_of("vpc-id", chunk))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| aws_error("read the VPC's CIDR blocks", &e))?;
-            for v in page.vpcs() {
-                if let Some(id) = v.vpc_id() {
-                    found.insert(id.to_string(), v.clone());
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(found)
+    described_by_id(&ids, Vpc::vpc_id, |chunk, token| async move {
+        let page = aws
+            .ec2
+            .describe_vpcs()
+            .filters(any_of("vpc-id", &chunk))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("read the VPC's CIDR blocks", &e))?;
+        Ok((page.vpcs().to_vec(), page.next_token().map(str::to_string)))
+    })
+    .await
 }
 
 /// The security groups among `ids` that exist, by ID (filtered, as above).
@@ -869,30 +848,21 @@ async fn describe_groups(
     aws: &AwsClients,
     ids: Vec<String>,
 ) -> Result<HashMap<String, SecurityGroup>, Diagnostics> {
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(FILTER_VALUES) {
-        let mut token = None;
-        loop {
-            let page = aws
-                .ec2
-                .describe_security_groups()
-                .filters(any_of("group-id", chunk))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| aws_error("read the endpoint's security group", &e))?;
-            for g in page.security_groups() {
-                if let Some(id) = g.group_id() {
-                    found.insert(id.to_string(), g.clone());
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(found)
+    described_by_id(&ids, SecurityGroup::group_id, |chunk, token| async move {
+        let page = aws
+            .ec2
+            .describe_security_groups()
+            .filters(any_of("group-id", &chunk))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("read the endpoint's security group", &e))?;
+        Ok((
+            page.security_groups().to_vec(),
+            page.next_token().map(str::to_string),
+        ))
+    })
+    .await
 }
 
 async fn default_group(aws: &AwsClients, vpc_id: &str) -> Result<String, Diagnostics> {
@@ -1218,30 +1188,25 @@ async fn describe_endpoints(
     aws: &AwsClients,
     ids: Vec<String>,
 ) -> Result<HashMap<String, VpcEndpoint>, Diagnostics> {
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(FILTER_VALUES) {
-        let mut token = None;
-        loop {
+    described_by_id(
+        &ids,
+        VpcEndpoint::vpc_endpoint_id,
+        |chunk, token| async move {
             let page = aws
                 .ec2
                 .describe_vpc_endpoints()
-                .filters(any_of("vpc-endpoint-id", chunk))
+                .filters(any_of("vpc-endpoint-id", &chunk))
                 .set_next_token(token)
                 .send()
                 .await
                 .map_err(|e| aws_error("read the VPC endpoint", &e))?;
-            for e in page.vpc_endpoints() {
-                if let Some(id) = e.vpc_endpoint_id() {
-                    found.insert(id.to_string(), e.clone());
-                }
-            }
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(found)
+            Ok((
+                page.vpc_endpoints().to_vec(),
+                page.next_token().map(str::to_string),
+            ))
+        },
+    )
+    .await
 }
 
 /// Waits until the endpoint is usable (`available`), or, when

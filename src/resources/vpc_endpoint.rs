@@ -674,7 +674,7 @@ async fn checked_subnets(
     );
     ctx.data
         .recent(&key, JUST_CHECKED, || {
-            check_subnets(aws, service, subnet_ids)
+            check_subnets(ctx, aws, service, subnet_ids)
         })
         .await
         .map(|_| ())
@@ -683,11 +683,20 @@ async fn checked_subnets(
 /// Checks the subnets against the zones the service supports, one subnet
 /// per zone, with errors on `subnet_ids` that name the supported zone IDs.
 async fn check_subnets(
+    ctx: &Ctx<ProviderData>,
     aws: &AwsClients,
     service: &str,
     subnet_ids: &[String],
 ) -> Result<(), Diagnostics> {
-    let Some(detail) = endpoint_service_detail(aws, service).await? else {
+    // The service's zones, as this process saw them moments ago if it did
+    // (the endpoints to one service are planned together).
+    let detail = ctx
+        .data
+        .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
+            endpoint_service_detail(aws, service)
+        })
+        .await?;
+    let Some(detail) = detail.as_ref() else {
         return Err(not_visible(service));
     };
     let mut supported: Vec<String> = detail.availability_zone_ids().to_vec();

@@ -6,7 +6,7 @@
 //! create timeout. A connection that is already accepted (or was accepted
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
-use super::{any_of, aws_error, invalid_state, unsuccessful, wait_error};
+use super::{any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each};
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::pattern;
@@ -250,30 +250,17 @@ async fn connection(
     let key = (svc.to_string(), vpce.to_string());
     let found = aws
         .coalesced("ec2:DescribeVpcEndpointConnections")
-        .get(key.clone(), |keys| connections(aws, keys))
+        .get(key.clone(), |keys| {
+            whole_or_each(
+                keys,
+                |keys| async move { list_connections(aws, &keys).await },
+            )
+        })
         .await?;
     Ok(found.get(&key).cloned())
 }
 
 type Connections = HashMap<(String, String), (String, String)>;
-
-/// The connections among `keys` (service, endpoint) that exist. A service
-/// that is gone fails a shared call, so then each is asked alone.
-async fn connections(
-    aws: &AwsClients,
-    keys: Vec<(String, String)>,
-) -> Result<Connections, Diagnostics> {
-    if let Some(found) = list_connections(aws, &keys).await? {
-        return Ok(found);
-    }
-    let mut found = Connections::new();
-    if keys.len() > 1 {
-        for key in keys {
-            found.extend(list_connections(aws, &[key]).await?.unwrap_or_default());
-        }
-    }
-    Ok(found)
-}
 
 /// One DescribeVpcEndpointConnections for `keys`; None when AWS answers
 /// that a service is not found.

@@ -9,7 +9,7 @@
 
 use super::{
     any_of, aws_error, client_token, diff, ec2_tags, invalid_state, sorted, tag_map, unsuccessful,
-    update_tags, wait_error,
+    update_tags, wait_error, whole_or_each,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -515,7 +515,13 @@ fn remote_regions(regions: &Option<Vec<String>>, home: &str) -> Option<Vec<Strin
 async fn describe(aws: &AwsClients, id: &str) -> Result<Option<ServiceConfiguration>, Diagnostics> {
     let found = aws
         .coalesced("ec2:DescribeVpcEndpointServiceConfigurations")
-        .get(id.to_string(), |ids| configurations(aws, ids))
+        .get(id.to_string(), |ids| {
+            // Asked by ID, one missing fails the whole call.
+            whole_or_each(
+                ids,
+                |ids| async move { configurations_by_id(aws, &ids).await },
+            )
+        })
         .await?;
     Ok(found
         .get(id)
@@ -523,35 +529,12 @@ async fn describe(aws: &AwsClients, id: &str) -> Result<Option<ServiceConfigurat
         .cloned())
 }
 
-/// The configurations among `ids` that exist, by ID. Asked by ID, a missing
-/// one fails the whole call, so then each is asked alone.
-async fn configurations(
-    aws: &AwsClients,
-    ids: Vec<String>,
-) -> Result<HashMap<String, ServiceConfiguration>, Diagnostics> {
-    let mut found = HashMap::new();
-    match configurations_by_id(aws, &ids).await? {
-        Some(all) => found.extend(all),
-        None if ids.len() > 1 => {
-            for id in &ids {
-                found.extend(
-                    configurations_by_id(aws, std::slice::from_ref(id))
-                        .await?
-                        .unwrap_or_default(),
-                );
-            }
-        }
-        None => {}
-    }
-    Ok(found)
-}
-
 /// One DescribeVpcEndpointServiceConfigurations by ID; None when AWS
 /// answers that one of them is not found.
 async fn configurations_by_id(
     aws: &AwsClients,
     ids: &[String],
-) -> Result<Option<Vec<(String, ServiceConfiguration)>>, Diagnostics> {
+) -> Result<Option<HashMap<String, ServiceConfiguration>>, Diagnostics> {
     match aws
         .ec2
         .describe_vpc_endpoint_service_configurations()

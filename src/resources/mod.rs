@@ -56,6 +56,31 @@ where
     Ok(found)
 }
 
+/// `call` for all of `keys` at once or, when AWS answers that one of them is
+/// not found (`None`), for each alone: one missing object must not hide the
+/// others from the callers that share the call.
+pub async fn whole_or_each<K, A, B, F, Fut>(
+    keys: Vec<K>,
+    call: F,
+) -> Result<HashMap<A, B>, Diagnostics>
+where
+    K: Clone,
+    A: Eq + std::hash::Hash,
+    F: Fn(Vec<K>) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<HashMap<A, B>>, Diagnostics>>,
+{
+    if let Some(all) = call(keys.clone()).await? {
+        return Ok(all);
+    }
+    let mut found = HashMap::new();
+    if keys.len() > 1 {
+        for key in keys {
+            found.extend(call(vec![key]).await?.unwrap_or_default());
+        }
+    }
+    Ok(found)
+}
+
 /// The partner or AWS service called `name` as this account sees it, None
 /// when it cannot see one. Plans and data sources looking services up
 /// together share one DescribeVpcEndpointServices.
@@ -65,20 +90,11 @@ pub async fn endpoint_service_detail(
 ) -> Result<Option<ServiceDetail>, Diagnostics> {
     let found = aws
         .coalesced("ec2:DescribeVpcEndpointServices")
-        .get(name.to_string(), |names| async move {
-            let mut found = HashMap::new();
-            match service_details(aws, &names).await? {
-                Some(all) => found.extend(all),
-                // One name unknown fails the call: ask for each alone.
-                None if names.len() > 1 => {
-                    for n in &names {
-                        let one = service_details(aws, std::slice::from_ref(n)).await?;
-                        found.extend(one.unwrap_or_default());
-                    }
-                }
-                None => {}
-            }
-            Ok(found)
+        .get(name.to_string(), |names| {
+            whole_or_each(
+                names,
+                |names| async move { service_details(aws, &names).await },
+            )
         })
         .await?;
     Ok(found.get(name).cloned())
@@ -272,4 +288,50 @@ pub async fn update_tags(
             .map_err(|e| aws_error("set tags", &e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn one_missing_key_is_asked_alone_and_hides_no_other() {
+        let calls = Mutex::new(Vec::new());
+        // Answers like an EC2 call by ID: any unknown ID fails the call.
+        let call = |keys: Vec<&'static str>| {
+            calls.lock().unwrap().push(keys.clone());
+            async move {
+                if keys.contains(&"gone") {
+                    return Ok(None);
+                }
+                Ok(Some(keys.into_iter().map(|k| (k, k.len())).collect()))
+            }
+        };
+        let found = whole_or_each(vec!["a", "gone", "ccc"], call).await.unwrap();
+        assert_eq!(found, HashMap::from([("a", 1), ("ccc", 3)]));
+        assert_eq!(
+            *calls.lock().unwrap(),
+            vec![
+                vec!["a", "gone", "ccc"],
+                vec!["a"],
+                vec!["gone"],
+                vec!["ccc"]
+            ]
+        );
+
+        calls.lock().unwrap().clear();
+        let found = whole_or_each(vec!["a", "bb"], call).await.unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(calls.lock().unwrap().len(), 1, "all found: one call");
+
+        calls.lock().unwrap().clear();
+        let found = whole_or_each(vec!["gone"], call).await.unwrap();
+        assert!(found.is_empty());
+        assert_eq!(
+            calls.lock().unwrap().len(),
+            1,
+            "a single key is not asked twice"
+        );
+    }
 }

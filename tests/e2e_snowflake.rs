@@ -671,14 +671,31 @@ fn sha256_hex(text: &str) -> String {
 
 #[test]
 fn canary_secrets_never_reach_state_plan_output_or_trace_logs() {
-    let w = world(false);
+    // Every Snowflake secret input in use: an encrypted key with its
+    // passphrase for one account, a programmatic access token for the other.
+    let w = world(true);
     let vpce = w.endpoint("10.78.0.0/16");
+    // Read from files, as users keep them out of their configuration: a
+    // literal would be the user's own text, which `terraform show -json`
+    // prints back in the configuration section.
+    let by_key = format!(
+        "  snowflake {{\n    account                = \"myorg-acct1\"\n    user                   = \"terraform\"\n    private_key            = file(\"${{path.module}}/acct1.p8\")\n    private_key_passphrase = trimspace(file(\"${{path.module}}/passphrase.txt\"))\n    host                   = {:?}\n  }}\n",
+        w.sf.url
+    );
+    let by_token = format!(
+        "  snowflake {{\n    account = \"myorg-acct2\"\n    user    = \"terraform\"\n    token   = trimspace(file(\"${{path.module}}/token.txt\"))\n    host    = {:?}\n  }}\n",
+        w.sf.url
+    );
     let body = format!(
-        "{}\n{}",
-        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        "{}\n{}\n{}\nresource \"{PIN}\" \"by_token\" {{\n  provider        = privatelink.acct2\n  vpc_endpoint_id = {vpce:?}\n  delay_minutes   = 0\n}}\n",
+        w.provider(None, &by_key, ""),
+        w.provider(Some("acct2"), &by_token, ""),
         pin_config(&vpce, "  delay_minutes   = 0\n")
     );
+    let passphrase = w.key1.passphrase.clone().expect("an encrypted key");
     let mut ws = w.workspace(&body);
+    ws.write("passphrase.txt", &format!("{passphrase}\n"));
+    ws.write("token.txt", &format!("{PAT2}\n"));
     let log = ws.path().join("trace.log");
     ws.set_env("TF_LOG", "trace");
     ws.set_env("TF_LOG_PATH", &log.display().to_string());
@@ -692,15 +709,23 @@ fn canary_secrets_never_reach_state_plan_output_or_trace_logs() {
     let minted = aws_fixture(&w.aws.url, &["mint"]);
     let secret = minted["secret_access_key"].as_str().unwrap().to_string();
     let session = minted["session_token"].as_str().unwrap().to_string();
-    let regs = w.sf.registrations_of("MYORG-ACCT1");
-    assert_eq!(regs.len(), 1);
-    assert_eq!(
-        regs[0]["token_digests"],
-        json!({
-            "secret_access_key_sha256": sha256_hex(&secret),
-            "session_token_sha256": sha256_hex(&session),
-        })
-    );
+    for account in ["MYORG-ACCT1", "MYORG-ACCT2"] {
+        let regs = w.sf.registrations_of(account);
+        assert_eq!(regs.len(), 1, "{account}");
+        assert_eq!(
+            regs[0]["token_digests"],
+            json!({
+                "secret_access_key_sha256": sha256_hex(&secret),
+                "session_token_sha256": sha256_hex(&session),
+            })
+        );
+    }
+    // The second account was reached with its token.
+    assert!(w
+        .sf
+        .requests_of("REGISTER_PRIVATELINK_ENDPOINT")
+        .iter()
+        .any(|r| r["account"] == "MYORG-ACCT2" && r["status"] == 200));
 
     let refresh = ws.ok(&["plan", "-no-color", "-input=false", "-refresh-only"]);
     let destroy = ws.destroy();
@@ -723,6 +748,8 @@ fn canary_secrets_never_reach_state_plan_output_or_trace_logs() {
         ("SecretAccessKey".into(), secret),
         ("SessionToken".into(), session),
         ("private key".into(), w.key1.body_lines().concat()),
+        ("private key passphrase".into(), passphrase),
+        ("programmatic access token".into(), PAT2.into()),
     ];
     for (i, line) in w.key1.body_lines().into_iter().enumerate() {
         canaries.push((format!("private key line {i}"), line));

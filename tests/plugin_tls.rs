@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 use plugin_client::{terraform_like_client_cert, ClientIdentity, Launch, Plugin};
 use privatelink::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use privatelink::proto::plugin::Empty;
-use privatelink::proto::tfplugin5::get_provider_schema;
 use privatelink::proto::tfplugin5::provider_client::ProviderClient;
+use privatelink::proto::tfplugin5::{
+    get_metadata, get_provider_schema, validate_data_source_config, DynamicValue,
+};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -164,6 +166,83 @@ async fn health_reports_plugin_serving() {
         .expect("health check")
         .into_inner();
     assert_eq!(answer.status(), ServingStatus::Serving);
+}
+
+/// Terraform skips GetProviderSchema in the provider processes it starts
+/// after the first when the provider says the schema is optional; such a
+/// process must answer its first RPC with no GetProviderSchema before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_without_get_schema_first_and_says_so() {
+    let client = terraform_like_client_cert();
+    let plugin = start(&client);
+    let channel = plugin
+        .tls_channel(Some(&client))
+        .await
+        .expect("TLS connect");
+    let mut provider = ProviderClient::new(channel.clone());
+    let metadata = provider
+        .get_metadata(get_metadata::Request {})
+        .await
+        .expect("GetMetadata")
+        .into_inner();
+    assert!(
+        metadata
+            .server_capabilities
+            .as_ref()
+            .is_some_and(|c| c.get_provider_schema_optional && !c.plan_destroy),
+        "{:?}",
+        metadata.server_capabilities
+    );
+    assert!(metadata
+        .data_sources
+        .iter()
+        .any(|d| d.type_name == "privatelink_vendor"));
+    // A wrong vendor name gets its diagnostic on the attribute at fault.
+    // The attributes come from another process, as Terraform's cache does.
+    let other = start(&client);
+    let known = get_schema(other.tls_channel(Some(&client)).await.expect("TLS connect"))
+        .await
+        .expect("GetSchema");
+    let block = known.data_source_schemas["privatelink_vendor"]
+        .block
+        .clone()
+        .expect("block");
+    let config = rmpv::Value::Map(
+        block
+            .attributes
+            .iter()
+            .map(|a| {
+                let value = match a.name.as_str() {
+                    "name" => rmpv::Value::from("no-such-vendor"),
+                    _ => rmpv::Value::Nil,
+                };
+                (rmpv::Value::from(a.name.as_str()), value)
+            })
+            .collect(),
+    );
+    let mut msgpack = Vec::new();
+    rmpv::encode::write_value(&mut msgpack, &config).expect("encode");
+    let answer = provider
+        .validate_data_source_config(validate_data_source_config::Request {
+            type_name: "privatelink_vendor".into(),
+            config: Some(DynamicValue {
+                msgpack,
+                json: Vec::new(),
+            }),
+        })
+        .await
+        .expect("ValidateDataSourceConfig")
+        .into_inner();
+    let [diagnostic] = answer.diagnostics.as_slice() else {
+        panic!("one diagnostic expected: {:?}", answer.diagnostics);
+    };
+    assert_eq!(diagnostic.summary, "Invalid name");
+    assert!(
+        format!("{:?}", diagnostic.attribute).contains("AttributeName(\"name\")"),
+        "{diagnostic:?}"
+    );
+    let schema = get_schema(channel).await.expect("GetSchema");
+    assert_eq!(schema.server_capabilities, metadata.server_capabilities);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -68,7 +68,7 @@ impl<P: Provider> FrameworkServer<P> {
                 .iter()
                 .map(|(k, d)| (k.clone(), d.schema.to_proto()))
                 .collect(),
-            server_capabilities: Some(pb::ServerCapabilities::default()),
+            server_capabilities: Some(capabilities()),
             ..Default::default()
         };
         FrameworkServer {
@@ -295,6 +295,18 @@ fn replace_unknown_with_null(v: Value) -> Value {
     }
 }
 
+/// Every RPC is served without a prior GetProviderSchema in this process
+/// (the schemas are built at start), so Terraform may reuse the schema it
+/// already holds instead of asking each provider process it starts for it.
+/// Destroy plans are left to Terraform (no `plan_destroy`): nothing here
+/// needs to see them.
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities {
+        get_provider_schema_optional: true,
+        ..Default::default()
+    }
+}
+
 #[tonic::async_trait]
 impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
     async fn get_metadata(
@@ -302,7 +314,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         _req: Request<pb::get_metadata::Request>,
     ) -> Result<Response<pb::get_metadata::Response>, Status> {
         Ok(Response::new(pb::get_metadata::Response {
-            server_capabilities: Some(pb::ServerCapabilities::default()),
+            server_capabilities: Some(capabilities()),
             resources: self
                 .resources
                 .keys()

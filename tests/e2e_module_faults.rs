@@ -806,6 +806,53 @@ fn provider_killed_mid_apply_then_the_next_apply_adopts_without_duplicates() {
     let grant = values_of(&state, RESOURCES[2]);
     assert_eq!(grant["vpc_ids"], json!(inv["redshift_grants"][0]["vpcs"]));
 
+    // Round four: the vendor's endpoint asks to connect, and the accept is
+    // done but unanswered when the provider dies. The next apply adopts the
+    // connection it finds available rather than failing or accepting twice.
+    let vendor = e.vendor_answers(&ws);
+    ws.write("main.tf", &e.main_tf("", Some(&vendor)));
+    let service_id = values_of(&state, RESOURCES[0])["id"]
+        .as_str()
+        .expect("service ID")
+        .to_string();
+    e.aws.clear_requests();
+    e.aws.hold(
+        json!({"service": "ec2", "action": "AcceptVpcEndpointConnections", "max_seconds": 60}),
+    );
+    apply_and_kill_provider(&e, &ws, 1, 0);
+    assert!(
+        !state_list(&ws).contains(&RESOURCES[1].to_string()),
+        "the accepter is not recorded before its answer"
+    );
+    let connections = e.aws.fixture(&["state-of-endpoints", &service_id]);
+    assert_eq!(
+        connections,
+        json!([{"id": vendor.endpoint_id, "state": "available", "owner": SIGMA_ACCOUNT}]),
+        "the held accept took effect"
+    );
+    let fifth = ws.apply();
+    assert!(
+        fifth.stdout.contains("Resources: 1 added"),
+        "{}",
+        fifth.stdout
+    );
+    let accepts = e
+        .aws
+        .request_log()
+        .iter()
+        .filter(|r| r["action"] == "AcceptVpcEndpointConnections" && r["status"] == 200)
+        .count();
+    assert_eq!(accepts, 1, "the connection was adopted, not accepted again");
+    let accepter = values_of(&ws.state(), RESOURCES[1]);
+    assert_eq!(accepter["vpc_endpoint_id"], json!(vendor.endpoint_id));
+    assert_eq!(accepter["state"], "available");
+    assert_eq!(
+        e.aws.fixture(&["state-of-endpoints", &service_id]),
+        connections,
+        "still the one connection"
+    );
+    ws.assert_plan_empty();
+
     // Destroy dies too, with a delete of each kind done but unanswered: the
     // service, the grant's revoke, the role (between detaching and deleting
     // the policy) and the Snowflake unregister.
@@ -826,7 +873,7 @@ fn provider_killed_mid_apply_then_the_next_apply_adopts_without_duplicates() {
     assert!(state_list(&ws).is_empty());
     e.assert_no_orphan(&e.inventory());
     eprintln!(
-        "sigkill: three applies, plan, a killed destroy and destroy in {:.1}s",
+        "sigkill: five applies, plan, a killed destroy and destroy in {:.1}s",
         started.elapsed().as_secs_f64()
     );
 }

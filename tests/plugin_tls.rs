@@ -30,6 +30,14 @@ fn start(client: &ClientIdentity) -> Plugin {
         .expect("provider starts")
 }
 
+/// A started provider and its mutual-TLS channel; the process lives as long
+/// as the `Plugin`.
+async fn connected(client: &ClientIdentity) -> (Plugin, Channel) {
+    let plugin = start(client);
+    let channel = plugin.tls_channel(Some(client)).await.expect("TLS connect");
+    (plugin, channel)
+}
+
 async fn get_schema(channel: Channel) -> Result<get_provider_schema::Response, tonic::Status> {
     ProviderClient::new(channel)
         .get_schema(get_provider_schema::Request {})
@@ -153,11 +161,7 @@ async fn automtls_accepts_only_the_pinned_client_cert() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_reports_plugin_serving() {
     let client = terraform_like_client_cert();
-    let plugin = start(&client);
-    let channel = plugin
-        .tls_channel(Some(&client))
-        .await
-        .expect("TLS connect");
+    let (_plugin, channel) = connected(&client).await;
     let answer = HealthClient::new(channel)
         .check(HealthCheckRequest {
             service: "plugin".to_owned(),
@@ -174,11 +178,7 @@ async fn health_reports_plugin_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_without_get_schema_first_and_says_so() {
     let client = terraform_like_client_cert();
-    let plugin = start(&client);
-    let channel = plugin
-        .tls_channel(Some(&client))
-        .await
-        .expect("TLS connect");
+    let (_plugin, channel) = connected(&client).await;
     let mut provider = ProviderClient::new(channel.clone());
     let metadata = provider
         .get_metadata(get_metadata::Request {})
@@ -199,10 +199,8 @@ async fn serves_without_get_schema_first_and_says_so() {
         .any(|d| d.type_name == "privatelink_vendor"));
     // A wrong vendor name gets its diagnostic on the attribute at fault.
     // The attributes come from another process, as Terraform's cache does.
-    let other = start(&client);
-    let known = get_schema(other.tls_channel(Some(&client)).await.expect("TLS connect"))
-        .await
-        .expect("GetSchema");
+    let (_other, other_channel) = connected(&client).await;
+    let known = get_schema(other_channel).await.expect("GetSchema");
     let block = known.data_source_schemas["privatelink_vendor"]
         .block
         .clone()
@@ -267,11 +265,7 @@ async fn shutdown_exits_with_status_0_within_a_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdio_service_answers_unimplemented() {
     let client = terraform_like_client_cert();
-    let plugin = start(&client);
-    let channel = plugin
-        .tls_channel(Some(&client))
-        .await
-        .expect("TLS connect");
+    let (_plugin, channel) = connected(&client).await;
     let err = privatelink::proto::plugin::grpc_stdio_client::GrpcStdioClient::new(channel)
         .stream_stdio(())
         .await

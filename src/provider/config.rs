@@ -98,7 +98,7 @@ pub fn schema() -> Schema {
                     )
                     .attribute(
                         Attribute::optional("private_key", Type::String)
-                            .description("PEM-encoded PKCS#8 private key for key-pair authentication (encrypted keys need `private_key_passphrase`). Conflicts with `private_key_path` and `token`.")
+                            .description("PEM-encoded PKCS#8 private key for key-pair authentication (encrypted keys need `private_key_passphrase`). Conflicts with `private_key_path` and `token`. Keep it out of the configuration text (Terraform prints literal provider arguments in `terraform show -json`): read it with `file()` or set the environment variable.")
                             .env(&["SNOWFLAKE_PRIVATE_KEY"])
                             .sensitive(),
                     )
@@ -109,13 +109,13 @@ pub fn schema() -> Schema {
                     )
                     .attribute(
                         Attribute::optional("private_key_passphrase", Type::String)
-                            .description("Passphrase of an encrypted private key.")
+                            .description("Passphrase of an encrypted private key. Keep it out of the configuration text (Terraform prints literal provider arguments in `terraform show -json`): read it with `file()` or set the environment variable.")
                             .env(&["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"])
                             .sensitive(),
                     )
                     .attribute(
                         Attribute::optional("token", Type::String)
-                            .description("Programmatic access token or OAuth access token. Conflicts with `private_key` and `private_key_path`.")
+                            .description("Programmatic access token or OAuth access token. Conflicts with `private_key` and `private_key_path`. Keep it out of the configuration text (Terraform prints literal provider arguments in `terraform show -json`): read it with `file()` or set the environment variable.")
                             .env(&["SNOWFLAKE_TOKEN"])
                             .sensitive(),
                     )

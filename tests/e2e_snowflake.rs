@@ -73,15 +73,13 @@ impl World {
 
     /// Key-pair auth as TERRAFORM in account `n` (1 or 2), with the key
     /// file `key_file`; account and user in lower case, as users write them.
+    /// Account 1's passphrase, when its key has one, is read from a file, as
+    /// the docs advise for every secret.
     fn keypair(&self, n: u8, key_file: &str) -> String {
-        let passphrase = if n == 1 {
-            self.key1
-                .passphrase
-                .as_ref()
-                .map(|p| format!("    private_key_passphrase = {p:?}\n"))
-                .unwrap_or_default()
+        let passphrase = if n == 1 && self.key1.passphrase.is_some() {
+            "    private_key_passphrase = trimspace(file(\"${path.module}/passphrase.txt\"))\n"
         } else {
-            String::new()
+            ""
         };
         format!(
             "  snowflake {{\n    account     = \"myorg-acct{n}\"\n    user        = \"terraform\"\n    private_key = file(\"${{path.module}}/{key_file}\")\n{passphrase}    host        = {:?}\n  }}\n",
@@ -89,9 +87,10 @@ impl World {
         )
     }
 
-    fn token_auth(&self, n: u8, token: &str) -> String {
+    /// Token auth as TERRAFORM in account `n`, the token read from its file.
+    fn token_auth(&self, n: u8) -> String {
         format!(
-            "  snowflake {{\n    account = \"myorg-acct{n}\"\n    user    = \"terraform\"\n    token   = {token:?}\n    host    = {:?}\n  }}\n",
+            "  snowflake {{\n    account = \"myorg-acct{n}\"\n    user    = \"terraform\"\n    token   = trimspace(file(\"${{path.module}}/token{n}.txt\"))\n    host    = {:?}\n  }}\n",
             self.sf.url
         )
     }
@@ -102,6 +101,11 @@ impl World {
         let mut ws = Workspace::new(&format!("{HEADER}\n{body}"));
         ws.write("acct1.p8", &self.key1.private_pem);
         ws.write("acct2.p8", &self.key2.private_pem);
+        if let Some(p) = &self.key1.passphrase {
+            ws.write("passphrase.txt", &format!("{p}\n"));
+        }
+        ws.write("token1.txt", &format!("{PAT1}\n"));
+        ws.write("token2.txt", &format!("{PAT2}\n"));
         ws.write("aws_config", "");
         ws.write(
             "aws_credentials",
@@ -364,7 +368,7 @@ resource "{PIN}" "second" {{
 }}
 "#,
         p1 = w.provider(Some("acct1"), &w.keypair(1, "acct1.p8"), ""),
-        p2 = w.provider(Some("acct2"), &w.token_auth(2, PAT2), ""),
+        p2 = w.provider(Some("acct2"), &w.token_auth(2), ""),
     );
     let ws = w.workspace(&body);
     ws.init();
@@ -675,27 +679,17 @@ fn canary_secrets_never_reach_state_plan_output_or_trace_logs() {
     // passphrase for one account, a programmatic access token for the other.
     let w = world(true);
     let vpce = w.endpoint("10.78.0.0/16");
-    // Read from files, as users keep them out of their configuration: a
-    // literal would be the user's own text, which `terraform show -json`
-    // prints back in the configuration section.
-    let by_key = format!(
-        "  snowflake {{\n    account                = \"myorg-acct1\"\n    user                   = \"terraform\"\n    private_key            = file(\"${{path.module}}/acct1.p8\")\n    private_key_passphrase = trimspace(file(\"${{path.module}}/passphrase.txt\"))\n    host                   = {:?}\n  }}\n",
-        w.sf.url
-    );
-    let by_token = format!(
-        "  snowflake {{\n    account = \"myorg-acct2\"\n    user    = \"terraform\"\n    token   = trimspace(file(\"${{path.module}}/token.txt\"))\n    host    = {:?}\n  }}\n",
-        w.sf.url
-    );
+    // The helpers read both from files, as users keep secrets out of
+    // their configuration: a literal would be the user's own text, which
+    // `terraform show -json` prints back in the configuration section.
     let body = format!(
         "{}\n{}\n{}\nresource \"{PIN}\" \"by_token\" {{\n  provider        = privatelink.acct2\n  vpc_endpoint_id = {vpce:?}\n  delay_minutes   = 0\n}}\n",
-        w.provider(None, &by_key, ""),
-        w.provider(Some("acct2"), &by_token, ""),
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        w.provider(Some("acct2"), &w.token_auth(2), ""),
         pin_config(&vpce, "  delay_minutes   = 0\n")
     );
     let passphrase = w.key1.passphrase.clone().expect("an encrypted key");
     let mut ws = w.workspace(&body);
-    ws.write("passphrase.txt", &format!("{passphrase}\n"));
-    ws.write("token.txt", &format!("{PAT2}\n"));
     let log = ws.path().join("trace.log");
     ws.set_env("TF_LOG", "trace");
     ws.set_env("TF_LOG_PATH", &log.display().to_string());

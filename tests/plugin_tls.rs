@@ -13,7 +13,8 @@ use privatelink::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use privatelink::proto::plugin::Empty;
 use privatelink::proto::tfplugin5::provider_client::ProviderClient;
 use privatelink::proto::tfplugin5::{
-    get_metadata, get_provider_schema, validate_data_source_config, DynamicValue,
+    attribute_path, get_metadata, get_provider_schema, validate_data_source_config, AttributePath,
+    DynamicValue,
 };
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -235,10 +236,12 @@ async fn serves_without_get_schema_first_and_says_so() {
         panic!("one diagnostic expected: {:?}", answer.diagnostics);
     };
     assert_eq!(diagnostic.summary, "Invalid name");
-    assert!(
-        format!("{:?}", diagnostic.attribute).contains("AttributeName(\"name\")"),
-        "{diagnostic:?}"
-    );
+    let on_name = AttributePath {
+        steps: vec![attribute_path::Step {
+            selector: Some(attribute_path::step::Selector::AttributeName("name".into())),
+        }],
+    };
+    assert_eq!(diagnostic.attribute, Some(on_name), "{diagnostic:?}");
     let schema = get_schema(channel).await.expect("GetSchema");
     assert_eq!(schema.server_capabilities, metadata.server_capabilities);
 }

@@ -60,6 +60,15 @@ fn world(encrypted_key1: bool) -> World {
 }
 
 impl World {
+    /// GetFederationToken calls served since the log was last cleared.
+    fn federation_tokens(&self) -> usize {
+        self.aws
+            .requests()
+            .iter()
+            .filter(|(_, action, status)| action == "GetFederationToken" && *status == 200)
+            .count()
+    }
+
     /// A provider block: AWS through the emulator, plus `snowflake`.
     fn provider(&self, alias: Option<&str>, snowflake: &str, extra: &str) -> String {
         let alias = alias
@@ -406,6 +415,37 @@ resource "{PIN}" "second" {{
         "{:?}",
         w.sf.registrations()
     );
+}
+
+#[test]
+fn pins_made_one_after_another_share_one_minted_token() {
+    let w = world(false);
+    let (a, b) = (w.endpoint("10.73.0.0/16"), w.endpoint("10.74.0.0/16"));
+    let body = format!(
+        r#"{provider}
+resource "{PIN}" "a" {{
+  vpc_endpoint_id = "{a}"
+}}
+
+resource "{PIN}" "b" {{
+  vpc_endpoint_id = "{b}"
+  depends_on      = [{PIN}.a]
+}}
+"#,
+        provider = w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    w.aws.clear_requests();
+    ws.apply();
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 2);
+    // The second pin registers after the first is done, with the token
+    // minted for it: one STS call per command, not one per pin.
+    assert_eq!(w.federation_tokens(), 1, "{:?}", w.aws.requests());
+    w.aws.clear_requests();
+    ws.destroy();
+    assert!(w.sf.registrations().is_empty());
+    assert_eq!(w.federation_tokens(), 1, "{:?}", w.aws.requests());
 }
 
 #[test]

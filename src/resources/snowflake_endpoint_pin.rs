@@ -41,6 +41,10 @@ const DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const READ_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 /// GetFederationToken's minimum: the token only has to outlive one call.
 const TOKEN_SECONDS: i32 = 900;
+/// How long one token serves the pins of a process: ten of its fifteen
+/// minutes are left when it is last handed out. Minting one per pin would
+/// spend an STS call each (GetFederationToken is throttled per account).
+const TOKEN_REUSE: Duration = Duration::from_secs(5 * 60);
 /// The policy Snowflake documents: the token can describe endpoints and
 /// nothing else (DescribeVpcEndpoints has no resource-level permissions).
 const TOKEN_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeVpcEndpoints"],"Resource":["*"]}]}"#;
@@ -507,9 +511,12 @@ struct Minter {
     region: String,
     account: String,
     arn: String,
-    /// Pins registering or unregistering together share one fresh token
-    /// (it names no endpoint); none is kept once they are done.
+    /// Pins registering or unregistering at once wait for one mint (the
+    /// token names no endpoint).
     minting: Coalesce<(), Secret, Diagnostics>,
+    /// The last token and when it was minted, handed out for `TOKEN_REUSE`;
+    /// only in memory, never in state or logs (`Secret` prints redacted).
+    kept: std::sync::Mutex<Option<(std::time::Instant, Arc<Secret>)>>,
 }
 
 impl Minter {
@@ -645,6 +652,7 @@ impl Minter {
             account,
             arn,
             minting: Coalesce::default(),
+            kept: std::sync::Mutex::new(None),
         })
     }
 
@@ -729,7 +737,19 @@ impl Minter {
             )
             .into());
         }
-        self.minting.get((), |_| self.mint(account)).await
+        let kept = || self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, token)) = kept().as_ref().filter(|(at, _)| at.elapsed() < TOKEN_REUSE) {
+            return Ok(Arc::clone(token));
+        }
+        // Timed from before the call, so the token is never reused for
+        // longer than it has been valid.
+        let asked_at = std::time::Instant::now();
+        let token = self.minting.get((), |_| self.mint(account)).await?;
+        let mut kept = kept();
+        if kept.as_ref().is_none_or(|(at, _)| *at < asked_at) {
+            *kept = Some((asked_at, Arc::clone(&token)));
+        }
+        Ok(token)
     }
 
     async fn mint(&self, account: &str) -> Result<Secret, Diagnostics> {

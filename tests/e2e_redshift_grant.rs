@@ -601,3 +601,73 @@ fn throttling_on_redshift_calls_still_converges_without_duplicates() {
     assert_eq!(authorization(&emu, &cid)["exists"], false);
     eprintln!("{TYPE}: {throttled} redshift calls throttled, converged anyway");
 }
+
+#[test]
+fn grants_of_one_cluster_read_together_share_a_call() {
+    let emu = aws::emulator();
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap();
+    let accounts: Vec<String> = (0..12).map(|i| format!("2000000000{i:02}")).collect();
+    let body = format!(
+        r#"
+resource "{TYPE}" "each" {{
+  for_each           = toset({accounts:?})
+  cluster_identifier = "{cid}"
+  grantee_account    = each.key
+}}
+
+output "grants" {{
+  value = {{ for k, g in {TYPE}.each : k => g.status }}
+}}
+"#
+    );
+    let ws = workspace(emu, &body);
+    ws.init();
+    ws.apply();
+
+    // One of them revoked out of band: the refresh must see that one gone
+    // and the other eleven as they are, though it reads them together.
+    emu.redshift_fixture(&["revoke", cid, &accounts[3]]);
+    emu.clear_requests();
+    ws.ok(&[
+        "apply",
+        "-refresh-only",
+        "-auto-approve",
+        "-no-color",
+        "-input=false",
+    ]);
+    let reads = answered(emu, "DescribeEndpointAuthorization", 200);
+    let grants = ws.outputs()["grants"]["value"].clone();
+    let mut left: Vec<String> = grants.as_object().unwrap().keys().cloned().collect();
+    left.sort();
+    let mut expected = accounts.clone();
+    expected.remove(3);
+    assert_eq!(left, expected, "{grants}");
+    assert!(
+        grants
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s == "Authorized"),
+        "{grants}"
+    );
+    // Twelve reads at Terraform's parallelism of ten: the grants that wait
+    // on a call in flight are answered by one listing of the cluster.
+    assert!(
+        reads < accounts.len(),
+        "{reads} calls for {} grants",
+        accounts.len()
+    );
+
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    ws.destroy();
+    for account in &accounts {
+        let remote = emu.redshift_fixture(&["authorization", cid, account]);
+        assert_eq!(remote["exists"], false, "{account}: {remote}");
+    }
+}

@@ -682,9 +682,10 @@ async fn describe_one_cluster(
 }
 
 /// The grant of `cluster` to `account`, from the grantor's view; None when
-/// there is none or the cluster is gone. The same grant read or waited on
-/// twice at once is asked once. (Listing a cluster's grants to answer
-/// several would read them all each time: dearer than one call each.)
+/// there is none or the cluster is gone. Grants read or waited on at the
+/// same time share a round: one call per cluster, listing the cluster's
+/// grants when the round asks for several of them (one call per grant
+/// would each answer a single one).
 async fn describe_grant(
     aws: &AwsClients,
     cluster: &str,
@@ -694,26 +695,43 @@ async fn describe_grant(
     let grants = aws
         .coalesced("redshift:DescribeEndpointAuthorization")
         .get(key.clone(), |keys| async move {
-            let each = keys.iter().map(|(c, a)| describe_one_grant(aws, c, a));
+            let mut by_cluster: HashMap<String, Vec<String>> = HashMap::new();
+            for (c, a) in keys {
+                let accounts = by_cluster.entry(c).or_default();
+                if !accounts.contains(&a) {
+                    accounts.push(a);
+                }
+            }
+            let each = by_cluster.iter().map(|(c, accounts)| async move {
+                let only = (accounts.len() == 1).then(|| accounts[0].as_str());
+                let found = list_grants(aws, c, only).await?;
+                Ok::<_, Diagnostics>(accounts.iter().map(move |a| {
+                    let grant = found.as_ref().and_then(|f| f.get(a).cloned());
+                    ((c.clone(), a.clone()), grant)
+                }))
+            });
             let found = futures_util::future::try_join_all(each).await?;
-            Ok(keys.into_iter().zip(found).collect::<HashMap<_, _>>())
+            Ok(found.into_iter().flatten().collect::<HashMap<_, _>>())
         })
         .await?;
     Ok(grants.get(&key).cloned().flatten())
 }
 
-async fn describe_one_grant(
+/// The grants of `cluster` by grantee account, all of them or only
+/// `account`'s; None when the cluster is gone.
+async fn list_grants(
     aws: &AwsClients,
     cluster: &str,
-    account: &str,
-) -> Result<Option<Grant>, Diagnostics> {
+    account: Option<&str>,
+) -> Result<Option<HashMap<String, Grant>>, Diagnostics> {
+    let mut grants = HashMap::new();
     let mut marker: Option<String> = None;
     loop {
         let page = match aws
             .redshift
             .describe_endpoint_authorization()
             .cluster_identifier(cluster)
-            .account(account)
+            .set_account(account.map(str::to_string))
             .set_marker(marker)
             .send()
             .await
@@ -722,16 +740,16 @@ async fn describe_one_grant(
             Err(e) if error_code(&e) == Some("ClusterNotFound") => return Ok(None),
             Err(e) => return Err(aws_error("read the Redshift endpoint grant", &e)),
         };
-        if let Some(a) = page
-            .endpoint_authorization_list()
-            .iter()
-            .find(|a| a.cluster_identifier() == Some(cluster) && a.grantee() == Some(account))
-        {
-            return Ok(Some(Grant::from(a)));
+        for a in page.endpoint_authorization_list() {
+            if let (Some(cluster_id), Some(grantee)) = (a.cluster_identifier(), a.grantee()) {
+                if cluster_id == cluster && account.is_none_or(|only| only == grantee) {
+                    grants.insert(grantee.to_string(), Grant::from(a));
+                }
+            }
         }
         marker = page.marker().map(str::to_string);
         if marker.is_none() {
-            return Ok(None);
+            return Ok(Some(grants));
         }
     }
 }

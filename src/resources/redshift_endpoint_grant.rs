@@ -683,9 +683,8 @@ async fn describe_one_cluster(
 
 /// The grant of `cluster` to `account`, from the grantor's view; None when
 /// there is none or the cluster is gone. Grants read or waited on at the
-/// same time share a round: one call per cluster, listing the cluster's
-/// grants when the round asks for several of them (one call per grant
-/// would each answer a single one).
+/// same time share a round with one call per cluster: the one grant asked
+/// for, or the cluster's whole list when the round asks for several.
 async fn describe_grant(
     aws: &AwsClients,
     cluster: &str,

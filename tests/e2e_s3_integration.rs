@@ -10,7 +10,7 @@ mod harness;
 mod terraform;
 
 use aws::{Emulator, ACCOUNT};
-use harness::{assert_import_matches, main_tf, workspace, HEADER};
+use harness::{assert_import_matches, main_tf, workspace, workspace_under, HEADER};
 use serde_json::{json, Value};
 
 const TYPE: &str = "privatelink_s3_storage_integration";
@@ -440,6 +440,40 @@ fn owned_drift_shows_in_the_plan_and_foreign_edits_do_not() {
     assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
     assert_eq!(rules[0]["MaxAgeSeconds"], 1200);
     assert_no_iam_objects(emu, role);
+}
+
+/// Drift in the CORS rule of an integration whose configuration leaves the
+/// `cors` block out plans and applies under every Terraform. (Terraform
+/// before 1.3 proposes such a block as still there, then refuses a plan
+/// that keeps it.)
+#[test]
+fn cors_drift_without_a_cors_block_plans_under_every_terraform() {
+    let emu = aws::emulator();
+    for (i, tf) in terraform::all_terraforms().into_iter().enumerate() {
+        let fx = emu.s3_fixture(&["bucket"]);
+        let bucket = fx["bucket"].as_str().unwrap().to_string();
+        let role = format!("sigma-compat-{i}");
+        let ws = workspace_under(emu, tf.clone(), &config(&bucket, &role, ""));
+        ws.init();
+        ws.apply();
+        let owned = format!("privatelink-{role}");
+        emu.s3_fixture(&["edit-cors", &bucket, &owned, "60"]);
+        let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+        assert_eq!(plan.code, 2, "{}:\n{}", tf.display(), plan.all());
+        assert!(plan.stdout.contains("1 to change"), "{}", plan.stdout);
+        ws.apply();
+        ws.assert_plan_empty();
+        let rules = emu.s3_fixture(&["cors", &bucket]);
+        let ours = rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ID"] == owned.as_str())
+            .unwrap_or_else(|| panic!("{}: {rules}", tf.display()));
+        assert_eq!(ours["MaxAgeSeconds"], 3600, "{}: {rules}", tf.display());
+        ws.destroy();
+        assert_no_iam_objects(emu, &role);
+    }
 }
 
 /// A vendor ARN IAM does not know is retried as propagation, within the

@@ -83,6 +83,7 @@ impl PlanContext {
 pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> PlanContext {
     let create = prior.is_null();
     let mut planned = proposed.clone();
+    drop_absent_single_blocks(block, &mut planned, config);
     apply_defaults(block, &mut planned, config);
     let changed = create || !planned.semantically_equal(prior);
     if changed {
@@ -106,6 +107,23 @@ pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> P
         diagnostics: Diagnostics::new(),
         explicit_unknowns: Vec::new(),
     }
+}
+
+/// A single block left out of the configuration is planned absent. Terraform
+/// before 1.3 proposes the prior block instead when the block is removed
+/// (hashicorp/terraform#32460), then rejects that very plan as "planned for
+/// existence but config wants absence".
+fn drop_absent_single_blocks(block: &Block, planned: &mut Value, config: &Value) {
+    for nb in &block.blocks {
+        if nb.nesting == Nesting::Single && config.get(&nb.name).is_none_or(Value::is_null) {
+            if let Some(pv) = planned.get_mut(&nb.name) {
+                *pv = Value::Null;
+            }
+        }
+    }
+    for_each_nested(block, planned, config, &mut |b, p, c| {
+        drop_absent_single_blocks(b, p, c)
+    });
 }
 
 fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
@@ -230,6 +248,25 @@ mod tests {
             ("state", state),
             ("timeouts", Value::Null),
         ])
+    }
+
+    #[test]
+    fn a_single_block_removed_from_the_configuration_is_planned_absent() {
+        let mut prior = obj(
+            "a",
+            Value::Null,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
+        prior.set_attr("timeouts", Value::object([("create", Value::string("5m"))]));
+        let config = obj("a", Value::Null, Value::Null, Value::Null, Value::Null);
+        // What Terraform 1.0 proposes: the removed block kept from prior.
+        let mut proposed = prior.clone();
+        proposed.set_attr("enabled", Value::Null);
+        let pc = plan(&block(), &prior, &proposed, &config);
+        assert_eq!(pc.planned.get("timeouts"), Some(&Value::Null));
+        assert_eq!(pc.planned.get("id"), Some(&Value::string("i-1")));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! whose provider block points at the emulator.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
+
 use super::aws::Emulator;
 use super::terraform::Workspace;
 
@@ -14,7 +16,21 @@ pub fn workspace(emu: &Emulator, body: &str) -> Workspace {
 
 /// A second workspace with exactly this main.tf, e.g. to import into.
 pub fn copy_of(emu: &Emulator, main_tf: &str) -> Workspace {
-    let mut ws = Workspace::new(main_tf);
+    with_emulator_env(emu, Workspace::new(main_tf))
+}
+
+/// `workspace`, run by the Terraform binary `terraform`.
+pub fn workspace_under(emu: &Emulator, terraform: PathBuf, body: &str) -> Workspace {
+    with_emulator_env(
+        emu,
+        Workspace::with_terraform(
+            terraform,
+            &format!("{HEADER}{}\n{body}", emu.provider_block()),
+        ),
+    )
+}
+
+fn with_emulator_env(emu: &Emulator, mut ws: Workspace) -> Workspace {
     for (k, v) in emu.env() {
         ws.set_env(k, v);
     }

@@ -607,8 +607,10 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
 
 // --- SIGKILL in the middle of an apply -------------------------------------
 
-/// The provider process `terraform` (pid `parent`) started.
-fn provider_of(parent: u32) -> Option<u32> {
+/// The provider process under Terraform `root`: its child, or its
+/// grandchild where Terraform re-runs itself under panicwrap (1.0 does).
+fn provider_of(root: u32) -> Option<u32> {
+    let mut processes = Vec::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -621,9 +623,23 @@ fn provider_of(parent: u32) -> Option<u32> {
         let Some((head, tail)) = stat.rsplit_once(')') else {
             continue;
         };
-        let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-        if ppid == Some(parent) && head.contains("(terraform-provi") {
-            return Some(pid);
+        if let Some(ppid) = tail
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            processes.push((pid, ppid, head.contains("(terraform-provi")));
+        }
+    }
+    let mut under = vec![root];
+    while let Some(parent) = under.pop() {
+        for &(pid, ppid, is_provider) in &processes {
+            if ppid == parent {
+                if is_provider {
+                    return Some(pid);
+                }
+                under.push(pid);
+            }
         }
     }
     None

@@ -104,12 +104,7 @@ fn lifecycle_create_update_import_drift_destroy() {
             )
         ),
     );
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("1 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    ws.plan_says("1 to change, 0 to destroy");
     ws.apply();
     ws.assert_plan_empty();
     let attrs = &ws.resource_values("privatelink_endpoint_service");

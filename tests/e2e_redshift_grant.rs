@@ -134,13 +134,8 @@ fn lifecycle_create_update_import_drift_destroy() {
 
     // Plan of a create: the prerequisite check is the one DescribeClusters.
     emu.clear_requests();
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    ws.plan_says("1 to add, 0 to change, 0 to destroy");
     let plan_create = calls(&emu);
-    assert!(
-        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
     assert_eq!(
         n(&plan_create, "redshift:DescribeClusters"),
         1,
@@ -199,13 +194,8 @@ fn lifecycle_create_update_import_drift_destroy() {
     let two = format!("data.privatelink_vendor.sigma.redshift_vpc_id, {OTHER_VPC:?}");
     rewrite(&emu, &ws, &grant_config(&cid, Some(&two), ""));
     emu.clear_requests();
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
     let plan_update = calls(&emu);
-    assert!(
-        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
     assert_eq!(
         n(&plan_update, "redshift:DescribeClusters"),
         n(&refresh, "redshift:DescribeClusters") + 1,
@@ -246,12 +236,7 @@ fn lifecycle_create_update_import_drift_destroy() {
         &ws,
         &grant_config(&cid, Some(&format!("{OTHER_VPC:?}")), ""),
     );
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
     emu.clear_requests();
     ws.apply();
     let apply_remove = calls(&emu);
@@ -455,12 +440,7 @@ fn switching_between_all_vpcs_and_a_list_replaces() {
         &ws,
         &grant_config(cid, Some(&format!("{SIGMA_VPC:?}")), ""),
     );
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("1 to add, 0 to change, 1 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    let plan = ws.plan_says("1 to add, 0 to change, 1 to destroy");
     assert!(
         plan.stdout.contains("# forces replacement"),
         "{}",
@@ -549,12 +529,7 @@ fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
         &ws,
         &grant_config(cid, Some(&both), "  force_revoke       = true\n"),
     );
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
     ws.apply();
     ws.destroy();
     assert_eq!(authorization(emu, cid)["exists"], false);
@@ -659,12 +634,7 @@ output "grants" {{
         accounts.len()
     );
 
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    ws.plan_says("1 to add, 0 to change, 0 to destroy");
     ws.destroy();
     for account in &accounts {
         let remote = emu.redshift_fixture(&["authorization", cid, account]);

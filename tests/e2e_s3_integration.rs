@@ -227,12 +227,7 @@ fn two_phases_keep_foreign_rules_and_statement_byte_for_byte() {
             ),
         ),
     );
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
     ws.apply();
     ws.assert_plan_empty();
     let out2 = integration(&ws);

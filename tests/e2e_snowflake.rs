@@ -584,12 +584,7 @@ fn role_credentials_are_explained_and_a_federation_profile_fixes_it() {
             pin_config(&vpce, "")
         ),
     );
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
     ws.apply();
     ws.destroy();
     assert!(w.sf.registrations().is_empty());

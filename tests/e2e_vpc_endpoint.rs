@@ -206,12 +206,7 @@ fn lifecycle_create_update_import_drift_destroy() {
             &serde_json::to_string(&[s0, s1]).unwrap(),
         ),
     );
-    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert!(
-        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
-    );
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
     assert!(
         !plan.stdout.contains("policy"),
         "a reformatted policy is no change:\n{}",

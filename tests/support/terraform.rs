@@ -163,6 +163,14 @@ impl Workspace {
         out
     }
 
+    /// `terraform plan`, which must succeed and sum up as `summary` (e.g.
+    /// "1 to add, 0 to change, 0 to destroy"); its output, for more checks.
+    pub fn plan_says(&self, summary: &str) -> Output {
+        let plan = self.ok(&["plan", "-no-color", "-input=false"]);
+        assert!(plan.stdout.contains(summary), "{}", plan.stdout);
+        plan
+    }
+
     pub fn init(&self) -> Output {
         self.ok(&["init", "-no-color", "-input=false"])
     }

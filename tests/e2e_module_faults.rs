@@ -341,10 +341,13 @@ fn values_of(state: &Value, address: &str) -> Value {
         .unwrap_or_else(|| panic!("no {address} in state"))
 }
 
+/// An error code and the HTTP status AWS answers it with.
+type ErrorAnswer = (&'static str, u16);
+
 /// The throttling and 5xx answer each AWS service documents, as injected
 /// once per service on top of the fraction, so every service the module
 /// calls sees both kinds whatever the seeded draw.
-const PER_SERVICE: [(&str, (&str, u16), (&str, u16)); 5] = [
+const PER_SERVICE: [(&str, ErrorAnswer, ErrorAnswer); 5] = [
     ("ec2", ("RequestLimitExceeded", 503), ("InternalError", 500)),
     ("iam", ("Throttling", 400), ("ServiceFailure", 500)),
     (

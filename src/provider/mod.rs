@@ -29,8 +29,11 @@ pub struct ProviderData {
     /// Built on first use too: only Snowflake resources need the key.
     snowflake: tokio::sync::OnceCell<snowflake::SnowflakeClient>,
     /// Answers looked up moments ago, by key (see `recent`).
-    recent: Mutex<HashMap<String, (Instant, Arc<dyn Any + Send + Sync>)>>,
+    recent: Mutex<HashMap<String, RecentAnswer>>,
 }
+
+/// An answer kept by `recent`, with when it was fetched.
+type RecentAnswer = (Instant, Arc<dyn Any + Send + Sync>);
 
 /// How long a prerequisite checked while planning counts as checked when
 /// the same process applies: Terraform plans each resource again right

@@ -14,6 +14,10 @@
 //! includes the children it reaped, so the providers' and wrappers' share is
 //! subtracted from it.
 //!
+//! Then, in one more run that is not measured (tracing slows Terraform), it
+//! counts the provider RPCs Terraform makes per command from Terraform's own
+//! trace log, at N=`SCALE_BENCH_CENSUS_N` (default 100; 0 skips it).
+//!
 //! Writes reports/scale.json (raw figures) and reports/scale.md (tables and
 //! growth). `PROVIDER_BIN` names the provider (default: the release build
 //! under `CARGO_TARGET_DIR`, else the one Cargo built for this bench). Not a
@@ -483,6 +487,11 @@ impl Bench {
     /// Runs terraform in `dir`, reaped with wait4; every provider process it
     /// starts logs its rusage to `label`.rusage.
     fn run(&self, dir: &Path, label: &str, args: &[&str]) -> Run {
+        self.run_with(dir, label, args, &[])
+    }
+
+    /// `run`, with `env` added to Terraform's environment.
+    fn run_with(&self, dir: &Path, label: &str, args: &[&str], env: &[(&str, &Path)]) -> Run {
         let log = dir.join(format!("{label}.rusage"));
         let out_path = dir.join(format!("{label}.out"));
         let _ = std::fs::remove_file(&log);
@@ -511,6 +520,7 @@ impl Bench {
         cmd.env("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", aws::SECRET_KEY)
             .env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd.envs(env.iter().copied());
 
         let started = Instant::now();
         let child = cmd
@@ -668,6 +678,22 @@ fn figures(
     })
 }
 
+/// The commands measured at each size, in order.
+const STEPS: [(&str, &[&str]); 3] = [
+    (
+        "apply",
+        &["apply", "-no-color", "-input=false", "-auto-approve"],
+    ),
+    (
+        "plan",
+        &["plan", "-no-color", "-input=false", "-detailed-exitcode"],
+    ),
+    (
+        "destroy",
+        &["destroy", "-no-color", "-input=false", "-auto-approve"],
+    ),
+];
+
 fn measure_size(bench: &Bench, n: usize) -> Value {
     let mix = Mix::of(n);
     let w = world(&mix);
@@ -684,21 +710,7 @@ fn measure_size(bench: &Bench, n: usize) -> Value {
     let dir = ws.path();
 
     let mut commands = serde_json::Map::new();
-    let steps: [(&str, &[&str]); 3] = [
-        (
-            "apply",
-            &["apply", "-no-color", "-input=false", "-auto-approve"],
-        ),
-        (
-            "plan",
-            &["plan", "-no-color", "-input=false", "-detailed-exitcode"],
-        ),
-        (
-            "destroy",
-            &["destroy", "-no-color", "-input=false", "-auto-approve"],
-        ),
-    ];
-    for (label, args) in steps {
+    for (label, args) in STEPS {
         w.aws.clear_requests();
         w.sf.clear_requests();
         let run = bench.run(dir, label, args);
@@ -743,6 +755,66 @@ fn measure_size(bench: &Bench, n: usize) -> Value {
         "fixtures_s": w.fixtures_s,
         "commands": commands,
     })
+}
+
+/// The provider RPCs Terraform makes at size `n`, per command and method,
+/// counted from its own trace log ("GRPCProvider: <method>") in a separate,
+/// unmeasured run: tracing slows Terraform. Each of these RPCs costs the
+/// provider at least the floor the start-up report measures.
+fn rpc_census(bench: &Bench, n: usize) -> Value {
+    let mix = Mix::of(n);
+    let w = world(&mix);
+    let ws = bench.workspace(
+        &main_tf(&mix, &w.estate, &w.aws.url, &w.sf.url),
+        &w.private_pem,
+    );
+    let dir = ws.path();
+    let mut commands = serde_json::Map::new();
+    for (label, args) in STEPS {
+        let trace = dir.join(format!("{label}.trace"));
+        let level = Path::new("trace");
+        let run = bench.run_with(
+            dir,
+            label,
+            args,
+            &[("TF_LOG", level), ("TF_LOG_PATH", &trace)],
+        );
+        assert!(
+            run.code == 0,
+            "RPC census, N={n}: terraform {label} failed (exit {}):\n{}",
+            run.code,
+            tail(&run.output)
+        );
+        let mut methods: BTreeMap<String, u64> = BTreeMap::new();
+        let mut cached_schemas = 0;
+        for line in std::fs::read_to_string(&trace).unwrap_or_default().lines() {
+            if let Some((_, rest)) = line.split_once("GRPCProvider: ") {
+                // Terraform logs GetProviderSchema, then this when it
+                // answers from its cache without asking the provider.
+                if rest.starts_with("returning cached schema") {
+                    cached_schemas += 1;
+                    continue;
+                }
+                let method: String = rest
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                if !method.is_empty() {
+                    *methods.entry(method).or_insert(0) += 1;
+                }
+            }
+        }
+        if let Some(schemas) = methods.get_mut("GetProviderSchema") {
+            *schemas = schemas.saturating_sub(cached_schemas);
+        }
+        methods.retain(|_, count| *count > 0);
+        let total: u64 = methods.values().sum();
+        commands.insert(
+            label.to_string(),
+            json!({ "rpcs": total, "per_resource": total as f64 / n as f64, "methods": methods }),
+        );
+    }
+    json!({ "n": n, "resources": mix.resources(), "commands": commands })
 }
 
 /// Runs size `n` `repeats` times, each on fresh emulators: one run's CPU
@@ -945,6 +1017,33 @@ fn markdown(report: &Value) -> String {
             }
         }
     }
+    if let Some(census) = report["rpc_census"].as_object() {
+        let _ = writeln!(
+            md,
+            "\n## RPCs Terraform makes\n\nCounted from Terraform's trace log in a separate run at N={} (tracing slows Terraform, so it is not measured for CPU). Every one costs the provider at least the per-RPC floor of the start-up report, whatever the provider does.\n",
+            census["n"]
+        );
+        let _ = writeln!(md, "| command | provider RPCs | per resource | by method |");
+        let _ = writeln!(md, "|---|---:|---:|---|");
+        for c in COMMANDS {
+            let x = &census["commands"][c];
+            let methods = x["methods"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "| {c} | {} | {:.2} | {methods} |",
+                x["rpcs"],
+                f(&x["per_resource"])
+            );
+        }
+    }
     let _ = writeln!(md, "\n## Verdict\n");
     for v in verdicts {
         let _ = writeln!(md, "{v}");
@@ -1017,7 +1116,13 @@ fn main() {
         .iter()
         .map(|&n| measure_repeated(&bench, n, repeats))
         .collect();
+    let census_n = std::env::var("SCALE_BENCH_CENSUS_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let census = (census_n > 0).then(|| rpc_census(&bench, census_n));
     let report = json!({
+        "rpc_census": census,
         "generated_at": now_utc(),
         "terraform_version": terraform_version(&bench),
         "provider_bin": bench.provider_source.display().to_string(),

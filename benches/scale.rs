@@ -484,6 +484,14 @@ impl Bench {
         dir
     }
 
+    /// A workspace with the configuration of `mix` over `world`'s estate.
+    fn workspace_for(&self, mix: &Mix, world: &World) -> tempfile::TempDir {
+        self.workspace(
+            &main_tf(mix, &world.estate, &world.aws.url, &world.sf.url),
+            &world.private_pem,
+        )
+    }
+
     /// Runs terraform in `dir`, reaped with wait4; every provider process it
     /// starts logs its rusage to `label`.rusage.
     fn run(&self, dir: &Path, label: &str, args: &[&str]) -> Run {
@@ -703,10 +711,7 @@ fn measure_size(bench: &Bench, n: usize) -> Value {
         mix.resources(),
         mix.data_sources()
     );
-    let ws = bench.workspace(
-        &main_tf(&mix, &w.estate, &w.aws.url, &w.sf.url),
-        &w.private_pem,
-    );
+    let ws = bench.workspace_for(&mix, &w);
     let dir = ws.path();
 
     let mut commands = serde_json::Map::new();
@@ -764,10 +769,7 @@ fn measure_size(bench: &Bench, n: usize) -> Value {
 fn rpc_census(bench: &Bench, n: usize) -> Value {
     let mix = Mix::of(n);
     let w = world(&mix);
-    let ws = bench.workspace(
-        &main_tf(&mix, &w.estate, &w.aws.url, &w.sf.url),
-        &w.private_pem,
-    );
+    let ws = bench.workspace_for(&mix, &w);
     let dir = ws.path();
     let mut commands = serde_json::Map::new();
     for (label, args) in STEPS {
@@ -811,7 +813,11 @@ fn rpc_census(bench: &Bench, n: usize) -> Value {
         let total: u64 = methods.values().sum();
         commands.insert(
             label.to_string(),
-            json!({ "rpcs": total, "per_resource": total as f64 / n as f64, "methods": methods }),
+            json!({
+                "rpcs": total,
+                "per_resource": total as f64 / mix.resources() as f64,
+                "methods": methods,
+            }),
         );
     }
     json!({ "n": n, "resources": mix.resources(), "commands": commands })

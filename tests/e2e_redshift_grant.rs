@@ -470,13 +470,7 @@ fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
     // Sigma creates an endpoint from its VPC; the next refresh counts it.
     let ep = emu.redshift_fixture(&["grantee-endpoint", cid, &vpc, "--account", SIGMA]);
     let endpoint = ep["endpoint_name"].as_str().unwrap().to_string();
-    ws.ok(&[
-        "apply",
-        "-refresh-only",
-        "-auto-approve",
-        "-no-color",
-        "-input=false",
-    ]);
+    ws.refresh();
     assert_eq!(grant_output(&ws)["endpoint_count"], 1);
 
     // Removing the endpoint's VPC without force_revoke is refused.
@@ -604,13 +598,7 @@ output "grants" {{
     // and the other eleven as they are, though it reads them together.
     emu.redshift_fixture(&["revoke", cid, &accounts[3]]);
     emu.clear_requests();
-    ws.ok(&[
-        "apply",
-        "-refresh-only",
-        "-auto-approve",
-        "-no-color",
-        "-input=false",
-    ]);
+    ws.refresh();
     let reads = answered(emu, "DescribeEndpointAuthorization", 200);
     let grants = ws.outputs()["grants"]["value"].clone();
     let mut left: Vec<String> = grants.as_object().unwrap().keys().cloned().collect();

@@ -324,13 +324,7 @@ fn pending_acceptance_then_accepted_by_the_partner() {
         "--account",
         "999988887777",
     ]);
-    ws.ok(&[
-        "apply",
-        "-refresh-only",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-    ]);
+    ws.refresh();
     assert_eq!(
         ws.resource_values("privatelink_vpc_endpoint")["state"],
         "available"

@@ -171,6 +171,17 @@ impl Workspace {
         plan
     }
 
+    /// `terraform apply -refresh-only`: state takes what is there now.
+    pub fn refresh(&self) -> Output {
+        self.ok(&[
+            "apply",
+            "-refresh-only",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+        ])
+    }
+
     pub fn init(&self) -> Output {
         self.ok(&["init", "-no-color", "-input=false"])
     }

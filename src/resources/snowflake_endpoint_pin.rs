@@ -41,9 +41,10 @@ const DELETE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 const READ_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 /// GetFederationToken's minimum: the token only has to outlive one call.
 const TOKEN_SECONDS: i32 = 900;
-/// How long one token serves the pins of a process: ten of its fifteen
-/// minutes are left when it is last handed out. Minting one per pin would
-/// spend an STS call each (GetFederationToken is throttled per account).
+/// How long one token serves the pins of a process: about ten of its
+/// fifteen minutes are left when it is last handed out. Minting one per pin
+/// would spend an STS call each (GetFederationToken is throttled per
+/// account).
 const TOKEN_REUSE: Duration = Duration::from_secs(5 * 60);
 /// The policy Snowflake documents: the token can describe endpoints and
 /// nothing else (DescribeVpcEndpoints has no resource-level permissions).
@@ -249,7 +250,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         let account = current.consumer_endpoint_id;
         let profile = profile_of(ctx, state.federation_profile.as_deref());
         let minter = Minter::shared(ctx, profile).await?;
-        let token = minter.token(&account).await?;
+        let token = minter.token(ctx, &account).await?;
         let purpose = format!("unregister {vpce}");
         sf.execute(
             &Statement {
@@ -424,7 +425,7 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
         .at(AttributePath::attr("vpc_endpoint_id"))
         .into());
     }
-    let token = minter.token(&account).await?;
+    let token = minter.token(ctx, &account).await?;
     let purpose = format!("register {vpce}");
     let delay = plan.delay_minutes.unwrap_or(60);
     let result = sf
@@ -514,9 +515,6 @@ struct Minter {
     /// Pins registering or unregistering at once wait for one mint (the
     /// token names no endpoint).
     minting: Coalesce<(), Secret, Diagnostics>,
-    /// The last token and when it was minted, handed out for `TOKEN_REUSE`;
-    /// only in memory, never in state or logs (`Secret` prints redacted).
-    kept: std::sync::Mutex<Option<(std::time::Instant, Arc<Secret>)>>,
 }
 
 impl Minter {
@@ -652,7 +650,6 @@ impl Minter {
             account,
             arn,
             minting: Coalesce::default(),
-            kept: std::sync::Mutex::new(None),
         })
     }
 
@@ -726,7 +723,11 @@ impl Minter {
 
     /// A federated token for `account`, as the JSON Snowflake takes (the
     /// shape `aws sts get-federation-token` prints).
-    async fn token(&self, account: &str) -> Result<Arc<Secret>, Diagnostics> {
+    async fn token(
+        &self,
+        ctx: &Ctx<ProviderData>,
+        account: &str,
+    ) -> Result<Arc<Secret>, Diagnostics> {
         if account != self.account {
             return Err(Diagnostic::error(
                 "The token would belong to another AWS account",
@@ -737,19 +738,17 @@ impl Minter {
             )
             .into());
         }
-        let kept = || self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, token)) = kept().as_ref().filter(|(at, _)| at.elapsed() < TOKEN_REUSE) {
-            return Ok(Arc::clone(token));
-        }
-        // Timed from before the call, so the token is never reused for
-        // longer than it has been valid.
-        let asked_at = std::time::Instant::now();
-        let token = self.minting.get((), |_| self.mint(account)).await?;
-        let mut kept = kept();
-        if kept.as_ref().is_none_or(|(at, _)| *at < asked_at) {
-            *kept = Some((asked_at, Arc::clone(&token)));
-        }
-        Ok(token)
+        // Kept in memory only, never in state or logs (`Secret` prints
+        // redacted), and reused for TOKEN_REUSE.
+        let token = ctx
+            .data
+            .recent(
+                &format!("federation-token:{}", self.arn),
+                TOKEN_REUSE,
+                || self.minting.get((), |_| self.mint(account)),
+            )
+            .await?;
+        Ok(Arc::clone(&token))
     }
 
     async fn mint(&self, account: &str) -> Result<Secret, Diagnostics> {

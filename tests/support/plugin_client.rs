@@ -241,6 +241,16 @@ impl Drop for Plugin {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        // A killed plugin cannot remove its private socket directory
+        // (`plugin*` in the temp dir); one that exited cleanly already did.
+        if let Some(dir) = self.handshake.address.parent() {
+            if dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("plugin"))
+            {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
     }
 }
 

@@ -44,16 +44,29 @@ pub fn all_terraforms() -> Vec<PathBuf> {
     all
 }
 
-/// A filesystem mirror holding the built provider, shared by a test binary.
+/// A filesystem mirror holding the built provider, one per test binary
+/// under the target directory (overwritten, so runs leave nothing behind
+/// in the system temp directory).
 fn mirror() -> &'static Path {
     static MIRROR: OnceLock<PathBuf> = OnceLock::new();
     MIRROR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("privatelink-mirror-{}", std::process::id()));
+        let suite = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "tests".to_owned());
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mirror-{suite}"));
         let pkg = dir.join(SOURCE).join(VERSION).join("linux_amd64");
         std::fs::create_dir_all(&pkg).expect("create mirror");
         let bin = pkg.join(format!("terraform-provider-privatelink_v{VERSION}"));
-        std::fs::copy(env!("CARGO_BIN_EXE_terraform-provider-privatelink"), &bin)
-            .expect("copy provider");
+        // Copy then rename: a Terraform still running from an earlier run
+        // of this suite keeps its file, and never sees a half-written one.
+        let partial = pkg.join(format!(".partial-{}", std::process::id()));
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_terraform-provider-privatelink"),
+            &partial,
+        )
+        .expect("copy provider");
+        std::fs::rename(&partial, &bin).expect("place provider");
         dir
     })
 }
@@ -105,6 +118,13 @@ impl Workspace {
         self.dir.path()
     }
 
+    /// The temp directory Terraform and the provider run with.
+    fn scratch(&self) -> PathBuf {
+        let dir = self.path().join("tmp");
+        std::fs::create_dir_all(&dir).expect("workspace temp dir");
+        dir
+    }
+
     pub fn write(&self, name: &str, text: &str) {
         std::fs::write(self.path().join(name), text).expect("write file");
     }
@@ -137,7 +157,11 @@ impl Workspace {
             .env("CHECKPOINT_DISABLE", "1")
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PATH")
-            .env_remove("TF_PLUGIN_CACHE_DIR");
+            .env_remove("TF_PLUGIN_CACHE_DIR")
+            // The provider's socket directory lands in the workspace and goes
+            // with it, even when a test kills the provider before it can
+            // remove the directory itself.
+            .env("TMPDIR", self.scratch());
         // The host's AWS and Snowflake settings must not leak into tests.
         for (k, _) in std::env::vars() {
             if k.starts_with("AWS_") || k.starts_with("SNOWFLAKE_") {

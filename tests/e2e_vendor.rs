@@ -211,6 +211,78 @@ fn bad_provider_configuration_points_at_the_attribute() {
         "provider \"privatelink\" {\n  assume_role {\n    role_arn = \"arn:aws:iam::123:user/bob\"\n  }\n}\ndata \"privatelink_vendor\" \"x\" {\n  name   = \"sigma\"\n  region = \"us-east-1\"\n}\n",
     );
     assert!(err.contains("Invalid role_arn"), "{err}");
+
+    let err = validate_error(
+        "provider \"privatelink\" {\n  region      = \"us-east-1\"\n  max_retries = -1\n}\ndata \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n",
+    );
+    assert!(err.contains("Invalid max_retries"), "{err}");
+    assert!(err.contains("max_retries = -1"), "{err}");
+}
+
+/// A plan of one AWS-backed data source with `env`, which must fail;
+/// Terraform's rendering with line wraps folded.
+fn plan_error(provider: &str, env: &[(&str, &str)]) -> String {
+    let mut ws = Workspace::new(&config(&format!(
+        "{provider}\ndata \"privatelink_endpoint_service\" \"x\" {{\n  service_name = \"com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0\"\n}}\n"
+    )));
+    for (k, v) in env {
+        ws.set_env(k, v);
+    }
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "the plan succeeded:\n{}", out.all());
+    folded(&out.all())
+}
+
+/// A loopback port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+#[test]
+fn unreachable_aws_is_named_with_the_reason_not_blamed_on_credentials() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let err = plan_error(
+        &format!("provider \"privatelink\" {{\n  region      = \"us-east-1\"\n  max_retries = 0\n  endpoints {{\n    sts = \"{url}\"\n    ec2 = \"{url}\"\n  }}\n}}\n"),
+        &[("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")],
+    );
+    assert!(err.contains("Error: Cannot reach AWS STS"), "{err}");
+    assert!(
+        err.contains("could not reach the AWS endpoint:") && err.contains("Connection refused"),
+        "{err}"
+    );
+    assert!(err.contains("endpoints.sts"), "{err}");
+    assert!(!err.contains("Invalid AWS credentials"), "{err}");
+    assert!(
+        !err.contains("DispatchFailure"),
+        "a Debug dump reached the user:\n{err}"
+    );
+    assert!(!err.contains("not-a-real-secret"), "{err}");
+}
+
+#[test]
+fn no_credentials_anywhere_is_said_plainly() {
+    let nowhere = std::env::temp_dir().join("privatelink-no-such-aws-dir/file");
+    let nowhere = nowhere.to_str().expect("utf-8 path");
+    let err = plan_error(
+        "provider \"privatelink\" {\n  region = \"us-east-1\"\n}\n",
+        &[
+            ("AWS_CONFIG_FILE", nowhere),
+            ("AWS_SHARED_CREDENTIALS_FILE", nowhere),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert!(err.contains("Error: No AWS credentials found"), "{err}");
+    // Every source the chain tried, in the SDK's words.
+    assert!(err.contains("Environment:"), "{err}");
+    assert!(err.contains("Ec2InstanceMetadata:"), "{err}");
+    assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+    assert!(!err.contains("could not reach"), "{err}");
+    assert!(
+        !err.contains("DispatchFailure"),
+        "a Debug dump reached the user:\n{err}"
+    );
 }
 
 #[test]

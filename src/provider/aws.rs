@@ -45,17 +45,17 @@ fn endpoint<'a>(config: &'a ProviderConfig, service: &str) -> Option<&'a str> {
 /// Throttling (RequestLimitExceeded, Throttling...), 5xx and connection
 /// faults are retried by the SDK's standard strategy; these bounds keep a
 /// heavily throttled apply converging without waiting for ever.
-fn retry_config() -> RetryConfig {
+fn retry_config(max_attempts: u32) -> RetryConfig {
     RetryConfig::standard()
-        .with_max_attempts(10)
+        .with_max_attempts(max_attempts)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(20))
 }
 
 impl AwsClients {
     pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry_config(config.max_attempts));
         if let Some(r) = &config.region {
             loader = loader.region(Region::new(r.clone()));
         }
@@ -159,13 +159,27 @@ impl AwsClients {
         self.identity
             .get_or_try_init(|| async {
                 let out = self.sts.get_caller_identity().send().await.map_err(|e| {
-                    Diagnostics::from(Diagnostic::error(
-                        "Invalid AWS credentials",
-                        format!(
-                            "sts:GetCallerIdentity failed: {}. Check the credentials (environment, profile, SSO, instance role) or set skip_credentials_validation.",
-                            error_text(&e)
+                    let text = error_text(&e);
+                    Diagnostics::from(match failure(&e) {
+                        Failure::NoCredentials => Diagnostic::error(
+                            "No AWS credentials found",
+                            format!(
+                                "The provider could not sign sts:GetCallerIdentity: {text}.\n\nSet AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (`profile` or AWS_PROFILE), SSO, or run with an instance or container role."
+                            ),
                         ),
-                    ))
+                        Failure::Unreachable => Diagnostic::error(
+                            "Cannot reach AWS STS",
+                            format!(
+                                "sts:GetCallerIdentity failed: {text}.\n\nCheck the network path to STS (proxy, VPC endpoint, DNS) and `endpoints.sts` (AWS_ENDPOINT_URL_STS), or set skip_credentials_validation to skip this check."
+                            ),
+                        ),
+                        Failure::Answered => Diagnostic::error(
+                            "Invalid AWS credentials",
+                            format!(
+                                "sts:GetCallerIdentity failed: {text}. Check the credentials (environment, profile, SSO, instance role) or set skip_credentials_validation."
+                            ),
+                        ),
+                    })
                 })?;
                 Ok(CallerIdentity {
                     account: out.account.unwrap_or_default(),
@@ -236,8 +250,9 @@ pub struct CallerIdentity {
     pub arn: String,
 }
 
-/// An AWS error as a user should read it: the service's code and message.
-/// Never the request (which may carry signed headers).
+/// An AWS error as a user should read it: the service's code and message,
+/// or why the request never got an answer. Never the request (which may
+/// carry signed headers).
 pub fn error_text<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where
     E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -254,8 +269,96 @@ where
             }
         }
         SdkError::TimeoutError(_) => "the request timed out".into(),
-        SdkError::DispatchFailure(d) => format!("could not reach the AWS endpoint ({d:?})"),
+        SdkError::DispatchFailure(d) => {
+            let Some(conn) = d.as_connector_error() else {
+                return "could not send the request".into();
+            };
+            if let Some(missing) = credentials_error(err) {
+                // Its own text ("the credential provider was not enabled")
+                // says less than the chain's list of what was tried.
+                let why = match std::error::Error::source(missing) {
+                    Some(source) => causes(Some(source)),
+                    None => missing.to_string(),
+                };
+                return format!("no AWS credentials: {why}");
+            }
+            let reason = causes(std::error::Error::source(conn));
+            if conn.is_timeout() {
+                format!("could not reach the AWS endpoint in time: {reason}")
+            } else {
+                format!("could not reach the AWS endpoint: {reason}")
+            }
+        }
+        // Its causes name what was missing from the request; a response
+        // error's are left out, as they could quote what AWS sent.
+        SdkError::ConstructionFailure(_) => {
+            format!("{err}: {}", causes(std::error::Error::source(err)))
+        }
         other => other.to_string(),
+    }
+}
+
+/// Why a call failed, as far as what to tell the user depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No credential source gave credentials: nothing was sent.
+    NoCredentials,
+    /// The endpoint never answered: network, proxy, DNS or endpoint URL.
+    Unreachable,
+    /// AWS answered with an error.
+    Answered,
+}
+
+pub fn failure<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> Failure
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::SdkError;
+    match err {
+        SdkError::DispatchFailure(_) if credentials_error(err).is_some() => Failure::NoCredentials,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Failure::Unreachable,
+        _ => Failure::Answered,
+    }
+}
+
+/// The credential chain's failure, when that is why nothing was sent.
+fn credentials_error<E, R>(
+    err: &aws_sdk_sts::error::SdkError<E, R>,
+) -> Option<&aws_credential_types::provider::error::CredentialsError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_credential_types::provider::error::CredentialsError;
+    let aws_sdk_sts::error::SdkError::DispatchFailure(d) = err else {
+        return None;
+    };
+    let mut source = d.as_connector_error().and_then(std::error::Error::source);
+    while let Some(e) = source {
+        if let Some(missing) = e.downcast_ref::<CredentialsError>() {
+            return Some(missing);
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// An error's chain of causes, outermost first, without the repeats some
+/// layers make by quoting their source.
+fn causes(mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    if parts.is_empty() {
+        "no reason given".into()
+    } else {
+        parts.join(": ")
     }
 }
 
@@ -266,4 +369,42 @@ where
 {
     use aws_sdk_sts::error::ProvideErrorMetadata;
     err.code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_sdk_sts::error::{ConnectorError, SdkError};
+    use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+
+    type Err = SdkError<GetCallerIdentityError>;
+
+    #[test]
+    fn an_unreachable_endpoint_says_why_in_words() {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
+        let err: Err = SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        assert_eq!(failure(&err), Failure::Unreachable);
+        assert_eq!(
+            error_text(&err),
+            "could not reach the AWS endpoint: Connection refused (os error 111)"
+        );
+    }
+
+    #[test]
+    fn missing_credentials_are_not_a_network_fault() {
+        let none = CredentialsError::not_loaded("no credentials found in chain. Attempted:\n  Environment: environment variable not set");
+        let err: Err = SdkError::dispatch_failure(ConnectorError::other(Box::new(none), None));
+        assert_eq!(failure(&err), Failure::NoCredentials);
+        let text = error_text(&err);
+        assert!(text.starts_with("no AWS credentials: "), "{text}");
+        assert!(
+            text.contains("Environment: environment variable not set"),
+            "{text}"
+        );
+        assert!(!text.contains("DispatchFailure"), "no Debug dumps: {text}");
+    }
 }

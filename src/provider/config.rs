@@ -2,7 +2,9 @@
 //! with the environment variables users of the AWS and Snowflake providers
 //! already set.
 
-use crate::framework::validators::{self, aws_region, http_url, iam_role_arn, pattern};
+use crate::framework::validators::{
+    self, aws_region, http_url, iam_role_arn, int_between, pattern,
+};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Type, Value,
 };
@@ -50,6 +52,11 @@ pub fn schema() -> Schema {
             .attribute(
                 Attribute::optional("federation_profile", Type::String)
                     .description("Named profile holding long-term IAM user credentials, used only to mint the scoped `sts:GetFederationToken` token that `privatelink_snowflake_endpoint_pin` hands to Snowflake. AWS refuses GetFederationToken to role sessions (`assume_role`, SSO, instance roles), so set this when the provider itself runs as a role. Defaults to the provider's own credentials; a pin's `federation_profile` overrides it."),
+            )
+            .attribute(
+                Attribute::optional("max_retries", Type::Number)
+                    .description(&format!("How many times an AWS call is retried when AWS throttles it, answers with a 5xx, or cannot be reached; the wait between tries grows exponentially, from 0.1 s up to 20 s. Defaults to {DEFAULT_MAX_RETRIES}, or to one less than `AWS_MAX_ATTEMPTS` when that is set. `0` fails on the first fault. Snowflake calls keep their own retry policy."))
+                    .validate(int_between(0, MAX_RETRIES_LIMIT)),
             )
             .attribute(
                 Attribute::optional("skip_credentials_validation", Type::Bool)
@@ -182,7 +189,13 @@ pub struct SnowflakeConfig {
     pub host: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Retries of one AWS call when `max_retries` is not set: enough for a
+/// heavily throttled apply to converge, bounded so a broken endpoint fails
+/// in well under a minute.
+pub const DEFAULT_MAX_RETRIES: u32 = 9;
+const MAX_RETRIES_LIMIT: i64 = 100;
+
+#[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub region: Option<String>,
     pub profile: Option<String>,
@@ -190,6 +203,8 @@ pub struct ProviderConfig {
     /// Service name (as in `AWS_SERVICES`) to endpoint URL.
     pub endpoints: Vec<(String, String)>,
     pub skip_credentials_validation: bool,
+    /// Tries of one AWS call, the first included.
+    pub max_attempts: u32,
     pub snowflake: Option<SnowflakeConfig>,
     /// Profile whose (IAM user) credentials mint Snowflake pin tokens.
     pub federation_profile: Option<String>,
@@ -201,6 +216,7 @@ struct RawBlock {
     profile: Option<String>,
     federation_profile: Option<String>,
     skip_credentials_validation: Option<bool>,
+    max_retries: Option<i64>,
     assume_role: Option<RawAssumeRole>,
     endpoints: Option<std::collections::BTreeMap<String, Option<String>>>,
     snowflake: Option<RawSnowflake>,
@@ -261,6 +277,24 @@ pub fn resolve(
             endpoints.push((service.to_string(), url));
         }
     }
+    let max_attempts = match (raw.max_retries, from_env(&["AWS_MAX_ATTEMPTS"])) {
+        (Some(n), _) => u32::try_from(n.clamp(0, MAX_RETRIES_LIMIT)).unwrap_or(0) + 1,
+        (None, Some(v)) => match v.trim().parse::<u32>() {
+            Ok(n) if (1..=MAX_RETRIES_LIMIT as u32 + 1).contains(&n) => n,
+            _ => {
+                diags.error_at(
+                    AttributePath::attr("max_retries"),
+                    "Invalid AWS_MAX_ATTEMPTS",
+                    format!(
+                        "AWS_MAX_ATTEMPTS is {v:?}; it must be a whole number of tries from 1 to {}. Fix the variable, or set max_retries.",
+                        MAX_RETRIES_LIMIT + 1
+                    ),
+                );
+                1
+            }
+        },
+        (None, None) => DEFAULT_MAX_RETRIES + 1,
+    };
     let snowflake = raw
         .snowflake
         .map(|s| resolve_snowflake(s, &from_env, &mut diags));
@@ -279,6 +313,7 @@ pub fn resolve(
         }),
         endpoints,
         skip_credentials_validation: raw.skip_credentials_validation.unwrap_or(false),
+        max_attempts,
         snowflake: snowflake.flatten(),
         federation_profile: raw.federation_profile,
     })
@@ -483,6 +518,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.federation_profile.as_deref(), Some("pin"));
+    }
+
+    #[test]
+    fn retries_come_from_max_retries_then_aws_max_attempts() {
+        let default = resolve(&Value::Null, &env_of(&[])).unwrap();
+        assert_eq!(default.max_attempts, DEFAULT_MAX_RETRIES + 1);
+        let env = resolve(&Value::Null, &env_of(&[("AWS_MAX_ATTEMPTS", "3")])).unwrap();
+        assert_eq!(env.max_attempts, 3);
+        let set = resolve(
+            &Value::object([("max_retries", Value::int(0))]),
+            &env_of(&[("AWS_MAX_ATTEMPTS", "3")]),
+        )
+        .unwrap();
+        assert_eq!(set.max_attempts, 1, "the attribute wins over the variable");
+        let bad = resolve(&Value::Null, &env_of(&[("AWS_MAX_ATTEMPTS", "lots")])).unwrap_err();
+        assert_eq!(bad.0[0].path, Some(AttributePath::attr("max_retries")));
     }
 
     #[test]

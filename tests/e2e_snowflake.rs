@@ -13,6 +13,9 @@ mod terraform;
 use aws::Emulator;
 use serde_json::{json, Value};
 use snowflake::{aws_fixture, key_pair, KeyPair, Snowflake, User};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
 use terraform::Workspace;
 
 const HEADER: &str = "terraform {\n  required_providers {\n    privatelink = { source = \"privatelink/privatelink\" }\n  }\n}\n";
@@ -622,6 +625,105 @@ fn a_wrong_private_key_gets_snowflakes_auth_error_without_the_key() {
     let refused = w.sf.requests();
     assert!(refused.iter().any(|r| r["status"] == 401), "{refused:?}");
     assert!(refused.iter().all(|r| r["status"] == 401), "{refused:?}");
+}
+
+/// An HTTP proxy on loopback serving CONNECT tunnels, as corporate
+/// proxies do for https; it records each tunnel's target.
+struct ConnectProxy {
+    url: String,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    fn start() -> ConnectProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&targets);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || {
+                    let _ = Self::tunnel(client, &seen);
+                });
+            }
+        });
+        ConnectProxy { url, targets }
+    }
+
+    fn tunnel(client: TcpStream, seen: &Mutex<Vec<String>>) -> std::io::Result<()> {
+        let mut request = BufReader::new(client.try_clone()?);
+        let mut line = String::new();
+        request.read_line(&mut line)?;
+        let mut words = line.split_whitespace();
+        let (Some("CONNECT"), Some(target)) = (words.next(), words.next()) else {
+            return (&client).write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n");
+        };
+        let target = target.to_string();
+        loop {
+            let mut header = String::new();
+            if request.read_line(&mut header)? == 0 || header == "\r\n" {
+                break;
+            }
+        }
+        seen.lock().unwrap().push(target.clone());
+        let upstream = TcpStream::connect(&target)?;
+        (&client).write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+        let (mut from_host, mut to_client) = (upstream.try_clone()?, client.try_clone()?);
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from_host, &mut to_client);
+            let _ = to_client.shutdown(Shutdown::Write);
+        });
+        let mut to_host = upstream;
+        std::io::copy(&mut request, &mut to_host)?;
+        to_host.shutdown(Shutdown::Write)
+    }
+
+    fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn snowflake_calls_go_through_the_proxy_the_environment_names() {
+    let w = world(false);
+    let proxy = ConnectProxy::start();
+    // Snowflake as `localhost` goes through the proxy; the AWS emulator, at
+    // 127.0.0.1, is exempt, as an AWS VPC endpoint would be.
+    let snowflake_host = w.sf.url.replace("127.0.0.1", "localhost");
+    let tunnelled_to = snowflake_host.trim_start_matches("http://").to_string();
+    let body = format!(
+        "{}\ndata \"privatelink_snowflake_config\" \"sf\" {{}}\n\noutput \"account_url\" {{\n  value = data.privatelink_snowflake_config.sf.account_url\n}}\n",
+        w.provider(
+            None,
+            &format!("  snowflake {{\n    account = \"myorg-acct1\"\n    user    = \"terraform\"\n    token   = trimspace(file(\"${{path.module}}/token1.txt\"))\n    host    = {snowflake_host:?}\n  }}\n"),
+            ""
+        )
+    );
+    let mut ws = w.workspace(&body);
+    ws.set_env("HTTP_PROXY", &proxy.url);
+    ws.set_env("NO_PROXY", "127.0.0.1");
+    ws.init();
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("account_url = \""), "{}", out.stdout);
+    let targets = proxy.targets();
+    assert!(!targets.is_empty(), "nothing went through the proxy");
+    assert!(
+        targets.iter().all(|t| *t == tunnelled_to),
+        "only Snowflake is tunnelled, AWS stays direct: {targets:?}"
+    );
+    assert!(
+        w.sf.requests().iter().any(|r| r["status"] == 200),
+        "{:?}",
+        w.sf.requests()
+    );
+
+    // NO_PROXY exempts Snowflake too: nothing more reaches the proxy.
+    let before = targets.len();
+    ws.set_env("NO_PROXY", "127.0.0.1,localhost");
+    ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert_eq!(proxy.targets().len(), before, "{:?}", proxy.targets());
 }
 
 #[test]

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod coalesce;
 pub mod config;
 pub mod docs;
+pub mod proxy;
 pub mod snowflake;
 
 use crate::framework::resource::{DataSource, Provider, Resource};

@@ -46,7 +46,7 @@ const MAX_SUBMIT_ATTEMPTS: u32 = 8;
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 const USER_AGENT: &str = concat!("terraform-provider-privatelink/", env!("CARGO_PKG_VERSION"));
 
-type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
+type Connector = hyper_rustls::HttpsConnector<super::proxy::ProxyConnector>;
 type HttpClient = hyper_util::client::legacy::Client<Connector, Full<Bytes>>;
 
 enum Auth {
@@ -728,7 +728,7 @@ fn http_client() -> HttpClient {
         .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .build();
+        .wrap_connector(super::proxy::ProxyConnector::from_env());
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https)
 }
 

@@ -11,7 +11,7 @@ mod harness;
 mod terraform;
 
 use aws::Emulator;
-use harness::{assert_import_matches, main_tf, workspace};
+use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
 use serde_json::{json, Value};
 
 struct World {
@@ -504,4 +504,116 @@ resource "privatelink_vpc_endpoint" "{name}" {{
         json!([]),
         "the shared owned group is left behind"
     );
+}
+
+#[test]
+fn an_imported_endpoint_plans_clean_from_the_configuration_terraform_generates() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let s0 = w.subnets[0].0.as_str();
+    let allow = "  allow_from_vpc_cidr {\n    ports = [443]\n  }";
+    let ws = workspace(&emu, &endpoint_config(&w, &[s0], allow));
+    ws.init();
+    ws.apply();
+    let ep = ws.resource_values("privatelink_vpc_endpoint");
+    let id = ep["id"].as_str().unwrap().to_string();
+    let owned = ep["owned_security_group_id"].as_str().unwrap().to_string();
+    let provider = emu.provider_block();
+
+    // `plan -generate-config-out` writes every optional attribute the state
+    // holds: the owned group listed beside the block that made it. Imported
+    // with that configuration, the endpoint has nothing to change.
+    // (No outputs: Terraform before 1.x does not store them on import.)
+    let generated_like = format!(
+        "resource \"privatelink_vpc_endpoint\" \"partner\" {{\n  service_name       = {:?}\n  vpc_id             = {:?}\n  subnet_ids         = [{s0:?}]\n  security_group_ids = [{owned:?}]\n{allow}\n}}\n",
+        w.service_name, w.vpc_id
+    );
+    let other = copy_of(&emu, &format!("{HEADER}{provider}\n{generated_like}"));
+    other.init();
+    other.ok(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        "privatelink_vpc_endpoint.partner",
+        &id,
+    ]);
+    other.assert_plan_empty();
+
+    // Terraform's own generated configuration, where it can write one.
+    if other.terraform_version() >= (1, 5) {
+        let gen = copy_of(
+            &emu,
+            &format!("{HEADER}{provider}\nimport {{\n  to = privatelink_vpc_endpoint.adopted\n  id = {id:?}\n}}\n"),
+        );
+        gen.init();
+        gen.ok(&[
+            "plan",
+            "-no-color",
+            "-input=false",
+            "-generate-config-out=generated.tf",
+        ]);
+        let generated = std::fs::read_to_string(gen.path().join("generated.tf")).unwrap();
+        assert!(
+            generated.contains("allow_from_vpc_cidr") && generated.contains(&owned),
+            "{generated}"
+        );
+        let applied = gen.apply();
+        assert!(
+            applied
+                .stdout
+                .contains("1 imported, 0 added, 0 changed, 0 destroyed"),
+            "{}",
+            applied.stdout
+        );
+        gen.assert_plan_empty();
+    }
+
+    // Any other group beside the block is refused on the attribute: one
+    // group at plan time (which group is owned is known there), two or
+    // more already at validate.
+    for groups in [
+        "[\"sg-0123456789abcdef0\"]",
+        "[\"sg-0123456789abcdef0\", \"sg-0fedcba9876543210\"]",
+    ] {
+        let wrong = copy_of(
+            &emu,
+            &format!(
+                "{HEADER}{provider}\n{}",
+                endpoint_config(
+                    &w,
+                    &[s0],
+                    &format!("{allow}\n  security_group_ids = {groups}")
+                )
+            ),
+        );
+        wrong.init();
+        let out = wrong.run(&["plan", "-no-color", "-input=false"]);
+        assert_ne!(out.code, 0, "{}", out.all());
+        let text = out.all();
+        assert!(
+            text.contains("Error: Conflicting security groups"),
+            "{text}"
+        );
+        assert!(
+            text.contains("security_group_ids = ["),
+            "not on the attribute: {text}"
+        );
+    }
+    let calls_before = ec2_calls(&emu);
+    let two = copy_of(
+        &emu,
+        &format!(
+            "{HEADER}{provider}\n{}",
+            endpoint_config(&w, &[s0], &format!("{allow}\n  security_group_ids = [\"sg-0123456789abcdef0\", \"sg-0fedcba9876543210\"]"))
+        ),
+    );
+    two.init();
+    let out = two.run(&["validate", "-no-color"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all().contains("Conflicting security groups"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(ec2_calls(&emu), calls_before, "validate calls nothing");
 }

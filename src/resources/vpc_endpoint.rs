@@ -73,6 +73,14 @@ struct State {
     owned_security_group_id: Option<String>,
 }
 
+fn conflicting_groups() -> Diagnostic {
+    Diagnostic::error(
+        "Conflicting security groups",
+        "Use security_group_ids or allow_from_vpc_cidr, not both: allow_from_vpc_cidr creates the endpoint's only security group. (After an import, security_group_ids may name that group itself, as generated configuration does.)",
+    )
+    .at(AttributePath::attr("security_group_ids"))
+}
+
 fn dns_entry_type() -> Type {
     Type::object([("dns_name", Type::String), ("hosted_zone_id", Type::String)])
 }
@@ -108,7 +116,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional_computed("security_group_ids", Type::set(Type::String))
-                        .description("Security groups for the endpoint's network interfaces. Leave out with `allow_from_vpc_cidr` (the owned group is used), or to get the VPC's default group.")
+                        .description("Security groups for the endpoint's network interfaces. Leave out with `allow_from_vpc_cidr` (the owned group is used; configuration Terraform generates on import names that group here, which is accepted), or to get the VPC's default group.")
                         .use_state_for_unknown()
                         .validate(each(pattern(r"^sg-[0-9a-f]+$", "a security group ID such as `sg-0123456789abcdef0`"))),
                 )
@@ -166,13 +174,17 @@ impl Resource<ProviderData> for VpcEndpointResource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        // Beside allow_from_vpc_cidr, only the owned group itself may be
+        // listed (as `-generate-config-out` writes it for an imported
+        // endpoint); the plan checks that, knowing which group it is. Any
+        // other number of groups is wrong whatever the state holds.
         let given = |name: &str| config.get(name).is_some_and(|v| !v.is_null());
-        if given("security_group_ids") && given("allow_from_vpc_cidr") {
-            diags.error_at(
-                AttributePath::attr("security_group_ids"),
-                "Conflicting security groups",
-                "Use security_group_ids or allow_from_vpc_cidr, not both: allow_from_vpc_cidr creates the endpoint's only security group.",
-            );
+        let group_count = config
+            .get("security_group_ids")
+            .and_then(Value::elements)
+            .map(|groups| groups.len());
+        if given("allow_from_vpc_cidr") && group_count.is_some_and(|n| n != 1) {
+            diags.push(conflicting_groups());
         }
         if let Some(text) = config.get("policy").and_then(Value::as_str) {
             if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
@@ -221,10 +233,44 @@ impl Resource<ProviderData> for VpcEndpointResource {
             (false, true) => plan.set("owned_security_group_id", Value::Null),
             _ => {}
         }
-        let sg_config_null = plan
+        let configured_groups = plan
             .config
             .get("security_group_ids")
-            .is_none_or(Value::is_null);
+            .filter(|v| !v.is_null());
+        let prior_owned = plan
+            .prior
+            .get("owned_security_group_id")
+            .and_then(Value::as_str);
+        if let Some(groups) = configured_groups {
+            let names_only = |group: Option<&str>| {
+                group.is_some_and(|g| {
+                    groups.is_fully_known()
+                        && groups.elements().is_some_and(|e| e == [Value::string(g)])
+                })
+            };
+            if wants_owned && !names_only(prior_owned) {
+                plan.diagnostics.push(conflicting_groups());
+            }
+            let lists_owned = prior_owned.is_some_and(|owned| {
+                groups
+                    .elements()
+                    .unwrap_or_default()
+                    .contains(&Value::string(owned))
+            });
+            if !wants_owned && lists_owned {
+                plan.diagnostics.push(
+                    Diagnostic::error(
+                        "Security group about to be deleted",
+                        format!(
+                            "security_group_ids lists {}, the group allow_from_vpc_cidr made; without that block the group is deleted. List other groups, or leave security_group_ids out for the VPC's default group.",
+                            prior_owned.unwrap_or_default()
+                        ),
+                    )
+                    .at(AttributePath::attr("security_group_ids")),
+                );
+            }
+        }
+        let sg_config_null = configured_groups.is_none();
         if sg_config_null && wants_owned != has_owned {
             plan.set_unknown("security_group_ids");
         }
@@ -1379,12 +1425,14 @@ mod tests {
         assert!(!simple);
     }
 
+    /// One group beside the block may be the owned one, which only the
+    /// plan knows; two never can be.
     #[test]
     fn both_ways_of_choosing_groups_conflict() {
         let cfg = Value::object([
             (
                 "security_group_ids",
-                Value::Set(vec![Value::string("sg-1")]),
+                Value::Set(vec![Value::string("sg-1"), Value::string("sg-2")]),
             ),
             (
                 "allow_from_vpc_cidr",

@@ -206,6 +206,15 @@ impl Workspace {
         ])
     }
 
+    /// The Terraform version running here, as (major, minor).
+    pub fn terraform_version(&self) -> (u64, u64) {
+        let out = self.ok(&["version", "-json"]);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("version -json");
+        let text = v["terraform_version"].as_str().unwrap_or_default();
+        let mut parts = text.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
+
     pub fn init(&self) -> Output {
         self.ok(&["init", "-no-color", "-input=false"])
     }

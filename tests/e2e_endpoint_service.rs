@@ -355,3 +355,88 @@ fn destroy_refuses_while_endpoints_are_connected() {
         false
     );
 }
+
+/// A provider block whose region and Snowflake account come from another
+/// resource: unknown while planning. Resources that can plan without a
+/// call still do; what would have to guess (the region from AWS_REGION)
+/// says why it cannot instead; the apply then configures it for real.
+#[test]
+fn a_provider_configured_from_values_known_only_after_apply() {
+    let emu = Emulator::start();
+    let first_nlb = emu.fixture(&["nlb", "--name", "first-nlb"])["nlb_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let second_nlb = emu.fixture(&["nlb", "--name", "second-nlb"])["nlb_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let endpoints: String = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"]
+        .iter()
+        .map(|s| format!("    {s} = {:?}\n", emu.url))
+        .collect();
+    let main = |extra: &str| {
+        format!(
+            r#"{HEADER}{default}
+resource "privatelink_endpoint_service" "first" {{
+  network_load_balancer_arns = [{first_nlb:?}]
+  allowed_principals         = ["arn:aws:iam::185497759670:root"]
+}}
+
+provider "privatelink" {{
+  alias  = "later"
+  region = privatelink_endpoint_service.first.state == "" ? "us-east-1" : "us-east-1"
+  endpoints {{
+{endpoints}  }}
+  snowflake {{
+    account = privatelink_endpoint_service.first.id
+    user    = "TERRAFORM"
+    token   = "not-used-here"
+  }}
+}}
+
+resource "privatelink_endpoint_service" "second" {{
+  provider                   = privatelink.later
+  network_load_balancer_arns = [{second_nlb:?}]
+  allowed_principals         = ["arn:aws:iam::185497759670:root"]
+}}
+{extra}"#,
+            default = emu.provider_block()
+        )
+    };
+    let mut ws = workspace(&emu, "");
+    ws.write("main.tf", &main(""));
+    // A region in the environment must not stand in for the unknown one.
+    ws.set_env("AWS_REGION", "eu-west-1");
+    ws.init();
+    ws.plan_says("2 to add, 0 to change, 0 to destroy");
+
+    ws.write(
+        "main.tf",
+        &main("\ndata \"privatelink_vendor\" \"sigma\" {\n  provider = privatelink.later\n  name     = \"sigma\"\n}\n"),
+    );
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let text = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("Error: Provider configuration not known until apply"),
+        "{text}"
+    );
+    assert!(text.contains("`region`"), "{text}");
+    assert!(text.contains("data.privatelink_vendor.sigma"), "{text}");
+
+    ws.write("main.tf", &main(""));
+    let applied = ws.apply();
+    assert!(
+        applied.stdout.contains("2 added, 0 changed, 0 destroyed"),
+        "{}",
+        applied.stdout
+    );
+    let creates = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, status)| a == "CreateVpcEndpointServiceConfiguration" && *status == 200)
+        .count();
+    assert_eq!(creates, 2);
+    ws.assert_plan_empty();
+}

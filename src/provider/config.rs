@@ -208,6 +208,45 @@ pub struct ProviderConfig {
     pub snowflake: Option<SnowflakeConfig>,
     /// Profile whose (IAM user) credentials mint Snowflake pin tokens.
     pub federation_profile: Option<String>,
+    /// Settings (`region`, `snowflake.account`...) whose values come from
+    /// other resources and are not known until apply. Terraform configures
+    /// the provider with them unknown while planning; no client is built
+    /// from a guess (such as the environment's region) meanwhile.
+    pub pending: Vec<String>,
+}
+
+impl ProviderConfig {
+    /// The pending settings among those `wanted` says a client depends on.
+    pub fn pending_of(&self, wanted: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.pending
+            .iter()
+            .map(String::as_str)
+            .filter(|p| wanted(p))
+            .collect()
+    }
+}
+
+/// The settings of the provider block whose values are unknown: top-level
+/// attributes and blocks, and the attributes of its single blocks.
+fn unknown_settings(config: &Value) -> Vec<String> {
+    let mut pending = Vec::new();
+    let Value::Object(attrs) = config else {
+        return pending;
+    };
+    for (name, value) in attrs {
+        match value {
+            Value::Unknown => pending.push(name.clone()),
+            Value::Object(inner) => pending.extend(
+                inner
+                    .iter()
+                    .filter(|(_, v)| !v.is_fully_known())
+                    .map(|(k, _)| format!("{name}.{k}")),
+            ),
+            other if !other.is_fully_known() => pending.push(name.clone()),
+            _ => {}
+        }
+    }
+    pending
 }
 
 #[derive(Deserialize, Default)]
@@ -258,10 +297,17 @@ pub fn resolve(
         })?
     };
     let from_env = |vars: &[&str]| vars.iter().find_map(|v| env(v).filter(|s| !s.is_empty()));
+    let pending = unknown_settings(config);
+    let is_pending = |name: &str| pending.iter().any(|p| p == name);
 
-    let region = raw
-        .region
-        .or_else(|| from_env(&["AWS_REGION", "AWS_DEFAULT_REGION"]));
+    // A setting not known yet is set all the same: the environment does
+    // not stand in for it.
+    let region = if is_pending("region") {
+        None
+    } else {
+        raw.region
+            .or_else(|| from_env(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+    };
     if let Some(r) = &region {
         aws_region_check(r, &mut diags);
     }
@@ -295,8 +341,12 @@ pub fn resolve(
         },
         (None, None) => DEFAULT_MAX_RETRIES + 1,
     };
+    let snowflake_pending = pending
+        .iter()
+        .any(|p| p == "snowflake" || p.starts_with("snowflake."));
     let snowflake = raw
         .snowflake
+        .filter(|_| !snowflake_pending)
         .map(|s| resolve_snowflake(s, &from_env, &mut diags));
     if diags.has_errors() {
         return Err(diags);
@@ -316,6 +366,7 @@ pub fn resolve(
         max_attempts,
         snowflake: snowflake.flatten(),
         federation_profile: raw.federation_profile,
+        pending,
     })
 }
 
@@ -534,6 +585,28 @@ mod tests {
         assert_eq!(set.max_attempts, 1, "the attribute wins over the variable");
         let bad = resolve(&Value::Null, &env_of(&[("AWS_MAX_ATTEMPTS", "lots")])).unwrap_err();
         assert_eq!(bad.0[0].path, Some(AttributePath::attr("max_retries")));
+    }
+
+    #[test]
+    fn settings_known_only_after_apply_are_pending_not_guessed() {
+        let config = Value::object([
+            ("region", Value::Unknown),
+            (
+                "snowflake",
+                Value::object([
+                    ("account", Value::Unknown),
+                    ("user", Value::string("TERRAFORM")),
+                ]),
+            ),
+        ]);
+        let cfg = resolve(&config, &env_of(&[("AWS_REGION", "eu-west-1")])).unwrap();
+        assert_eq!(cfg.region, None, "not the environment's region");
+        assert!(cfg.snowflake.is_none(), "no Missing-account error either");
+        assert_eq!(cfg.pending, vec!["region", "snowflake.account"]);
+        assert_eq!(
+            cfg.pending_of(|p| !p.starts_with("snowflake")),
+            vec!["region"]
+        );
     }
 
     #[test]

@@ -89,6 +89,10 @@ impl ProviderData {
     /// The shared AWS clients, built (and the credentials checked) on first
     /// use.
     pub async fn aws(&self) -> Result<&aws::AwsClients, Diagnostics> {
+        let pending = self.config.pending_of(|p| !p.starts_with("snowflake"));
+        if !pending.is_empty() {
+            return Err(not_known_yet(&pending, "AWS"));
+        }
         self.aws
             .get_or_try_init(|| aws::AwsClients::new(&self.config))
             .await
@@ -98,6 +102,12 @@ impl ProviderData {
     /// built on first use; an error when the provider has no `snowflake`
     /// block.
     pub async fn snowflake(&self) -> Result<&snowflake::SnowflakeClient, Diagnostics> {
+        let pending = self
+            .config
+            .pending_of(|p| p == "snowflake" || p.starts_with("snowflake."));
+        if !pending.is_empty() {
+            return Err(not_known_yet(&pending, "Snowflake"));
+        }
         let Some(cfg) = &self.config.snowflake else {
             return Err(crate::framework::Diagnostic::error(
                 "No Snowflake account configured",
@@ -112,6 +122,11 @@ impl ProviderData {
 
     /// The provider's region, or an error on `at` asking for one.
     pub fn region_or_error(&self, at: AttributePath) -> Result<String, Diagnostics> {
+        if self.config.pending.iter().any(|p| p == "region") {
+            let mut d = not_known_yet(&["region"], "AWS");
+            d.0[0].path = Some(at);
+            return Err(d);
+        }
         self.config.region.clone().ok_or_else(|| {
             let mut d = Diagnostics::new();
             d.error_at(
@@ -122,6 +137,23 @@ impl ProviderData {
             d
         })
     }
+}
+
+/// Settings of the provider block that come from values known only after
+/// apply stop what needs them while planning, with this.
+fn not_known_yet(settings: &[&str], service: &str) -> Diagnostics {
+    let list = settings
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    crate::framework::Diagnostic::error(
+        "Provider configuration not known until apply",
+        format!(
+            "The provider block's {list} depends on values known only after apply, so this cannot reach {service} while planning. Set it from values known at plan time (variables, locals, data sources), or apply what it depends on first (`terraform apply -target=...`)."
+        ),
+    )
+    .into()
 }
 
 #[derive(Default)]

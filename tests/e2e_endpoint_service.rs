@@ -440,3 +440,57 @@ resource "privatelink_endpoint_service" "second" {{
     assert_eq!(creates, 2);
     ws.assert_plan_empty();
 }
+
+/// allowed_account_ids and forbidden_account_ids stop every call in an
+/// account they rule out, before anything is made there.
+#[test]
+fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
+    let emu = Emulator::start();
+    let nlb = emu.fixture(&["nlb", "--name", "guarded-nlb"])["nlb_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let config = |guard: &str| {
+        let block = emu.provider_block().replacen(
+            "provider \"privatelink\" {\n",
+            &format!("provider \"privatelink\" {{\n  {guard}\n"),
+            1,
+        );
+        format!(
+            "{HEADER}{block}\nresource \"privatelink_endpoint_service\" \"svc\" {{\n  network_load_balancer_arns = [{nlb:?}]\n}}\n"
+        )
+    };
+    let ws = workspace(&emu, "");
+    ws.init();
+    for (guard, says) in [
+        (
+            "allowed_account_ids = [\"111111111111\"]",
+            "AWS account 123456789012 is not allowed",
+        ),
+        (
+            "forbidden_account_ids = [\"123456789012\"]",
+            "AWS account 123456789012 is forbidden",
+        ),
+    ] {
+        ws.write("main.tf", &config(guard));
+        emu.clear_requests();
+        let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+        assert_ne!(out.code, 0, "{}", out.all());
+        assert!(out.all().contains(says), "{}", out.all());
+        let calls: Vec<String> = emu.requests().into_iter().map(|(_, a, _)| a).collect();
+        assert!(
+            calls.iter().all(|a| a == "GetCallerIdentity"),
+            "only the identity check may run: {calls:?}"
+        );
+    }
+    ws.write(
+        "main.tf",
+        &config("allowed_account_ids = [\"123456789012\"]"),
+    );
+    let applied = ws.apply();
+    assert!(
+        applied.stdout.contains("1 added, 0 changed, 0 destroyed"),
+        "{}",
+        applied.stdout
+    );
+}

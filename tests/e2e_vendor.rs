@@ -217,6 +217,12 @@ fn bad_provider_configuration_points_at_the_attribute() {
     );
     assert!(err.contains("Invalid max_retries"), "{err}");
     assert!(err.contains("max_retries = -1"), "{err}");
+
+    let err = validate_error(
+        "provider \"privatelink\" {\n  region                = \"us-east-1\"\n  allowed_account_ids   = [\"111111111111\"]\n  forbidden_account_ids = [\"222222222222\"]\n}\ndata \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n",
+    );
+    assert!(err.contains("Conflicting account lists"), "{err}");
+    assert!(err.contains("forbidden_account_ids = ["), "{err}");
 }
 
 /// A plan of one AWS-backed data source with `env`, which must fail;

@@ -139,7 +139,8 @@ impl AwsClients {
             sdk,
         };
         if !config.skip_credentials_validation {
-            clients.caller_identity().await?;
+            let account = &clients.caller_identity().await?.account;
+            check_account(config, account)?;
         }
         Ok(clients)
     }
@@ -241,6 +242,29 @@ impl AwsClients {
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
     }
+}
+
+/// Refuses credentials of an account the provider block rules out: no
+/// client exists, so no call is made in it.
+fn check_account(config: &ProviderConfig, account: &str) -> Result<(), Diagnostics> {
+    let refused = |list: &str, why: &str| -> Result<(), Diagnostics> {
+        Err(Diagnostic::error(
+            format!("AWS account {account} {why}"),
+            format!("The credentials belong to account {account}, which {list} rules out, so nothing was done in it. Use credentials (profile, assume_role) of an allowed account, or change {list}."),
+        )
+        .into())
+    };
+    if let Some(allowed) = &config.allowed_account_ids {
+        if !allowed.iter().any(|a| a == account) {
+            return refused("allowed_account_ids", "is not allowed");
+        }
+    }
+    if let Some(forbidden) = &config.forbidden_account_ids {
+        if forbidden.iter().any(|a| a == account) {
+            return refused("forbidden_account_ids", "is forbidden");
+        }
+    }
+    Ok(())
 }
 
 /// What sts:GetCallerIdentity answers about a set of credentials.

@@ -3,7 +3,7 @@
 //! already set.
 
 use crate::framework::validators::{
-    self, aws_region, http_url, iam_role_arn, int_between, pattern,
+    self, aws_account_id, aws_region, each, http_url, iam_role_arn, int_between, pattern,
 };
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Type, Value,
@@ -52,6 +52,16 @@ pub fn schema() -> Schema {
             .attribute(
                 Attribute::optional("federation_profile", Type::String)
                     .description("Named profile holding long-term IAM user credentials, used only to mint the scoped `sts:GetFederationToken` token that `privatelink_snowflake_endpoint_pin` hands to Snowflake. AWS refuses GetFederationToken to role sessions (`assume_role`, SSO, instance roles), so set this when the provider itself runs as a role. Defaults to the provider's own credentials; a pin's `federation_profile` overrides it."),
+            )
+            .attribute(
+                Attribute::optional("allowed_account_ids", Type::set(Type::String))
+                    .description("AWS accounts the provider may act in. When the credentials belong to another account, every AWS call stops before it is made: a guard against applying to the wrong account. Checked with `sts:GetCallerIdentity`, so not with `skip_credentials_validation`. Conflicts with `forbidden_account_ids`.")
+                    .validate(each(aws_account_id())),
+            )
+            .attribute(
+                Attribute::optional("forbidden_account_ids", Type::set(Type::String))
+                    .description("AWS accounts the provider must never act in (production, say, for a sandbox configuration); checked like `allowed_account_ids`, which it conflicts with.")
+                    .validate(each(aws_account_id())),
             )
             .attribute(
                 Attribute::optional("max_retries", Type::Number)
@@ -203,6 +213,9 @@ pub struct ProviderConfig {
     /// Service name (as in `AWS_SERVICES`) to endpoint URL.
     pub endpoints: Vec<(String, String)>,
     pub skip_credentials_validation: bool,
+    /// Accounts the credentials may (or must not) belong to.
+    pub allowed_account_ids: Option<Vec<String>>,
+    pub forbidden_account_ids: Option<Vec<String>>,
     /// Tries of one AWS call, the first included.
     pub max_attempts: u32,
     pub snowflake: Option<SnowflakeConfig>,
@@ -255,6 +268,8 @@ struct RawBlock {
     profile: Option<String>,
     federation_profile: Option<String>,
     skip_credentials_validation: Option<bool>,
+    allowed_account_ids: Option<Vec<String>>,
+    forbidden_account_ids: Option<Vec<String>>,
     max_retries: Option<i64>,
     assume_role: Option<RawAssumeRole>,
     endpoints: Option<std::collections::BTreeMap<String, Option<String>>>,
@@ -341,6 +356,26 @@ pub fn resolve(
         },
         (None, None) => DEFAULT_MAX_RETRIES + 1,
     };
+    let skip_credentials_validation = raw.skip_credentials_validation.unwrap_or(false);
+    let listed = |name: &str| config.get(name).is_some_and(|v| !v.is_null()) || is_pending(name);
+    if listed("allowed_account_ids") && listed("forbidden_account_ids") {
+        diags.error_at(
+            AttributePath::attr("forbidden_account_ids"),
+            "Conflicting account lists",
+            "Set allowed_account_ids or forbidden_account_ids, not both.",
+        );
+    }
+    if skip_credentials_validation {
+        for name in ["allowed_account_ids", "forbidden_account_ids"] {
+            if listed(name) {
+                diags.error_at(
+                    AttributePath::attr(name),
+                    format!("{name} needs the credentials checked"),
+                    "The account is learned from sts:GetCallerIdentity, which skip_credentials_validation turns off. Remove one of the two.",
+                );
+            }
+        }
+    }
     let snowflake_pending = pending
         .iter()
         .any(|p| p == "snowflake" || p.starts_with("snowflake."));
@@ -362,7 +397,9 @@ pub fn resolve(
                 .unwrap_or_else(|| "terraform-provider-privatelink".into()),
         }),
         endpoints,
-        skip_credentials_validation: raw.skip_credentials_validation.unwrap_or(false),
+        skip_credentials_validation,
+        allowed_account_ids: raw.allowed_account_ids,
+        forbidden_account_ids: raw.forbidden_account_ids,
         max_attempts,
         snowflake: snowflake.flatten(),
         federation_profile: raw.federation_profile,
@@ -606,6 +643,35 @@ mod tests {
         assert_eq!(
             cfg.pending_of(|p| !p.starts_with("snowflake")),
             vec!["region"]
+        );
+    }
+
+    #[test]
+    fn account_lists_conflict_with_each_other_and_with_skipping_the_check() {
+        let ids = || Value::Set(vec![Value::string("123456789012")]);
+        let both = resolve(
+            &Value::object([
+                ("allowed_account_ids", ids()),
+                ("forbidden_account_ids", ids()),
+            ]),
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            both.0[0].path,
+            Some(AttributePath::attr("forbidden_account_ids"))
+        );
+        let skipped = resolve(
+            &Value::object([
+                ("allowed_account_ids", ids()),
+                ("skip_credentials_validation", Value::Bool(true)),
+            ]),
+            &env_of(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            skipped.0[0].path,
+            Some(AttributePath::attr("allowed_account_ids"))
         );
     }
 

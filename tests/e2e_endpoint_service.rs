@@ -426,12 +426,7 @@ resource "privatelink_endpoint_service" "second" {{
     assert!(text.contains("data.privatelink_vendor.sigma"), "{text}");
 
     ws.write("main.tf", &main(""));
-    let applied = ws.apply();
-    assert!(
-        applied.stdout.contains("2 added, 0 changed, 0 destroyed"),
-        "{}",
-        applied.stdout
-    );
+    ws.apply_says("2 added, 0 changed, 0 destroyed");
     let creates = emu
         .requests()
         .iter()
@@ -487,10 +482,5 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
         "main.tf",
         &config("allowed_account_ids = [\"123456789012\"]"),
     );
-    let applied = ws.apply();
-    assert!(
-        applied.stdout.contains("1 added, 0 changed, 0 destroyed"),
-        "{}",
-        applied.stdout
-    );
+    ws.apply_says("1 added, 0 changed, 0 destroyed");
 }

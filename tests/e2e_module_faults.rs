@@ -483,12 +483,7 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
     // every injected answer).
     inject_aws(&e.aws, 17, &LOST_ON_APPLY);
     inject_snowflake(&e.sf, 3, "REGISTER_PRIVATELINK_ENDPOINT");
-    let first = ws.apply();
-    assert!(
-        first.stdout.contains("Apply complete! Resources: 5 added"),
-        "{}",
-        first.stdout
-    );
+    ws.apply_says("Apply complete! Resources: 5 added");
     assert_lost_answers(&e.aws, &LOST_ON_APPLY);
 
     // The vendor answers (fixtures run without faults: they do not retry).
@@ -499,14 +494,7 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
     // Phase two (accept the connection, trust the vendor's user), a
     // refreshing plan and the hand-off, all under faults.
     inject_aws(&e.aws, 29, &[]);
-    let second = ws.apply();
-    assert!(
-        second
-            .stdout
-            .contains("Apply complete! Resources: 1 added, 1 changed, 0 destroyed"),
-        "{}",
-        second.stdout
-    );
+    ws.apply_says("Apply complete! Resources: 1 added, 1 changed, 0 destroyed");
     ws.assert_plan_empty();
     let mut listed = state_list(&ws);
     listed.sort();
@@ -771,14 +759,9 @@ fn provider_killed_mid_apply_then_the_next_apply_adopts_without_duplicates() {
     // rule and the registration.
     e.aws.clear_requests();
     e.sf.clear_requests();
-    let third = ws.apply();
-    assert!(
-        third.stdout.contains(&format!(
-            "Apply complete! Resources: {left} added, 0 changed, 0 destroyed"
-        )),
-        "{}",
-        third.stdout
-    );
+    ws.apply_says(&format!(
+        "Apply complete! Resources: {left} added, 0 changed, 0 destroyed"
+    ));
     assert!(
         e.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty(),
         "the registration was adopted, not made again"
@@ -849,12 +832,7 @@ fn provider_killed_mid_apply_then_the_next_apply_adopts_without_duplicates() {
         json!([{"id": vendor.endpoint_id, "state": "available", "owner": SIGMA_ACCOUNT}]),
         "the held accept took effect"
     );
-    let fifth = ws.apply();
-    assert!(
-        fifth.stdout.contains("Resources: 1 added"),
-        "{}",
-        fifth.stdout
-    );
+    ws.apply_says("Resources: 1 added");
     let accepts = e
         .aws
         .request_log()

@@ -195,6 +195,14 @@ impl Workspace {
         plan
     }
 
+    /// `terraform apply`, which must succeed and sum up as `summary` (e.g.
+    /// "1 added, 0 changed, 0 destroyed"); its output, for more checks.
+    pub fn apply_says(&self, summary: &str) -> Output {
+        let applied = self.apply();
+        assert!(applied.stdout.contains(summary), "{}", applied.stdout);
+        applied
+    }
+
     /// `terraform apply -refresh-only`: state takes what is there now.
     pub fn refresh(&self) -> Output {
         self.ok(&[

@@ -239,6 +239,23 @@ impl ProviderConfig {
     }
 }
 
+/// `config` with the `settings` (as `unknown_settings` names them) null:
+/// a set with one unknown element reads as unset, not as a type error.
+fn without(config: &Value, settings: &[String]) -> Value {
+    let mut known = config.clone();
+    for setting in settings {
+        match setting.split_once('.') {
+            Some((block, name)) => {
+                if let Some(inner) = known.get_mut(block) {
+                    inner.set_attr(name, Value::Null);
+                }
+            }
+            None => known.set_attr(setting, Value::Null),
+        }
+    }
+    known
+}
+
 /// The settings of the provider block whose values are unknown: top-level
 /// attributes and blocks, and the attributes of its single blocks.
 fn unknown_settings(config: &Value) -> Vec<String> {
@@ -302,17 +319,17 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ProviderConfig, Diagnostics> {
     let mut diags = Diagnostics::new();
+    let pending = unknown_settings(config);
     let raw: RawBlock = if config.is_null() {
         RawBlock::default()
     } else {
-        typed::from_value(config).map_err(|e| {
+        typed::from_value(&without(config, &pending)).map_err(|e| {
             let mut d = Diagnostics::new();
             d.error("Invalid provider configuration", e.to_string());
             d
         })?
     };
     let from_env = |vars: &[&str]| vars.iter().find_map(|v| env(v).filter(|s| !s.is_empty()));
-    let pending = unknown_settings(config);
     let is_pending = |name: &str| pending.iter().any(|p| p == name);
 
     // A setting not known yet is set all the same: the environment does
@@ -644,6 +661,13 @@ mod tests {
             cfg.pending_of(|p| !p.starts_with("snowflake")),
             vec!["region"]
         );
+
+        let partly = Value::object([(
+            "allowed_account_ids",
+            Value::Set(vec![Value::string("123456789012"), Value::Unknown]),
+        )]);
+        let cfg = resolve(&partly, &env_of(&[])).unwrap();
+        assert_eq!(cfg.pending, vec!["allowed_account_ids"]);
     }
 
     #[test]

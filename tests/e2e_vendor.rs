@@ -268,6 +268,23 @@ fn unreachable_aws_is_named_with_the_reason_not_blamed_on_credentials() {
 }
 
 #[test]
+fn a_role_that_cannot_be_assumed_is_named_not_called_missing_credentials() {
+    let url = format!("http://127.0.0.1:{}", closed_port());
+    let err = plan_error(
+        &format!("provider \"privatelink\" {{\n  region      = \"us-east-1\"\n  max_retries = 0\n  assume_role {{\n    role_arn = \"arn:aws:iam::123456789012:role/platform\"\n  }}\n  endpoints {{\n    sts = \"{url}\"\n    ec2 = \"{url}\"\n  }}\n}}\n"),
+        &[("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")],
+    );
+    assert!(err.contains("Error: Cannot get AWS credentials"), "{err}");
+    assert!(
+        err.contains("Assuming arn:aws:iam::123456789012:role/platform (assume_role) failed"),
+        "{err}"
+    );
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(!err.contains("No AWS credentials found"), "{err}");
+    assert!(!err.contains("not-a-real-secret"), "{err}");
+}
+
+#[test]
 fn no_credentials_anywhere_is_said_plainly() {
     let nowhere = std::env::temp_dir().join("privatelink-no-such-aws-dir/file");
     let nowhere = nowhere.to_str().expect("utf-8 path");

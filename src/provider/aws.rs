@@ -32,6 +32,8 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     sdk: SdkConfig,
+    /// The role the credentials come from, for messages.
+    assumed_role: Option<String>,
 }
 
 fn endpoint<'a>(config: &'a ProviderConfig, service: &str) -> Option<&'a str> {
@@ -137,6 +139,7 @@ impl AwsClients {
             s3,
             sts,
             sdk,
+            assumed_role: config.assume_role.as_ref().map(|r| r.role_arn.clone()),
         };
         if !config.skip_credentials_validation {
             let account = &clients.caller_identity().await?.account;
@@ -167,6 +170,17 @@ impl AwsClients {
                             format!(
                                 "The provider could not sign sts:GetCallerIdentity: {text}.\n\nSet AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile (`profile` or AWS_PROFILE), SSO, or run with an instance or container role."
                             ),
+                        ),
+                        Failure::CredentialsFailed => Diagnostic::error(
+                            "Cannot get AWS credentials",
+                            match &self.assumed_role {
+                                Some(role) => format!(
+                                    "Assuming {role} (assume_role) failed: {text}.\n\nCheck that the base credentials may assume it, its trust policy and external_id, and the STS endpoint (`endpoints.sts`, AWS_ENDPOINT_URL_STS)."
+                                ),
+                                None => format!(
+                                    "The credential source failed: {text}.\n\nCheck the profile, SSO session or role it names."
+                                ),
+                            },
                         ),
                         Failure::Unreachable => Diagnostic::error(
                             "Cannot reach AWS STS",
@@ -297,14 +311,18 @@ where
             let Some(conn) = d.as_connector_error() else {
                 return "could not send the request".into();
             };
-            if let Some(missing) = credentials_error(err) {
+            if let Some(creds) = credentials_error(err) {
                 // Its own text ("the credential provider was not enabled")
-                // says less than the chain's list of what was tried.
-                let why = match std::error::Error::source(missing) {
+                // says less than its causes: the chain's list of what was
+                // tried, or why the source that was tried failed.
+                let why = match std::error::Error::source(creds) {
                     Some(source) => causes(Some(source)),
-                    None => missing.to_string(),
+                    None => creds.to_string(),
                 };
-                return format!("no AWS credentials: {why}");
+                return match failure(err) {
+                    Failure::NoCredentials => format!("no AWS credentials: {why}"),
+                    _ => format!("could not get AWS credentials: {why}"),
+                };
             }
             let reason = causes(std::error::Error::source(conn));
             if conn.is_timeout() {
@@ -327,6 +345,9 @@ where
 pub enum Failure {
     /// No credential source gave credentials: nothing was sent.
     NoCredentials,
+    /// The credential source there is failed (a role that could not be
+    /// assumed, an expired SSO session): nothing was sent.
+    CredentialsFailed,
     /// The endpoint never answered: network, proxy, DNS or endpoint URL.
     Unreachable,
     /// AWS answered with an error.
@@ -338,10 +359,15 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    use aws_credential_types::provider::error::CredentialsError;
     use aws_sdk_sts::error::SdkError;
     match err {
-        SdkError::DispatchFailure(_) if credentials_error(err).is_some() => Failure::NoCredentials,
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Failure::Unreachable,
+        SdkError::DispatchFailure(_) => match credentials_error(err) {
+            Some(CredentialsError::CredentialsNotLoaded(_)) => Failure::NoCredentials,
+            Some(_) => Failure::CredentialsFailed,
+            None => Failure::Unreachable,
+        },
+        SdkError::TimeoutError(_) => Failure::Unreachable,
         _ => Failure::Answered,
     }
 }
@@ -430,5 +456,24 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("DispatchFailure"), "no Debug dumps: {text}");
+    }
+
+    #[test]
+    fn a_credential_source_that_fails_is_not_missing_credentials() {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
+        let assume: SdkError<GetCallerIdentityError> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        let failed = CredentialsError::provider_error(assume);
+        let err: Err = SdkError::dispatch_failure(ConnectorError::other(Box::new(failed), None));
+        assert_eq!(failure(&err), Failure::CredentialsFailed);
+        let text = error_text(&err);
+        assert!(
+            text.starts_with("could not get AWS credentials: "),
+            "{text}"
+        );
+        assert!(text.contains("Connection refused"), "{text}");
     }
 }

@@ -65,6 +65,17 @@ fn lifecycle_create_update_import_drift_destroy() {
     emu.clear_requests();
     ws.apply();
     let create_calls = count(&emu, "ec2");
+    // CloudTrail's userAgent names the tool behind every change.
+    let log = emu.request_log();
+    assert!(!log.is_empty());
+    for call in &log {
+        let agent = call["user_agent"].as_str().unwrap_or_default();
+        assert!(
+            agent.contains("app/terraform-provider-privatelink"),
+            "{} sent user agent {agent:?}",
+            call["action"]
+        );
+    }
     let out = ws.outputs();
     let id = out["id"]["value"].as_str().unwrap().to_string();
     let handoff = &out["handoff"]["value"];

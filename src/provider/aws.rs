@@ -58,6 +58,10 @@ impl AwsClients {
     pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry_config(config.max_attempts));
+        // CloudTrail's userAgent then names the tool that made a change.
+        if let Ok(name) = aws_config::AppName::new("terraform-provider-privatelink") {
+            loader = loader.app_name(name);
+        }
         if let Some(r) = &config.region {
             loader = loader.region(Region::new(r.clone()));
         }

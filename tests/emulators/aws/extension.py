@@ -2060,7 +2060,13 @@ class AdminMiddleware:
             return self.app(environ, start_response)
         body = self._read_body(environ)
         service, action, account, style = self.classify(environ, body)
-        entry = {"service": service, "action": action, "status": 0, "account": account}
+        entry = {
+            "service": service,
+            "action": action,
+            "status": 0,
+            "account": account,
+            "user_agent": environ.get("HTTP_USER_AGENT", ""),
+        }
         fault = self._fault_for(service, action)
         if fault is not None:
             code, message, status, after = fault

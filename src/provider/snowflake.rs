@@ -1075,6 +1075,17 @@ XGn5X8rvUlvS7jmeKXw1nQ==
         );
     }
 
+    /// Key files saved on Windows end their lines in CRLF.
+    #[test]
+    fn keys_with_crlf_line_ends_load() {
+        let crlf = DES3_KEY.replace('\n', "\r\n");
+        let key = load_private_key(&crlf, Some("test-passphrase")).unwrap();
+        assert_eq!(
+            public_key_fingerprint(&key).unwrap(),
+            format!("SHA256:{}", DES3_FINGERPRINT.trim())
+        );
+    }
+
     #[test]
     fn key_errors_never_quote_the_key() {
         let wrong = load_private_key(DES3_KEY, Some("wrong")).unwrap_err();

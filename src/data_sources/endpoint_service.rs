@@ -85,14 +85,19 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let given = |n: &str| config.get(n).is_some_and(|v| !v.is_null());
+        // Some(set or not), or None while unknown: an unknown value may
+        // still turn out null, so it neither conflicts nor is missing.
+        let given = |n: &str| match config.get(n) {
+            Some(v) if v.is_unknown() => None,
+            v => Some(v.is_some_and(|v| !v.is_null())),
+        };
         match (given("service_name"), given("id")) {
-            (true, true) => diags.error_at(
+            (Some(true), Some(true)) => diags.error_at(
                 AttributePath::attr("id"),
                 "Conflicting arguments",
                 "Set service_name or id, not both.",
             ),
-            (false, false) => diags.error_at(
+            (Some(false), Some(false)) => diags.error_at(
                 AttributePath::attr("service_name"),
                 "Missing service",
                 "Set service_name (as the partner gave it) or id.",
@@ -232,5 +237,19 @@ mod tests {
             vec!["id"]
         );
         assert!(check(Value::object([("id", Value::string("vpce-svc-1"))])).is_empty());
+        // Unknown until apply, either may still be null: no verdict yet.
+        assert!(check(Value::object([
+            ("id", Value::Unknown),
+            (
+                "service_name",
+                Value::string("com.amazonaws.vpce.us-east-1.vpce-svc-1")
+            ),
+        ]))
+        .is_empty());
+        assert!(check(Value::object([
+            ("id", Value::Unknown),
+            ("service_name", Value::Null)
+        ]))
+        .is_empty());
     }
 }

@@ -1022,17 +1022,12 @@ impl Resource<ProviderData> for S3StorageIntegration {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let arn = config.get("vendor_iam_user_arn").unwrap_or(&Value::Null);
         let ext = config.get("external_id").unwrap_or(&Value::Null);
-        if arn.is_null() != ext.is_null() {
-            let (missing, other) = if arn.is_null() {
-                ("vendor_iam_user_arn", "external_id")
-            } else {
-                ("external_id", "vendor_iam_user_arn")
-            };
-            diags.error_at(
-                AttributePath::attr(other),
-                format!("{other} without {missing}"),
-                "The vendor shows both its IAM user ARN and the external ID; set both to move the role's trust to the vendor, or neither to keep the placeholder trust.",
-            );
+        // An unknown value may still turn out null: the plan judges it once
+        // it is known.
+        if !arn.is_unknown() && !ext.is_unknown() {
+            if let Some(d) = unpaired(!arn.is_null(), !ext.is_null()) {
+                diags.push(d);
+            }
         }
         let vendor = config.get("vendor").unwrap_or(&Value::Null);
         let origins = config
@@ -1068,6 +1063,11 @@ impl Resource<ProviderData> for S3StorageIntegration {
         let vendor_arn = text(plan.planned.get("vendor_iam_user_arn"));
         let external = text(plan.planned.get("external_id"));
         let vendor = text(plan.planned.get("vendor"));
+        if let (Some(arn), Some(ext)) = (&vendor_arn, &external) {
+            if let Some(d) = unpaired(arn.is_some(), ext.is_some()) {
+                plan.diagnostics.push(d);
+            }
+        }
 
         if plan.config.get("policy_name").is_none_or(Value::is_null) {
             plan.set(
@@ -2253,6 +2253,23 @@ async fn remove(
     Ok(())
 }
 
+/// The vendor's IAM user ARN and external ID come as a pair; the error on
+/// the one set when the other is not.
+fn unpaired(arn_set: bool, external_id_set: bool) -> Option<Diagnostic> {
+    let (other, missing) = match (arn_set, external_id_set) {
+        (true, false) => ("vendor_iam_user_arn", "external_id"),
+        (false, true) => ("external_id", "vendor_iam_user_arn"),
+        _ => return None,
+    };
+    Some(
+        Diagnostic::error(
+            format!("{other} without {missing}"),
+            "The vendor shows both its IAM user ARN and the external ID; set both to move the role's trust to the vendor, or neither to keep the placeholder trust.",
+        )
+        .at(AttributePath::attr(other)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2466,6 +2483,13 @@ mod tests {
             d.0[0].path,
             Some(AttributePath::attr("vendor_iam_user_arn"))
         );
+        // Unknown until apply: it may still be null, so the plan decides.
+        let mut d = Diagnostics::new();
+        S3StorageIntegration.validate(
+            &cfg(Value::Null, Value::Unknown, Value::string("sigma")),
+            &mut d,
+        );
+        assert!(d.is_empty(), "{d}");
         let mut d = Diagnostics::new();
         S3StorageIntegration.validate(&cfg(Value::Null, Value::Null, Value::Null), &mut d);
         assert_eq!(d.0[0].path, Some(AttributePath::attr("vendor")), "{d}");

@@ -495,3 +495,77 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
     );
     ws.apply_says("1 added, 0 changed, 0 destroyed");
 }
+
+/// Every resource and data source plans when its inputs come from a
+/// resource not made yet: nothing is judged on a value that may still
+/// turn out null, and nothing is looked up with a value not known.
+#[test]
+fn every_resource_plans_with_inputs_known_only_after_apply() {
+    let emu = Emulator::start();
+    let nlb = emu.fixture(&["nlb", "--name", "source-nlb"])["nlb_arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ws = workspace(
+        &emu,
+        &format!(
+            r#"
+resource "privatelink_endpoint_service" "source" {{
+  network_load_balancer_arns = [{nlb:?}]
+  allowed_principals         = ["arn:aws:iam::185497759670:root"]
+}}
+
+locals {{
+  # Known once the service exists; unknown while planning.
+  later = privatelink_endpoint_service.source.id
+  text  = local.later == "" ? "" : "x"
+}}
+
+resource "privatelink_endpoint_connection_accepter" "a" {{
+  service_id      = local.later
+  vpc_endpoint_id = "vpce-0123456789abcdef${{local.text == "" ? "1" : "0"}}"
+}}
+
+resource "privatelink_redshift_endpoint_grant" "g" {{
+  cluster_identifier = "c-${{local.text}}"
+  grantee_account    = local.text == "" ? "" : "185497759670"
+  vpc_ids            = [local.text == "" ? "" : "vpc-03e998398a2b8d7d4"]
+}}
+
+resource "privatelink_s3_storage_integration" "i" {{
+  bucket               = "bucket-${{local.text}}"
+  prefix               = local.text
+  role_name            = "role-${{local.text}}"
+  vendor               = "sigma"
+  allowed_source_cidrs = [local.text == "" ? "" : "203.0.113.0/24"]
+  # Unknown now, null once known: no external ID without the ARN yet.
+  external_id = local.text == "x" ? null : "SIGMA_external_id"
+}}
+
+resource "privatelink_vpc_endpoint" "e" {{
+  service_name = "com.amazonaws.vpce.us-east-1.${{local.later}}"
+  vpc_id       = local.text == "" ? "" : "vpc-0123456789abcdef0"
+  subnet_ids   = [local.text == "" ? "" : "subnet-0123456789abcdef0"]
+  policy       = jsonencode({{ Statement = [{{ Effect = "Allow", Principal = "*", Action = "*", Resource = local.later }}] }})
+  allow_from_vpc_cidr {{
+    ports = [local.text == "" ? 1 : 443]
+  }}
+}}
+
+data "privatelink_endpoint_service" "partner" {{
+  service_name = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"
+  # Unknown now, null once known: no conflict with service_name.
+  id = local.text == "x" ? null : "vpce-svc-0123456789abcdef0"
+}}
+
+data "privatelink_vendor" "v" {{
+  name   = "sigma"
+  region = local.text == "" ? "" : "us-east-1"
+}}
+"#
+        ),
+    );
+    ws.init();
+    emu.clear_requests();
+    ws.plan_says("5 to add, 0 to change, 0 to destroy");
+}

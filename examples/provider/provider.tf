@@ -12,6 +12,9 @@ terraform {
 provider "privatelink" {
   region = "us-east-1"
 
+  # Optional: refuse to act with credentials of any other account.
+  # allowed_account_ids = ["123456789012"]
+
   # Optional: act through a role in the data account.
   # assume_role {
   #   role_arn = "arn:aws:iam::123456789012:role/platform-privatelink"

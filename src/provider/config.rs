@@ -70,7 +70,7 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("skip_credentials_validation", Type::Bool)
-                    .description("Skip checking the credentials with `sts:GetCallerIdentity` at configuration time. Defaults to `false`."),
+                    .description("Skip checking the credentials with `sts:GetCallerIdentity` before the first AWS call (which also tells `allowed_account_ids` the account). Defaults to `false`."),
             )
             .block(NestedBlock::single(
                 "assume_role",

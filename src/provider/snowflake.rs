@@ -998,7 +998,7 @@ pub fn diagnostic(err: &SnowflakeError, client: Option<&SnowflakeClient>) -> Dia
         ),
         SnowflakeError::Transport { purpose, detail } => Diagnostic::error(
             format!("Cannot reach Snowflake to {purpose}"),
-            format!("{detail}. Check snowflake.account or snowflake.host and the network path."),
+            format!("{detail}. Check snowflake.account or snowflake.host, the network path, and the proxy settings (HTTPS_PROXY, NO_PROXY)."),
         ),
         SnowflakeError::TimedOut {
             purpose,

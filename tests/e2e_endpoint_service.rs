@@ -36,6 +36,14 @@ output "id" {{
     )
 }
 
+/// A fresh Network Load Balancer in the emulator, by ARN.
+fn nlb_arn(emu: &Emulator, name: &str) -> String {
+    emu.fixture(&["nlb", "--name", name])["nlb_arn"]
+        .as_str()
+        .expect("the fixture names the NLB's ARN")
+        .to_string()
+}
+
 /// Calls about endpoint connections: what the accepter makes.
 fn connection_calls(emu: &Emulator) -> usize {
     emu.requests()
@@ -54,8 +62,7 @@ fn count(emu: &Emulator, service: &str) -> usize {
 #[test]
 fn lifecycle_create_update_import_drift_destroy() {
     let emu = Emulator::start();
-    let fx = emu.fixture(&["nlb", "--name", "lifecycle-nlb"]);
-    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let nlb = &nlb_arn(&emu, "lifecycle-nlb");
     let ws = workspace(
         &emu,
         &service_config(nlb, "  tags = { Name = \"warehouse\" }"),
@@ -154,8 +161,7 @@ fn lifecycle_create_update_import_drift_destroy() {
 #[test]
 fn throttling_on_every_call_still_converges_without_duplicates() {
     let emu = Emulator::start();
-    let fx = emu.fixture(&["nlb", "--name", "throttled-nlb"]);
-    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let nlb = &nlb_arn(&emu, "throttled-nlb");
     let ws = workspace(&emu, &service_config(nlb, ""));
     ws.init();
     emu.fault(serde_json::json!({"throttle_fraction": 0.4, "services": ["ec2"], "seed": 7}));
@@ -212,8 +218,7 @@ resource "privatelink_endpoint_service" "svc" {
 #[test]
 fn vendor_flow_with_accepter() {
     let emu = Emulator::start();
-    let fx = emu.fixture(&["nlb", "--name", "vendor-flow-nlb"]);
-    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let nlb = &nlb_arn(&emu, "vendor-flow-nlb");
     let ws = workspace(&emu, &service_config(nlb, "  force_destroy = true"));
     ws.init();
     ws.apply();
@@ -320,8 +325,7 @@ fn vendor_flow_with_accepter() {
 #[test]
 fn destroy_refuses_while_endpoints_are_connected() {
     let emu = Emulator::start();
-    let fx = emu.fixture(&["nlb", "--name", "connected-nlb"]);
-    let nlb = fx["nlb_arn"].as_str().unwrap();
+    let nlb = &nlb_arn(&emu, "connected-nlb");
     let ws = workspace(&emu, &service_config(nlb, "  acceptance_required = false"));
     ws.init();
     ws.apply();
@@ -374,14 +378,8 @@ fn destroy_refuses_while_endpoints_are_connected() {
 #[test]
 fn a_provider_configured_from_values_known_only_after_apply() {
     let emu = Emulator::start();
-    let first_nlb = emu.fixture(&["nlb", "--name", "first-nlb"])["nlb_arn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let second_nlb = emu.fixture(&["nlb", "--name", "second-nlb"])["nlb_arn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first_nlb = nlb_arn(&emu, "first-nlb");
+    let second_nlb = nlb_arn(&emu, "second-nlb");
     let endpoints: String = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"]
         .iter()
         .map(|s| format!("    {s} = {:?}\n", emu.url))
@@ -452,10 +450,7 @@ resource "privatelink_endpoint_service" "second" {{
 #[test]
 fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
     let emu = Emulator::start();
-    let nlb = emu.fixture(&["nlb", "--name", "guarded-nlb"])["nlb_arn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let nlb = nlb_arn(&emu, "guarded-nlb");
     let config = |guard: &str| {
         let block = emu.provider_block().replacen(
             "provider \"privatelink\" {\n",
@@ -502,10 +497,7 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
 #[test]
 fn every_resource_plans_with_inputs_known_only_after_apply() {
     let emu = Emulator::start();
-    let nlb = emu.fixture(&["nlb", "--name", "source-nlb"])["nlb_arn"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let nlb = nlb_arn(&emu, "source-nlb");
     let ws = workspace(
         &emu,
         &format!(

@@ -538,6 +538,20 @@ fn an_imported_endpoint_plans_clean_from_the_configuration_terraform_generates()
         &id,
     ]);
     other.assert_plan_empty();
+    // Without the block, its group would be deleted while still listed.
+    other.write(
+        "main.tf",
+        &format!("{HEADER}{provider}\n{}", generated_like.replace(allow, "")),
+    );
+    let out = other.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all()
+            .contains("Error: Security group about to be deleted"),
+        "{}",
+        out.all()
+    );
+    assert!(out.all().contains(&owned), "{}", out.all());
 
     // Terraform's own generated configuration, where it can write one.
     if other.terraform_version() >= (1, 5) {

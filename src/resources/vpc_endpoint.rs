@@ -242,28 +242,21 @@ impl Resource<ProviderData> for VpcEndpointResource {
             .get("owned_security_group_id")
             .and_then(Value::as_str);
         if let Some(groups) = configured_groups {
-            let names_only = |group: Option<&str>| {
-                group.is_some_and(|g| {
-                    groups.is_fully_known()
-                        && groups.elements().is_some_and(|e| e == [Value::string(g)])
-                })
-            };
-            if wants_owned && !names_only(prior_owned) {
+            let listed = groups.elements().unwrap_or_default();
+            let owned = prior_owned.map(Value::string);
+            let names_owned =
+                groups.is_fully_known() && owned.as_ref().is_some_and(|o| listed == [o.clone()]);
+            if wants_owned && !names_owned {
                 plan.diagnostics.push(conflicting_groups());
             }
-            let lists_owned = prior_owned.is_some_and(|owned| {
-                groups
-                    .elements()
-                    .unwrap_or_default()
-                    .contains(&Value::string(owned))
-            });
-            if !wants_owned && lists_owned {
+            if let Some(owned) =
+                prior_owned.filter(|o| !wants_owned && listed.contains(&Value::string(*o)))
+            {
                 plan.diagnostics.push(
                     Diagnostic::error(
                         "Security group about to be deleted",
                         format!(
-                            "security_group_ids lists {}, the group allow_from_vpc_cidr made; without that block the group is deleted. List other groups, or leave security_group_ids out for the VPC's default group.",
-                            prior_owned.unwrap_or_default()
+                            "security_group_ids lists {owned}, the group allow_from_vpc_cidr made; without that block the group is deleted. List other groups, or leave security_group_ids out for the VPC's default group."
                         ),
                     )
                     .at(AttributePath::attr("security_group_ids")),

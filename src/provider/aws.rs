@@ -346,7 +346,7 @@ where
 
 /// Why a call failed, as far as what to tell the user depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+enum Failure {
     /// No credential source gave credentials: nothing was sent.
     NoCredentials,
     /// The credential source there is failed (a role that could not be
@@ -358,7 +358,7 @@ pub enum Failure {
     Answered,
 }
 
-pub fn failure<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> Failure
+fn failure<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> Failure
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -628,18 +628,25 @@ fn a_wrong_private_key_gets_snowflakes_auth_error_without_the_key() {
 }
 
 /// An HTTP proxy on loopback serving CONNECT tunnels, as corporate
-/// proxies do for https; it records each tunnel's target.
+/// proxies do for https; it records each tunnel's target and the
+/// Proxy-Authorization it carried.
 struct ConnectProxy {
     url: String,
-    targets: Arc<Mutex<Vec<String>>>,
+    tunnels: Arc<Mutex<Vec<Tunnel>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Tunnel {
+    target: String,
+    authorization: Option<String>,
 }
 
 impl ConnectProxy {
     fn start() -> ConnectProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));
-        let targets = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&targets);
+        let tunnels = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&tunnels);
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let seen = Arc::clone(&seen);
@@ -648,10 +655,10 @@ impl ConnectProxy {
                 });
             }
         });
-        ConnectProxy { url, targets }
+        ConnectProxy { url, tunnels }
     }
 
-    fn tunnel(client: TcpStream, seen: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    fn tunnel(client: TcpStream, seen: &Mutex<Vec<Tunnel>>) -> std::io::Result<()> {
         let mut request = BufReader::new(client.try_clone()?);
         let mut line = String::new();
         request.read_line(&mut line)?;
@@ -660,13 +667,22 @@ impl ConnectProxy {
             return (&client).write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n");
         };
         let target = target.to_string();
+        let mut authorization = None;
         loop {
             let mut header = String::new();
             if request.read_line(&mut header)? == 0 || header == "\r\n" {
                 break;
             }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("proxy-authorization") {
+                    authorization = Some(value.trim().to_string());
+                }
+            }
         }
-        seen.lock().unwrap().push(target.clone());
+        seen.lock().unwrap().push(Tunnel {
+            target: target.clone(),
+            authorization,
+        });
         let upstream = TcpStream::connect(&target)?;
         (&client).write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
         let (mut from_host, mut to_client) = (upstream.try_clone()?, client.try_clone()?);
@@ -679,8 +695,8 @@ impl ConnectProxy {
         to_host.shutdown(Shutdown::Write)
     }
 
-    fn targets(&self) -> Vec<String> {
-        self.targets.lock().unwrap().clone()
+    fn tunnels(&self) -> Vec<Tunnel> {
+        self.tunnels.lock().unwrap().clone()
     }
 }
 
@@ -700,30 +716,65 @@ fn snowflake_calls_go_through_the_proxy_the_environment_names() {
             ""
         )
     );
+    // The proxy's password is a secret like any other: sent to the proxy,
+    // never written anywhere.
+    let password = format!("CanaryProxyPassword{}Kp4", std::process::id());
+    let proxy_url = proxy
+        .url
+        .replacen("http://", &format!("http://platform:{password}@"), 1);
     let mut ws = w.workspace(&body);
-    ws.set_env("HTTP_PROXY", &proxy.url);
+    ws.set_env("HTTP_PROXY", &proxy_url);
     ws.set_env("NO_PROXY", "127.0.0.1");
+    let log = ws.path().join("trace.log");
+    ws.set_env("TF_LOG", "trace");
+    ws.set_env("TF_LOG_PATH", &log.display().to_string());
     ws.init();
     let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(out.stdout.contains("account_url = \""), "{}", out.stdout);
-    let targets = proxy.targets();
-    assert!(!targets.is_empty(), "nothing went through the proxy");
+    let tunnels = proxy.tunnels();
+    assert!(!tunnels.is_empty(), "nothing went through the proxy");
     assert!(
-        targets.iter().all(|t| *t == tunnelled_to),
-        "only Snowflake is tunnelled, AWS stays direct: {targets:?}"
+        tunnels.iter().all(|t| t.target == tunnelled_to),
+        "only Snowflake is tunnelled, AWS stays direct: {tunnels:?}"
+    );
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("platform:{password}"))
+    };
+    assert!(
+        tunnels
+            .iter()
+            .all(|t| t.authorization.as_deref() == Some(format!("Basic {basic}").as_str())),
+        "the proxy URL's credentials go to the proxy: {tunnels:?}"
     );
     assert!(
         w.sf.requests().iter().any(|r| r["status"] == 200),
         "{:?}",
         w.sf.requests()
     );
+    let state = std::fs::read_to_string(ws.path().join("terraform.tfstate")).unwrap();
+    let trace = std::fs::read_to_string(&log).unwrap();
+    for (place, text) in [
+        ("output", out.all()),
+        ("state", state),
+        ("trace log", trace),
+    ] {
+        assert!(
+            !text.contains(&password),
+            "the proxy password reached the {place}"
+        );
+        assert!(
+            !text.contains(&basic),
+            "the proxy credentials reached the {place}"
+        );
+    }
 
     // NO_PROXY exempts Snowflake too: nothing more reaches the proxy.
-    let before = targets.len();
+    let before = tunnels.len();
     ws.set_env("NO_PROXY", "127.0.0.1,localhost");
     ws.ok(&["plan", "-no-color", "-input=false"]);
-    assert_eq!(proxy.targets().len(), before, "{:?}", proxy.targets());
+    assert_eq!(proxy.tunnels().len(), before, "{:?}", proxy.tunnels());
 }
 
 #[test]

@@ -10,7 +10,7 @@ mod harness;
 mod terraform;
 
 use aws::Emulator;
-use harness::{assert_import_matches, main_tf, workspace, HEADER};
+use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
 
 fn service_config(nlb: &str, extra: &str) -> String {
     format!(
@@ -413,8 +413,7 @@ resource "privatelink_endpoint_service" "second" {{
             default = emu.provider_block()
         )
     };
-    let mut ws = workspace(&emu, "");
-    ws.write("main.tf", &main(""));
+    let mut ws = copy_of(&emu, &main(""));
     // A region in the environment must not stand in for the unknown one.
     ws.set_env("AWS_REGION", "eu-west-1");
     ws.init();
@@ -461,7 +460,7 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
             "{HEADER}{block}\nresource \"privatelink_endpoint_service\" \"svc\" {{\n  network_load_balancer_arns = [{nlb:?}]\n}}\n"
         )
     };
-    let ws = workspace(&emu, "");
+    let ws = copy_of(&emu, &config("allowed_account_ids = [\"111111111111\"]"));
     ws.init();
     for (guard, says) in [
         (

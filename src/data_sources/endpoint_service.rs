@@ -85,12 +85,7 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        // Some(set or not), or None while unknown: an unknown value may
-        // still turn out null, so it neither conflicts nor is missing.
-        let given = |n: &str| match config.get(n) {
-            Some(v) if v.is_unknown() => None,
-            v => Some(v.is_some_and(|v| !v.is_null())),
-        };
+        let given = |n: &str| config.get(n).unwrap_or(&Value::Null).is_set();
         match (given("service_name"), given("id")) {
             (Some(true), Some(true)) => diags.error_at(
                 AttributePath::attr("id"),

@@ -307,6 +307,15 @@ impl Value {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Value::Unknown)
     }
+    /// Whether a configured value is set: `None` while it is unknown, as
+    /// an unknown value may still turn out null. Validators that pair or
+    /// exclude attributes judge only what this answers.
+    pub fn is_set(&self) -> Option<bool> {
+        match self {
+            Value::Unknown => None,
+            v => Some(!v.is_null()),
+        }
+    }
     /// True when neither this value nor anything inside it is unknown.
     pub fn is_fully_known(&self) -> bool {
         match self {

@@ -323,9 +323,10 @@ where
                     Some(source) => causes(Some(source)),
                     None => creds.to_string(),
                 };
-                return match failure(err) {
-                    Failure::NoCredentials => format!("no AWS credentials: {why}"),
-                    _ => format!("could not get AWS credentials: {why}"),
+                return if no_credentials(creds) {
+                    format!("no AWS credentials: {why}")
+                } else {
+                    format!("could not get AWS credentials: {why}")
                 };
             }
             let reason = causes(std::error::Error::source(conn));
@@ -363,17 +364,24 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    use aws_credential_types::provider::error::CredentialsError;
     use aws_sdk_sts::error::SdkError;
     match err {
         SdkError::DispatchFailure(_) => match credentials_error(err) {
-            Some(CredentialsError::CredentialsNotLoaded(_)) => Failure::NoCredentials,
+            Some(creds) if no_credentials(creds) => Failure::NoCredentials,
             Some(_) => Failure::CredentialsFailed,
             None => Failure::Unreachable,
         },
         SdkError::TimeoutError(_) => Failure::Unreachable,
         _ => Failure::Answered,
     }
+}
+
+/// No source gave credentials, as against a source that failed.
+fn no_credentials(creds: &aws_credential_types::provider::error::CredentialsError) -> bool {
+    matches!(
+        creds,
+        aws_credential_types::provider::error::CredentialsError::CredentialsNotLoaded(_)
+    )
 }
 
 /// The credential chain's failure, when that is why nothing was sent.

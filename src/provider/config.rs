@@ -228,9 +228,24 @@ pub struct ProviderConfig {
     pub pending: Vec<String>,
 }
 
+/// Whether a setting (as `unknown_settings` names it) configures the
+/// Snowflake client; every other one configures the AWS clients.
+fn is_snowflake_setting(setting: &str) -> bool {
+    setting == "snowflake" || setting.starts_with("snowflake.")
+}
+
 impl ProviderConfig {
-    /// The pending settings among those `wanted` says a client depends on.
-    pub fn pending_of(&self, wanted: impl Fn(&str) -> bool) -> Vec<&str> {
+    /// The pending settings the AWS clients depend on.
+    pub fn pending_for_aws(&self) -> Vec<&str> {
+        self.pending_where(|p| !is_snowflake_setting(p))
+    }
+
+    /// The pending settings the Snowflake client depends on.
+    pub fn pending_for_snowflake(&self) -> Vec<&str> {
+        self.pending_where(is_snowflake_setting)
+    }
+
+    fn pending_where(&self, wanted: impl Fn(&str) -> bool) -> Vec<&str> {
         self.pending
             .iter()
             .map(String::as_str)
@@ -393,9 +408,7 @@ pub fn resolve(
             }
         }
     }
-    let snowflake_pending = pending
-        .iter()
-        .any(|p| p == "snowflake" || p.starts_with("snowflake."));
+    let snowflake_pending = pending.iter().any(|p| is_snowflake_setting(p));
     let snowflake = raw
         .snowflake
         .filter(|_| !snowflake_pending)
@@ -657,10 +670,7 @@ mod tests {
         assert_eq!(cfg.region, None, "not the environment's region");
         assert!(cfg.snowflake.is_none(), "no Missing-account error either");
         assert_eq!(cfg.pending, vec!["region", "snowflake.account"]);
-        assert_eq!(
-            cfg.pending_of(|p| !p.starts_with("snowflake")),
-            vec!["region"]
-        );
+        assert_eq!(cfg.pending_for_aws(), vec!["region"]);
 
         let partly = Value::object([(
             "allowed_account_ids",

@@ -89,7 +89,7 @@ impl ProviderData {
     /// The shared AWS clients, built (and the credentials checked) on first
     /// use.
     pub async fn aws(&self) -> Result<&aws::AwsClients, Diagnostics> {
-        let pending = self.config.pending_of(|p| !p.starts_with("snowflake"));
+        let pending = self.config.pending_for_aws();
         if !pending.is_empty() {
             return Err(not_known_yet(&pending, "AWS"));
         }
@@ -102,9 +102,7 @@ impl ProviderData {
     /// built on first use; an error when the provider has no `snowflake`
     /// block.
     pub async fn snowflake(&self) -> Result<&snowflake::SnowflakeClient, Diagnostics> {
-        let pending = self
-            .config
-            .pending_of(|p| p == "snowflake" || p.starts_with("snowflake."));
+        let pending = self.config.pending_for_snowflake();
         if !pending.is_empty() {
             return Err(not_known_yet(&pending, "Snowflake"));
         }

@@ -1022,10 +1022,9 @@ impl Resource<ProviderData> for S3StorageIntegration {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let arn = config.get("vendor_iam_user_arn").unwrap_or(&Value::Null);
         let ext = config.get("external_id").unwrap_or(&Value::Null);
-        // An unknown value may still turn out null: the plan judges it once
-        // it is known.
-        if !arn.is_unknown() && !ext.is_unknown() {
-            if let Some(d) = unpaired(!arn.is_null(), !ext.is_null()) {
+        // Unknown values are judged by the plan, once known.
+        if let (Some(arn_set), Some(ext_set)) = (arn.is_set(), ext.is_set()) {
+            if let Some(d) = unpaired(arn_set, ext_set) {
                 diags.push(d);
             }
         }

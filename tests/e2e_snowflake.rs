@@ -853,6 +853,70 @@ fn throttled_and_async_statements_converge_and_a_timeout_cancels() {
     assert!(w.sf.registrations().is_empty());
 }
 
+#[test]
+fn snowflake_max_retries_bounds_resubmission_and_the_next_apply_converges() {
+    let w = world(false);
+    let vpce = w.endpoint("10.77.0.0/16");
+    let snowflake = w
+        .keypair(1, "acct1.p8")
+        .replace("    host", "    max_retries = 1\n    host");
+    let ws = w.workspace(&format!(
+        "{}\n{}",
+        w.provider(None, &snowflake, ""),
+        pin_config(&vpce, "")
+    ));
+    ws.init();
+    // Three 503s: one retry is not enough, so the register fails after two
+    // submissions of the same request.
+    w.sf.fault(json!({
+        "status": 503, "count": 3, "retry_after": 0,
+        "kinds": ["REGISTER_PRIVATELINK_ENDPOINT"],
+    }));
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains(&format!("Snowflake failed to register {vpce}")),
+        "{err}"
+    );
+    assert!(err.contains("HTTP 503"), "{err}");
+    let registers = w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT");
+    let seen: Vec<(i64, bool)> = registers
+        .iter()
+        .map(|r| (r["status"].as_i64().unwrap(), r["retry"] == true))
+        .collect();
+    assert_eq!(seen, vec![(503, false), (503, true)], "{registers:?}");
+    assert!(w.sf.registrations_of("MYORG-ACCT1").is_empty());
+
+    // The fault's last 503, then the retry lands: one registration.
+    ws.apply();
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    assert_eq!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").len(), 4);
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert!(w.sf.registrations().is_empty());
+
+    // With no retries, an unreachable host fails on the first refusal.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    drop(listener);
+    let unreachable = w.keypair(1, "acct1.p8").replace(
+        &format!("host        = {:?}", w.sf.url),
+        &format!("max_retries = 0\n    host        = {closed:?}"),
+    );
+    assert!(unreachable.contains(&closed), "{unreachable}");
+    let ws = w.workspace(&format!(
+        "{}\ndata \"privatelink_snowflake_config\" \"sf\" {{}}\n",
+        w.provider(None, &unreachable, "")
+    ));
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(err.contains("Cannot reach Snowflake"), "{err}");
+    assert!(err.contains("Connection refused"), "{err}");
+}
+
 fn sha256_hex(text: &str) -> String {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
         .as_ref()

@@ -65,7 +65,7 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("max_retries", Type::Number)
-                    .description(&format!("How many times an AWS call is retried when AWS throttles it, answers with a 5xx, or cannot be reached; the wait between tries grows exponentially, from 0.1 s up to 20 s. Defaults to {DEFAULT_MAX_RETRIES}, or to one less than `AWS_MAX_ATTEMPTS` when that is set. `0` fails on the first fault. Snowflake calls keep their own retry policy."))
+                    .description(&format!("How many times an AWS call is retried when AWS throttles it, answers with a 5xx, or cannot be reached; the wait between tries grows exponentially, from 0.1 s up to 20 s. Defaults to {DEFAULT_MAX_RETRIES}, or to one less than `AWS_MAX_ATTEMPTS` when that is set. `0` fails on the first fault. Snowflake calls have `snowflake.max_retries`."))
                     .validate(int_between(0, MAX_RETRIES_LIMIT)),
             )
             .attribute(
@@ -141,6 +141,11 @@ pub fn schema() -> Schema {
                             .description("Base URL of the SQL API, overriding `https://<account>.snowflakecomputing.com` (for PrivateLink account URLs, or an emulator).")
                             .env(&["SNOWFLAKE_HOST"])
                             .validate(http_url()),
+                    )
+                    .attribute(
+                        Attribute::optional("max_retries", Type::Number)
+                            .description(&format!("How many times a statement is submitted again (with the same request ID, so Snowflake never runs it twice) when Snowflake throttles it, answers with a 5xx, or cannot be reached; the wait doubles from 0.25 s up to 16 s unless Snowflake sends Retry-After. Defaults to {DEFAULT_SNOWFLAKE_MAX_RETRIES}, about 32 s of trying. `0` fails on the first fault. A statement's own run time is bounded by the resource's `timeouts`."))
+                            .validate(int_between(0, MAX_RETRIES_LIMIT)),
                     ),
             )),
     )
@@ -197,12 +202,17 @@ pub struct SnowflakeConfig {
     pub role: String,
     pub auth: SnowflakeAuth,
     pub host: Option<String>,
+    /// Submissions of one statement, the first included.
+    pub max_attempts: u32,
 }
 
 /// Retries of one AWS call when `max_retries` is not set: enough for a
 /// heavily throttled apply to converge, bounded so a broken endpoint fails
 /// in well under a minute.
 pub const DEFAULT_MAX_RETRIES: u32 = 9;
+/// Resubmissions of one Snowflake statement when `snowflake.max_retries` is
+/// not set: with the doubling backoff, about half a minute of trying.
+pub const DEFAULT_SNOWFLAKE_MAX_RETRIES: u32 = 7;
 const MAX_RETRIES_LIMIT: i64 = 100;
 
 #[derive(Debug, Clone)]
@@ -325,6 +335,7 @@ struct RawSnowflake {
     private_key_passphrase: Option<String>,
     token: Option<String>,
     host: Option<String>,
+    max_retries: Option<i64>,
 }
 
 /// Resolves the provider block: configuration first, then the environment.
@@ -558,12 +569,16 @@ fn resolve_snowflake(
             passphrase: passphrase.map(Secret::new),
         }
     };
+    let retries = s.max_retries.map_or(DEFAULT_SNOWFLAKE_MAX_RETRIES, |n| {
+        u32::try_from(n.clamp(0, MAX_RETRIES_LIMIT)).unwrap_or(0)
+    });
     Some(SnowflakeConfig {
         account: account?,
         user: user?,
         role,
         auth,
         host,
+        max_attempts: retries + 1,
     })
 }
 
@@ -652,6 +667,35 @@ mod tests {
         assert_eq!(set.max_attempts, 1, "the attribute wins over the variable");
         let bad = resolve(&Value::Null, &env_of(&[("AWS_MAX_ATTEMPTS", "lots")])).unwrap_err();
         assert_eq!(bad.0[0].path, Some(AttributePath::attr("max_retries")));
+    }
+
+    #[test]
+    fn snowflake_retries_are_their_own_and_ignore_aws_max_attempts() {
+        let snowflake = |extra: Vec<(&str, Value)>| {
+            let mut block = vec![
+                ("account", Value::string("myorg-acct1")),
+                ("user", Value::string("terraform")),
+                ("token", Value::string("pat")),
+            ];
+            block.extend(extra);
+            Value::object([("snowflake", Value::object(block))])
+        };
+        let default = resolve(&snowflake(vec![]), &env_of(&[("AWS_MAX_ATTEMPTS", "2")])).unwrap();
+        assert_eq!(
+            default.snowflake.unwrap().max_attempts,
+            DEFAULT_SNOWFLAKE_MAX_RETRIES + 1
+        );
+        let none = resolve(
+            &snowflake(vec![("max_retries", Value::int(0))]),
+            &env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(none.snowflake.unwrap().max_attempts, 1);
+        assert_eq!(
+            none.max_attempts,
+            DEFAULT_MAX_RETRIES + 1,
+            "AWS keeps its own"
+        );
     }
 
     #[test]

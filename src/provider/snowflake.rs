@@ -40,8 +40,6 @@ const JWT_LIFETIME: Duration = Duration::from_secs(5 * 60);
 const JWT_REUSE: Duration = Duration::from_secs(60);
 /// One HTTP exchange; a statement's own wait is bounded separately.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Resubmissions after 429/5xx/transport failures.
-const MAX_SUBMIT_ATTEMPTS: u32 = 8;
 /// Our answers are one row; anything far larger is not Snowflake.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 const USER_AGENT: &str = concat!("terraform-provider-privatelink/", env!("CARGO_PKG_VERSION"));
@@ -81,6 +79,9 @@ pub struct SnowflakeClient {
     /// First backoff step, doubled per retry; Snowflake's Retry-After wins
     /// when it sends one.
     backoff: Duration,
+    /// Submissions of one statement after 429/5xx/transport failures, the
+    /// first included.
+    max_attempts: u32,
 }
 
 impl fmt::Debug for SnowflakeClient {
@@ -280,6 +281,7 @@ impl SnowflakeClient {
             locator: tokio::sync::OnceCell::new(),
             registrations: Coalesce::default(),
             backoff: Duration::from_millis(250),
+            max_attempts: cfg.max_attempts.max(1),
         })
     }
 
@@ -436,7 +438,7 @@ impl SnowflakeClient {
                     if !is_retryable(status) {
                         break (status, payload);
                     }
-                    if attempt >= MAX_SUBMIT_ATTEMPTS {
+                    if attempt >= self.max_attempts {
                         return Err(http_error(purpose, status, &payload));
                     }
                     retry_after.unwrap_or_else(|| self.backoff_for(attempt))
@@ -444,7 +446,7 @@ impl SnowflakeClient {
                 Err(e) => {
                     // The statement may or may not have run: resubmitting
                     // with retry=true is exactly what requestId is for.
-                    if attempt >= MAX_SUBMIT_ATTEMPTS {
+                    if attempt >= self.max_attempts {
                         return Err(e);
                     }
                     tracing::debug!(purpose, request_id = %request_id, "Snowflake unreachable; retrying");
@@ -1118,6 +1120,7 @@ XGn5X8rvUlvS7jmeKXw1nQ==
             locator: tokio::sync::OnceCell::new(),
             registrations: Coalesce::default(),
             backoff: Duration::from_millis(1),
+            max_attempts: 8,
         }
     }
 

@@ -4,11 +4,11 @@
 //! endpoint (`privatelink_vpc_endpoint`).
 
 use crate::framework::resource::{Ctx, DataSource};
-use crate::framework::validators::pattern;
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::AwsClients;
+use crate::provider::shapes::{endpoint_service_id, endpoint_service_name};
 use crate::provider::ProviderData;
 use crate::resources::{endpoint_service_detail, sorted, tag_map};
 use async_trait::async_trait;
@@ -61,12 +61,12 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
                 .attribute(
                     Attribute::optional_computed("service_name", Type::String)
                         .description("The service name, e.g. `com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0`. Set this or `id`.")
-                        .validate(pattern(r"^com\.amazonaws\.[a-z0-9.-]+$", "an endpoint service name such as `com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0`")),
+                        .validate(endpoint_service_name()),
                 )
                 .attribute(
                     Attribute::optional_computed("id", Type::String)
                         .description("The service ID, `vpce-svc-...`. Set this or `service_name`.")
-                        .validate(pattern(r"^vpce-svc-[0-9a-f]+$", "an endpoint service ID such as `vpce-svc-0123456789abcdef0`")),
+                        .validate(endpoint_service_id()),
                 )
                 .attribute(s("service_type", "`Interface` or `GatewayLoadBalancer`."))
                 .attribute(s("owner", "The AWS account that owns the service."))

@@ -3,10 +3,11 @@
 
 use crate::catalog::{self, Vendor};
 use crate::framework::resource::{Ctx, DataSource};
-use crate::framework::validators::{aws_region, one_of};
+use crate::framework::validators::one_of;
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
+use crate::provider::shapes::aws_region;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -72,6 +72,17 @@ impl Pattern {
         self
     }
 
+    /// Whether a string has this shape (for IDs parsed outside a schema,
+    /// such as an import ID).
+    pub fn matches(&self, s: &str) -> bool {
+        let len_ok = self
+            .length
+            .is_none_or(|(min, max)| (min..=max).contains(&s.chars().count()));
+        // A pattern that does not compile is a defect the schema lint
+        // reports; it refuses nothing rather than everything.
+        len_ok && self.regex().as_ref().map_or(true, |re| re.is_match(s))
+    }
+
     fn regex(&self) -> &Result<Regex, String> {
         self.re
             .get_or_init(|| Regex::new(&self.source).map_err(|e| e.to_string()))
@@ -99,13 +110,7 @@ impl Validator for Pattern {
     }
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
-            let len_ok = self
-                .length
-                .is_none_or(|(min, max)| (min..=max).contains(&s.chars().count()));
-            // A pattern that does not compile is a defect the schema lint
-            // reports; it refuses nothing rather than everything.
-            let matches = self.regex().as_ref().map_or(true, |re| re.is_match(s));
-            if !len_ok || !matches {
+            if !self.matches(s) {
                 diags.error_at(
                     path.clone(),
                     format!("Invalid {}", last_name(path)),
@@ -250,27 +255,7 @@ fn last_name(path: &AttributePath) -> String {
         .unwrap_or_else(|| "value".into())
 }
 
-// Common AWS and Snowflake shapes, shared by every resource.
-
-pub fn aws_region() -> Pattern {
-    pattern(
-        r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$",
-        "an AWS region name such as `us-east-1`",
-    )
-}
-
-pub fn aws_account_id() -> Pattern {
-    pattern(r"^[0-9]{12}$", "a 12-digit AWS account ID")
-}
-
-pub fn iam_role_arn() -> Pattern {
-    pattern(
-        r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$",
-        "an IAM role ARN such as `arn:aws:iam::123456789012:role/name`",
-    )
-    .length(1, 2048)
-}
-
+/// URLs of endpoints and hosts a configuration may override.
 pub fn http_url() -> Pattern {
     pattern(
         r"^https?://[^\s/?#]+(:\d+)?(/[^\s]*)?$",
@@ -299,20 +284,20 @@ mod tests {
         d
     }
 
+    fn twelve_digits() -> Pattern {
+        pattern(r"^[0-9]{12}$", "12 digits")
+    }
+
     #[test]
     fn patterns_accept_and_refuse() {
-        assert!(run(&aws_region(), Value::string("eu-west-2")).is_empty());
-        assert!(run(&aws_region(), Value::string("us-gov-west-1")).is_empty());
-        let d = run(&aws_region(), Value::string("mars-1"));
+        assert!(run(&twelve_digits(), Value::string("185497759670")).is_empty());
+        let d = run(&twelve_digits(), Value::string("18549775967"));
         assert!(d.has_errors());
         assert_eq!(d.0[0].path, Some(AttributePath::attr("x")));
-        assert!(run(&aws_account_id(), Value::string("185497759670")).is_empty());
-        assert!(run(&aws_account_id(), Value::string("18549775967")).has_errors());
-        assert!(run(
-            &iam_role_arn(),
-            Value::string("arn:aws:iam::185497759670:role/cdktf-operator")
-        )
-        .is_empty());
+        assert!(d.0[0].detail.contains("must be 12 digits"), "{:?}", d.0[0]);
+        let bounded = pattern("^[a-z]+$", "letters").length(2, 3);
+        assert!(run(&bounded, Value::string("abc")).is_empty());
+        assert!(run(&bounded, Value::string("abcd")).has_errors());
         assert!(run(&http_url(), Value::string("http://127.0.0.1:5000")).is_empty());
         assert!(run(&http_url(), Value::string("ftp://x")).has_errors());
     }
@@ -320,7 +305,7 @@ mod tests {
     #[test]
     fn each_points_at_the_element() {
         let d = run(
-            &each(aws_account_id()),
+            &each(twelve_digits()),
             Value::List(vec![Value::string("123456789012"), Value::string("nope")]),
         );
         assert_eq!(d.0.len(), 1);

@@ -2,9 +2,8 @@
 //! with the environment variables users of the AWS and Snowflake providers
 //! already set.
 
-use crate::framework::validators::{
-    self, aws_account_id, aws_region, each, http_url, iam_role_arn, int_between, pattern,
-};
+use super::shapes::{aws_account_id, aws_region, iam_role_arn};
+use crate::framework::validators::{self, each, http_url, int_between, pattern};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Type, Value,
 };

@@ -6,6 +6,7 @@ pub mod coalesce;
 pub mod config;
 pub mod docs;
 pub mod proxy;
+pub mod shapes;
 pub mod snowflake;
 
 use crate::framework::resource::{DataSource, Provider, Resource};

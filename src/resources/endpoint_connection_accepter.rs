@@ -9,9 +9,9 @@
 use super::{any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each};
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::validators::pattern;
 use crate::framework::{typed, Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
 use crate::provider::aws::AwsClients;
+use crate::provider::shapes::{endpoint_service_id, vpc_endpoint_id};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -56,13 +56,13 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                     Attribute::required("service_id", Type::String)
                         .description("ID of your endpoint service, e.g. `privatelink_endpoint_service.x.id`.")
                         .requires_replace()
-                        .validate(pattern(r"^vpce-svc-[0-9a-f]+$", "an endpoint service ID such as `vpce-svc-0123456789abcdef0`")),
+                        .validate(endpoint_service_id()),
                 )
                 .attribute(
                     Attribute::required("vpc_endpoint_id", Type::String)
                         .description("ID of the vendor's VPC endpoint, as the vendor tells you (`vpce-...`).")
                         .requires_replace()
-                        .validate(pattern(r"^vpce-[0-9a-f]+$", "a VPC endpoint ID such as `vpce-0123456789abcdef0`")),
+                        .validate(vpc_endpoint_id()),
                 )
                 .attribute(Attribute::computed("state", Type::String).description("The connection state, `available` once accepted."))
                 .attribute(Attribute::computed("vpc_endpoint_owner", Type::String).description("The AWS account that owns the endpoint.").use_state_for_unknown())

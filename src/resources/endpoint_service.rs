@@ -14,11 +14,12 @@ use super::{
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::validators::{self, each, pattern, NotEmpty};
+use crate::framework::validators::{each, one_of, pattern, NotEmpty, Pattern};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::AwsClients;
+use crate::provider::shapes::{aws_region, network_load_balancer_arn};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, ServiceConfiguration, TagSpecification};
@@ -81,7 +82,7 @@ fn handoff_type() -> Type {
 
 /// An allowed principal: an IAM ARN without a path (AWS refuses those), or
 /// `*` (checked separately against `allow_all_principals`).
-fn principal() -> validators::Pattern {
+fn principal() -> Pattern {
     pattern(
         r"^(\*|arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9_+=,.@-]+))$",
         "an IAM principal ARN without a path, such as `arn:aws:iam::185497759670:role/cdktf-operator` or `arn:aws:iam::123456789012:root`",
@@ -108,7 +109,7 @@ impl Resource<ProviderData> for EndpointService {
                     Attribute::required("network_load_balancer_arns", Type::set(Type::String))
                         .description("ARNs of the Network Load Balancers behind the service.")
                         .validate(NotEmpty)
-                        .validate(each(pattern(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:loadbalancer/net/.+$", "a Network Load Balancer ARN"))),
+                        .validate(each(network_load_balancer_arn())),
                 )
                 .attribute(
                     Attribute::optional("acceptance_required", Type::Bool)
@@ -129,12 +130,12 @@ impl Resource<ProviderData> for EndpointService {
                 .attribute(
                     Attribute::optional_computed("supported_ip_address_types", Type::set(Type::String))
                         .description("IP address types the service accepts: `ipv4`, `ipv6`. Defaults to what AWS sets (`ipv4`).")
-                        .validate(each(validators::one_of(["ipv4", "ipv6"]))),
+                        .validate(each(one_of(["ipv4", "ipv6"]))),
                 )
                 .attribute(
                     Attribute::optional("supported_regions", Type::set(Type::String))
                         .description("Other Regions whose consumers may connect to the service (cross-Region PrivateLink). The service's own Region is always supported and need not be listed.")
-                        .validate(each(validators::aws_region())),
+                        .validate(each(aws_region())),
                 )
                 .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service."))
                 .attribute(

@@ -15,11 +15,12 @@ use super::{aws_error, invalid_state, sorted, wait_error};
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::validators::{aws_account_id, each, pattern};
+use crate::framework::validators::{each, pattern};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
+use crate::provider::shapes::{aws_account_id, vpc_id};
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -190,7 +191,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                     Attribute::optional("vpc_ids", Type::set(Type::String))
                         .description("The grantee's VPCs that may create endpoints to the cluster, e.g. `[data.privatelink_vendor.sigma.redshift_vpc_id]`. **Empty (the default) allows all VPCs of the grantee account.** Adding or removing VPCs changes the grant in place: only the added VPCs are authorized and only the removed ones revoked. Switching between all VPCs and a list replaces the grant, since Redshift cannot narrow or widen an all-VPCs grant in place.")
                         .default(Value::Set(Vec::new()))
-                        .validate(each(pattern(r"^vpc-[0-9a-f]{8,17}$", "a VPC ID such as `vpc-0123456789abcdef0`"))),
+                        .validate(each(vpc_id())),
                 )
                 .attribute(
                     Attribute::optional("force_revoke", Type::Bool)

@@ -19,13 +19,14 @@ use super::invalid_state;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::validators::{aws_account_id, int_between, pattern};
+use crate::framework::validators::int_between;
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::{error_code, error_text, CallerIdentity};
 use crate::provider::coalesce::Coalesce;
 use crate::provider::config::Secret;
+use crate::provider::shapes::{aws_account_id, vpc_endpoint_id};
 use crate::provider::snowflake::{self, Bind, Registration, SnowflakeClient, Statement};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -64,13 +65,6 @@ struct State {
     timeouts: Option<Timeouts>,
 }
 
-fn vpce_id() -> crate::framework::validators::Pattern {
-    pattern(
-        r"^vpce-[0-9a-f]{8,17}$",
-        "a VPC endpoint ID such as `vpce-0123456789abcdef0`",
-    )
-}
-
 #[async_trait]
 impl Resource<ProviderData> for SnowflakeEndpointPin {
     fn type_name(&self) -> &'static str {
@@ -90,7 +84,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                     Attribute::required("vpc_endpoint_id", Type::String)
                         .description("ID of your interface VPC endpoint to Snowflake's endpoint service (`vpce-...`), e.g. the endpoint created for `data.privatelink_snowflake_config.x.endpoint_service_name`.")
                         .requires_replace()
-                        .validate(vpce_id()),
+                        .validate(vpc_endpoint_id()),
                 )
                 .attribute(
                     Attribute::optional_computed("aws_account_id", Type::String)
@@ -283,10 +277,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
             Some((l, v)) => (Some(l), v),
             None => (None, id),
         };
-        if !regex::Regex::new(r"^vpce-[0-9a-f]{8,17}$")
-            .map(|re| re.is_match(vpce))
-            .unwrap_or(false)
-        {
+        if !vpc_endpoint_id().matches(vpce) {
             return Err(Diagnostic::error(
                 "Invalid import ID",
                 format!("{id:?} is not a VPC endpoint ID (vpce-...), optionally prefixed by ACCOUNT_LOCATOR:."),

@@ -17,12 +17,13 @@ use super::{
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::validators::{each, int_between, pattern, NotEmpty};
+use crate::framework::validators::{each, int_between, NotEmpty};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type,
     Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
+use crate::provider::shapes::{endpoint_service_name, security_group_id, subnet_id, vpc_id};
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -100,25 +101,25 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     Attribute::required("service_name", Type::String)
                         .description("The service name the partner gave you, e.g. `com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0`.")
                         .requires_replace()
-                        .validate(pattern(r"^com\.amazonaws\.[a-z0-9.-]+$", "an endpoint service name such as `com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0`")),
+                        .validate(endpoint_service_name()),
                 )
                 .attribute(
                     Attribute::required("vpc_id", Type::String)
                         .description("The VPC your workloads run in.")
                         .requires_replace()
-                        .validate(pattern(r"^vpc-[0-9a-f]+$", "a VPC ID such as `vpc-0123456789abcdef0`")),
+                        .validate(vpc_id()),
                 )
                 .attribute(
                     Attribute::required("subnet_ids", Type::set(Type::String))
                         .description("One subnet per Availability Zone to place the endpoint's network interfaces in. Each must be in a zone the service supports.")
                         .validate(NotEmpty)
-                        .validate(each(pattern(r"^subnet-[0-9a-f]+$", "a subnet ID such as `subnet-0123456789abcdef0`"))),
+                        .validate(each(subnet_id())),
                 )
                 .attribute(
                     Attribute::optional_computed("security_group_ids", Type::set(Type::String))
                         .description("Security groups for the endpoint's network interfaces. Leave out with `allow_from_vpc_cidr` (the owned group is used; configuration Terraform generates on import names that group here, which is accepted), or to get the VPC's default group.")
                         .use_state_for_unknown()
-                        .validate(each(pattern(r"^sg-[0-9a-f]+$", "a security group ID such as `sg-0123456789abcdef0`"))),
+                        .validate(each(security_group_id())),
                 )
                 .attribute(
                     Attribute::optional("private_dns_enabled", Type::Bool)

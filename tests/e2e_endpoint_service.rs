@@ -195,6 +195,9 @@ fn bad_input_is_reported_on_the_attribute() {
 resource "privatelink_endpoint_service" "svc" {
   network_load_balancer_arns = []
   allowed_principals         = ["arn:aws:iam::185497759670:role/team/cdktf-operator", "*"]
+  timeouts {
+    create = "99999999999999999999h"
+  }
 }
 "#,
     );
@@ -202,6 +205,9 @@ resource "privatelink_endpoint_service" "svc" {
     let out = ws.run(&["validate", "-no-color"]);
     assert_ne!(out.code, 0);
     let err = out.all();
+    assert!(err.contains("Invalid duration"), "{err}");
+    assert!(err.contains("at most 292 years"), "{err}");
+    assert!(!err.contains("crashed"), "{err}");
     assert!(err.contains("Empty network_load_balancer_arns"), "{err}");
     assert!(err.contains("Invalid allowed_principals"), "{err}");
     assert!(err.contains("without a path"), "{err}");
@@ -210,6 +216,42 @@ resource "privatelink_endpoint_service" "svc" {
         err.contains("allowed_principals         = ["),
         "not on the attribute:\n{err}"
     );
+}
+
+/// A module passes `allow_all_principals` through a variable: validate
+/// cannot know it, so the wildcard is judged at plan, on the element.
+#[test]
+fn a_wildcard_principal_waits_for_allow_all_principals_to_be_known() {
+    let emu = aws::emulator();
+    let nlb = nlb_arn(emu, "wildcard-var-nlb");
+    let ws = workspace(
+        emu,
+        &format!(
+            r#"
+variable "allow" {{
+  type = bool
+}}
+
+resource "privatelink_endpoint_service" "svc" {{
+  network_load_balancer_arns = [{nlb:?}]
+  allowed_principals         = ["*"]
+  allow_all_principals       = var.allow
+}}
+"#
+        ),
+    );
+    ws.init();
+    ws.ok(&["validate", "-no-color"]);
+    let out = ws.run(&["plan", "-no-color", "-input=false", "-var", "allow=false"]);
+    assert_ne!(out.code, 0);
+    let err = out.all();
+    assert!(err.contains("Wildcard principal"), "{err}");
+    assert!(
+        err.contains("allowed_principals         = [\"*\"]"),
+        "not on the attribute:\n{err}"
+    );
+    let out = ws.ok(&["plan", "-no-color", "-input=false", "-var", "allow=true"]);
+    assert!(out.stdout.contains("1 to add"), "{}", out.all());
 }
 
 /// The whole vendor flow: publish to the vendor's principal from the

@@ -93,11 +93,15 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         number.clear();
         rest = &rest[len..];
     }
-    if !number.is_empty() {
+    if !number.is_empty() || total > MAX_DURATION.as_secs_f64() {
         return None;
     }
-    Some(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).ok()
 }
+
+/// Go's longest duration (2^63 - 1 ns, about 292 years), which Terraform's
+/// own timeouts stop at too; deadlines a duration past now never overflow.
+const MAX_DURATION: Duration = Duration::from_nanos(i64::MAX as u64);
 
 pub fn format_duration(d: Duration) -> String {
     let s = d.as_secs();
@@ -122,7 +126,7 @@ impl Validator for DurationValidator {
                 diags.error_at(
                     path.clone(),
                     "Invalid duration",
-                    format!("{s:?} is not a duration: use a number with a unit, such as `30s`, `10m` or `1h30m`."),
+                    format!("{s:?} is not a duration of at most 292 years: use a number with a unit, such as `30s`, `10m` or `1h30m`."),
                 );
             }
         }
@@ -184,6 +188,13 @@ mod tests {
         assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
         assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(
+            parse_duration("2562047h"),
+            Some(Duration::from_secs(2562047 * 3600))
+        );
+        for too_long in ["2562048h", "99999999999999999999h", "1e400s"] {
+            assert_eq!(parse_duration(too_long), None, "{too_long}");
+        }
         for bad in ["", "10", "m", "10x", "ten minutes"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }

@@ -89,6 +89,27 @@ fn principal() -> Pattern {
     )
 }
 
+/// `*` as a principal only with `allow_all_principals = true`. An
+/// `allow_all_principals` not known yet (a module variable, say) is judged
+/// when it is.
+fn wildcard_principals(config: &Value, diags: &mut Diagnostics) {
+    let allow_all = config.get("allow_all_principals").unwrap_or(&Value::Null);
+    if allow_all.is_unknown() || allow_all.as_bool() == Some(true) {
+        return;
+    }
+    if let Some(items) = config.get("allowed_principals").and_then(Value::elements) {
+        for (i, p) in items.iter().enumerate() {
+            if p.as_str() == Some("*") {
+                diags.error_at(
+                    AttributePath::attr("allowed_principals").then_index(i),
+                    "Wildcard principal",
+                    "`*` lets every AWS account discover and connect to the service. Set allow_all_principals = true if that is intended, or list the vendor's principal instead.",
+                );
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Resource<ProviderData> for EndpointService {
     fn type_name(&self) -> &'static str {
@@ -171,21 +192,12 @@ impl Resource<ProviderData> for EndpointService {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let allow_all = config.get("allow_all_principals").and_then(Value::as_bool) == Some(true);
-        if let Some(items) = config.get("allowed_principals").and_then(Value::elements) {
-            for (i, p) in items.iter().enumerate() {
-                if p.as_str() == Some("*") && !allow_all {
-                    diags.error_at(
-                        AttributePath::attr("allowed_principals").then_index(i),
-                        "Wildcard principal",
-                        "`*` lets every AWS account discover and connect to the service. Set allow_all_principals = true if that is intended, or list the vendor's principal instead.",
-                    );
-                }
-            }
-        }
+        wildcard_principals(config, diags);
     }
 
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
+        // Again now that the values validate could not see may be known.
+        wildcard_principals(&plan.config, &mut plan.diagnostics);
         // The hand-off changes only when what it is made of changes.
         let inputs_changed = plan.is_create()
             || plan.changed("network_load_balancer_arns")

@@ -532,6 +532,67 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
     ws.apply_says("1 added, 0 changed, 0 destroyed");
 }
 
+/// A profile named in the provider block is what the provider acts as, even
+/// with the environment's keys set (they belong to another account here);
+/// a profile no file defines is refused on the attribute.
+#[test]
+fn the_provider_blocks_profile_wins_over_the_environments_keys() {
+    let emu = Emulator::start();
+    let vendor = emu.fixture(&["credentials-of", "185497759670"]);
+    let config = |profile: &str| {
+        let block = emu.provider_block().replacen(
+            "provider \"privatelink\" {\n",
+            &format!("provider \"privatelink\" {{\n  profile = {profile:?}\n  allowed_account_ids = [\"185497759670\"]\n"),
+            1,
+        );
+        format!(
+            "{HEADER}{block}\ndata \"privatelink_endpoint_service\" \"s3\" {{\n  service_name = \"com.amazonaws.us-east-1.s3\"\n}}\n"
+        )
+    };
+    let mut ws = copy_of(&emu, &config("vendor"));
+    ws.write(
+        "credentials",
+        &format!(
+            "[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n\n[vendor]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            vendor["aws_access_key_id"].as_str().unwrap(),
+            vendor["aws_secret_access_key"].as_str().unwrap(),
+            vendor["aws_session_token"].as_str().unwrap(),
+        ),
+    );
+    ws.write("config", "");
+    let dir = ws.path().to_path_buf();
+    ws.set_env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        &dir.join("credentials").display().to_string(),
+    );
+    ws.set_env("AWS_CONFIG_FILE", &dir.join("config").display().to_string());
+    ws.init();
+    // The environment's keys act as 123456789012, which the list rules out:
+    // the plan gets through only if the profile's credentials are used.
+    emu.clear_requests();
+    let out = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(out.stdout.contains("No changes"), "{}", out.all());
+    assert!(
+        emu.requests()
+            .iter()
+            .any(|(_, a, _)| a == "DescribeVpcEndpointServices"),
+        "{:?}",
+        emu.requests()
+    );
+
+    ws.write("main.tf", &config("nosuch"));
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("Error: AWS profile not found"), "{err}");
+    assert!(err.contains("No profile \"nosuch\""), "{err}");
+    assert!(err.contains("they define other, vendor"), "{err}");
+    assert!(
+        err.contains("profile = \"nosuch\""),
+        "not on the attribute: {err}"
+    );
+}
+
 /// Every resource and data source plans when its inputs come from a
 /// resource not made yet: nothing is judged on a value that may still
 /// turn out null, and nothing is looked up with a value not known.

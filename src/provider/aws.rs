@@ -54,6 +54,45 @@ fn retry_config(max_attempts: u32) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(20))
 }
 
+/// The credentials of a named profile, ahead of anything in the
+/// environment: naming a profile means "act as this", as the AWS CLI's
+/// `--profile` and the Go SDK behind the AWS provider take it, while the
+/// default chain would use AWS_ACCESS_KEY_ID first. A profile no file
+/// defines is refused rather than silently passed over.
+pub async fn named_profile(
+    name: &str,
+    at: AttributePath,
+) -> Result<SharedCredentialsProvider, Diagnostics> {
+    profile_credentials(name).await.map_err(|detail| {
+        Diagnostics::from(Diagnostic::error("AWS profile not found", detail).at(at))
+    })
+}
+
+async fn profile_credentials(name: &str) -> Result<SharedCredentialsProvider, String> {
+    use aws_runtime::env_config::file::EnvConfigFiles;
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = "the shared config and credentials files (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/config and ~/.aws/credentials)";
+    let profiles =
+        aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+            .await
+            .map_err(|e| format!("Reading {files} failed: {e}."))?;
+    if profiles.get_profile(name).is_none() {
+        let mut known: Vec<&str> = profiles.profiles().collect();
+        known.sort_unstable();
+        let there = if known.is_empty() {
+            "they define no profile".to_string()
+        } else {
+            format!("they define {}", known.join(", "))
+        };
+        return Err(format!("No profile {name:?} in {files}: {there}."));
+    }
+    Ok(SharedCredentialsProvider::new(
+        aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(name)
+            .build(),
+    ))
+}
+
 impl AwsClients {
     pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -66,7 +105,8 @@ impl AwsClients {
             loader = loader.region(Region::new(r.clone()));
         }
         if let Some(p) = &config.profile {
-            loader = loader.profile_name(p);
+            let credentials = named_profile(p, AttributePath::attr("profile")).await?;
+            loader = loader.profile_name(p).credentials_provider(credentials);
         }
         let mut sdk = loader.load().await;
         let Some(region) = sdk.region().map(|r| r.to_string()) else {

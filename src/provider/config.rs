@@ -45,7 +45,7 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("profile", Type::String)
-                    .description("Named profile from the shared AWS config and credentials files.")
+                    .description("Named profile from the shared AWS config and credentials files. Set here, it is what the provider acts as even when `AWS_ACCESS_KEY_ID` is set (like the AWS CLI's `--profile`), and a profile neither file defines is an error. `AWS_PROFILE` is read by the AWS SDK's default chain instead, after the environment's keys.")
                     .env(&["AWS_PROFILE"]),
             )
             .attribute(
@@ -428,7 +428,9 @@ pub fn resolve(
     }
     Ok(ProviderConfig {
         region,
-        profile: raw.profile.or_else(|| from_env(&["AWS_PROFILE"])),
+        // AWS_PROFILE is left to the SDK's chain, which puts the
+        // environment's keys first; only a profile set here overrides them.
+        profile: raw.profile,
         assume_role: raw.assume_role.map(|a| AssumeRole {
             role_arn: a.role_arn,
             external_id: a.external_id,

@@ -207,6 +207,16 @@ impl Provider for PrivatelinkProvider {
         config: &Value,
     ) -> Result<ProviderData, Diagnostics> {
         let config = config::resolve(config, &|k| std::env::var(k).ok())?;
+        // Files only, no call: a profile no file defines is named on the
+        // provider block now, not on whichever resource first needs AWS.
+        for (setting, profile) in [
+            ("profile", &config.profile),
+            ("federation_profile", &config.federation_profile),
+        ] {
+            if let Some(name) = profile {
+                aws::named_profile(name, AttributePath::attr(setting)).await?;
+            }
+        }
         Ok(ProviderData::new(config))
     }
 }

@@ -549,13 +549,11 @@ impl Minter {
                 // The profile's own credentials: the default chain would
                 // take AWS_ACCESS_KEY_ID and friends first, i.e. the very
                 // temporary credentials the profile is there to replace.
+                let credentials =
+                    crate::provider::aws::named_profile(name, at(on_resource)).await?;
                 let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .profile_name(name)
-                    .credentials_provider(
-                        aws_config::profile::ProfileFileCredentialsProvider::builder()
-                            .profile_name(name)
-                            .build(),
-                    )
+                    .credentials_provider(credentials)
                     .region(aws_config::Region::new(aws.region.clone()))
                     .load()
                     .await;

@@ -36,6 +36,8 @@ on stdout.
     python fixtures.py URL accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT
                                                     -> {"accepted": vpce id, "state"}
         The service's owner (ACCOUNT) accepts the endpoint's connection.
+    python fixtures.py URL credentials-of ACCOUNT   -> {"aws_access_key_id","aws_secret_access_key","aws_session_token"}
+        Temporary credentials that act as ACCOUNT (an assumed role).
 """
 
 import json
@@ -268,6 +270,8 @@ def main(argv):
         if len(pos) != 2 or not opt["account"]:
             raise SystemExit("usage: accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT")
         result = accept_as_owner(url, pos[0], pos[1], opt["account"])
+    elif cmd == "credentials-of":
+        result = as_account(url, args[0])
     else:
         raise SystemExit(f"unknown command {cmd}")
     print(json.dumps(result))

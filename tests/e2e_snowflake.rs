@@ -1032,9 +1032,31 @@ fn the_guide_module_validates() {
     let src = terraform::repo_root().join("examples/guides/snowflake-endpoint-pinning/main.tf");
     let key = key_pair(None);
     let mut ws = Workspace::new(&std::fs::read_to_string(src).expect("guide module"));
+    // validate judges the configuration alone: with no Snowflake variable
+    // at all (as in a CI lint job), and with a key path not there yet.
+    ws.init();
+    ws.ok(&["validate", "-no-color"]);
+    ws.set_env("SNOWFLAKE_PRIVATE_KEY_PATH", "/nonexistent/key.p8");
+    ws.ok(&["validate", "-no-color"]);
+    // Configure then reads the environment and says what is wrong.
+    let out = ws.run(&[
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-var",
+        "vpc_id=vpc-0123456789abcdef0",
+        "-var",
+        "subnet_ids=[\"subnet-0123456789abcdef0\"]",
+    ]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains("Cannot read the Snowflake private key"),
+        "{err}"
+    );
+    assert!(err.contains("/nonexistent/key.p8"), "{err}");
     ws.write("key.p8", &key.private_pem);
     let path = ws.path().join("key.p8").display().to_string();
     ws.set_env("SNOWFLAKE_PRIVATE_KEY_PATH", &path);
-    ws.init();
     ws.ok(&["validate", "-no-color"]);
 }

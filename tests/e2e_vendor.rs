@@ -268,6 +268,29 @@ fn unreachable_aws_is_named_with_the_reason_not_blamed_on_credentials() {
 }
 
 #[test]
+fn environment_values_are_checked_like_the_attributes_they_stand_in_for() {
+    let err = plan_error(
+        "provider \"privatelink\" {\n  region = \"us-east-1\"\n}\n",
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret"),
+            ("AWS_ENDPOINT_URL_EC2", "not a url"),
+        ],
+    );
+    assert!(err.contains("Error: Invalid AWS_ENDPOINT_URL_EC2"), "{err}");
+    assert!(
+        err.contains(
+            "AWS_ENDPOINT_URL_EC2 is \"not a url\"; it must be an http:// or https:// URL"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Request {"),
+        "a Debug dump reached the user:\n{err}"
+    );
+}
+
+#[test]
 fn a_role_that_cannot_be_assumed_is_named_not_called_missing_credentials() {
     let url = format!("http://127.0.0.1:{}", closed_port());
     let err = plan_error(

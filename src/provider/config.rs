@@ -3,9 +3,12 @@
 //! already set.
 
 use super::shapes::{aws_account_id, aws_region, iam_role_arn};
-use crate::framework::validators::{self, each, http_url, int_between, pattern};
+use crate::framework::validators::{
+    self, each, http_url, int_between, pattern, Pattern, Validator,
+};
 use crate::framework::{
-    typed, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Schema, Type, Value,
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type,
+    Value,
 };
 use serde::Deserialize;
 use std::fmt;
@@ -100,7 +103,7 @@ pub fn schema() -> Schema {
                         Attribute::optional("account", Type::String)
                             .description("Account identifier, `ORGNAME-ACCOUNTNAME` or the account locator (with region where Snowflake requires it).")
                             .env(&["SNOWFLAKE_ACCOUNT"])
-                            .validate(pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "a Snowflake account identifier such as `myorg-myaccount`")),
+                            .validate(snowflake_account()),
                     )
                     .attribute(
                         Attribute::optional("user", Type::String)
@@ -147,6 +150,13 @@ pub fn schema() -> Schema {
                             .validate(int_between(0, MAX_RETRIES_LIMIT)),
                     ),
             )),
+    )
+}
+
+fn snowflake_account() -> Pattern {
+    pattern(
+        r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        "a Snowflake account identifier such as `myorg-myaccount`",
     )
 }
 
@@ -354,28 +364,44 @@ pub fn resolve(
             d
         })?
     };
+    let named_env = |vars: &[&'static str]| {
+        vars.iter()
+            .find_map(|v| env(v).filter(|s| !s.is_empty()).map(|value| (*v, value)))
+    };
     let from_env = |vars: &[&str]| vars.iter().find_map(|v| env(v).filter(|s| !s.is_empty()));
     let is_pending = |name: &str| pending.iter().any(|p| p == name);
 
     // A setting not known yet is set all the same: the environment does
-    // not stand in for it.
+    // not stand in for it. Values from the block passed the schema's
+    // validators; those from the environment are checked the same way here.
     let region = if is_pending("region") {
         None
     } else {
-        raw.region
-            .or_else(|| from_env(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+        raw.region.or_else(|| {
+            named_env(&["AWS_REGION", "AWS_DEFAULT_REGION"])
+                .inspect(|(var, value)| {
+                    check_env(
+                        var,
+                        value,
+                        &aws_region(),
+                        AttributePath::attr("region"),
+                        &mut diags,
+                    )
+                })
+                .map(|(_, value)| value)
+        })
     };
-    if let Some(r) = &region {
-        aws_region_check(r, &mut diags);
-    }
     let mut endpoints = Vec::new();
     let configured = raw.endpoints.unwrap_or_default();
     for (service, var) in AWS_SERVICES {
-        let url = configured
-            .get(*service)
-            .cloned()
-            .flatten()
-            .or_else(|| from_env(&[var]));
+        let url = configured.get(*service).cloned().flatten().or_else(|| {
+            named_env(&[var])
+                .inspect(|(var, value)| {
+                    let at = AttributePath::attr("endpoints").then_attr(service);
+                    check_env(var, value, &http_url(), at, &mut diags)
+                })
+                .map(|(_, value)| value)
+        });
         if let Some(url) = url {
             endpoints.push((service.to_string(), url));
         }
@@ -400,24 +426,12 @@ pub fn resolve(
     };
     let skip_credentials_validation = raw.skip_credentials_validation.unwrap_or(false);
     let listed = |name: &str| config.get(name).is_some_and(|v| !v.is_null()) || is_pending(name);
-    if listed("allowed_account_ids") && listed("forbidden_account_ids") {
-        diags.error_at(
-            AttributePath::attr("forbidden_account_ids"),
-            "Conflicting account lists",
-            "Set allowed_account_ids or forbidden_account_ids, not both.",
-        );
-    }
-    if skip_credentials_validation {
-        for name in ["allowed_account_ids", "forbidden_account_ids"] {
-            if listed(name) {
-                diags.error_at(
-                    AttributePath::attr(name),
-                    format!("{name} needs the credentials checked"),
-                    "The account is learned from sts:GetCallerIdentity, which skip_credentials_validation turns off. Remove one of the two.",
-                );
-            }
-        }
-    }
+    account_list_rules(
+        listed("allowed_account_ids"),
+        listed("forbidden_account_ids"),
+        skip_credentials_validation,
+        &mut diags,
+    );
     let snowflake_pending = pending.iter().any(|p| is_snowflake_setting(p));
     let snowflake = raw
         .snowflake
@@ -449,13 +463,105 @@ pub fn resolve(
     })
 }
 
-fn aws_region_check(region: &str, diags: &mut Diagnostics) {
-    use crate::framework::validators::Validator;
-    aws_region().check(
-        &Value::string(region),
-        &AttributePath::attr("region"),
+/// What the provider block says by itself, judged by `terraform validate`:
+/// no environment variable, file or network is consulted, so every machine
+/// gets the same answer. What the environment completes (credentials, an
+/// account, a region) and values not known yet are judged at Configure.
+pub fn check_block(config: &Value, diags: &mut Diagnostics) {
+    let set = |v: Option<&Value>| v.and_then(Value::is_set) == Some(true);
+    account_list_rules(
+        set(config.get("allowed_account_ids")),
+        set(config.get("forbidden_account_ids")),
+        config
+            .get("skip_credentials_validation")
+            .and_then(Value::as_bool)
+            == Some(true),
         diags,
     );
+    let Some(snowflake) = config.get("snowflake").filter(|v| v.is_set() == Some(true)) else {
+        return;
+    };
+    let given: Vec<&str> = SNOWFLAKE_CREDENTIALS
+        .iter()
+        .copied()
+        .filter(|name| set(snowflake.get(name)))
+        .collect();
+    if let Some(d) = credential_conflict(&given) {
+        diags.push(d);
+    }
+    if let Some(pem) = snowflake.get("private_key").and_then(Value::as_str) {
+        if !looks_like_pem(pem) {
+            diags.push(not_pem("private_key"));
+        }
+    }
+}
+
+/// The account lists exclude each other and need the identity check.
+fn account_list_rules(allowed: bool, forbidden: bool, skip_check: bool, diags: &mut Diagnostics) {
+    if allowed && forbidden {
+        diags.error_at(
+            AttributePath::attr("forbidden_account_ids"),
+            "Conflicting account lists",
+            "Set allowed_account_ids or forbidden_account_ids, not both.",
+        );
+    }
+    if skip_check {
+        for (name, listed) in [
+            ("allowed_account_ids", allowed),
+            ("forbidden_account_ids", forbidden),
+        ] {
+            if listed {
+                diags.error_at(
+                    AttributePath::attr(name),
+                    format!("{name} needs the credentials checked"),
+                    "The account is learned from sts:GetCallerIdentity, which skip_credentials_validation turns off. Remove one of the two.",
+                );
+            }
+        }
+    }
+}
+
+/// An environment variable standing in for an attribute must have the
+/// attribute's shape; the error names the variable, on the attribute.
+fn check_env(var: &str, value: &str, shape: &Pattern, at: AttributePath, diags: &mut Diagnostics) {
+    if !shape.matches(value) {
+        diags.error_at(
+            at,
+            format!("Invalid {var}"),
+            format!(
+                "{var} is {value:?}; it {}. Fix the variable, or set the attribute.",
+                shape.describe()
+            ),
+        );
+    }
+}
+
+/// Snowflake's ways to authenticate, one of which is set.
+const SNOWFLAKE_CREDENTIALS: [&str; 3] = ["private_key", "private_key_path", "token"];
+
+/// More than one way to authenticate: the error sits on the last one named.
+fn credential_conflict(given: &[&str]) -> Option<Diagnostic> {
+    let culprit = given.get(1..)?.last()?;
+    Some(
+        Diagnostic::error(
+            "Conflicting Snowflake credentials",
+            "Set exactly one of private_key, private_key_path and token (or their environment variables).",
+        )
+        .at(AttributePath::attr("snowflake").then_attr(culprit)),
+    )
+}
+
+fn looks_like_pem(key: &str) -> bool {
+    key.contains("-----BEGIN") && key.contains("PRIVATE KEY-----")
+}
+
+/// Never echoes the value: it may be a key pasted in the wrong place.
+fn not_pem(source: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Invalid Snowflake private key",
+        "The key is not PEM-encoded: expected a block starting with -----BEGIN PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----.",
+    )
+    .at(AttributePath::attr("snowflake").then_attr(source))
 }
 
 /// `~/...` as shells expand it: key paths are usually written that way.
@@ -472,7 +578,17 @@ fn resolve_snowflake(
     diags: &mut Diagnostics,
 ) -> Option<SnowflakeConfig> {
     let at = |name: &str| AttributePath::attr("snowflake").then_attr(name);
-    let account = s.account.or_else(|| from_env(&["SNOWFLAKE_ACCOUNT"]));
+    let account = s.account.or_else(|| {
+        from_env(&["SNOWFLAKE_ACCOUNT"]).inspect(|v| {
+            check_env(
+                "SNOWFLAKE_ACCOUNT",
+                v,
+                &snowflake_account(),
+                at("account"),
+                diags,
+            )
+        })
+    });
     let user = s.user.or_else(|| from_env(&["SNOWFLAKE_USER"]));
     let role = s
         .role
@@ -488,7 +604,10 @@ fn resolve_snowflake(
         .private_key_passphrase
         .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]));
     let token = s.token.or_else(|| from_env(&["SNOWFLAKE_TOKEN"]));
-    let host = s.host.or_else(|| from_env(&["SNOWFLAKE_HOST"]));
+    let host = s.host.or_else(|| {
+        from_env(&["SNOWFLAKE_HOST"])
+            .inspect(|v| check_env("SNOWFLAKE_HOST", v, &http_url(), at("host"), diags))
+    });
 
     if account.is_none() {
         diags.error_at(
@@ -504,24 +623,16 @@ fn resolve_snowflake(
             "Set snowflake.user or the SNOWFLAKE_USER environment variable.",
         );
     }
-    let given = [key.is_some(), key_path.is_some(), token.is_some()]
+    let given: Vec<&str> = SNOWFLAKE_CREDENTIALS
         .iter()
-        .filter(|b| **b)
-        .count();
-    if given > 1 {
-        let culprit = if token.is_some() {
-            "token"
-        } else {
-            "private_key_path"
-        };
-        diags.error_at(
-            at(culprit),
-            "Conflicting Snowflake credentials",
-            "Set exactly one of private_key, private_key_path and token (or their environment variables).",
-        );
+        .zip([key.is_some(), key_path.is_some(), token.is_some()])
+        .filter_map(|(name, set)| set.then_some(*name))
+        .collect();
+    if let Some(d) = credential_conflict(&given) {
+        diags.push(d);
         return None;
     }
-    if given == 0 {
+    if given.is_empty() {
         diags.error_at(
             AttributePath::attr("snowflake"),
             "Missing Snowflake credentials",
@@ -548,13 +659,8 @@ fn resolve_snowflake(
             (None, None) => None,
         };
         let (pem, source) = pem?;
-        if !pem.contains("-----BEGIN") || !pem.contains("PRIVATE KEY-----") {
-            // Never echo the value: it may be a key pasted in the wrong place.
-            diags.error_at(
-                at(source),
-                "Invalid Snowflake private key",
-                "The key is not PEM-encoded: expected a block starting with -----BEGIN PRIVATE KEY----- or -----BEGIN ENCRYPTED PRIVATE KEY-----.",
-            );
+        if !looks_like_pem(&pem) {
+            diags.push(not_pem(source));
             return None;
         }
         if pem.contains("ENCRYPTED PRIVATE KEY") && passphrase.is_none() {
@@ -758,5 +864,92 @@ mod tests {
     fn bad_region_from_env_points_at_region() {
         let err = resolve(&Value::Null, &env_of(&[("AWS_REGION", "moon")])).unwrap_err();
         assert_eq!(err.0[0].path, Some(AttributePath::attr("region")));
+        assert_eq!(err.0[0].summary, "Invalid AWS_REGION");
+        // A region set in the block was judged by its validator already.
+        let set = Value::object([("region", Value::string("moon"))]);
+        assert!(resolve(&set, &env_of(&[])).is_ok());
+    }
+
+    #[test]
+    fn environment_values_get_the_attributes_checks_on_the_attributes() {
+        let err = resolve(
+            &Value::object([(
+                "snowflake",
+                Value::object([("token", Value::string("pat"))]),
+            )]),
+            &env_of(&[
+                ("AWS_ENDPOINT_URL_EC2", "not a url"),
+                ("SNOWFLAKE_ACCOUNT", "https://acct.snowflakecomputing.com"),
+                ("SNOWFLAKE_USER", "terraform"),
+                ("SNOWFLAKE_HOST", "notaurl"),
+            ]),
+        )
+        .unwrap_err();
+        let found: Vec<(String, String)> = err
+            .0
+            .iter()
+            .map(|d| (d.summary.clone(), format!("{:?}", d.path)))
+            .collect();
+        let at = |p: AttributePath| format!("{:?}", Some(p));
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "Invalid AWS_ENDPOINT_URL_EC2".to_string(),
+                    at(AttributePath::attr("endpoints").then_attr("ec2"))
+                ),
+                (
+                    "Invalid SNOWFLAKE_ACCOUNT".to_string(),
+                    at(AttributePath::attr("snowflake").then_attr("account"))
+                ),
+                (
+                    "Invalid SNOWFLAKE_HOST".to_string(),
+                    at(AttributePath::attr("snowflake").then_attr("host"))
+                ),
+            ]
+        );
+        assert!(err.0[0].detail.contains("\"not a url\""), "{:?}", err.0[0]);
+    }
+
+    #[test]
+    fn validate_judges_the_block_alone() {
+        let check = |block: Value| {
+            let mut d = Diagnostics::new();
+            check_block(&block, &mut d);
+            d
+        };
+        // Credentials and account may come from the environment at
+        // Configure: nothing to say yet.
+        assert!(check(Value::object([(
+            "snowflake",
+            Value::object(Vec::<(&str, Value)>::new())
+        )]))
+        .is_empty());
+        let two = check(Value::object([(
+            "snowflake",
+            Value::object([
+                ("private_key", Value::string("-----BEGIN PRIVATE KEY-----")),
+                ("token", Value::string("pat")),
+            ]),
+        )]));
+        assert_eq!(two.0.len(), 1);
+        assert_eq!(
+            two.0[0].path,
+            Some(AttributePath::attr("snowflake").then_attr("token"))
+        );
+        let pasted = check(Value::object([(
+            "snowflake",
+            Value::object([("private_key", Value::string("MIIEvQIBADANBg"))]),
+        )]));
+        assert_eq!(pasted.0[0].summary, "Invalid Snowflake private key");
+        assert!(!pasted.0[0].detail.contains("MIIE"));
+        let unknown = check(Value::object([
+            ("allowed_account_ids", Value::Unknown),
+            (
+                "forbidden_account_ids",
+                Value::Set(vec![Value::string("123456789012")]),
+            ),
+        ]));
+        assert!(unknown.is_empty(), "an unknown list may still be null");
     }
 }

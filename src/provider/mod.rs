@@ -193,12 +193,7 @@ impl Provider for PrivatelinkProvider {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        // Unknown values (from other resources) are checked at Configure.
-        if config.is_fully_known() {
-            if let Err(d) = config::resolve(config, &|k| std::env::var(k).ok()) {
-                diags.extend(d);
-            }
-        }
+        config::check_block(config, diags);
     }
 
     async fn configure(

@@ -254,6 +254,36 @@ resource "privatelink_endpoint_service" "svc" {{
     assert!(out.stdout.contains("1 to add"), "{}", out.all());
 }
 
+/// An accepter pointed at a service these credentials do not own (none at
+/// all, or a partner's) fails the plan on `service_id` instead of waiting
+/// out its create timeout.
+#[test]
+fn an_accepter_on_a_service_not_ours_fails_at_plan() {
+    let emu = aws::emulator();
+    let partner = emu.fixture(&["partner-service"]);
+    let theirs = partner["service_id"].as_str().unwrap();
+    for svc in ["vpce-svc-0123456789abcdef0", theirs] {
+        let ws = workspace(
+            emu,
+            &format!(
+                "resource \"privatelink_endpoint_connection_accepter\" \"a\" {{\n  service_id      = {svc:?}\n  vpc_endpoint_id = \"vpce-0123456789abcdef0\"\n}}\n"
+            ),
+        );
+        ws.init();
+        let out = ws.run(&["plan", "-no-color", "-input=false"]);
+        assert_ne!(out.code, 0, "{}", out.all());
+        let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(err.contains("Error: Endpoint service not found"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "There is no endpoint service {svc} in account 123456789012, us-east-1"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("service_id = "), "not on the attribute: {err}");
+    }
+}
+
 /// The whole vendor flow: publish to the vendor's principal from the
 /// catalog, the vendor (another account) connects, the accepter accepts it;
 /// destroy rejects the connection and deletes the service.

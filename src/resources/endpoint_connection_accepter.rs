@@ -7,9 +7,12 @@
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
 use super::{any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each};
+use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
-use crate::framework::{typed, Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::framework::{
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
+};
 use crate::provider::aws::AwsClients;
 use crate::provider::shapes::{endpoint_service_id, vpc_endpoint_id};
 use crate::provider::ProviderData;
@@ -31,6 +34,28 @@ struct State {
     state: Option<String>,
     vpc_endpoint_owner: Option<String>,
     timeouts: Option<Timeouts>,
+}
+
+/// The accepter works on a service of this account: one that is not there,
+/// or is another account's, would otherwise be waited on for the whole
+/// create timeout and then blamed on the vendor.
+async fn own_service(aws: &AwsClients, svc: &str) -> Result<(), Diagnostics> {
+    if super::endpoint_service::describe(aws, svc).await?.is_some() {
+        return Ok(());
+    }
+    let account = aws
+        .known_account()
+        .map(|a| format!("account {a}, "))
+        .unwrap_or_default();
+    Err(Diagnostic::error(
+        "Endpoint service not found",
+        format!(
+            "There is no endpoint service {svc} in {account}{}. The accepter accepts connections to a service these credentials own: use the ID of yours (privatelink_endpoint_service.<name>.id).",
+            aws.region
+        ),
+    )
+    .at(AttributePath::attr("service_id"))
+    .into())
 }
 
 /// States in which the connection no longer exists for our purposes.
@@ -70,6 +95,25 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         )
     }
 
+    /// A service that is not there fails the plan, on `service_id`, when
+    /// its ID is known by then.
+    async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
+        let Some(svc) = plan.planned.get("service_id").and_then(Value::as_str) else {
+            return;
+        };
+        if !plan.is_create() {
+            return;
+        }
+        let Some(ctx) = ctx else { return };
+        let Ok(aws) = ctx.data.aws().await else {
+            // Apply reports credential problems with their full message.
+            return;
+        };
+        if let Err(d) = own_service(aws, svc).await {
+            plan.diagnostics.extend(d);
+        }
+    }
+
     async fn create(
         &self,
         ctx: &Ctx<ProviderData>,
@@ -81,6 +125,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             let plan: State = typed::from_value(planned).map_err(invalid_state)?;
             let (svc, vpce) = (plan.service_id.as_str(), plan.vpc_endpoint_id.as_str());
             let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
+            own_service(aws, svc).await?;
             let (state, _) = timeouts::poll(timeout, Duration::from_secs(1), ctx.stopped(), || async {
                 match connection(aws, svc, vpce).await? {
                     Some((state, owner)) => Ok(Ok((state, owner))),

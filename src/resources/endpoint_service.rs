@@ -523,9 +523,12 @@ fn remote_regions(regions: &Option<Vec<String>>, home: &str) -> Option<Vec<Strin
     (!r.is_empty()).then(|| sorted(r))
 }
 
-/// The service's configuration, unless it is deleted. Services read or
-/// waited on together share one call.
-async fn describe(aws: &AwsClients, id: &str) -> Result<Option<ServiceConfiguration>, Diagnostics> {
+/// The service's configuration, unless it is deleted (or not this
+/// account's). Services read or waited on together share one call.
+pub(crate) async fn describe(
+    aws: &AwsClients,
+    id: &str,
+) -> Result<Option<ServiceConfiguration>, Diagnostics> {
     let found = aws
         .coalesced("ec2:DescribeVpcEndpointServiceConfigurations")
         .get(id.to_string(), |ids| {

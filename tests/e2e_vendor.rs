@@ -187,6 +187,7 @@ fn malformed_region_is_an_error_on_region() {
     );
     assert!(err.contains("Invalid region"), "{err}");
     assert!(err.contains("region = \"Mars\""), "{err}");
+    assert_eq!(err.matches("Error:").count(), 1, "one fault, one error:\n{err}");
 }
 
 #[test]
@@ -196,6 +197,7 @@ fn bad_provider_configuration_points_at_the_attribute() {
     );
     assert!(err.contains("Invalid region"), "{err}");
     assert!(err.contains("region = \"moon-base\""), "{err}");
+    assert_eq!(err.matches("Error:").count(), 1, "one fault, one error:\n{err}");
 
     let err = validate_error(
         "provider \"privatelink\" {\n  region = \"us-east-1\"\n  snowflake {\n    account = \"myorg-acct\"\n    user    = \"TF\"\n    token   = \"t0ken-value\"\n    private_key_path = \"/nonexistent/key.p8\"\n  }\n}\ndata \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n",
@@ -333,12 +335,27 @@ fn no_credentials_anywhere_is_said_plainly() {
 
 #[test]
 fn missing_region_everywhere_is_explained() {
-    let ws = Workspace::new(&config(
+    let mut ws = Workspace::new(&config(
         "data \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n",
     ));
+    // Not the machine's ~/.aws/config either.
+    ws.write("aws_config", "");
+    let file = ws.path().join("aws_config").display().to_string();
+    ws.set_env("AWS_CONFIG_FILE", &file);
     ws.init();
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
     assert!(out.all().contains("No region"), "{}", out.all());
     assert!(out.all().contains("AWS_REGION"), "{}", out.all());
+
+    // A region in the AWS profile serves as the provider's, as it does for
+    // the AWS clients; no credentials are needed to read the catalog.
+    ws.write("aws_config", "[profile analytics]\nregion = eu-west-2\n");
+    ws.set_env("AWS_PROFILE", "analytics");
+    ws.write(
+        "main.tf",
+        &config("data \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\noutput \"region\" {\n  value = data.privatelink_vendor.x.region\n}\n"),
+    );
+    ws.apply();
+    assert_eq!(ws.outputs()["region"]["value"], "eu-west-2");
 }

@@ -133,7 +133,8 @@ impl DataSource<ProviderData> for VendorDataSource {
             return;
         };
         if let Some(v) = catalog::vendor(name) {
-            if !v.serves(region) {
+            // A region of the wrong shape has its own error already.
+            if aws_region().matches(region) && !v.serves(region) {
                 diags.push(region_error(v, region));
             }
         }
@@ -153,7 +154,11 @@ impl DataSource<ProviderData> for VendorDataSource {
         };
         let region = match cfg.region {
             Some(r) => r,
-            None => ctx.data.region_or_error(AttributePath::attr("region"))?,
+            None => {
+                ctx.data
+                    .region_or_error(AttributePath::attr("region"))
+                    .await?
+            }
         };
         if !vendor.serves(&region) {
             return Err(region_error(vendor, &region).into());

@@ -120,21 +120,32 @@ impl ProviderData {
     }
 
     /// The provider's region, or an error on `at` asking for one.
-    pub fn region_or_error(&self, at: AttributePath) -> Result<String, Diagnostics> {
+    pub async fn region_or_error(&self, at: AttributePath) -> Result<String, Diagnostics> {
         if self.config.pending.iter().any(|p| p == "region") {
             let mut d = not_known_yet(&["region"], "AWS");
             d.0[0].path = Some(at);
             return Err(d);
         }
-        self.config.region.clone().ok_or_else(|| {
-            let mut d = Diagnostics::new();
-            d.error_at(
-                at,
-                "No region",
-                "Set region here, or region in the provider block (or AWS_REGION).",
-            );
-            d
-        })
+        if let Some(region) = &self.config.region {
+            return Ok(region.clone());
+        }
+        // The AWS profile's region, as the AWS clients would use it; read
+        // from the files alone, so the catalog still needs no credentials.
+        let mut from_profile = aws_config::profile::ProfileFileRegionProvider::builder();
+        if let Some(p) = &self.config.profile {
+            from_profile = from_profile.profile_name(p);
+        }
+        use aws_config::meta::region::ProvideRegion as _;
+        if let Some(region) = from_profile.build().region().await {
+            return Ok(region.to_string());
+        }
+        let mut d = Diagnostics::new();
+        d.error_at(
+            at,
+            "No region",
+            "Set region here, region in the provider block, AWS_REGION, or a region in your AWS profile.",
+        );
+        Err(d)
     }
 }
 

@@ -853,6 +853,37 @@ fn throttled_and_async_statements_converge_and_a_timeout_cancels() {
     assert!(w.sf.registrations().is_empty());
 }
 
+/// The same pin in a second configuration is adopted, not registered
+/// twice, and the apply warns that the two now share it.
+#[test]
+fn a_pin_another_configuration_made_is_adopted_with_a_warning() {
+    let w = world(false);
+    let vpce = w.endpoint("10.78.0.0/16");
+    let body = format!(
+        "{}\n{}",
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin_config(&vpce, "")
+    );
+    let first = w.workspace(&body);
+    first.init();
+    let out = first.apply();
+    assert!(!out.all().contains("Warning"), "{}", out.all());
+    let second = w.workspace(&body);
+    second.init();
+    let out = second.apply();
+    let text = flat(&out.all());
+    assert!(text.contains("Warning: Adopted an existing pin"), "{text}");
+    assert!(
+        text.contains(&format!("{vpce} was already pinned")),
+        "{text}"
+    );
+    assert_eq!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").len(), 1);
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    second.assert_plan_empty();
+    second.destroy();
+    assert!(w.sf.registrations().is_empty());
+}
+
 #[test]
 fn snowflake_max_retries_bounds_resubmission_and_the_next_apply_converges() {
     let w = world(false);

@@ -187,7 +187,11 @@ fn malformed_region_is_an_error_on_region() {
     );
     assert!(err.contains("Invalid region"), "{err}");
     assert!(err.contains("region = \"Mars\""), "{err}");
-    assert_eq!(err.matches("Error:").count(), 1, "one fault, one error:\n{err}");
+    assert_eq!(
+        err.matches("Error:").count(),
+        1,
+        "one fault, one error:\n{err}"
+    );
 }
 
 #[test]
@@ -197,7 +201,11 @@ fn bad_provider_configuration_points_at_the_attribute() {
     );
     assert!(err.contains("Invalid region"), "{err}");
     assert!(err.contains("region = \"moon-base\""), "{err}");
-    assert_eq!(err.matches("Error:").count(), 1, "one fault, one error:\n{err}");
+    assert_eq!(
+        err.matches("Error:").count(),
+        1,
+        "one fault, one error:\n{err}"
+    );
 
     let err = validate_error(
         "provider \"privatelink\" {\n  region = \"us-east-1\"\n  snowflake {\n    account = \"myorg-acct\"\n    user    = \"TF\"\n    token   = \"t0ken-value\"\n    private_key_path = \"/nonexistent/key.p8\"\n  }\n}\ndata \"privatelink_vendor\" \"x\" {\n  name = \"sigma\"\n}\n",

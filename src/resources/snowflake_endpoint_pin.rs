@@ -74,7 +74,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account, mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so.")
+                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account, mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
                 .attribute(
                     Attribute::computed("id", Type::String)
                         .description("`ACCOUNT_LOCATOR:VPC_ENDPOINT_ID`, the Snowflake account (as CURRENT_ACCOUNT() reports it) and the endpoint.")
@@ -169,7 +169,11 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         match listed {
             Ok(Some(r)) => {
                 state.provider_service_endpoint = r.provider_service_endpoint;
-                to_value(&state, self).into()
+                let mut result: ApplyResult = to_value(&state, self).into();
+                if registered.adopted {
+                    result.diagnostics.push(adopted_warning(&plan, &registered));
+                }
+                result
             }
             Ok(None) => ApplyResult::failed(
                 to_value(&state, self).ok(),
@@ -368,6 +372,8 @@ struct Registered {
     /// has no times.
     registered_at: Option<String>,
     enforced_at: Option<String>,
+    /// Found registered already, so its delay is not known.
+    adopted: bool,
 }
 
 async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, Diagnostics> {
@@ -407,6 +413,7 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
                 account,
                 registered_at: None,
                 enforced_at: None,
+                adopted: true,
             });
         }
         return Err(Diagnostic::error(
@@ -454,7 +461,21 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
         account,
         enforced_at: enforcement_time(message, &registered_at),
         registered_at: Some(registered_at),
+        adopted: false,
     })
+}
+
+/// Adopting is right after an interrupted apply, but the same pin in two
+/// configurations would have either one's destroy unpin it for both; and
+/// Snowflake does not say which delay the registration was made with.
+fn adopted_warning(plan: &State, registered: &Registered) -> Diagnostic {
+    Diagnostic::warning(
+        "Adopted an existing pin",
+        format!(
+            "{} was already pinned to this Snowflake account for AWS account {}, so the registration was adopted, not made again: an earlier apply was interrupted after Snowflake registered it, or another configuration manages this pin. In the second case remove it from one of them (destroying either unpins it for both). Snowflake does not report a registration's delay, so delay_minutes and enforced_at are as configured and unknown, not confirmed.",
+            plan.vpc_endpoint_id, registered.account
+        ),
+    )
 }
 
 fn rfc3339(secs: i64) -> Option<String> {

@@ -81,8 +81,8 @@ pub const VENDORS: &[Vendor] = &[
         name: "sigma",
         display_name: "Sigma Computing",
         source_documents: &[
-            "Sigma: AWS PrivateLink connections (shared/seeds/000_88d063fbac44131d.txt)",
-            "Sigma: Configure an external storage integration with Amazon S3 (shared/seeds/002_4362c9c0e85a57dd.txt)",
+            "Sigma documentation (help.sigmacomputing.com): AWS PrivateLink connections",
+            "Sigma documentation (help.sigmacomputing.com): Configure an external storage integration with Amazon S3",
         ],
         aws_account_id: Some("185497759670"),
         principal_arn: Some("arn:aws:iam::185497759670:role/cdktf-operator"),
@@ -119,7 +119,7 @@ pub const VENDORS: &[Vendor] = &[
         name: "segment",
         display_name: "Segment",
         source_documents: &[
-            "Segment: Amazon Web Services PrivateLink (shared/seeds/001_42752758e4abb250.txt)",
+            "Segment documentation (segment.com/docs): Amazon Web Services PrivateLink",
         ],
         // Segment shares its Edge account and principal through your CSM;
         // its runbook publishes neither.

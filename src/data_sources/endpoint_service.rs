@@ -68,7 +68,7 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
                         .description("The service ID, `vpce-svc-...`. Set this or `service_name`.")
                         .validate(endpoint_service_id()),
                 )
-                .attribute(s("service_type", "`Interface` or `GatewayLoadBalancer`."))
+                .attribute(s("service_type", "`Interface`, `Gateway` or `GatewayLoadBalancer`. Where AWS lists a Gateway and an Interface service under one name (S3, DynamoDB), the Interface one."))
                 .attribute(s("owner", "The AWS account that owns the service."))
                 .attribute(s("region", "The Region the service is in."))
                 .attribute(l("availability_zones", "Availability Zones the service is offered in (names as your account maps them)."))

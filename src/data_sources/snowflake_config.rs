@@ -157,7 +157,7 @@ impl DataSource<ProviderData> for SnowflakeConfigDataSource {
                 .attribute(l("dns_names", "Every host name above that should resolve to your endpoint (account, OCSP, regionless, Snowsight and connection URLs), deduplicated: one CNAME each in your private hosted zone."))
                 .attribute(
                     Attribute::computed("raw", Type::map(Type::String))
-                        .description("Every key the function returned, as text, for keys without an attribute here."),
+                        .description("Every key the function returned, those with an attribute above included, as text (lists and objects as JSON): for keys this data source has no attribute for."),
                 ),
         )
     }

@@ -125,7 +125,12 @@ async fn service_details(
         };
         for d in page.service_details() {
             if let Some(n) = d.service_name().filter(|n| names.iter().any(|x| x == n)) {
-                found.insert(n.to_string(), d.clone());
+                // AWS services such as S3 list a Gateway and an Interface
+                // entry under one name; interface endpoints are what this
+                // provider makes, so that entry is the one kept.
+                if replaces(found.get(n), d) {
+                    found.insert(n.to_string(), d.clone());
+                }
             }
         }
         token = page.next_token().map(str::to_string);
@@ -133,6 +138,16 @@ async fn service_details(
             return Ok(Some(found));
         }
     }
+}
+
+fn replaces(kept: Option<&ServiceDetail>, candidate: &ServiceDetail) -> bool {
+    kept.is_none_or(|kept| !is_interface(kept) || is_interface(candidate))
+}
+
+fn is_interface(d: &ServiceDetail) -> bool {
+    d.service_type()
+        .iter()
+        .any(|t| t.service_type().is_some_and(|t| t.as_str() == "Interface"))
 }
 
 /// A failed AWS call as a diagnostic: what we were doing, AWS's code and
@@ -294,6 +309,23 @@ pub async fn update_tags(
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    #[test]
+    fn the_interface_entry_of_a_name_is_the_one_kept() {
+        use aws_sdk_ec2::types::{ServiceType, ServiceTypeDetail};
+        let of = |t: ServiceType| {
+            ServiceDetail::builder()
+                .service_name("com.amazonaws.us-east-1.s3")
+                .service_type(ServiceTypeDetail::builder().service_type(t).build())
+                .build()
+        };
+        let (gateway, interface) = (of(ServiceType::Gateway), of(ServiceType::Interface));
+        assert!(is_interface(&interface));
+        assert!(!is_interface(&gateway));
+        assert!(replaces(None, &gateway));
+        assert!(replaces(Some(&gateway), &interface));
+        assert!(!replaces(Some(&interface), &gateway));
+    }
 
     #[tokio::test]
     async fn one_missing_key_is_asked_alone_and_hides_no_other() {

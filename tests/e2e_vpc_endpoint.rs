@@ -440,6 +440,11 @@ fn data_source_by_id_and_a_service_not_shared_with_us() {
         out.all()
     );
     assert!(out.all().contains("allow your account"), "{}", out.all());
+    assert!(
+        out.all().contains("(arn:aws:iam::123456789012:root)"),
+        "the principal to ask for, with the account filled in:\n{}",
+        out.all()
+    );
 }
 
 /// Two endpoints to one service from one VPC share the owned group (it is

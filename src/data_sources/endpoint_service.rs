@@ -121,8 +121,9 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
             return Err(Diagnostic::error(
                 "Endpoint service not found",
                 format!(
-                    "No endpoint service {wanted} is visible to your account in {}. Check the name with the service provider and ask them to allow your account's principal (arn:aws:iam::ACCOUNT_ID:root).",
-                    aws.region
+                    "No endpoint service {wanted} is visible to your account in {}. Check the name with the service provider and ask them to allow your account's principal ({}).",
+                    aws.region,
+                    aws.root_principal()
                 ),
             )
             .at(AttributePath::attr(attr))

@@ -159,13 +159,17 @@ impl Validator for IntBetween {
         if let Some(n) = value.as_number() {
             let ok = n.as_i64().is_some_and(|i| i >= self.0 && i <= self.1);
             if !ok {
+                // Numbers arrive in canonical decimal form: a fraction
+                // shows as a point.
+                let fault = if n.as_str().contains('.') {
+                    "is not a whole number"
+                } else {
+                    "is out of range"
+                };
                 diags.error_at(
                     path.clone(),
                     format!("Invalid {}", last_name(path)),
-                    format!(
-                        "{n} is out of range: the value must be {}.",
-                        self.describe()
-                    ),
+                    format!("{n} {fault}: the value must be {}.", self.describe()),
                 );
             }
         }
@@ -315,7 +319,21 @@ mod tests {
     #[test]
     fn ranges() {
         assert!(run(&int_between(0, 1440), Value::int(1440)).is_empty());
-        assert!(run(&int_between(0, 1440), Value::int(1441)).has_errors());
+        let over = run(&int_between(0, 1440), Value::int(1441));
+        assert!(
+            over.0[0].detail.starts_with("1441 is out of range"),
+            "{:?}",
+            over.0[0]
+        );
+        let half = Value::Number(crate::framework::value::Number::parse("1.5").unwrap());
+        let fraction = run(&int_between(0, 1440), half);
+        assert!(
+            fraction.0[0]
+                .detail
+                .starts_with("1.5 is not a whole number"),
+            "{:?}",
+            fraction.0[0]
+        );
         assert!(run(&one_of(["a", "b"]), Value::string("c")).has_errors());
         assert!(run(&length_between(2, 4), Value::string("abcde")).has_errors());
     }

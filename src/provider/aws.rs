@@ -248,6 +248,24 @@ impl AwsClients {
             .await
     }
 
+    /// The ARN partition of the region.
+    pub fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+
+    /// The account's root principal, for messages that say what to ask a
+    /// partner to allow; with a placeholder if the account was not asked.
+    pub fn root_principal(&self) -> String {
+        let account = self.known_account().unwrap_or("<your account ID>");
+        format!("arn:{}:iam::{account}:root", self.partition())
+    }
+
     /// The account the credentials act as, if it was asked already.
     pub fn known_account(&self) -> Option<&str> {
         self.identity.get().map(|i| i.account.as_str())

@@ -173,17 +173,6 @@ fn handoff_type() -> Type {
 // Names and documents
 // ---------------------------------------------------------------------------
 
-/// The ARN partition of a region.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 fn default_policy_name(role_name: &str) -> String {
     format!("{role_name}-s3-access")
 }
@@ -842,7 +831,7 @@ struct Want {
 }
 
 fn want(plan: &State, aws: &AwsClients, account: &str) -> Result<Want, Diagnostics> {
-    let partition = partition(&aws.region);
+    let partition = aws.partition();
     let policy_name = plan
         .policy_name
         .clone()
@@ -1111,14 +1100,13 @@ impl Resource<ProviderData> for S3StorageIntegration {
         // them (provider configuration unknown) they stay unknown, or keep
         // their prior value when nothing they depend on changes.
         let mut account = None;
-        let mut region = None;
+        let mut part = None;
         if let Some(ctx) = ctx {
             if let Ok(aws) = ctx.data.aws().await {
-                region = Some(aws.region.clone());
+                part = Some(aws.partition());
                 account = aws.caller_account().await.ok();
             }
         }
-        let part = region.as_deref().map(partition);
         let inputs_same = !plan.is_create()
             && [
                 "bucket",
@@ -1529,7 +1517,7 @@ async fn bucket_policy(
 /// nothing owned exists any more.
 async fn read(aws: &AwsClients, prior: &State) -> Result<Option<State>, Diagnostics> {
     let account = aws.caller_account().await?;
-    let part = partition(&aws.region);
+    let part = aws.partition();
     let mut s = prior.clone();
     let policy_name = prior
         .policy_name
@@ -2175,7 +2163,7 @@ async fn remove(
     deadline: Instant,
 ) -> Result<(), Diagnostics> {
     let account = aws.caller_account().await?;
-    let part = partition(&aws.region);
+    let part = aws.partition();
     set_statement(
         aws,
         ctx,

@@ -454,12 +454,12 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
             rfc3339(i64::try_from(now.as_secs()).ok()?)
         })
         .unwrap_or_default();
-    let message = result.first_cell().unwrap_or_default();
-    tracing::debug!(vpce, message, "Snowflake registered the endpoint");
+    let answer = result.first_cell().unwrap_or_default();
+    tracing::debug!(vpce, answer, "Snowflake registered the endpoint");
     Ok(Registered {
         id: pin_id(&locator, vpce),
         account,
-        enforced_at: enforcement_time(message, &registered_at),
+        enforced_at: enforcement_time(answer, &registered_at),
         registered_at: Some(registered_at),
         adopted: false,
     })

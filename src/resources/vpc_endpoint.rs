@@ -379,7 +379,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
         let id = match req.send().await {
             Ok(out) => out.vpc_endpoint.and_then(|e| e.vpc_endpoint_id),
             Err(e) => {
-                let d = endpoint_error("create the VPC endpoint", &plan.service_name, &e);
+                let d = endpoint_error(aws, "create the VPC endpoint", &plan.service_name, &e);
                 // The owned group stays in state, so destroy (or the next
                 // apply, after Terraform replaces this tainted object)
                 // removes it.
@@ -528,7 +528,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     req = req.private_dns_enabled(new.private_dns_enabled.unwrap_or(false));
                 }
                 req.send().await.map_err(|e| {
-                    endpoint_error("modify the VPC endpoint", &new.service_name, &e)
+                    endpoint_error(aws, "modify the VPC endpoint", &new.service_name, &e)
                 })?;
             }
             update_tags(&aws.ec2, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
@@ -676,6 +676,7 @@ fn same_json(a: &str, b: &str) -> bool {
 /// A failed endpoint call; the service-not-found case says what to ask the
 /// partner for.
 fn endpoint_error<E, R>(
+    aws: &AwsClients,
     doing: &str,
     service: &str,
     err: &aws_sdk_ec2::error::SdkError<E, R>,
@@ -685,17 +686,17 @@ where
     R: std::fmt::Debug,
 {
     if error_code(err).is_some_and(|c| c.starts_with("InvalidServiceName")) {
-        return not_visible(service);
+        return not_visible(aws, service);
     }
     aws_error(doing, err)
 }
 
-fn not_visible(service: &str) -> Diagnostics {
+fn not_visible(aws: &AwsClients, service: &str) -> Diagnostics {
     let mut d = Diagnostics::new();
     d.error_at(
         AttributePath::attr("service_name"),
         "Endpoint service not found",
-        format!("{service} does not exist in this Region or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal (arn:aws:iam::ACCOUNT_ID:root)."),
+        format!("{service} does not exist in this Region or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal ({}).", aws.root_principal()),
     );
     d
 }
@@ -737,7 +738,7 @@ async fn check_subnets(
         })
         .await?;
     let Some(detail) = detail.as_ref() else {
-        return Err(not_visible(service));
+        return Err(not_visible(aws, service));
     };
     let mut supported: Vec<String> = detail.availability_zone_ids().to_vec();
     if supported.is_empty() && !detail.availability_zones().is_empty() {

@@ -579,6 +579,16 @@ resource "privatelink_s3_storage_integration" "short" {
   vendor_iam_user_arn = "arn:aws:iam::185497759670:user/sigma"
   external_id         = "x"
 }
+
+resource "privatelink_s3_storage_integration" "origins" {
+  bucket               = "some-bucket"
+  prefix               = "sigma"
+  role_name            = "sigma-origins"
+  allowed_source_cidrs = ["10.0.0.1/8"]
+  cors {
+    allowed_origins = ["app.sigmacomputing.com", "https://app.sigmacomputing.com/"]
+  }
+}
 "#,
     );
     ws.init();
@@ -600,6 +610,15 @@ resource "privatelink_s3_storage_integration" "short" {
         "2 characters at least:\n{err}"
     );
     assert!(err.contains("2 to 1224 characters"), "{err}");
+    // Origins S3 would store and then never match, and a block with host
+    // bits set, with the network it probably means.
+    let folded = err.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(err.matches("Invalid allowed_origins").count(), 2, "{err}");
+    assert!(folded.contains("no path or trailing slash"), "{err}");
+    assert!(
+        err.contains("\"10.0.0.1/8\" has host bits set: the network is 10.0.0.0/8"),
+        "{err}"
+    );
 
     // A bucket that does not exist: refused at plan time, on `bucket`,
     // before anything is created.

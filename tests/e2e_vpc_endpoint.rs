@@ -370,6 +370,68 @@ fn subnet_in_an_unsupported_zone_fails_at_plan_and_creates_nothing() {
     assert_ne!(out.code, 0);
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
     assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+
+    // A served zone, but a subnet of another VPC: named at plan as well.
+    let other = emu.fixture(&["consumer-vpc", "--cidr", "10.60.0.0/16"]);
+    let stray = other["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["az_id"] == w.subnets[1].1.as_str())
+        .expect("a subnet of the other VPC in a served zone")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            endpoint_config(&w, &[&w.subnets[0].0, &stray], "")
+        ),
+    );
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("Subnet in another VPC"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{stray} is in {}, not in vpc_id {}",
+            other["vpc_id"].as_str().unwrap(),
+            w.vpc_id
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("More than one subnet"), "{err}");
+}
+
+/// A policy must be a JSON object, tags must be ones AWS takes: both are
+/// refused at validate, on the attribute, before any call.
+#[test]
+fn a_policy_that_is_not_an_object_and_reserved_tags_fail_at_validate() {
+    let emu = aws::emulator();
+    let ws = workspace(
+        emu,
+        r#"
+resource "privatelink_vpc_endpoint" "partner" {
+  service_name = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"
+  vpc_id       = "vpc-0123456789abcdef0"
+  subnet_ids   = ["subnet-0123456789abcdef0"]
+  policy       = "[]"
+  tags = {
+    "aws:owner" = "platform"
+  }
+}
+"#,
+    );
+    ws.init();
+    let out = ws.run(&["validate", "-no-color"]);
+    assert_ne!(out.code, 0);
+    let err = out.all();
+    assert!(err.contains("Invalid policy"), "{err}");
+    assert!(err.contains("A policy is a JSON object"), "{err}");
+    assert!(err.contains("Invalid tag key"), "{err}");
+    assert!(err.contains("starts with `aws:`"), "{err}");
 }
 
 #[test]

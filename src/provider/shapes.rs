@@ -2,7 +2,8 @@
 //! that takes (say) a VPC ID accepts and refuses the same values with the
 //! same words. Checked at validate time, before any call.
 
-use crate::framework::validators::{pattern, Pattern};
+use crate::framework::validators::{pattern, Pattern, Validator};
+use crate::framework::{AttributePath, Diagnostics, Value};
 
 pub fn aws_region() -> Pattern {
     pattern(
@@ -69,6 +70,61 @@ pub fn network_load_balancer_arn() -> Pattern {
     )
 }
 
+/// A domain name such as `api.partner.com`: dot-separated labels of
+/// letters, digits and inner hyphens, 253 characters at most; a leftmost
+/// `*` label for names that cover subdomains.
+pub fn dns_name() -> Pattern {
+    pattern(
+        r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$",
+        "a domain name such as `api.example.com`",
+    )
+    .length(1, 253)
+}
+
+/// Tags as AWS takes them: keys of 1 to 128 characters outside the `aws:`
+/// prefix AWS keeps for itself, values of at most 256.
+pub fn aws_tags() -> Tags {
+    Tags
+}
+
+pub struct Tags;
+
+impl Validator for Tags {
+    fn describe(&self) -> String {
+        "tags with keys of 1 to 128 characters, not starting with `aws:`, and values of at most 256"
+            .into()
+    }
+    fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        let Value::Map(tags) = value else { return };
+        for (key, v) in tags {
+            let at = path.then_key(key);
+            let key_len = key.chars().count();
+            if key_len == 0 || key_len > 128 {
+                diags.error_at(
+                    at.clone(),
+                    "Invalid tag key",
+                    format!(
+                        "The tag key {key:?} is {key_len} characters long; AWS takes 1 to 128."
+                    ),
+                );
+            }
+            if key.to_ascii_lowercase().starts_with("aws:") {
+                diags.error_at(
+                    at.clone(),
+                    "Invalid tag key",
+                    format!("{key:?} starts with `aws:`, which AWS keeps for its own tags."),
+                );
+            }
+            if let Some(text) = v.as_str() {
+                let len = text.chars().count();
+                if len > 256 {
+                    diags.error_at(at, "Invalid tag value", format!("The value of tag {key:?} is {len} characters long; AWS takes at most 256."));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +146,43 @@ mod tests {
         assert!(endpoint_service_id().matches("vpce-svc-0123456789abcdef0"));
         assert!(!vpc_endpoint_id().matches("vpce-svc-0123456789abcdef0"));
         assert!(!endpoint_service_id().matches("vpce-0123456789abcdef0"));
+    }
+
+    #[test]
+    fn domain_names_and_tags() {
+        for ok in [
+            "api.partner.com",
+            "a-b.example.co.uk",
+            "example.com.",
+            "*.example.com",
+        ] {
+            assert!(dns_name().matches(ok), "{ok}");
+        }
+        for bad in [
+            "not a dns name!",
+            "-a.example.com",
+            "example",
+            "a..com",
+            "a.*.example.com",
+        ] {
+            assert!(!dns_name().matches(bad), "{bad}");
+        }
+        let check = |pairs: &[(&str, String)]| {
+            let mut d = Diagnostics::new();
+            let map = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::string(v.clone())))
+                .collect();
+            aws_tags().check(&Value::Map(map), &AttributePath::attr("tags"), &mut d);
+            d
+        };
+        assert!(check(&[("team", "data".into()), ("Name", String::new())]).is_empty());
+        let bad = check(&[("aws:owner", "x".into()), ("long", "v".repeat(257))]);
+        assert_eq!(bad.0.len(), 2);
+        assert_eq!(
+            bad.0[0].path,
+            Some(AttributePath::attr("tags").then_key("aws:owner"))
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::AwsClients;
-use crate::provider::shapes::{aws_region, network_load_balancer_arn};
+use crate::provider::shapes::{aws_region, aws_tags, dns_name, network_load_balancer_arn};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, ServiceConfiguration, TagSpecification};
@@ -147,7 +147,7 @@ impl Resource<ProviderData> for EndpointService {
                         .description("Must be true for `*` (any AWS account) to be accepted in `allowed_principals`.")
                         .default(Value::Bool(false)),
                 )
-                .attribute(Attribute::optional("private_dns_name", Type::String).description("A private DNS name consumers' endpoints resolve to the service; AWS asks you to verify the domain with the TXT record in `private_dns_name_configuration`."))
+                .attribute(Attribute::optional("private_dns_name", Type::String).description("A private DNS name consumers' endpoints resolve to the service; AWS asks you to verify the domain with the TXT record in `private_dns_name_configuration`.").validate(dns_name()))
                 .attribute(
                     Attribute::optional_computed("supported_ip_address_types", Type::set(Type::String))
                         .description("IP address types the service accepts: `ipv4`, `ipv6`. Defaults to what AWS sets (`ipv4`).")
@@ -158,7 +158,7 @@ impl Resource<ProviderData> for EndpointService {
                         .description("Other Regions whose consumers may connect to the service (cross-Region PrivateLink). The service's own Region is always supported and need not be listed.")
                         .validate(each(aws_region())),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service."))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service.").validate(aws_tags()))
                 .attribute(
                     Attribute::optional("force_destroy", Type::Bool)
                         .description("On destroy, reject every connected endpoint first instead of failing while endpoints are connected.")

@@ -712,7 +712,19 @@ fn vendor_principal() -> validators::Pattern {
     .length(20, 2048)
 }
 
-/// An IPv4 or IPv6 CIDR block.
+/// A browser origin as S3's CORS matches it: scheme and host (and port),
+/// at most one `*`, or `*` alone. `app.sigmacomputing.com` or a trailing
+/// slash would be accepted by S3 and then never match a request.
+fn cors_origin() -> validators::Pattern {
+    pattern(
+        r"^(\*|https?://([A-Za-z0-9.-]+|[A-Za-z0-9.-]*\*[A-Za-z0-9.-]*)(:[0-9]{1,5})?)$",
+        "an origin such as `https://app.sigmacomputing.com`: scheme and host (and port), no path or trailing slash, at most one `*`",
+    )
+}
+
+/// An IPv4 or IPv6 network, as the AWS provider takes CIDR blocks: a block
+/// with host bits set (`10.0.0.1/8`) is refused with the network it
+/// probably means.
 struct Cidr;
 
 impl Validator for Cidr {
@@ -721,23 +733,16 @@ impl Validator for Cidr {
     }
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         let Some(s) = value.as_str() else { return };
-        let ok = s.split_once('/').is_some_and(|(ip, bits)| {
-            let bits: Option<u8> = bits.parse().ok().filter(|_| !bits.starts_with('+'));
-            match (ip.parse::<std::net::IpAddr>(), bits) {
-                (Ok(std::net::IpAddr::V4(_)), Some(b)) => b <= 32,
-                (Ok(std::net::IpAddr::V6(_)), Some(b)) => b <= 128,
-                _ => false,
+        let detail = match s.parse::<ipnet::IpNet>() {
+            Err(_) => format!(
+                "{s:?} is not a CIDR block: use the form `203.0.113.0/24` or `2001:db8::/32`."
+            ),
+            Ok(net) if net.trunc() != net => {
+                format!("{s:?} has host bits set: the network is {}.", net.trunc())
             }
-        });
-        if !ok {
-            diags.error_at(
-                path.clone(),
-                "Invalid allowed_source_cidrs",
-                format!(
-                    "{s:?} is not a CIDR block: use the form `203.0.113.0/24` or `2001:db8::/32`."
-                ),
-            );
-        }
+            Ok(_) => return,
+        };
+        diags.error_at(path.clone(), "Invalid allowed_source_cidrs", detail);
     }
 }
 
@@ -972,7 +977,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                         .validate(NotEmpty)
                         .validate(each(Cidr)),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the IAM role and policy."))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the IAM role and policy.").validate(crate::provider::shapes::aws_tags()))
                 .attribute(computed("role_arn", Type::String, "ARN of the IAM role (null while it is missing)."))
                 .attribute(computed("policy_arn", Type::String, "ARN of the IAM policy while it is attached to the role."))
                 .attribute(computed("trust_phase", Type::String, "`placeholder` while the role trusts your own account with the placeholder external ID, `vendor` once it trusts the vendor's user."))
@@ -988,7 +993,8 @@ impl Resource<ProviderData> for S3StorageIntegration {
                         .attribute(
                             Attribute::optional_computed("allowed_origins", Type::list(Type::String))
                                 .description("Origins allowed to call the bucket from a browser. Defaults to the `vendor`'s app origin from the catalog (`https://app.sigmacomputing.com` for Sigma).")
-                                .validate(NotEmpty),
+                                .validate(NotEmpty)
+                                .validate(each(cors_origin())),
                         )
                         .attribute(
                             list("allowed_methods", "HTTP methods allowed: `GET`, `PUT`, `POST`, `DELETE`, `HEAD`.", &DEFAULT_METHODS)
@@ -2297,8 +2303,26 @@ mod tests {
             "2001:db8::/129",
             "x/8",
             "10.0.0.0/+8",
+            "10.0.0.1/8",
         ] {
             assert!(!check(&Cidr, bad), "{bad}");
+        }
+        for ok in [
+            "https://app.sigmacomputing.com",
+            "http://localhost:8080",
+            "https://*.example.com",
+            "*",
+        ] {
+            assert!(check(&cors_origin(), ok), "{ok}");
+        }
+        for bad in [
+            "app.sigmacomputing.com",
+            "https://x.com/",
+            "https://x.com/path",
+            "https://*.*.com",
+            "https://",
+        ] {
+            assert!(!check(&cors_origin(), bad), "{bad}");
         }
         let ext = crate::provider::config::external_id();
         assert!(check(&ext, "0000"));

@@ -23,7 +23,9 @@ use crate::framework::{
     Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
-use crate::provider::shapes::{endpoint_service_name, security_group_id, subnet_id, vpc_id};
+use crate::provider::shapes::{
+    aws_tags, endpoint_service_name, security_group_id, subnet_id, vpc_id,
+};
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -136,7 +138,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                         .description("Wait until the partner accepts the connection (`available`), bounded by the create timeout. When false, creation ends at `pendingAcceptance`.")
                         .default(Value::Bool(false)),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint."))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint.").validate(aws_tags()))
                 .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
                 .attribute(
                     Attribute::computed("dns_entries", Type::list(dns_entry_type()))
@@ -188,12 +190,18 @@ impl Resource<ProviderData> for VpcEndpointResource {
             diags.push(conflicting_groups());
         }
         if let Some(text) = config.get("policy").and_then(Value::as_str) {
-            if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
-                diags.error_at(
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Err(e) => diags.error_at(
                     AttributePath::attr("policy"),
                     "Invalid policy",
                     format!("The policy is not valid JSON: {e}."),
-                );
+                ),
+                Ok(doc) if !doc.is_object() => diags.error_at(
+                    AttributePath::attr("policy"),
+                    "Invalid policy",
+                    "A policy is a JSON object with a \"Statement\" list, such as jsonencode({ Version = \"2012-10-17\", Statement = [...] }).",
+                ),
+                Ok(_) => {}
             }
         }
     }
@@ -306,7 +314,8 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     .iter()
                     .filter_map(|v| v.as_str().map(str::to_string))
                     .collect();
-                if let Err(d) = checked_subnets(ctx, aws, service, &ids).await {
+                let vpc = plan.planned.get("vpc_id").and_then(Value::as_str);
+                if let Err(d) = checked_subnets(ctx, aws, service, vpc, &ids).await {
                     plan.diagnostics.extend(d);
                 }
             }
@@ -328,7 +337,15 @@ impl Resource<ProviderData> for VpcEndpointResource {
             Err(e) => return ApplyResult::failed(None, invalid_state(e)),
         };
         // Nothing is created for subnets the service cannot serve.
-        if let Err(d) = checked_subnets(ctx, aws, &plan.service_name, &plan.subnet_ids).await {
+        if let Err(d) = checked_subnets(
+            ctx,
+            aws,
+            &plan.service_name,
+            Some(&plan.vpc_id),
+            &plan.subnet_ids,
+        )
+        .await
+        {
             return ApplyResult::failed(None, d);
         }
         let token = client_token(planned);
@@ -456,7 +473,14 @@ impl Resource<ProviderData> for VpcEndpointResource {
             let id = old.id.clone().unwrap_or_default();
 
             if new.subnet_ids != old.subnet_ids {
-                checked_subnets(ctx, aws, &new.service_name, &new.subnet_ids).await?;
+                checked_subnets(
+                    ctx,
+                    aws,
+                    &new.service_name,
+                    Some(&new.vpc_id),
+                    &new.subnet_ids,
+                )
+                .await?;
             }
             // The owned group first, so the endpoint can switch to it.
             let owned = match (&new.allow_from_vpc_cidr, &old.owned_security_group_id) {
@@ -707,15 +731,17 @@ async fn checked_subnets(
     ctx: &Ctx<ProviderData>,
     aws: &AwsClients,
     service: &str,
+    vpc_id: Option<&str>,
     subnet_ids: &[String],
 ) -> Result<(), Diagnostics> {
     let key = format!(
-        "endpoint-subnets:{service}:{}",
+        "endpoint-subnets:{service}:{}:{}",
+        vpc_id.unwrap_or("?"),
         sorted(subnet_ids.to_vec()).join(",")
     );
     ctx.data
         .recent(&key, JUST_CHECKED, || {
-            check_subnets(ctx, aws, service, subnet_ids)
+            check_subnets(ctx, aws, service, vpc_id, subnet_ids)
         })
         .await
         .map(|_| ())
@@ -727,6 +753,7 @@ async fn check_subnets(
     ctx: &Ctx<ProviderData>,
     aws: &AwsClients,
     service: &str,
+    vpc_id: Option<&str>,
     subnet_ids: &[String],
 ) -> Result<(), Diagnostics> {
     // The service's zones, as this process saw them moments ago if it did
@@ -775,6 +802,15 @@ async fn check_subnets(
             .entry(zone.to_string())
             .or_default()
             .push(id.to_string());
+        if let (Some(want), Some(has)) = (vpc_id, s.vpc_id()) {
+            if want != has {
+                d.error_at(
+                    AttributePath::attr("subnet_ids"),
+                    "Subnet in another VPC",
+                    format!("{id} is in {has}, not in vpc_id {want}: an endpoint's subnets are in its own VPC."),
+                );
+            }
+        }
         if !supported.iter().any(|z| z == zone) {
             d.error_at(
                 AttributePath::attr("subnet_ids"),

@@ -158,6 +158,45 @@ fn lifecycle_create_update_import_drift_destroy() {
     );
 }
 
+/// The same configuration applied, destroyed and applied again (or
+/// re-applied after the service was deleted by hand) makes a new service:
+/// the ClientToken AWS spent on the deleted one is not reused.
+#[test]
+fn the_same_configuration_recreated_after_destroy_gets_a_new_service() {
+    let emu = Emulator::start();
+    let nlb = nlb_arn(&emu, "recreate-nlb");
+    let ws = workspace(
+        &emu,
+        &service_config(&nlb, "  timeouts {\n    create = \"30s\"\n  }"),
+    );
+    ws.init();
+    ws.apply();
+    let first = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    ws.destroy();
+    ws.apply_says("1 added, 0 changed, 0 destroyed");
+    let second = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    assert_eq!(emu.fixture(&["service-exists", &second])["exists"], true);
+    ws.assert_plan_empty();
+
+    emu.fixture(&["delete-service", &second]);
+    ws.apply_says("1 added, 0 changed, 0 destroyed");
+    let third = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    assert!(
+        third != first && third != second,
+        "{first} {second} {third}"
+    );
+    // Each apply tries the tokens the deleted services spent first.
+    let creates = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, status)| a == "CreateVpcEndpointServiceConfiguration" && *status == 200)
+        .count();
+    assert_eq!(creates, 1 + 2 + 3);
+    ws.assert_plan_empty();
+    ws.destroy();
+}
+
 #[test]
 fn throttling_on_every_call_still_converges_without_duplicates() {
     let emu = Emulator::start();

@@ -405,6 +405,53 @@ fn subnet_in_an_unsupported_zone_fails_at_plan_and_creates_nothing() {
     assert!(!err.contains("More than one subnet"), "{err}");
 }
 
+/// Recreating the same configuration (`-replace`, or after the endpoint
+/// was deleted by hand) makes a new endpoint instead of waiting on the
+/// deleted one its first ClientToken names.
+#[test]
+fn replace_and_recreate_after_deletion_make_new_endpoints() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let ws = workspace(
+        &emu,
+        &endpoint_config(
+            &w,
+            &[&w.subnets[0].0],
+            "  allow_from_vpc_cidr {\n    ports = [443]\n  }\n  timeouts {\n    create = \"30s\"\n  }",
+        ),
+    );
+    ws.init();
+    ws.apply();
+    let id = |ws: &terraform::Workspace| {
+        ws.outputs()["endpoint"]["value"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = id(&ws);
+    ws.ok(&[
+        "apply",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-replace=privatelink_vpc_endpoint.partner",
+    ]);
+    let second = id(&ws);
+    assert_ne!(first, second);
+    emu.fixture(&["delete-endpoint", &second]);
+    ws.apply_says("1 added, 0 changed, 0 destroyed");
+    let third = id(&ws);
+    assert!(
+        third != first && third != second,
+        "{first} {second} {third}"
+    );
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([third]));
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+}
+
 /// A policy must be a JSON object, tags must be ones AWS takes: both are
 /// refused at validate, on the attribute, before any call.
 #[test]

@@ -8,8 +8,8 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{
-    any_of, aws_error, client_token, diff, ec2_tags, invalid_state, sorted, tag_map, unsuccessful,
-    update_tags, wait_error, whole_or_each,
+    any_of, aws_error, client_token, diff, ec2_tags, invalid_state, sorted, tag_map, tokens_spent,
+    unsuccessful, update_tags, wait_error, whole_or_each, TokenOutcome, CREATE_TOKENS,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -18,6 +18,7 @@ use crate::framework::validators::{each, one_of, pattern, NotEmpty, Pattern};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
+use crate::provider::aws::error_code;
 use crate::provider::aws::AwsClients;
 use crate::provider::shapes::{aws_region, aws_tags, dns_name, network_load_balancer_arn};
 use crate::provider::ProviderData;
@@ -229,39 +230,9 @@ impl Resource<ProviderData> for EndpointService {
                 return ApplyResult::failed(None, Diagnostic::error("Invalid plan", e.to_string()))
             }
         };
-        let mut req = aws
-            .ec2
-            .create_vpc_endpoint_service_configuration()
-            .set_network_load_balancer_arns(Some(sorted(plan.network_load_balancer_arns.clone())))
-            .acceptance_required(plan.acceptance_required.unwrap_or(true))
-            .set_private_dns_name(plan.private_dns_name.clone())
-            .set_supported_ip_address_types(plan.supported_ip_address_types.clone())
-            .set_supported_regions(remote_regions(&plan.supported_regions, &aws.region))
-            // Same plan, same token: a retried or re-run apply gets the
-            // service created the first time instead of a second one.
-            .client_token(client_token(planned));
-        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
-            req = req.tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::VpcEndpointService)
-                    .set_tags(Some(ec2_tags(tags)))
-                    .build(),
-            );
-        }
-        let out = match req.send().await {
-            Ok(o) => o,
-            Err(e) => {
-                return ApplyResult::failed(None, aws_error("create the VPC endpoint service", &e))
-            }
-        };
-        let Some(id) = out.service_configuration.and_then(|c| c.service_id) else {
-            return ApplyResult::failed(
-                None,
-                Diagnostic::error(
-                    "Failed to create the VPC endpoint service",
-                    "AWS returned no service ID.",
-                ),
-            );
+        let id = match create_service(aws, &plan, planned).await {
+            Ok(id) => id,
+            Err(d) => return ApplyResult::failed(None, d),
         };
         // From here on the service exists: every failure keeps it in state.
         let mut state = State {
@@ -510,6 +481,57 @@ fn to_value(s: &State, r: &EndpointService) -> Result<Value, Diagnostics> {
 
 fn to_result(s: &State, r: &EndpointService) -> ApplyResult {
     to_value(s, r).into()
+}
+
+/// Creates the service with the plan's ClientTokens (`client_token`): a
+/// re-run apply gets the service its lost answer made, and a token spent on
+/// a service since deleted moves on to the next.
+async fn create_service(
+    aws: &AwsClients,
+    plan: &State,
+    planned: &Value,
+) -> Result<String, Diagnostics> {
+    for attempt in 0..CREATE_TOKENS {
+        let mut req = aws
+            .ec2
+            .create_vpc_endpoint_service_configuration()
+            .set_network_load_balancer_arns(Some(sorted(plan.network_load_balancer_arns.clone())))
+            .acceptance_required(plan.acceptance_required.unwrap_or(true))
+            .set_private_dns_name(plan.private_dns_name.clone())
+            .set_supported_ip_address_types(plan.supported_ip_address_types.clone())
+            .set_supported_regions(remote_regions(&plan.supported_regions, &aws.region))
+            .client_token(client_token(planned, attempt));
+        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
+            req = req.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::VpcEndpointService)
+                    .set_tags(Some(ec2_tags(tags)))
+                    .build(),
+            );
+        }
+        let outcome = match req.send().await {
+            Ok(out) => {
+                let Some(id) = out.service_configuration.and_then(|c| c.service_id) else {
+                    return Err(Diagnostic::error(
+                        "Failed to create the VPC endpoint service",
+                        "AWS returned no service ID.",
+                    )
+                    .into());
+                };
+                if describe(aws, &id).await?.is_some() {
+                    TokenOutcome::Made(id)
+                } else {
+                    TokenOutcome::Spent
+                }
+            }
+            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => TokenOutcome::Spent,
+            Err(e) => return Err(aws_error("create the VPC endpoint service", &e)),
+        };
+        if let TokenOutcome::Made(id) = outcome {
+            return Ok(id);
+        }
+    }
+    Err(tokens_spent("VPC endpoint service"))
 }
 
 /// The regions to send AWS: the home Region is implied.

@@ -226,17 +226,48 @@ pub fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// A ClientToken derived from the planned configuration (AWS allows 64
-/// ASCII characters): the same plan retried or re-applied after a lost
-/// response gets the object created the first time, never a second one.
-pub fn client_token(planned: &crate::framework::Value) -> String {
-    use std::hash::{Hash, Hasher};
-    let text = crate::framework::json::to_json(planned).to_string();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let a = h.finish();
-    "privatelink".hash(&mut h);
-    format!("tf-{:016x}{:016x}", a, h.finish())
+/// The `attempt`th ClientToken of a planned configuration (AWS allows 64
+/// ASCII characters). The same plan re-applied after a lost response sends
+/// token 0 again and gets the object created the first time, never a second
+/// one. AWS keeps a token's answer after its object is deleted, though: when
+/// the plan is applied again after a destroy (or token 0 went with other
+/// arguments), the create moves on to the next token (`CREATE_TOKENS`).
+pub fn client_token(planned: &crate::framework::Value, attempt: u32) -> String {
+    // SHA-256, not std's hasher: tokens must not change with the compiler
+    // that built the provider.
+    let text = format!(
+        "privatelink#{attempt}#{}",
+        crate::framework::json::to_json(planned)
+    );
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    let hex: String = digest.as_ref()[..30]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("tf-{hex}")
+}
+
+/// How many tokens of one plan a create tries before giving up: each one
+/// AWS spent on an object since deleted costs one more call.
+pub const CREATE_TOKENS: u32 = 32;
+
+/// Every token of a plan spent: the same configuration was created and
+/// destroyed `CREATE_TOKENS` times within AWS's idempotency window.
+pub fn tokens_spent(what: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Cannot create the {what}"),
+        format!("AWS answered each of this configuration's {CREATE_TOKENS} idempotency tokens with an object since deleted. Change anything in the configuration (a tag will do) to get new tokens."),
+    )
+    .into()
+}
+
+/// What a token's create answered.
+pub enum TokenOutcome<T> {
+    /// A new object, or the one a lost answer made: keep it.
+    Made(T),
+    /// The token was spent already (on an object since deleted, or with
+    /// other arguments): try the next.
+    Spent,
 }
 
 /// Tags as EC2 wants them.
@@ -309,6 +340,19 @@ pub async fn update_tags(
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    #[test]
+    fn client_tokens_are_stable_per_plan_and_attempt_and_fit_aws() {
+        let plan =
+            crate::framework::Value::object([("vpc_id", crate::framework::Value::string("vpc-1"))]);
+        let other =
+            crate::framework::Value::object([("vpc_id", crate::framework::Value::string("vpc-2"))]);
+        assert_eq!(client_token(&plan, 0), client_token(&plan, 0));
+        assert_ne!(client_token(&plan, 0), client_token(&plan, 1));
+        assert_ne!(client_token(&plan, 0), client_token(&other, 0));
+        let t = client_token(&plan, CREATE_TOKENS - 1);
+        assert!(t.len() <= 64 && t.is_ascii(), "{t}");
+    }
 
     #[test]
     fn the_interface_entry_of_a_name_is_the_one_kept() {

@@ -12,7 +12,8 @@
 
 use super::{
     any_of, aws_error, client_token, described_by_id, diff, ec2_tags, endpoint_service_detail,
-    invalid_state, is_not_found, sorted, tag_map, update_tags, wait_error,
+    invalid_state, is_not_found, sorted, tag_map, tokens_spent, update_tags, wait_error,
+    TokenOutcome, CREATE_TOKENS,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -348,7 +349,6 @@ impl Resource<ProviderData> for VpcEndpointResource {
         {
             return ApplyResult::failed(None, d);
         }
-        let token = client_token(planned);
         let mut state = State {
             security_group_ids: plan.security_group_ids.clone(),
             ..plan.clone()
@@ -374,48 +374,14 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 Err(d) => return ApplyResult::failed(None, d),
             }
         }
-        let mut req = aws
-            .ec2
-            .create_vpc_endpoint()
-            .vpc_endpoint_type(VpcEndpointType::Interface)
-            .vpc_id(&plan.vpc_id)
-            .service_name(&plan.service_name)
-            .set_subnet_ids(Some(sorted(plan.subnet_ids.clone())))
-            .set_security_group_ids(state.security_group_ids.clone().map(sorted))
-            .private_dns_enabled(plan.private_dns_enabled.unwrap_or(false))
-            .set_policy_document(plan.policy.clone())
-            .client_token(&token);
-        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
-            req = req.tag_specifications(
-                TagSpecification::builder()
-                    .resource_type(ResourceType::VpcEndpoint)
-                    .set_tags(Some(ec2_tags(tags)))
-                    .build(),
-            );
-        }
-        let id = match req.send().await {
-            Ok(out) => out.vpc_endpoint.and_then(|e| e.vpc_endpoint_id),
-            Err(e) => {
-                let d = endpoint_error(aws, "create the VPC endpoint", &plan.service_name, &e);
-                // The owned group stays in state, so destroy (or the next
-                // apply, after Terraform replaces this tainted object)
-                // removes it.
-                return if state.owned_security_group_id.is_some() {
-                    partial(&state, d)
-                } else {
-                    ApplyResult::failed(None, d)
-                };
-            }
-        };
-        let Some(id) = id else {
-            return partial(
-                &state,
-                Diagnostic::error(
-                    "Failed to create the VPC endpoint",
-                    "AWS returned no endpoint ID.",
-                )
-                .into(),
-            );
+        let id = match create_endpoint(aws, &plan, planned, state.security_group_ids.clone()).await
+        {
+            Ok(id) => id,
+            // The owned group stays in state, so destroy (or the next
+            // apply, after Terraform replaces this tainted object) removes
+            // it.
+            Err(d) if state.owned_security_group_id.is_some() => return partial(&state, d),
+            Err(d) => return ApplyResult::failed(None, d),
         };
         state.id = Some(id.clone());
         let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
@@ -695,6 +661,68 @@ fn same_json(a: &str, b: &str) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
+}
+
+/// Creates the endpoint with the plan's ClientTokens (`client_token`): a
+/// re-run apply gets the endpoint its lost answer made, and a token spent
+/// on an endpoint since deleted (or with other arguments, such as a new
+/// owned group after `-replace`) moves on to the next.
+async fn create_endpoint(
+    aws: &AwsClients,
+    plan: &State,
+    planned: &Value,
+    security_group_ids: Option<Vec<String>>,
+) -> Result<String, Diagnostics> {
+    for attempt in 0..CREATE_TOKENS {
+        let mut req = aws
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .vpc_id(&plan.vpc_id)
+            .service_name(&plan.service_name)
+            .set_subnet_ids(Some(sorted(plan.subnet_ids.clone())))
+            .set_security_group_ids(security_group_ids.clone().map(sorted))
+            .private_dns_enabled(plan.private_dns_enabled.unwrap_or(false))
+            .set_policy_document(plan.policy.clone())
+            .client_token(client_token(planned, attempt));
+        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
+            req = req.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::VpcEndpoint)
+                    .set_tags(Some(ec2_tags(tags)))
+                    .build(),
+            );
+        }
+        let outcome = match req.send().await {
+            Ok(out) => {
+                let Some(id) = out.vpc_endpoint.and_then(|e| e.vpc_endpoint_id) else {
+                    return Err(Diagnostic::error(
+                        "Failed to create the VPC endpoint",
+                        "AWS returned no endpoint ID.",
+                    )
+                    .into());
+                };
+                if describe(aws, &id).await?.is_some() {
+                    TokenOutcome::Made(id)
+                } else {
+                    TokenOutcome::Spent
+                }
+            }
+            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => TokenOutcome::Spent,
+            Err(e) => {
+                return Err(endpoint_error(
+                    aws,
+                    "create the VPC endpoint",
+                    &plan.service_name,
+                    &e,
+                ))
+            }
+        };
+        if let TokenOutcome::Made(id) = outcome {
+            return Ok(id);
+        }
+    }
+    Err(tokens_spent("VPC endpoint"))
 }
 
 /// A failed endpoint call; the service-not-found case says what to ask the

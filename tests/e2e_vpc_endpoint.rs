@@ -297,6 +297,32 @@ fn a_rule_added_by_hand_is_drift_and_is_removed() {
     let groups = emu.fixture(&["security-groups", &w.vpc_id]);
     assert_eq!(ingress(&groups[0]), grid(&[443], &w.cidrs));
     ws.assert_plan_empty();
+
+    // A group attached by hand beside the owned one is drift too, and the
+    // apply takes it off again.
+    let vpce = ws.resource_values("privatelink_vpc_endpoint")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wide = emu.fixture(&["attach-open-group", &vpce])["attached"].clone();
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(
+        plan.code,
+        2,
+        "the added group must show as drift:\n{}",
+        plan.all()
+    );
+    assert!(
+        plan.stdout.contains(wide.as_str().unwrap()),
+        "{}",
+        plan.all()
+    );
+    ws.apply();
+    assert_eq!(
+        emu.fixture(&["endpoint", &vpce])["security_group_ids"],
+        json!([owned])
+    );
+    ws.assert_plan_empty();
     ws.destroy();
 }
 

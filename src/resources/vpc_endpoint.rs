@@ -274,8 +274,14 @@ impl Resource<ProviderData> for VpcEndpointResource {
             }
         }
         let sg_config_null = configured_groups.is_none();
+        let prior_owned = prior_owned.map(str::to_string);
         if sg_config_null && wants_owned != has_owned {
             plan.set_unknown("security_group_ids");
+        }
+        // With the block, the owned group is the endpoint's only group: one
+        // added or swapped in by hand is drift, and the apply puts it back.
+        if let (true, true, Some(owned)) = (sg_config_null, wants_owned, prior_owned) {
+            plan.set("security_group_ids", Value::Set(vec![Value::string(owned)]));
         }
 
         let Some(ctx) = ctx else { return };

@@ -36,6 +36,8 @@ on stdout.
     python fixtures.py URL accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT
                                                     -> {"accepted": vpce id, "state"}
         The service's owner (ACCOUNT) accepts the endpoint's connection.
+    python fixtures.py URL attach-open-group VPCE_ID -> {"attached": sg id}
+        A new group open to 0.0.0.0/0 on 443, attached by hand beside the endpoint's.
     python fixtures.py URL credentials-of ACCOUNT   -> {"aws_access_key_id","aws_secret_access_key","aws_session_token"}
         Temporary credentials that act as ACCOUNT (an assumed role).
 """
@@ -219,6 +221,17 @@ def open_group(url: str, group_id: str, cidr: str, port: int) -> dict:
     return {"opened": group_id}
 
 
+def attach_open_group(url: str, vpce_id: str) -> dict:
+    """A group open to the world attached to the endpoint by hand, beside
+    its own: the drift an endpoint with an owned group must show."""
+    ec2 = client(url, "ec2")
+    [ep] = ec2.describe_vpc_endpoints(VpcEndpointIds=[vpce_id])["VpcEndpoints"]
+    group = ec2.create_security_group(GroupName=f"wide-open-{vpce_id}", Description="by hand", VpcId=ep["VpcId"])["GroupId"]
+    open_group(url, group, "0.0.0.0/0", 443)
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce_id, AddSecurityGroupIds=[group])
+    return {"attached": group}
+
+
 def accept_as_owner(url: str, service_id: str, vpce_id: str, account: str) -> dict:
     ec2 = client(url, "ec2", **as_account(url, account))
     out = ec2.accept_vpc_endpoint_connections(ServiceId=service_id, VpcEndpointIds=[vpce_id])
@@ -270,6 +283,8 @@ def main(argv):
         if len(pos) != 2 or not opt["account"]:
             raise SystemExit("usage: accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT")
         result = accept_as_owner(url, pos[0], pos[1], opt["account"])
+    elif cmd == "attach-open-group":
+        result = attach_open_group(url, args[0])
     elif cmd == "credentials-of":
         result = as_account(url, args[0])
     else:

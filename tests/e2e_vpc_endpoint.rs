@@ -591,7 +591,7 @@ fn two_endpoints_to_one_service_share_the_owned_group_and_destroy_cleanly() {
     let w = world(&emu, false);
     // A short delete timeout: a destroy stuck on the shared group fails
     // within seconds instead of after the default ten minutes.
-    let endpoint = |name: &str, subnet: &str| {
+    let endpoint_on = |name: &str, subnet: &str, port: u16| {
         format!(
             r#"
 resource "privatelink_vpc_endpoint" "{name}" {{
@@ -599,7 +599,7 @@ resource "privatelink_vpc_endpoint" "{name}" {{
   vpc_id       = {vpc:?}
   subnet_ids   = [{subnet:?}]
   allow_from_vpc_cidr {{
-    ports = [443]
+    ports = [{port}]
   }}
   timeouts {{
     delete = "15s"
@@ -610,6 +610,7 @@ resource "privatelink_vpc_endpoint" "{name}" {{
             vpc = w.vpc_id,
         )
     };
+    let endpoint = |name: &str, subnet: &str| endpoint_on(name, subnet, 443);
     let config = endpoint("a", &w.subnets[0].0) + &endpoint("b", &w.subnets[1].0);
     let ws = workspace(&emu, &config);
     ws.init();
@@ -626,6 +627,64 @@ resource "privatelink_vpc_endpoint" "{name}" {{
             .unwrap()
             .len(),
         2
+    );
+    ws.assert_plan_empty();
+
+    // A third endpoint (another configuration, say) asking other ports of
+    // the shared group is refused on its ports, and the group keeps 443.
+    let other = copy_of(
+        &emu,
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            endpoint_on("c", &w.subnets[0].0, 8443)
+        ),
+    );
+    other.init();
+    let out = other.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("Security group shared with another endpoint"),
+        "{err}"
+    );
+    assert!(err.contains("which admit ports [443]"), "{err}");
+    assert!(
+        err.contains("ports = [8443]"),
+        "not on the attribute: {err}"
+    );
+    let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+    assert_eq!(ingress(&groups[0]), grid(&[443], &w.cidrs));
+    assert_eq!(
+        emu.fixture(&["endpoints-in", &w.vpc_id])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Nor may one of the sharing endpoints change them for both.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}{}",
+            emu.provider_block(),
+            endpoint_on("a", &w.subnets[0].0, 8443),
+            endpoint("b", &w.subnets[1].0)
+        ),
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.all()
+            .contains("Security group shared with another endpoint"),
+        "{}",
+        out.all()
+    );
+    let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+    assert_eq!(ingress(&groups[0]), grid(&[443], &w.cidrs));
+    ws.write(
+        "main.tf",
+        &format!("{HEADER}{}\n{config}", emu.provider_block()),
     );
     ws.assert_plan_empty();
 

@@ -469,7 +469,10 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 ),
                 (Some(allow), Some(sg)) => {
                     let cidrs = recent_vpc_cidrs(ctx, aws, &new.vpc_id).await?;
-                    set_group_rules(aws, sg, None, &cidrs, &allow.ports).await?;
+                    let rules = group_rules(aws, sg).await?;
+                    check_shared_ports(aws, &new.vpc_id, sg, Some(&id), &rules, &allow.ports)
+                        .await?;
+                    set_group_rules(aws, sg, Some(rules), &cidrs, &allow.ports).await?;
                     Some(sg.clone())
                 }
                 (None, _) => None,
@@ -594,7 +597,10 @@ impl Resource<ProviderData> for VpcEndpointResource {
             // it, or the others would wait for it to be released until their
             // timeouts. Each checks after its own endpoint is gone, so
             // whichever checks last sees no other user.
-            if !group_used_by_other_endpoint(aws, &state.vpc_id, sg).await? {
+            if endpoints_using_group(aws, &state.vpc_id, sg, None)
+                .await?
+                .is_empty()
+            {
                 delete_group(aws, ctx, sg, timeout).await?;
             }
         }
@@ -1076,7 +1082,15 @@ async fn ensure_owned_group(
         )
         .into());
     }
-    set_group_rules(aws, &group, existing, &cidrs, ports).await?;
+    let existing = match existing {
+        Some(rules) => rules,
+        None => {
+            let rules = group_rules(aws, &group).await?;
+            check_shared_ports(aws, vpc_id, &group, None, &rules, ports).await?;
+            rules
+        }
+    };
+    set_group_rules(aws, &group, Some(existing), &cidrs, ports).await?;
     Ok(group)
 }
 
@@ -1118,17 +1132,7 @@ async fn set_group_rules(
 ) -> Result<(), Diagnostics> {
     let existing: Vec<IpPermission> = match existing {
         Some(perms) => perms,
-        None => aws
-            .ec2
-            .describe_security_groups()
-            .group_ids(group)
-            .send()
-            .await
-            .map_err(|e| aws_error("read the endpoint's security group", &e))?
-            .security_groups()
-            .first()
-            .map(|g| g.ip_permissions().to_vec())
-            .unwrap_or_default(),
+        None => group_rules(aws, group).await?,
     };
     let wanted: BTreeSet<(i64, String)> = ports
         .iter()
@@ -1230,12 +1234,29 @@ async fn set_group_rules(
     Ok(())
 }
 
-/// Whether a live endpoint in `vpc_id` still carries `group`.
-async fn group_used_by_other_endpoint(
+/// A group's ingress rules as they are now.
+async fn group_rules(aws: &AwsClients, group: &str) -> Result<Vec<IpPermission>, Diagnostics> {
+    Ok(aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(group)
+        .send()
+        .await
+        .map_err(|e| aws_error("read the endpoint's security group", &e))?
+        .security_groups()
+        .first()
+        .map(|g| g.ip_permissions().to_vec())
+        .unwrap_or_default())
+}
+
+/// The live endpoints in `vpc_id` that carry `group`, but `except`.
+async fn endpoints_using_group(
     aws: &AwsClients,
     vpc_id: &str,
     group: &str,
-) -> Result<bool, Diagnostics> {
+    except: Option<&str>,
+) -> Result<Vec<String>, Diagnostics> {
+    let mut users = Vec::new();
     let mut pages = aws
         .ec2
         .describe_vpc_endpoints()
@@ -1244,17 +1265,62 @@ async fn group_used_by_other_endpoint(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error("list the VPC's endpoints", &e))?;
-        let in_use = page.vpc_endpoints().iter().any(|e| {
-            !matches!(
-                e.state().map(|s| s.as_str()),
-                Some("deleted" | "Deleted" | "deleting" | "Deleting")
-            ) && e.groups().iter().any(|g| g.group_id() == Some(group))
-        });
-        if in_use {
-            return Ok(true);
-        }
+        users.extend(
+            page.vpc_endpoints()
+                .iter()
+                .filter(|e| {
+                    !matches!(
+                        e.state().map(|s| s.as_str()),
+                        Some("deleted" | "Deleted" | "deleting" | "Deleting")
+                    ) && e.groups().iter().any(|g| g.group_id() == Some(group))
+                })
+                .filter_map(|e| e.vpc_endpoint_id())
+                .filter(|id| Some(*id) != except)
+                .map(str::to_string),
+        );
     }
-    Ok(false)
+    Ok(users)
+}
+
+/// Endpoints to one service from one VPC share the owned group (it is
+/// named per VPC and service), so its ports are theirs together: a
+/// different set for one would silently close the others' ports.
+async fn check_shared_ports(
+    aws: &AwsClients,
+    vpc_id: &str,
+    group: &str,
+    except: Option<&str>,
+    rules: &[IpPermission],
+    ports: &[i64],
+) -> Result<(), Diagnostics> {
+    let (pairs, _) = simple_rules(rules);
+    let current: BTreeSet<i64> = pairs.iter().map(|(p, _)| *p).collect();
+    let wanted: BTreeSet<i64> = ports.iter().copied().collect();
+    if current == wanted {
+        return Ok(());
+    }
+    let users = endpoints_using_group(aws, vpc_id, group, except).await?;
+    if users.is_empty() {
+        return Ok(());
+    }
+    let list = |ports: &BTreeSet<i64>| {
+        ports
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(Diagnostic::error(
+        "Security group shared with another endpoint",
+        format!(
+            "{group}, the group allow_from_vpc_cidr makes for this service in {vpc_id}, is shared with {} (endpoints to one service from one VPC share it), which admit ports [{}]. Changing them to [{}] would close the others' ports: give every endpoint to this service in the VPC the same ports, or use security_group_ids for this one.",
+            users.join(", "),
+            list(&current),
+            list(&wanted)
+        ),
+    )
+    .at(AttributePath::attr("allow_from_vpc_cidr").then_attr("ports"))
+    .into())
 }
 
 /// Deletes the owned group, waiting out the seconds in which the deleted

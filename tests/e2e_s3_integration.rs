@@ -556,6 +556,55 @@ fn a_full_cors_configuration_is_a_clear_error() {
     assert_no_iam_objects(emu, role);
 }
 
+/// A second integration (another configuration, say) with a role_name
+/// already in use for another prefix is refused on role_name: adopting the
+/// role and policy would make destroying either break the other.
+#[test]
+fn a_role_name_another_integration_uses_is_refused() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let role = "sigma-shared-name";
+    let first = workspace(emu, &config(&bucket, role, ""));
+    first.init();
+    first.apply();
+    for policy_name in ["", "  policy_name = \"sigma-other-policy\"\n"] {
+        let second = workspace(
+            emu,
+            &config(&bucket, role, policy_name).replace(
+                &format!("prefix    = {PREFIX:?}"),
+                "prefix    = \"other/exports\"",
+            ),
+        );
+        second.init();
+        let out = second.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+        assert_ne!(out.code, 0, "{}", out.all());
+        let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            err.contains("Role name used by another integration"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("role_name = {role:?}")),
+            "not on the attribute: {err}"
+        );
+        // Nothing of the first's is this one's to destroy.
+        assert!(second.ok(&["state", "list"]).stdout.trim().is_empty());
+        second.destroy();
+        let objects = emu.s3_fixture(&["iam-objects", role]);
+        assert_eq!(objects["roles"], json!([role]), "{objects}");
+        assert_eq!(
+            objects["policies"].as_array().unwrap().len(),
+            1,
+            "{objects}"
+        );
+    }
+    // The first integration is untouched.
+    first.assert_plan_empty();
+    first.destroy();
+    assert_no_iam_objects(emu, role);
+}
+
 #[test]
 fn bad_input_is_reported_on_the_attribute() {
     let emu = aws::emulator();

@@ -882,6 +882,16 @@ fn no_origins() -> Diagnostic {
     .at(AttributePath::attr("vendor"))
 }
 
+/// (ARN, canonical trust policy, tags, description) of a role.
+type RoleFacts = (String, String, Vec<aws_sdk_iam::types::Tag>, String);
+
+fn role_description(plan: &State) -> String {
+    format!(
+        "Assumed by the vendor for the S3 storage integration {}/{}",
+        plan.bucket, plan.prefix
+    )
+}
+
 fn id_of(bucket: &str, prefix: &str, role_name: &str) -> String {
     format!("{bucket}/{prefix}/{role_name}")
 }
@@ -1237,6 +1247,18 @@ impl Resource<ProviderData> for S3StorageIntegration {
             ..State::default()
         };
         let result = converge(aws, ctx, &mut have, &plan, deadline).await;
+        if let Err(d) = &result {
+            // Nothing made: no state, so that no refresh adopts objects of
+            // the same names that are not this resource's.
+            let made = have.role_arn.is_some()
+                || have.policy_document.is_some()
+                || have.policy_arn.is_some()
+                || have.cors_rule_id.is_some()
+                || have.allowlist_statement.is_some();
+            if !made {
+                return ApplyResult::failed(None, d.clone());
+            }
+        }
         self.finish(have, result)
     }
 
@@ -1475,11 +1497,8 @@ async fn policy_text(
     Ok(Some((text, policy.tags.unwrap_or_default())))
 }
 
-/// The role, when it exists: ARN, canonical trust policy, tags.
-async fn role_facts(
-    aws: &AwsClients,
-    role_name: &str,
-) -> Result<Option<(String, String, Vec<aws_sdk_iam::types::Tag>)>, Diagnostics> {
+/// The role, when it exists: ARN, canonical trust policy, tags, description.
+async fn role_facts(aws: &AwsClients, role_name: &str) -> Result<Option<RoleFacts>, Diagnostics> {
     match aws.iam.get_role().role_name(role_name).send().await {
         Ok(o) => Ok(o.role.map(|r| {
             let trust = r
@@ -1487,7 +1506,12 @@ async fn role_facts(
                 .and_then(iam_document)
                 .map(|v| canonical(&v))
                 .unwrap_or_default();
-            (r.arn().to_string(), trust, r.tags().to_vec())
+            (
+                r.arn().to_string(),
+                trust,
+                r.tags().to_vec(),
+                r.description().unwrap_or_default().to_string(),
+            )
         })),
         Err(e) if code(&e) == "NoSuchEntity" => Ok(None),
         Err(e) => Err(failed("read the IAM role", &e, None)),
@@ -1535,7 +1559,7 @@ async fn read(aws: &AwsClients, prior: &State) -> Result<Option<State>, Diagnost
     let role = role_facts(aws, &prior.role_name).await?;
     let parties = role
         .as_ref()
-        .and_then(|(_, trust, _)| serde_json::from_str(trust).ok())
+        .and_then(|(_, trust, ..)| serde_json::from_str(trust).ok())
         .and_then(|doc: serde_json::Value| trust_parties(&doc));
     match (&role, parties) {
         (Some(_), Some((principal, ext)))
@@ -1559,9 +1583,9 @@ async fn read(aws: &AwsClients, prior: &State) -> Result<Option<State>, Diagnost
         }
         .to_string(),
     );
-    s.role_arn = role.as_ref().map(|(arn, _, _)| arn.clone());
-    s.assume_role_policy = role.as_ref().map(|(_, trust, _)| trust.clone());
-    if let Some((_, _, tags)) = &role {
+    s.role_arn = role.as_ref().map(|(arn, ..)| arn.clone());
+    s.assume_role_policy = role.as_ref().map(|(_, trust, ..)| trust.clone());
+    if let Some((_, _, tags, _)) = &role {
         let tags = user_tags(tags);
         s.tags = if tags.is_empty() && prior.tags.is_none() {
             None
@@ -1683,9 +1707,21 @@ async fn converge(
                 policy_created = true;
             }
             Err(e) if code(&e) == "EntityAlreadyExists" => {
-                // Ours from an apply whose answer was lost: adopt it.
+                // Ours from an apply whose answer was lost (same marker, same
+                // bucket and prefix): adopt it. Another integration's with
+                // the same role_name is not ours to rewrite.
                 match policy_text(aws, &want.policy_arn).await? {
-                    Some((doc, t)) if marked(&t, &plan.role_name) => have.policy_document = Some(doc),
+                    Some((doc, t)) if marked(&t, &plan.role_name) && doc == want.policy => {
+                        have.policy_document = Some(doc)
+                    }
+                    Some((_, t)) if marked(&t, &plan.role_name) => {
+                        return Err(Diagnostic::error(
+                            "Role name used by another integration",
+                            format!("Another privatelink_s3_storage_integration already has role_name {:?} (its policy {} grants another bucket or prefix). Two integrations would share one role and policy, and destroying either would break the other: give this one its own role_name.", plan.role_name, want.policy_name),
+                        )
+                        .at(AttributePath::attr("role_name"))
+                        .into())
+                    }
                     _ => {
                         return Err(Diagnostic::error(
                             "IAM policy already exists",
@@ -1721,10 +1757,7 @@ async fn converge(
                     .create_role()
                     .role_name(&plan.role_name)
                     .assume_role_policy_document(&want.trust)
-                    .description(format!(
-                        "Assumed by the vendor for the S3 storage integration {}/{}",
-                        plan.bucket, plan.prefix
-                    ))
+                    .description(role_description(plan))
                     .set_tags(Some(tags.clone()))
                     .send()
                     .await
@@ -1747,20 +1780,38 @@ async fn converge(
                 have.assume_role_policy = Some(want.trust.clone());
                 role_created = true;
             }
-            None => match role_facts(aws, &plan.role_name).await? {
-                Some((arn, trust, t)) if marked(&t, &plan.role_name) => {
-                    have.role_arn = Some(arn);
-                    have.assume_role_policy = Some(trust);
-                }
-                _ => {
-                    return Err(Diagnostic::error(
+            None => {
+                let refusal = match role_facts(aws, &plan.role_name).await? {
+                    // Ours from an apply whose answer was lost: the marker,
+                    // and the description naming this bucket and prefix.
+                    Some((arn, trust, t, description))
+                        if marked(&t, &plan.role_name)
+                            && description == role_description(plan) =>
+                    {
+                        have.role_arn = Some(arn);
+                        have.assume_role_policy = Some(trust);
+                        None
+                    }
+                    Some((_, _, t, _)) if marked(&t, &plan.role_name) => Some(Diagnostic::error(
+                        "Role name used by another integration",
+                        format!("Another privatelink_s3_storage_integration already has role_name {:?} (for another bucket or prefix). Two integrations would share one role, and destroying either would break the other: give this one its own role_name.", plan.role_name),
+                    )),
+                    _ => Some(Diagnostic::error(
                         "IAM role already exists",
                         format!("A role named {} exists and was not created by this resource. Choose another role_name, or import it with `terraform import` and the ID `{}`.", plan.role_name, id_of(&plan.bucket, &plan.prefix, &plan.role_name)),
-                    )
-                    .at(AttributePath::attr("role_name"))
-                    .into())
+                    )),
+                };
+                if let Some(refusal) = refusal {
+                    // Take back the policy this apply made, so that no
+                    // state is left whose refresh would adopt the other
+                    // role by its name, and whose destroy would delete it.
+                    if policy_created {
+                        delete_new_policy(aws, &want.policy_arn).await?;
+                        have.policy_document = None;
+                    }
+                    return Err(refusal.at(AttributePath::attr("role_name")).into());
                 }
-            },
+            }
         }
     }
     if have.assume_role_policy.as_deref() != Some(want.trust.as_str()) {
@@ -1935,6 +1986,16 @@ async fn policy_versions(
             .unwrap_or(0)
     });
     Ok(Some(versions))
+}
+
+/// Deletes a policy this apply just created (one version, attached to
+/// nothing).
+async fn delete_new_policy(aws: &AwsClients, arn: &str) -> Result<(), Diagnostics> {
+    match aws.iam.delete_policy().policy_arn(arn).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == "NoSuchEntity" => Ok(()),
+        Err(e) => Err(failed("delete the IAM policy", &e, None)),
+    }
 }
 
 async fn delete_policy_version(

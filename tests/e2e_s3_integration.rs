@@ -250,6 +250,29 @@ fn two_phases_keep_foreign_rules_and_statement_byte_for_byte() {
     );
 
     assert_import_matches(&emu, &ws, TYPE, &format!("{bucket}/{PREFIX}/{role}"));
+    // An ID naming another bucket, or a prefix the policy does not grant,
+    // is refused instead of planning a replacement of the live role.
+    let other = harness::copy_of(&emu, &main_tf(&ws));
+    other.init();
+    let address = format!("{TYPE}.sigma");
+    for (id, says) in [
+        (
+            format!("no-such-bucket-anywhere/{PREFIX}/{role}"),
+            "Bucket not found",
+        ),
+        (
+            format!("{bucket}/elsewhere/{role}"),
+            "Import ID does not match the role's policy",
+        ),
+    ] {
+        let out = other.run(&["import", "-no-color", "-input=false", &address, &id]);
+        assert_ne!(out.code, 0, "{}", out.all());
+        assert!(out.all().contains(says), "{}", out.all());
+    }
+    assert!(
+        !other.path().join("terraform.tfstate").exists(),
+        "an import was recorded"
+    );
 
     emu.clear_requests();
     ws.destroy();

@@ -1318,6 +1318,9 @@ impl Resource<ProviderData> for S3StorageIntegration {
             return Err(invalid());
         }
         let aws = ctx.data.aws().await?;
+        if let Some(d) = check_bucket(aws, bucket).await {
+            return Err(d.into());
+        }
         let policy_name = attached_policy_name(aws, role_name).await?;
         let prior = State {
             bucket: bucket.to_string(),
@@ -1333,6 +1336,22 @@ impl Resource<ProviderData> for S3StorageIntegration {
             )
             .into());
         };
+        // The ID's bucket and prefix must be the ones the role's policy
+        // grants: others would plan a replacement of the live role.
+        if let Some(doc) = &s.policy_document {
+            let objects = format!("arn:{}:s3:::{bucket}/{prefix}/*", aws.partition());
+            let granted = policy_resources(doc);
+            if !granted.iter().any(|r| r == &objects) {
+                return Err(Diagnostic::error(
+                    "Import ID does not match the role's policy",
+                    format!(
+                        "The policy of role {role_name} grants {}, not {objects}. Import with the bucket and prefix it grants: BUCKET/PREFIX/{role_name}.",
+                        granted.join(", ")
+                    ),
+                )
+                .into());
+            }
+        }
         // `vendor` only supplies defaults: name the catalog vendor whose
         // defaults produce the rule found, so the next plan is empty.
         if let Some(found) = effective_rule(s.cors.as_ref(), None) {
@@ -1986,6 +2005,28 @@ async fn policy_versions(
             .unwrap_or(0)
     });
     Ok(Some(versions))
+}
+
+/// The Resource ARNs a policy document names.
+fn policy_resources(doc: &str) -> Vec<String> {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(doc) else {
+        return Vec::new();
+    };
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    };
+    statements
+        .iter()
+        .flat_map(|st| match &st["Resource"] {
+            serde_json::Value::String(r) => vec![r.clone()],
+            serde_json::Value::Array(rs) => rs
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
 }
 
 /// Deletes a policy this apply just created (one version, attached to

@@ -330,6 +330,36 @@ output "registrations" {{
         "{}",
         wrong.all()
     );
+    // The account name in place of the locator: the message says which
+    // locator pin IDs of this account start with.
+    let named = other.run(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        &format!("{PIN}.pin"),
+        &format!("myorg-acct1:{vpce}"),
+    ]);
+    assert_ne!(named.code, 0);
+    assert!(
+        flat(&named.all()).contains(&format!(
+            "has the locator AB12345: pin IDs start with the account locator, as in AB12345:{vpce}"
+        )),
+        "{}",
+        named.all()
+    );
+    let empty = other.run(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        &format!("{PIN}.pin"),
+        &format!(":{vpce}"),
+    ]);
+    assert_ne!(empty.code, 0);
+    assert!(
+        flat(&empty.all()).contains("empty account locator"),
+        "{}",
+        empty.all()
+    );
 
     // Unregistered out of band: the next plan re-creates the pin.
     w.sf.unregister(PAT1, &vpce, AWS_ACCOUNT);

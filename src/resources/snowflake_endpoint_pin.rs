@@ -291,10 +291,19 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         let sf = ctx.data.snowflake().await?;
         let locator = locator(sf, ctx).await?;
         if let Some(l) = given_locator {
+            if l.is_empty() {
+                return Err(Diagnostic::error(
+                    "Invalid import ID",
+                    format!("{id:?} has an empty account locator: use {vpce} or {locator}:{vpce}."),
+                )
+                .into());
+            }
             if !l.eq_ignore_ascii_case(&locator) {
+                // The prefix is the account locator (what pin IDs hold),
+                // which an account name given in the provider block is not.
                 return Err(Diagnostic::error(
                     "Import ID names another Snowflake account",
-                    format!("{id:?} names account {l}, but this provider's Snowflake account is {locator}. Import through the provider alias for {l}."),
+                    format!("{id:?} starts with {l:?}, but this provider's Snowflake account ({}) has the locator {locator}: pin IDs start with the account locator, as in {locator}:{vpce}. If {l} is another account's locator, import through the provider alias for that account.", sf.account),
                 )
                 .into());
             }

@@ -197,6 +197,36 @@ fn the_same_configuration_recreated_after_destroy_gets_a_new_service() {
     ws.destroy();
 }
 
+/// A setting AWS takes without applying (the emulator keeps every service
+/// IPv4-only, as AWS does for a load balancer without dual-stack) is an
+/// error on that attribute, not Terraform's "inconsistent result" bug
+/// report; the state records what AWS has.
+#[test]
+fn a_setting_aws_did_not_apply_is_named_on_its_attribute() {
+    let emu = Emulator::start();
+    let nlb = nlb_arn(&emu, "ipv6-nlb");
+    let ws = workspace(
+        &emu,
+        &service_config(&nlb, "  supported_ip_address_types = [\"ipv6\"]"),
+    );
+    ws.init();
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("Error: supported_ip_address_types did not take effect"),
+        "{err}"
+    );
+    assert!(err.contains("set supported_ip_address_types to [\"ipv6\"], but afterwards the object has [\"ipv4\"]"), "{err}");
+    assert!(!err.contains("inconsistent result"), "{err}");
+    let state = ws.resource_values("privatelink_endpoint_service");
+    assert_eq!(
+        state["supported_ip_address_types"],
+        serde_json::json!(["ipv4"])
+    );
+    ws.destroy();
+}
+
 #[test]
 fn throttling_on_every_call_still_converges_without_duplicates() {
     let emu = Emulator::start();

@@ -387,3 +387,75 @@ mod tests {
         assert_eq!(pc.requires_replace, vec![AttributePath::attr("name")]);
     }
 }
+
+/// Whether `actual` keeps what `planned` promised: every known planned
+/// value, unknown ones standing for anything (Terraform's rule for the
+/// result of an apply). Set elements match in any order.
+pub fn keeps(planned: &Value, actual: &Value) -> bool {
+    match (planned, actual) {
+        (Value::Unknown, _) => true,
+        (Value::Set(p), Value::Set(a)) => {
+            if !planned.is_fully_known() {
+                // Elements with unknowns cannot be paired reliably.
+                return true;
+            }
+            p.len() == a.len() && p.iter().all(|x| a.contains(x))
+        }
+        (Value::List(p), Value::List(a)) | (Value::Tuple(p), Value::Tuple(a)) => {
+            p.len() == a.len() && p.iter().zip(a).all(|(x, y)| keeps(x, y))
+        }
+        (Value::Map(p), Value::Map(a)) | (Value::Object(p), Value::Object(a)) => {
+            p.len() == a.len() && p.iter().all(|(k, x)| a.get(k).is_some_and(|y| keeps(x, y)))
+        }
+        (Value::Dynamic(_, p), Value::Dynamic(_, a)) => keeps(p, a),
+        (p, a) => p == a,
+    }
+}
+
+/// The top-level attributes whose planned value the result did not keep.
+pub fn unkept_attributes<'a>(
+    planned: &'a Value,
+    actual: &'a Value,
+) -> Vec<(&'a str, &'a Value, &'a Value)> {
+    let (Value::Object(p), Value::Object(a)) = (planned, actual) else {
+        return Vec::new();
+    };
+    p.iter()
+        .filter_map(|(name, want)| {
+            let got = a.get(name).unwrap_or(&Value::Null);
+            (!keeps(want, got)).then_some((name.as_str(), want, got))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod keeps_tests {
+    use super::*;
+
+    #[test]
+    fn known_planned_values_must_be_kept_unknown_ones_may_be_anything() {
+        let s = |x: &str| Value::string(x);
+        assert!(keeps(&Value::Unknown, &s("x")));
+        assert!(keeps(
+            &Value::Set(vec![s("a"), s("b")]),
+            &Value::Set(vec![s("b"), s("a")])
+        ));
+        assert!(!keeps(
+            &Value::Set(vec![s("ipv6")]),
+            &Value::Set(vec![s("ipv4")])
+        ));
+        let planned = Value::object([
+            ("id", Value::Unknown),
+            ("types", Value::Set(vec![s("ipv6")])),
+            ("name", s("n")),
+        ]);
+        let actual = Value::object([
+            ("id", s("i-1")),
+            ("types", Value::Set(vec![s("ipv4")])),
+            ("name", s("n")),
+        ]);
+        let unkept = unkept_attributes(&planned, &actual);
+        assert_eq!(unkept.len(), 1);
+        assert_eq!(unkept[0].0, "types");
+    }
+}

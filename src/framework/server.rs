@@ -270,6 +270,24 @@ fn require_known(value: Value, type_name: &str, diags: &mut Diagnostics) -> Valu
     replace_unknown_with_null(value)
 }
 
+/// A planned value the object does not have after the change (the service
+/// took the request but not that setting) is said on its attribute; the
+/// state keeps what is there, so the next plan shows the difference,
+/// instead of Terraform reporting a provider bug and tainting the object.
+fn unkept_changes(planned: &Value, actual: &Value, diags: &mut Diagnostics) {
+    for (name, want, got) in plan::unkept_attributes(planned, actual) {
+        diags.error_at(
+            AttributePath::attr(name),
+            format!("{name} did not take effect"),
+            format!(
+                "The change set {name} to {}, but afterwards the object has {}. The service accepted the request without applying this value: check that it is supported here. The state records what is there, so the next plan shows the difference.",
+                json::to_json(want),
+                json::to_json(got)
+            ),
+        );
+    }
+}
+
 fn replace_unknown_with_null(v: Value) -> Value {
     match v {
         Value::Unknown => Value::Null,
@@ -605,6 +623,11 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     };
                     diags.extend(diagnostics);
                     match state {
+                        Some(v) if !diags.has_errors() => {
+                            let v = require_known(v, &req.type_name, &mut diags);
+                            unkept_changes(&planned, &v, &mut diags);
+                            v
+                        }
                         Some(v) => require_known(v, &req.type_name, &mut diags),
                         // Nothing was created, or an update failed before
                         // changing anything: keep what was there.

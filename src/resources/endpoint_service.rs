@@ -8,8 +8,8 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{
-    any_of, aws_error, client_token, diff, ec2_tags, invalid_state, sorted, tag_map, tokens_spent,
-    unsuccessful, update_tags, wait_error, whole_or_each, TokenOutcome, CREATE_TOKENS,
+    any_of, aws_error, create_with_tokens, diff, ec2_tags, invalid_state, no_id, sorted, tag_map,
+    unsuccessful, update_tags, wait_error, whole_or_each,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -491,7 +491,8 @@ async fn create_service(
     plan: &State,
     planned: &Value,
 ) -> Result<String, Diagnostics> {
-    for attempt in 0..CREATE_TOKENS {
+    const WHAT: &str = "VPC endpoint service";
+    let create = |token: String| async move {
         let mut req = aws
             .ec2
             .create_vpc_endpoint_service_configuration()
@@ -500,7 +501,7 @@ async fn create_service(
             .set_private_dns_name(plan.private_dns_name.clone())
             .set_supported_ip_address_types(plan.supported_ip_address_types.clone())
             .set_supported_regions(remote_regions(&plan.supported_regions, &aws.region))
-            .client_token(client_token(planned, attempt));
+            .client_token(token);
         if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
             req = req.tag_specifications(
                 TagSpecification::builder()
@@ -509,29 +510,17 @@ async fn create_service(
                     .build(),
             );
         }
-        let outcome = match req.send().await {
-            Ok(out) => {
-                let Some(id) = out.service_configuration.and_then(|c| c.service_id) else {
-                    return Err(Diagnostic::error(
-                        "Failed to create the VPC endpoint service",
-                        "AWS returned no service ID.",
-                    )
-                    .into());
-                };
-                if describe(aws, &id).await?.is_some() {
-                    TokenOutcome::Made(id)
-                } else {
-                    TokenOutcome::Spent
-                }
-            }
-            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => TokenOutcome::Spent,
-            Err(e) => return Err(aws_error("create the VPC endpoint service", &e)),
-        };
-        if let TokenOutcome::Made(id) = outcome {
-            return Ok(id);
+        match req.send().await {
+            Ok(out) => match out.service_configuration.and_then(|c| c.service_id) {
+                Some(id) => Ok(Some(id)),
+                None => Err(no_id(WHAT)),
+            },
+            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
+            Err(e) => Err(aws_error("create the VPC endpoint service", &e)),
         }
-    }
-    Err(tokens_spent("VPC endpoint service"))
+    };
+    let live = |id: String| async move { Ok(describe(aws, &id).await?.is_some()) };
+    create_with_tokens(planned, WHAT, create, live).await
 }
 
 /// The regions to send AWS: the home Region is implied.

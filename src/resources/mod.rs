@@ -261,13 +261,41 @@ pub fn tokens_spent(what: &str) -> Diagnostics {
     .into()
 }
 
-/// What a token's create answered.
-pub enum TokenOutcome<T> {
-    /// A new object, or the one a lost answer made: keep it.
-    Made(T),
-    /// The token was spent already (on an object since deleted, or with
-    /// other arguments): try the next.
-    Spent,
+/// Creates an object with the plan's tokens in turn. `create` sends one
+/// token and answers the ID AWS returned, or None when AWS refused the
+/// token as spent with other arguments (IdempotentParameterMismatch); an
+/// ID `live` does not find is an object since deleted, so the next token
+/// is tried. The first live object (new, or the one a lost answer made)
+/// is the result.
+pub async fn create_with_tokens<C, CF, L, LF>(
+    planned: &crate::framework::Value,
+    what: &str,
+    mut create: C,
+    mut live: L,
+) -> Result<String, Diagnostics>
+where
+    C: FnMut(String) -> CF,
+    CF: std::future::Future<Output = Result<Option<String>, Diagnostics>>,
+    L: FnMut(String) -> LF,
+    LF: std::future::Future<Output = Result<bool, Diagnostics>>,
+{
+    for attempt in 0..CREATE_TOKENS {
+        if let Some(id) = create(client_token(planned, attempt)).await? {
+            if live(id.clone()).await? {
+                return Ok(id);
+            }
+        }
+    }
+    Err(tokens_spent(what))
+}
+
+/// A create that answered no ID.
+pub fn no_id(what: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Failed to create the {what}"),
+        "AWS returned no ID.",
+    )
+    .into()
 }
 
 /// Tags as EC2 wants them.

@@ -11,9 +11,9 @@
 //! shows as a change.
 
 use super::{
-    any_of, aws_error, client_token, described_by_id, diff, ec2_tags, endpoint_service_detail,
-    invalid_state, is_not_found, sorted, tag_map, tokens_spent, update_tags, wait_error,
-    TokenOutcome, CREATE_TOKENS,
+    any_of, aws_error, create_with_tokens, described_by_id, diff, ec2_tags,
+    endpoint_service_detail, invalid_state, is_not_found, no_id, sorted, tag_map, update_tags,
+    wait_error,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -685,7 +685,9 @@ async fn create_endpoint(
     planned: &Value,
     security_group_ids: Option<Vec<String>>,
 ) -> Result<String, Diagnostics> {
-    for attempt in 0..CREATE_TOKENS {
+    const WHAT: &str = "VPC endpoint";
+    let security_group_ids = &security_group_ids;
+    let create = |token: String| async move {
         let mut req = aws
             .ec2
             .create_vpc_endpoint()
@@ -696,7 +698,7 @@ async fn create_endpoint(
             .set_security_group_ids(security_group_ids.clone().map(sorted))
             .private_dns_enabled(plan.private_dns_enabled.unwrap_or(false))
             .set_policy_document(plan.policy.clone())
-            .client_token(client_token(planned, attempt));
+            .client_token(token);
         if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
             req = req.tag_specifications(
                 TagSpecification::builder()
@@ -705,36 +707,22 @@ async fn create_endpoint(
                     .build(),
             );
         }
-        let outcome = match req.send().await {
-            Ok(out) => {
-                let Some(id) = out.vpc_endpoint.and_then(|e| e.vpc_endpoint_id) else {
-                    return Err(Diagnostic::error(
-                        "Failed to create the VPC endpoint",
-                        "AWS returned no endpoint ID.",
-                    )
-                    .into());
-                };
-                if describe(aws, &id).await?.is_some() {
-                    TokenOutcome::Made(id)
-                } else {
-                    TokenOutcome::Spent
-                }
-            }
-            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => TokenOutcome::Spent,
-            Err(e) => {
-                return Err(endpoint_error(
-                    aws,
-                    "create the VPC endpoint",
-                    &plan.service_name,
-                    &e,
-                ))
-            }
-        };
-        if let TokenOutcome::Made(id) = outcome {
-            return Ok(id);
+        match req.send().await {
+            Ok(out) => match out.vpc_endpoint.and_then(|e| e.vpc_endpoint_id) {
+                Some(id) => Ok(Some(id)),
+                None => Err(no_id(WHAT)),
+            },
+            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
+            Err(e) => Err(endpoint_error(
+                aws,
+                "create the VPC endpoint",
+                &plan.service_name,
+                &e,
+            )),
         }
-    }
-    Err(tokens_spent("VPC endpoint"))
+    };
+    let live = |id: String| async move { Ok(describe(aws, &id).await?.is_some()) };
+    create_with_tokens(planned, WHAT, create, live).await
 }
 
 /// A failed endpoint call; the service-not-found case says what to ask the

@@ -99,6 +99,12 @@ output "endpoint" {{
     )
 }
 
+/// No endpoint and no group but the default one left in the VPC.
+fn assert_vpc_left_empty(emu: &Emulator, vpc_id: &str) {
+    assert_eq!(emu.fixture(&["endpoints-in", vpc_id]), json!([]));
+    assert_eq!(emu.fixture(&["security-groups", vpc_id]), json!([]));
+}
+
 fn count(emu: &Emulator, action: &str) -> usize {
     emu.requests()
         .iter()
@@ -394,8 +400,7 @@ fn subnet_in_an_unsupported_zone_fails_at_plan_and_creates_nothing() {
     );
     let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(out.code, 0);
-    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
-    assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+    assert_vpc_left_empty(&emu, &w.vpc_id);
 
     // A served zone, but a subnet of another VPC: named at plan as well.
     let other = emu.fixture(&["consumer-vpc", "--cidr", "10.60.0.0/16"]);
@@ -474,8 +479,7 @@ fn replace_and_recreate_after_deletion_make_new_endpoints() {
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([third]));
     ws.assert_plan_empty();
     ws.destroy();
-    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
-    assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+    assert_vpc_left_empty(&emu, &w.vpc_id);
 }
 
 /// A policy must be a JSON object, tags must be ones AWS takes: both are
@@ -537,8 +541,7 @@ fn throttling_on_every_call_still_converges_without_duplicates() {
     assert_eq!(count(&emu, "CreateSecurityGroup"), 1);
     ws.destroy();
     emu.clear_faults();
-    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
-    assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+    assert_vpc_left_empty(&emu, &w.vpc_id);
 }
 
 #[test]

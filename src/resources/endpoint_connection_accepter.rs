@@ -75,7 +75,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection.")
+                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry.")
                 .attribute(Attribute::computed("id", Type::String).description("`SERVICEID_ENDPOINTID`.").use_state_for_unknown())
                 .attribute(
                     Attribute::required("service_id", Type::String)

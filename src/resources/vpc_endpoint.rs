@@ -131,7 +131,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional_computed("policy", Type::String)
-                        .description("The endpoint policy (JSON). Compared as JSON, so formatting is never a change. AWS's default allows full access.")
+                        .description("The endpoint policy (JSON). Compared as JSON, so formatting is never a change. AWS's default allows full access. Left out, the policy the endpoint has is kept and not compared (removing the attribute does not reset it): to go back to full access, set that policy explicitly.")
                         .use_state_for_unknown(),
                 )
                 .attribute(

@@ -9,7 +9,7 @@
 
 use super::{
     any_of, aws_error, create_with_tokens, diff, ec2_tags, invalid_state, no_id, sorted, tag_map,
-    unsuccessful, update_tags, wait_error, whole_or_each,
+    unsuccessful, update_tags, wait_error, whole_or_each, Seen,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -519,8 +519,14 @@ async fn create_service(
             Err(e) => Err(aws_error("create the VPC endpoint service", &e)),
         }
     };
-    let live = |id: String| async move { Ok(describe(aws, &id).await?.is_some()) };
-    create_with_tokens(planned, WHAT, create, live).await
+    let look = |id: String| async move {
+        Ok(match configuration(aws, &id).await? {
+            Some(c) if is_deleted(&c) => Seen::Deleted,
+            Some(_) => Seen::Live,
+            None => Seen::NotFound,
+        })
+    };
+    create_with_tokens(planned, WHAT, create, look).await
 }
 
 /// The regions to send AWS: the home Region is implied.
@@ -535,8 +541,17 @@ fn remote_regions(regions: &Option<Vec<String>>, home: &str) -> Option<Vec<Strin
 }
 
 /// The service's configuration, unless it is deleted (or not this
-/// account's). Services read or waited on together share one call.
+/// account's).
 pub(crate) async fn describe(
+    aws: &AwsClients,
+    id: &str,
+) -> Result<Option<ServiceConfiguration>, Diagnostics> {
+    Ok(configuration(aws, id).await?.filter(|c| !is_deleted(c)))
+}
+
+/// The service's configuration as AWS lists it, deleted ones included.
+/// Services read or waited on together share one call.
+async fn configuration(
     aws: &AwsClients,
     id: &str,
 ) -> Result<Option<ServiceConfiguration>, Diagnostics> {
@@ -550,10 +565,11 @@ pub(crate) async fn describe(
             )
         })
         .await?;
-    Ok(found
-        .get(id)
-        .filter(|c| !matches!(c.service_state().map(|s| s.as_str()), Some("Deleted")))
-        .cloned())
+    Ok(found.get(id).cloned())
+}
+
+fn is_deleted(c: &ServiceConfiguration) -> bool {
+    c.service_state().map(|s| s.as_str()) == Some("Deleted")
 }
 
 /// One DescribeVpcEndpointServiceConfigurations by ID; None when AWS

@@ -261,28 +261,50 @@ pub fn tokens_spent(what: &str) -> Diagnostics {
     .into()
 }
 
+/// What a describe shows of an object a create just answered.
+pub enum Seen {
+    Live,
+    /// In a deleted (or deleting) state: its token was spent before.
+    Deleted,
+    /// Not found: deleted long enough ago to be gone, or (EC2 being
+    /// eventually consistent) created too recently to be listed yet.
+    NotFound,
+}
+
+/// How long an object a create just answered may stay unlisted before its
+/// token counts as spent on a deleted one. Deciding sooner could take a new
+/// object, not listed yet, for a deleted one and create a second.
+pub const LISTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Creates an object with the plan's tokens in turn. `create` sends one
 /// token and answers the ID AWS returned, or None when AWS refused the
-/// token as spent with other arguments (IdempotentParameterMismatch); an
-/// ID `live` does not find is an object since deleted, so the next token
-/// is tried. The first live object (new, or the one a lost answer made)
-/// is the result.
+/// token as spent with other arguments (IdempotentParameterMismatch). An ID
+/// `look` shows deleted, or does not find within `LISTED_WITHIN`, is an
+/// object since deleted, so the next token is tried. The first live object
+/// (new, or the one a lost answer made) is the result.
 pub async fn create_with_tokens<C, CF, L, LF>(
     planned: &crate::framework::Value,
     what: &str,
     mut create: C,
-    mut live: L,
+    mut look: L,
 ) -> Result<String, Diagnostics>
 where
     C: FnMut(String) -> CF,
     CF: std::future::Future<Output = Result<Option<String>, Diagnostics>>,
     L: FnMut(String) -> LF,
-    LF: std::future::Future<Output = Result<bool, Diagnostics>>,
+    LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
 {
     for attempt in 0..CREATE_TOKENS {
-        if let Some(id) = create(client_token(planned, attempt)).await? {
-            if live(id.clone()).await? {
-                return Ok(id);
+        let Some(id) = create(client_token(planned, attempt)).await? else {
+            continue;
+        };
+        let since = std::time::Instant::now();
+        loop {
+            match look(id.clone()).await? {
+                Seen::Live => return Ok(id),
+                Seen::Deleted => break,
+                Seen::NotFound if since.elapsed() >= LISTED_WITHIN => break,
+                Seen::NotFound => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
             }
         }
     }
@@ -380,6 +402,37 @@ mod tests {
         assert_ne!(client_token(&plan, 0), client_token(&other, 0));
         let t = client_token(&plan, CREATE_TOKENS - 1);
         assert!(t.len() <= 64 && t.is_ascii(), "{t}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn tokens_spent_on_other_arguments_or_deleted_objects_move_on_to_the_next() {
+        let plan =
+            crate::framework::Value::object([("vpc_id", crate::framework::Value::string("vpc-1"))]);
+        let sent = Mutex::new(Vec::new());
+        let create = |token: String| {
+            let mut sent = sent.lock().unwrap();
+            sent.push(token);
+            let answer = match sent.len() {
+                1 => None,                    // IdempotentParameterMismatch
+                2 => Some("old".to_string()), // a deleted object's ID
+                _ => Some("new".to_string()),
+            };
+            async move { Ok(answer) }
+        };
+        let look = |id: String| async move {
+            Ok(if id == "old" {
+                Seen::Deleted
+            } else {
+                Seen::Live
+            })
+        };
+        let id = create_with_tokens(&plan, "thing", create, look)
+            .await
+            .unwrap();
+        assert_eq!(id, "new");
+        let sent = sent.into_inner().unwrap();
+        let expected: Vec<String> = (0..3).map(|n| client_token(&plan, n)).collect();
+        assert_eq!(sent, expected);
     }
 
     #[test]

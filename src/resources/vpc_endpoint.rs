@@ -13,7 +13,7 @@
 use super::{
     any_of, aws_error, create_with_tokens, described_by_id, diff, ec2_tags,
     endpoint_service_detail, invalid_state, is_not_found, no_id, sorted, tag_map, update_tags,
-    wait_error,
+    wait_error, Seen,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -721,8 +721,14 @@ async fn create_endpoint(
             )),
         }
     };
-    let live = |id: String| async move { Ok(describe(aws, &id).await?.is_some()) };
-    create_with_tokens(planned, WHAT, create, live).await
+    let look = |id: String| async move {
+        Ok(match endpoint(aws, &id).await? {
+            Some(e) if is_deleted(&e) => Seen::Deleted,
+            Some(_) => Seen::Live,
+            None => Seen::NotFound,
+        })
+    };
+    create_with_tokens(planned, WHAT, create, look).await
 }
 
 /// A failed endpoint call; the service-not-found case says what to ask the
@@ -1257,10 +1263,7 @@ async fn endpoints_using_group(
             page.vpc_endpoints()
                 .iter()
                 .filter(|e| {
-                    !matches!(
-                        e.state().map(|s| s.as_str()),
-                        Some("deleted" | "Deleted" | "deleting" | "Deleting")
-                    ) && e.groups().iter().any(|g| g.group_id() == Some(group))
+                    !is_deleted(e) && e.groups().iter().any(|g| g.group_id() == Some(group))
                 })
                 .filter_map(|e| e.vpc_endpoint_id())
                 .filter(|id| Some(*id) != except)
@@ -1338,22 +1341,27 @@ async fn delete_group(
     .map_err(|e| wait_error(&format!("{group} to be released"), e))
 }
 
-/// The endpoint, unless it is gone (or going). Concurrent reads and waits
-/// share one DescribeVpcEndpoints.
+/// The endpoint, unless it is gone (or going).
 async fn describe(aws: &AwsClients, id: &str) -> Result<Option<VpcEndpoint>, Diagnostics> {
+    Ok(endpoint(aws, id).await?.filter(|e| !is_deleted(e)))
+}
+
+/// The endpoint as AWS lists it, deleted ones included. Concurrent reads,
+/// waits and creates share one DescribeVpcEndpoints.
+async fn endpoint(aws: &AwsClients, id: &str) -> Result<Option<VpcEndpoint>, Diagnostics> {
     let endpoints = aws
         .coalesced("ec2:DescribeVpcEndpoints")
         .get(id.to_string(), |ids| describe_endpoints(aws, ids))
         .await?;
-    Ok(endpoints
-        .get(id)
-        .filter(|e| {
-            !matches!(
-                e.state().map(|s| s.as_str()),
-                Some("deleted" | "Deleted" | "deleting" | "Deleting")
-            )
-        })
-        .cloned())
+    Ok(endpoints.get(id).cloned())
+}
+
+/// Gone or going.
+fn is_deleted(e: &VpcEndpoint) -> bool {
+    matches!(
+        e.state().map(|s| s.as_str()),
+        Some("deleted" | "Deleted" | "deleting" | "Deleting")
+    )
 }
 
 /// The endpoints among `ids` that exist, by ID (filtered, so that one

@@ -521,6 +521,37 @@ fn bad_delay_and_endpoint_id_fail_at_plan_time_before_any_call() {
     );
 }
 
+/// A wrong passphrase is named on the provider block's passphrase at
+/// Configure, before any call, whatever resource would first need the key.
+#[test]
+fn a_wrong_passphrase_is_named_on_the_provider_block() {
+    let w = world(true);
+    let ws = w.workspace(&format!(
+        "{}\ndata \"privatelink_snowflake_config\" \"sf\" {{}}\n",
+        w.provider(None, &w.keypair(1, "acct1.p8"), "")
+    ));
+    ws.write("passphrase.txt", "not the passphrase\n");
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains("Error: Invalid Snowflake private key"),
+        "{err}"
+    );
+    assert!(err.contains("check private_key_passphrase"), "{err}");
+    assert!(
+        err.contains("in provider \"privatelink\""),
+        "not on the provider block: {err}"
+    );
+    assert!(
+        err.contains("private_key_passphrase = trimspace("),
+        "not on the attribute: {err}"
+    );
+    assert!(!err.contains("not the passphrase"), "{err}");
+    assert!(w.sf.requests().is_empty(), "{:?}", w.sf.requests());
+}
+
 #[test]
 fn a_missing_endpoint_is_reported_and_nothing_is_registered() {
     let w = world(false);

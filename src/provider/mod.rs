@@ -166,6 +166,38 @@ fn not_known_yet(settings: &[&str], service: &str) -> Diagnostics {
     .into()
 }
 
+/// The Snowflake key is read (and decrypted) at Configure, so that a wrong
+/// passphrase or a key of the wrong kind is named on the provider block, not
+/// on whichever resource first needs Snowflake.
+fn check_snowflake_key(auth: &config::SnowflakeAuth) -> Result<(), Diagnostics> {
+    let config::SnowflakeAuth::KeyPair {
+        private_key_pem,
+        passphrase,
+    } = auth
+    else {
+        return Ok(());
+    };
+    let detail = match snowflake::load_private_key(
+        private_key_pem.expose(),
+        passphrase.as_ref().map(config::Secret::expose),
+    ) {
+        Ok(_) => return Ok(()),
+        Err(detail) => detail,
+    };
+    let at = AttributePath::attr("snowflake");
+    let at = if detail.contains("passphrase") {
+        at.then_attr("private_key_passphrase")
+    } else {
+        at
+    };
+    Err(crate::framework::Diagnostic::error(
+        "Invalid Snowflake private key",
+        format!("The key in the snowflake block cannot be used: {detail}."),
+    )
+    .at(at)
+    .into())
+}
+
 #[derive(Default)]
 pub struct PrivatelinkProvider;
 
@@ -222,6 +254,9 @@ impl Provider for PrivatelinkProvider {
             if let Some(name) = profile {
                 aws::named_profile(name, AttributePath::attr(setting)).await?;
             }
+        }
+        if let Some(sf) = &config.snowflake {
+            check_snowflake_key(&sf.auth)?;
         }
         Ok(ProviderData::new(config))
     }

@@ -57,18 +57,25 @@ fn retry_config(max_attempts: u32) -> RetryConfig {
 /// The credentials of a named profile, ahead of anything in the
 /// environment: naming a profile means "act as this", as the AWS CLI's
 /// `--profile` and the Go SDK behind the AWS provider take it, while the
-/// default chain would use AWS_ACCESS_KEY_ID first. A profile no file
-/// defines is refused rather than silently passed over.
-pub async fn named_profile(
-    name: &str,
-    at: AttributePath,
-) -> Result<SharedCredentialsProvider, Diagnostics> {
-    profile_credentials(name).await.map_err(|detail| {
+/// default chain would use AWS_ACCESS_KEY_ID first. Nothing is read until
+/// the first call; `check_profile` says beforehand whether it exists.
+pub fn profile_credentials(name: &str) -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(
+        aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(name)
+            .build(),
+    )
+}
+
+/// A profile no shared file defines is refused on its attribute, rather
+/// than silently passed over by the credential chain.
+pub async fn check_profile(name: &str, at: AttributePath) -> Result<(), Diagnostics> {
+    profile_defined(name).await.map_err(|detail| {
         Diagnostics::from(Diagnostic::error("AWS profile not found", detail).at(at))
     })
 }
 
-async fn profile_credentials(name: &str) -> Result<SharedCredentialsProvider, String> {
+async fn profile_defined(name: &str) -> Result<(), String> {
     use aws_runtime::env_config::file::EnvConfigFiles;
     use aws_types::os_shim_internal::{Env, Fs};
     let files = "the shared config and credentials files (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/config and ~/.aws/credentials)";
@@ -86,11 +93,7 @@ async fn profile_credentials(name: &str) -> Result<SharedCredentialsProvider, St
         };
         return Err(format!("No profile {name:?} in {files}: {there}."));
     }
-    Ok(SharedCredentialsProvider::new(
-        aws_config::profile::ProfileFileCredentialsProvider::builder()
-            .profile_name(name)
-            .build(),
-    ))
+    Ok(())
 }
 
 impl AwsClients {
@@ -105,7 +108,8 @@ impl AwsClients {
             loader = loader.region(Region::new(r.clone()));
         }
         if let Some(p) = &config.profile {
-            let credentials = named_profile(p, AttributePath::attr("profile")).await?;
+            // Configure checked that the profile exists.
+            let credentials = profile_credentials(p);
             loader = loader.profile_name(p).credentials_provider(credentials);
         }
         let mut sdk = loader.load().await;

@@ -252,7 +252,7 @@ impl Provider for PrivatelinkProvider {
             ("federation_profile", &config.federation_profile),
         ] {
             if let Some(name) = profile {
-                aws::named_profile(name, AttributePath::attr(setting)).await?;
+                aws::check_profile(name, AttributePath::attr(setting)).await?;
             }
         }
         if let Some(sf) = &config.snowflake {

@@ -24,16 +24,13 @@ pub fn iam_role_arn() -> Pattern {
     .length(1, 2048)
 }
 
-/// EC2 resource IDs: the prefix, then 8 (older resources) or 17 hex digits.
+/// EC2 resource IDs: the prefix (letters and hyphens, nothing a regex
+/// reads specially), then 8 (older resources) or 17 hex digits.
 fn ec2_id(prefix: &str, what: &str) -> Pattern {
     pattern(
-        &format!("^{}-[0-9a-f]{{8}}([0-9a-f]{{9}})?$", regex_escape(prefix)),
+        &format!("^{prefix}-[0-9a-f]{{8}}([0-9a-f]{{9}})?$"),
         &format!("{what} such as `{prefix}-0123456789abcdef0`"),
     )
-}
-
-fn regex_escape(s: &str) -> String {
-    s.replace('-', r"\-")
 }
 
 pub fn vpc_id() -> Pattern {

@@ -15,7 +15,7 @@ use crate::framework::{
 };
 use crate::provider::aws::AwsClients;
 use crate::provider::shapes::{endpoint_service_id, vpc_endpoint_id};
-use crate::provider::ProviderData;
+use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -56,6 +56,21 @@ async fn own_service(aws: &AwsClients, svc: &str) -> Result<(), Diagnostics> {
     )
     .at(AttributePath::attr("service_id"))
     .into())
+}
+
+/// `own_service`, unless this process passed the same check moments ago
+/// (planning the accepter it now applies).
+async fn checked_own_service(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    svc: &str,
+) -> Result<(), Diagnostics> {
+    ctx.data
+        .recent(&format!("own-service:{svc}"), JUST_CHECKED, || {
+            own_service(aws, svc)
+        })
+        .await
+        .map(|_| ())
 }
 
 /// States in which the connection no longer exists for our purposes.
@@ -109,7 +124,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             // Apply reports credential problems with their full message.
             return;
         };
-        if let Err(d) = own_service(aws, svc).await {
+        if let Err(d) = checked_own_service(ctx, aws, svc).await {
             plan.diagnostics.extend(d);
         }
     }
@@ -125,7 +140,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             let plan: State = typed::from_value(planned).map_err(invalid_state)?;
             let (svc, vpce) = (plan.service_id.as_str(), plan.vpc_endpoint_id.as_str());
             let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
-            own_service(aws, svc).await?;
+            checked_own_service(ctx, aws, svc).await?;
             let (state, _) = timeouts::poll(timeout, Duration::from_secs(1), ctx.stopped(), || async {
                 match connection(aws, svc, vpce).await? {
                     Some((state, owner)) => Ok(Ok((state, owner))),

@@ -579,8 +579,11 @@ impl Minter {
                 // The profile's own credentials: the default chain would
                 // take AWS_ACCESS_KEY_ID and friends first, i.e. the very
                 // temporary credentials the profile is there to replace.
-                let credentials =
-                    crate::provider::aws::named_profile(name, at(on_resource)).await?;
+                // The provider block's was checked at Configure.
+                if on_resource {
+                    crate::provider::aws::check_profile(name, at(true)).await?;
+                }
+                let credentials = crate::provider::aws::profile_credentials(name);
                 let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .profile_name(name)
                     .credentials_provider(credentials)

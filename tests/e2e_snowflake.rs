@@ -26,12 +26,15 @@ const PIN: &str = "privatelink_snowflake_endpoint_pin";
 
 /// Both emulators, two Snowflake accounts (MYORG-ACCT1 / AB12345 and
 /// MYORG-ACCT2 / CD67890) whose TERRAFORM users hold `key1` / `key2` and a
-/// PAT each.
+/// PAT each, both served by one Snowflake endpoint service in the AWS
+/// emulator (as accounts of one deployment are).
 struct World {
     aws: Emulator,
     sf: Snowflake,
     key1: KeyPair,
     key2: KeyPair,
+    /// Snowflake's endpoint service name (`com.amazonaws.vpce...`).
+    service_name: String,
 }
 
 fn world(encrypted_key1: bool) -> World {
@@ -39,6 +42,8 @@ fn world(encrypted_key1: bool) -> World {
     let sf = Snowflake::start();
     let key1 = key_pair(encrypted_key1.then_some("correct horse battery staple"));
     let key2 = key_pair(None);
+    let service = aws_fixture(&aws.url, &["snowflake-service"]);
+    let text = |field: &str| service[field].as_str().expect(field).to_string();
     for (account, locator, key, pat) in [
         ("MYORG-ACCT1", "AB12345", &key1, PAT1),
         ("MYORG-ACCT2", "CD67890", &key2, PAT2),
@@ -46,6 +51,7 @@ fn world(encrypted_key1: bool) -> World {
         sf.add_account(
             account,
             locator,
+            &text("service_id"),
             &[User {
                 name: "TERRAFORM",
                 public_pem: Some(&key.public_pem),
@@ -59,6 +65,7 @@ fn world(encrypted_key1: bool) -> World {
         sf,
         key1,
         key2,
+        service_name: text("service_name"),
     }
 }
 
@@ -142,10 +149,18 @@ impl World {
         ws
     }
 
-    /// An interface endpoint in the default account to a Snowflake-side
+    /// An interface endpoint in the default account to Snowflake's
     /// endpoint service.
     fn endpoint(&self, cidr: &str) -> String {
-        aws_fixture(&self.aws.url, &["endpoint", "--cidr", cidr])["vpc_endpoint_id"]
+        self.endpoint_to(cidr, &self.service_name)
+    }
+
+    /// An interface endpoint in the default account to `service_name`.
+    fn endpoint_to(&self, cidr: &str, service_name: &str) -> String {
+        aws_fixture(
+            &self.aws.url,
+            &["endpoint", "--cidr", cidr, "--service", service_name],
+        )["vpc_endpoint_id"]
             .as_str()
             .expect("vpce id")
             .to_string()
@@ -553,7 +568,7 @@ fn a_wrong_passphrase_is_named_on_the_provider_block() {
 }
 
 #[test]
-fn a_missing_endpoint_is_reported_and_nothing_is_registered() {
+fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
     let w = world(false);
     let body = format!(
         "{}\n{}",
@@ -598,6 +613,42 @@ fn a_missing_endpoint_is_reported_and_nothing_is_registered() {
         "not on the attribute:\n{err}"
     );
     assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
+
+    // An endpoint to another service than the account's: once enforced,
+    // the pin would cut off the account's PrivateLink access.
+    let other = aws_fixture(&w.aws.url, &["snowflake-service"]);
+    let other = other["service_name"].as_str().expect("service_name");
+    let elsewhere = w.endpoint_to("10.79.0.0/16", other);
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}\n{}\n{}",
+            w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+            pin_config(&elsewhere, "")
+        ),
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains("The endpoint does not connect to Snowflake"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{elsewhere} is an endpoint to {other}, but Snowflake account AB12345 is served by {}",
+            w.service_name
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("vpc_endpoint_id = \"{elsewhere}\"")),
+        "not on the attribute:\n{err}"
+    );
+    assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
+    assert!(w.sf.registrations().is_empty());
+    let listed = ws.ok(&["state", "list", "-no-color"]);
+    assert!(!listed.stdout.contains(PIN), "{}", listed.stdout);
 }
 
 #[test]

@@ -73,6 +73,8 @@ pub struct SnowflakeClient {
     http: HttpClient,
     /// CURRENT_ACCOUNT() (the locator), asked once.
     locator: tokio::sync::OnceCell<String>,
+    /// The account's `privatelink-vpce-id`, asked once.
+    endpoint_service: tokio::sync::OnceCell<Option<String>>,
     /// One registration list answers every pin that asked while the last
     /// one was being fetched.
     registrations: Coalesce<(), Vec<Registration>, SnowflakeError>,
@@ -279,6 +281,7 @@ impl SnowflakeClient {
             jwt_cache: std::sync::Mutex::new(None),
             http: http_client(),
             locator: tokio::sync::OnceCell::new(),
+            endpoint_service: tokio::sync::OnceCell::new(),
             registrations: Coalesce::default(),
             backoff: Duration::from_millis(250),
             max_attempts: cfg.max_attempts.max(1),
@@ -321,6 +324,28 @@ impl SnowflakeClient {
             })
             .await
             .map(String::as_str)
+    }
+
+    /// Snowflake's endpoint service for this account (`privatelink-vpce-id`
+    /// of SYSTEM$GET_PRIVATELINK_CONFIG), read once: it is fixed for the
+    /// account's deployment. None when the account reports none.
+    pub async fn endpoint_service_name<S: Future<Output = ()>>(
+        &self,
+        timeout: Duration,
+        stopped: S,
+    ) -> Result<Option<&str>, SnowflakeError> {
+        self.endpoint_service
+            .get_or_try_init(|| async {
+                let cfg = self.privatelink_config(timeout, stopped).await?;
+                Ok(cfg
+                    .get("privatelink-vpce-id")
+                    .and_then(Json::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string))
+            })
+            .await
+            .map(Option::as_deref)
     }
 
     /// `SYSTEM$GET_PRIVATELINK_ENDPOINT_REGISTRATIONS()`: the account's pins,
@@ -1118,6 +1143,7 @@ XGn5X8rvUlvS7jmeKXw1nQ==
             jwt_cache: std::sync::Mutex::new(None),
             http: http_client(),
             locator: tokio::sync::OnceCell::new(),
+            endpoint_service: tokio::sync::OnceCell::new(),
             registrations: Coalesce::default(),
             backoff: Duration::from_millis(1),
             max_attempts: 8,

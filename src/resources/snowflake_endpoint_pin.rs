@@ -74,7 +74,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account, mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
+                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account and connects to the account's Snowflake endpoint service (`privatelink-vpce-id`; a pin on any other endpoint would, once enforced, cut off the account's PrivateLink access), mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
                 .attribute(
                     Attribute::computed("id", Type::String)
                         .description("`ACCOUNT_LOCATOR:VPC_ENDPOINT_ID`, the Snowflake account (as CURRENT_ACCOUNT() reports it) and the endpoint.")
@@ -82,7 +82,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                 )
                 .attribute(
                     Attribute::required("vpc_endpoint_id", Type::String)
-                        .description("ID of your interface VPC endpoint to Snowflake's endpoint service (`vpce-...`), e.g. the endpoint created for `data.privatelink_snowflake_config.x.endpoint_service_name`.")
+                        .description("ID of your interface VPC endpoint to Snowflake's endpoint service (`vpce-...`), e.g. the endpoint created for `data.privatelink_snowflake_config.x.endpoint_service_name`. An endpoint to any other service is refused before anything is registered.")
                         .requires_replace()
                         .validate(vpc_endpoint_id()),
                 )
@@ -405,8 +405,17 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
         Some(a) => a.clone(),
         None => minter.account.clone(),
     };
-    minter.check_endpoint(vpce, &account).await?;
+    let endpoint_service = minter.check_endpoint(vpce, &account).await?;
     let locator = locator(sf, ctx).await?;
+    check_service(
+        sf,
+        ctx,
+        vpce,
+        endpoint_service.as_deref(),
+        &locator,
+        timeout,
+    )
+    .await?;
     if let Some(existing) = find(sf, ctx, vpce, timeout).await? {
         // Registered for this AWS account already: an earlier apply whose
         // answer never arrived (the provider killed mid-call) made it, so
@@ -472,6 +481,35 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
         registered_at: Some(registered_at),
         adopted: false,
     })
+}
+
+/// Once enforced, a pin lets private connections reach the account only
+/// through the pinned endpoints: pinning one that does not connect to
+/// Snowflake's endpoint service would cut off the account's PrivateLink
+/// access, so it is refused before anything is registered.
+async fn check_service(
+    sf: &SnowflakeClient,
+    ctx: &Ctx<ProviderData>,
+    vpce: &str,
+    endpoint_service: Option<&str>,
+    locator: &str,
+    timeout: Duration,
+) -> Result<(), Diagnostics> {
+    let expected = sf
+        .endpoint_service_name(timeout, ctx.stopped())
+        .await
+        .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
+    match (expected, endpoint_service) {
+        (Some(expected), Some(actual)) if !actual.eq_ignore_ascii_case(expected) => Err(Diagnostic::error(
+            "The endpoint does not connect to Snowflake",
+            format!(
+                "{vpce} is an endpoint to {actual}, but Snowflake account {locator} is served by {expected} (privatelink-vpce-id of SYSTEM$GET_PRIVATELINK_CONFIG). Once enforced, a pin lets private connections reach the account only through pinned endpoints, so pinning this one would cut off the account's PrivateLink access. Pin the interface endpoint whose service_name is {expected} (data.privatelink_snowflake_config's endpoint_service_name)."
+            ),
+        )
+        .at(AttributePath::attr("vpc_endpoint_id"))
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 /// Adopting is right after an interrupted apply, but the same pin in two
@@ -675,8 +713,13 @@ impl Minter {
         })
     }
 
-    /// The endpoint must exist, be usable and belong to `account`.
-    async fn check_endpoint(&self, vpce: &str, account: &str) -> Result<(), Diagnostics> {
+    /// The endpoint must exist, be usable and belong to `account`; answers
+    /// the service it connects to.
+    async fn check_endpoint(
+        &self,
+        vpce: &str,
+        account: &str,
+    ) -> Result<Option<String>, Diagnostics> {
         let at = AttributePath::attr("vpc_endpoint_id");
         let missing = || {
             Diagnostics::from(
@@ -740,7 +783,7 @@ impl Minter {
             .at(at)
             .into());
         }
-        Ok(())
+        Ok(ep.service_name().map(str::to_string))
     }
 
     /// A federated token for `account`, as the JSON Snowflake takes (the

@@ -124,8 +124,15 @@ impl Snowflake {
         v
     }
 
-    /// Creates (or replaces) an account with its users.
-    pub fn add_account(&self, account: &str, locator: &str, users: &[User<'_>]) {
+    /// Creates (or replaces) an account with its users, whose PrivateLink
+    /// config names `endpoint_service_id`.
+    pub fn add_account(
+        &self,
+        account: &str,
+        locator: &str,
+        endpoint_service_id: &str,
+        users: &[User<'_>],
+    ) {
         let users: Vec<Value> = users
             .iter()
             .map(|u| {
@@ -141,7 +148,10 @@ impl Snowflake {
         self.admin(
             "POST",
             "accounts",
-            Some(&json!({"account": account, "locator": locator, "region": "us-east-1", "users": users})),
+            Some(&json!({
+                "account": account, "locator": locator, "region": "us-east-1",
+                "endpoint_service_id": endpoint_service_id, "users": users,
+            })),
         );
     }
 

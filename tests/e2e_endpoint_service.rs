@@ -762,3 +762,70 @@ data "privatelink_vendor" "v" {{
     emu.clear_requests();
     ws.plan_says("5 to add, 0 to change, 0 to destroy");
 }
+
+/// An update plans unknown only what it can change: a tag leaves the
+/// service's state and zones as they are, while moving to a load balancer
+/// in other zones plans the zones and the hand-off anew, and the apply
+/// records the new ones.
+#[test]
+fn updates_plan_unknown_only_what_they_change() {
+    let emu = Emulator::start();
+    let first = nlb_arn(&emu, "zones-01-nlb");
+    let moved = emu.fixture(&["nlb", "--name", "zones-12-nlb", "--zones", "1,2"]);
+    let second = moved["nlb_arn"].as_str().unwrap().to_string();
+    let ws = workspace(&emu, &service_config(&first, ""));
+    ws.init();
+    ws.apply();
+    let before = ws.resource_values("privatelink_endpoint_service");
+
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            service_config(&first, "  tags = { Team = \"data\" }")
+        ),
+    );
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    assert!(
+        !plan.stdout.contains("known after apply"),
+        "a tag change leaves every computed value known:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            service_config(&second, "  tags = { Team = \"data\" }")
+        ),
+    );
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    for name in ["availability_zone_ids", "vendor_handoff"] {
+        assert!(
+            plan.stdout.contains(&format!("~ {name} ")),
+            "{name} must be planned anew:\n{}",
+            plan.stdout
+        );
+    }
+    ws.apply();
+    let after = ws.resource_values("privatelink_endpoint_service");
+    assert_eq!(after["id"], before["id"], "updated in place");
+    assert_ne!(after["availability_zones"], before["availability_zones"]);
+    let mut zones: Vec<String> = moved["azs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z.as_str().unwrap().to_string())
+        .collect();
+    zones.sort();
+    assert_eq!(after["availability_zones"], serde_json::json!(zones));
+    assert_eq!(
+        ws.outputs()["handoff"]["value"]["availability_zone_ids"],
+        after["availability_zone_ids"]
+    );
+    ws.assert_plan_empty();
+}

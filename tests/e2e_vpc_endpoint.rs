@@ -13,6 +13,7 @@ mod terraform;
 use aws::Emulator;
 use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
 use serde_json::{json, Value};
+use terraform::flat;
 
 struct World {
     service_name: String,
@@ -357,6 +358,59 @@ fn pending_acceptance_then_accepted_by_the_partner() {
         "999988887777",
     ]);
     ws.refresh();
+    assert_eq!(
+        ws.resource_values("privatelink_vpc_endpoint")["state"],
+        "available"
+    );
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+
+    // Waiting for acceptance past the create timeout: the endpoint is kept
+    // (tainted by Terraform), and the error says how to keep it once the
+    // partner accepts instead of replacing it with a new request.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            endpoint_config(
+                &w,
+                &[&w.subnets[0].0],
+                "  wait_for_acceptance = true\n  timeouts {\n    create = \"2s\"\n  }"
+            )
+        ),
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(err.contains("Timed out waiting for vpce-"), "{err}");
+    assert!(
+        err.contains("The last state seen was pendingAcceptance"),
+        "{err}"
+    );
+    assert!(err.contains("run `terraform untaint` on it"), "{err}");
+    let [waiting] = <[Value; 1]>::try_from(
+        emu.fixture(&["endpoints-in", &w.vpc_id])
+            .as_array()
+            .cloned()
+            .unwrap(),
+    )
+    .expect("one endpoint kept");
+    emu.fixture(&[
+        "accept-as-owner",
+        &w.service_id,
+        waiting.as_str().unwrap(),
+        "--account",
+        "999988887777",
+    ]);
+    ws.ok(&["untaint", "-no-color", "privatelink_vpc_endpoint.partner"]);
+    ws.apply();
+    assert_eq!(
+        ws.resource_values("privatelink_vpc_endpoint")["id"],
+        waiting,
+        "the accepted endpoint is kept, not replaced"
+    );
     assert_eq!(
         ws.resource_values("privatelink_vpc_endpoint")["state"],
         "available"

@@ -20,7 +20,9 @@ provider "privatelink" {
   #   role_arn = "arn:aws:iam::123456789012:role/platform-privatelink"
   # }
 
-  # Optional: the Snowflake account whose endpoints you pin.
+  # Optional: the Snowflake account whose endpoints you pin. The block is
+  # needed even when SNOWFLAKE_* environment variables give every value
+  # (then write `snowflake {}`).
   # snowflake {
   #   account          = "myorg-myaccount"
   #   user             = "TERRAFORM"

@@ -85,7 +85,9 @@ pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> P
     let mut planned = proposed.clone();
     drop_absent_single_blocks(block, &mut planned, config);
     apply_defaults(block, &mut planned, config);
-    let changed = create || !planned.semantically_equal(prior);
+    let changed = create
+        || (!planned.semantically_equal(prior)
+            && !block.only_provider_side_differs(prior, &planned));
     if changed {
         mark_computed(block, &mut planned, prior, config, create);
     }
@@ -233,10 +235,13 @@ mod tests {
             .attribute(Attribute::optional("enabled", Type::Bool).default(Value::Bool(true)))
             .attribute(Attribute::computed("id", Type::String).use_state_for_unknown())
             .attribute(Attribute::computed("state", Type::String))
-            .block(NestedBlock::single(
-                "timeouts",
-                Block::new().attribute(Attribute::optional("create", Type::String)),
-            ))
+            .block(
+                NestedBlock::single(
+                    "timeouts",
+                    Block::new().attribute(Attribute::optional("create", Type::String)),
+                )
+                .provider_only(),
+            )
     }
 
     fn obj(name: &str, note: Value, enabled: Value, id: Value, state: Value) -> Value {
@@ -364,6 +369,47 @@ mod tests {
         assert_eq!(pc.planned.get("id"), Some(&Value::string("i-1")));
         assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
         assert!(pc.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn a_provider_only_change_leaves_computed_values_known() {
+        let prior = obj(
+            "a",
+            Value::Null,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
+        let with_timeouts = |v: &Value| {
+            let mut v = v.clone();
+            v.set_attr("timeouts", Value::object([("create", Value::string("5m"))]));
+            v
+        };
+        let config = with_timeouts(&obj(
+            "a",
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ));
+        let proposed = with_timeouts(&prior);
+        let b = block();
+        let pc = plan(&b, &prior, &proposed, &config);
+        assert_eq!(pc.planned, proposed, "only timeouts differ from state");
+        assert!(b.only_provider_side_differs(&prior, &pc.planned));
+
+        // With any other change too, the computed state is planned anew.
+        let mut noted = proposed.clone();
+        noted.set_attr("note", Value::string("hi"));
+        let mut noted_config = config.clone();
+        noted_config.set_attr("note", Value::string("hi"));
+        let pc = plan(&b, &prior, &noted, &noted_config);
+        assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
+        assert!(!b.only_provider_side_differs(&prior, &noted));
+        assert!(
+            !b.only_provider_side_differs(&prior, &prior),
+            "no change at all"
+        );
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct Attribute {
     /// When the plan would otherwise leave this computed attribute unknown,
     /// keep the prior value: it does not change on update.
     pub use_state_for_unknown: bool,
+    /// Only how the provider acts (a wait, what destroy does) depends on
+    /// it, never the remote object: see `Block::only_provider_side_differs`.
+    pub provider_only: bool,
     /// The value planned when configuration leaves the attribute out.
     pub default: Option<Value>,
     /// Environment variables consulted, in order, when configuration leaves
@@ -50,6 +53,7 @@ impl Attribute {
             validators: Vec::new(),
             requires_replace: false,
             use_state_for_unknown: false,
+            provider_only: false,
             default: None,
             env: Vec::new(),
         }
@@ -89,6 +93,10 @@ impl Attribute {
     }
     pub fn use_state_for_unknown(mut self) -> Attribute {
         self.use_state_for_unknown = true;
+        self
+    }
+    pub fn provider_only(mut self) -> Attribute {
+        self.provider_only = true;
         self
     }
     /// A default makes the attribute optional+computed: Terraform must be
@@ -178,6 +186,8 @@ pub struct NestedBlock {
     pub max_items: i64,
     /// Replacing the object when anything in the block changes.
     pub requires_replace: bool,
+    /// As `Attribute::provider_only`, for the whole block (`timeouts`).
+    pub provider_only: bool,
 }
 
 impl NestedBlock {
@@ -189,6 +199,7 @@ impl NestedBlock {
             min_items: 0,
             max_items: 0,
             requires_replace: false,
+            provider_only: false,
         }
     }
     pub fn list(name: &str, block: Block) -> NestedBlock {
@@ -209,6 +220,10 @@ impl NestedBlock {
     }
     pub fn requires_replace(mut self) -> NestedBlock {
         self.requires_replace = true;
+        self
+    }
+    pub fn provider_only(mut self) -> NestedBlock {
+        self.provider_only = true;
         self
     }
 
@@ -249,6 +264,35 @@ pub struct Block {
 impl Block {
     pub fn new() -> Block {
         Block::default()
+    }
+    /// True when `prior` and `planned` (objects of this block) differ, and
+    /// only in provider-only attributes and blocks: the remote object is
+    /// not changed, so an update applies to state alone and the computed
+    /// values stay as they are.
+    pub fn only_provider_side_differs(&self, prior: &Value, planned: &Value) -> bool {
+        let (Value::Object(prior), Value::Object(planned)) = (prior, planned) else {
+            return false;
+        };
+        let provider_only = |name: &str| {
+            self.attributes
+                .iter()
+                .any(|a| a.name == name && a.provider_only)
+                || self
+                    .blocks
+                    .iter()
+                    .any(|b| b.name == name && b.provider_only)
+        };
+        let mut differs = false;
+        for (name, value) in planned {
+            let same = prior.get(name).is_some_and(|p| p.semantically_equal(value));
+            if !same {
+                if !provider_only(name) {
+                    return false;
+                }
+                differs = true;
+            }
+        }
+        differs
     }
     pub fn description(mut self, text: &str) -> Block {
         self.description = text.to_string();

@@ -618,6 +618,11 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 } else {
                     let ApplyResult { state, diagnostics } = if prior.is_null() {
                         r.imp.create(&ctx, &planned, &config).await
+                    } else if planned.is_fully_known()
+                        && r.schema.block.only_provider_side_differs(&prior, &planned)
+                    {
+                        // Nothing to send: the object is as it was.
+                        ApplyResult::ok(planned.clone())
                     } else {
                         r.imp.update(&ctx, &prior, &planned, &config).await
                     };

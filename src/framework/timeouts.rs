@@ -51,7 +51,7 @@ pub fn block(create: Duration, update: Option<Duration>, delete: Duration) -> Ne
         add("update", u);
     }
     add("delete", delete);
-    NestedBlock::single("timeouts", b)
+    NestedBlock::single("timeouts", b).provider_only()
 }
 
 /// The configured timeout for `operation`, or the default.

@@ -98,7 +98,7 @@ pub fn schema() -> Schema {
             .block(NestedBlock::single(
                 "snowflake",
                 Block::new()
-                    .description("Snowflake account for `privatelink_snowflake_*` resources and data sources, reached through the Snowflake SQL API with key-pair (JWT) or token authentication. Like the AWS calls, it goes through the proxy `HTTPS_PROXY` (`HTTP_PROXY` for an http `host`, or `ALL_PROXY`) names, as a CONNECT tunnel, unless `NO_PROXY` lists the host.")
+                    .description("Snowflake account for `privatelink_snowflake_*` resources and data sources, reached through the Snowflake SQL API with key-pair (JWT) or token authentication. Like the AWS calls, it goes through the proxy `HTTPS_PROXY` (`HTTP_PROXY` for an http `host`, or `ALL_PROXY`) names, as a CONNECT tunnel, unless `NO_PROXY` lists the host. The block must be present for Snowflake to be used, even when every attribute comes from its `SNOWFLAKE_*` environment variable: write `snowflake {}` (a configuration without it never reads those variables, so AWS-only configurations are unaffected by them).")
                     .attribute(
                         Attribute::optional("account", Type::String)
                             .description("Account identifier, `ORGNAME-ACCOUNTNAME` or the account locator (with region where Snowflake requires it).")

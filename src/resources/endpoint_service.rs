@@ -151,7 +151,8 @@ impl Resource<ProviderData> for EndpointService {
                 .attribute(Attribute::optional("private_dns_name", Type::String).description("A private DNS name consumers' endpoints resolve to the service; AWS asks you to verify the domain with the TXT record in `private_dns_name_configuration`.").validate(dns_name()))
                 .attribute(
                     Attribute::optional_computed("supported_ip_address_types", Type::set(Type::String))
-                        .description("IP address types the service accepts: `ipv4`, `ipv6`. Defaults to what AWS sets (`ipv4`).")
+                        .description("IP address types the service accepts: `ipv4`, `ipv6`. Defaults to what AWS sets (`ipv4`); left out, the types the service has are kept.")
+                        .use_state_for_unknown()
                         .validate(each(one_of(["ipv4", "ipv6"]))),
                 )
                 .attribute(
@@ -163,11 +164,12 @@ impl Resource<ProviderData> for EndpointService {
                 .attribute(
                     Attribute::optional("force_destroy", Type::Bool)
                         .description("On destroy, reject every connected endpoint first instead of failing while endpoints are connected.")
-                        .default(Value::Bool(false)),
+                        .default(Value::Bool(false))
+                        .provider_only(),
                 )
                 .attribute(Attribute::computed("service_name", Type::String).description("The service name consumers connect to, `com.amazonaws.vpce.<region>.vpce-svc-...`.").use_state_for_unknown())
                 .attribute(Attribute::computed("service_type", Type::String).description("`Interface`.").use_state_for_unknown())
-                .attribute(Attribute::computed("state", Type::String).description("The service state, e.g. `Available`."))
+                .attribute(Attribute::computed("state", Type::String).description("The service state, e.g. `Available`.").use_state_for_unknown())
                 .attribute(computed_set("availability_zones", "Availability Zones of the load balancers."))
                 .attribute(computed_set("availability_zone_ids", "Availability Zone IDs of the load balancers (the `use1-az1` form vendors ask for)."))
                 .attribute(computed_set("base_endpoint_dns_names", "DNS names of the service."))
@@ -199,6 +201,22 @@ impl Resource<ProviderData> for EndpointService {
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
         // Again now that the values validate could not see may be known.
         wildcard_principals(&plan.config, &mut plan.diagnostics);
+        if plan.planned.is_null() {
+            return;
+        }
+        if !plan.is_create() {
+            // The zones are the load balancers'; the TXT record is the
+            // private DNS name's. Other updates leave them as they are.
+            if plan.changed("network_load_balancer_arns") {
+                plan.set_unknown("availability_zones");
+                plan.set_unknown("availability_zone_ids");
+            }
+            if !plan.changed("private_dns_name") {
+                if let Some(prior) = plan.prior.get("private_dns_name_configuration").cloned() {
+                    plan.set("private_dns_name_configuration", prior);
+                }
+            }
+        }
         // The hand-off changes only when what it is made of changes.
         let inputs_changed = plan.is_create()
             || plan.changed("network_load_balancer_arns")

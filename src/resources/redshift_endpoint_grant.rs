@@ -196,7 +196,8 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 .attribute(
                     Attribute::optional("force_revoke", Type::Bool)
                         .description("When revoking (destroy, or removing a VPC), also delete the grantee's Redshift-managed endpoints that use the grant. When false, destroy fails while the grantee still has endpoints, naming how many and whose; set it to true and apply before destroying to remove them with the grant.")
-                        .default(Value::Bool(false)),
+                        .default(Value::Bool(false))
+                        .provider_only(),
                 )
                 .attribute(Attribute::computed("status", Type::String).description("The grant's status: `Authorized` (a grant being revoked reads as gone)."))
                 .attribute(Attribute::computed("grantor", Type::String).description("The account that owns the cluster.").use_state_for_unknown())

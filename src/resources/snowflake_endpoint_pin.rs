@@ -102,7 +102,8 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                 )
                 .attribute(
                     Attribute::optional("federation_profile", Type::String)
-                        .description("Named profile with long-term IAM user credentials (allowed `sts:GetFederationToken` and `ec2:DescribeVpcEndpoints` in the endpoint's account) that mints the token. Needed when the provider runs as a role: AWS refuses GetFederationToken to role sessions. Overrides the provider's `federation_profile`."),
+                        .description("Named profile with long-term IAM user credentials (allowed `sts:GetFederationToken` and `ec2:DescribeVpcEndpoints` in the endpoint's account) that mints the token. Needed when the provider runs as a role: AWS refuses GetFederationToken to role sessions. Overrides the provider's `federation_profile`.")
+                        .provider_only(),
                 )
                 .attribute(
                     Attribute::computed("registered_at", Type::String)
@@ -284,7 +285,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         if !vpc_endpoint_id().matches(vpce) {
             return Err(Diagnostic::error(
                 "Invalid import ID",
-                format!("{id:?} is not a VPC endpoint ID (vpce-...), optionally prefixed by ACCOUNT_LOCATOR:."),
+                format!("{id:?} is not a VPC endpoint ID (vpce-...), optionally prefixed by the account locator or the configured account and a colon."),
             )
             .into());
         }
@@ -298,12 +299,13 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                 )
                 .into());
             }
-            if !l.eq_ignore_ascii_case(&locator) {
-                // The prefix is the account locator (what pin IDs hold),
-                // which an account name given in the provider block is not.
+            // The account as the provider block names it is as good as
+            // its locator: both are this provider's account.
+            let named = l.eq_ignore_ascii_case(&locator) || l.eq_ignore_ascii_case(&sf.account);
+            if !named {
                 return Err(Diagnostic::error(
                     "Import ID names another Snowflake account",
-                    format!("{id:?} starts with {l:?}, but this provider's Snowflake account ({}) has the locator {locator}: pin IDs start with the account locator, as in {locator}:{vpce}. If {l} is another account's locator, import through the provider alias for that account.", sf.account),
+                    format!("{id:?} starts with {l:?}, but this provider's Snowflake account is {} (locator {locator}): pin IDs start with the account locator, as in {locator}:{vpce}. If {l} is another account, import through the provider alias for that account.", sf.account),
                 )
                 .into());
             }

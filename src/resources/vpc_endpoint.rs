@@ -17,7 +17,7 @@ use super::{
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
-use crate::framework::timeouts::{self, Timeouts};
+use crate::framework::timeouts::{self, Timeouts, WaitError};
 use crate::framework::validators::{each, int_between, NotEmpty};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type,
@@ -136,8 +136,9 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional("wait_for_acceptance", Type::Bool)
-                        .description("Wait until the partner accepts the connection (`available`), bounded by the create timeout. When false, creation ends at `pendingAcceptance`.")
-                        .default(Value::Bool(false)),
+                        .description("Wait until the partner accepts the connection (`available`), bounded by the create timeout. When false, creation ends at `pendingAcceptance`. A create that times out keeps the endpoint, but Terraform marks it tainted: run `terraform untaint` on it once the partner accepts, or the next apply replaces it with a new request.")
+                        .default(Value::Bool(false))
+                        .provider_only(),
                 )
                 .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint.").validate(aws_tags()))
                 .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
@@ -1420,7 +1421,19 @@ async fn wait_settled(
         }
     })
     .await
-    .map_err(|e| wait_error(&format!("{id} to become available"), e))
+    .map_err(|e| {
+        let pending = matches!(&e, WaitError::TimedOut { last: Some(l) } if l.eq_ignore_ascii_case("pendingAcceptance"));
+        let mut d = wait_error(&format!("{id} to become available"), e);
+        if pending {
+            // Terraform taints an object whose create failed; replacing a
+            // pending endpoint would drop its request from the partner's
+            // queue and start a new one.
+            for diag in &mut d.0 {
+                diag.detail.push_str(" The endpoint is kept, still waiting for the partner to accept, but Terraform marks it tainted, so the next apply would replace it with a new request. Once the partner has accepted, run `terraform untaint` on it (or set wait_for_acceptance = false to end creation at pendingAcceptance).");
+            }
+        }
+        d
+    })
 }
 
 /// Reads the endpoint as it is: one call for the endpoint, one for the

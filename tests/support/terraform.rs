@@ -71,6 +71,12 @@ fn mirror() -> &'static Path {
     })
 }
 
+/// Terraform wraps diagnostic details at its terminal width: messages are
+/// compared with every run of whitespace folded into one space.
+pub fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub struct Output {
     pub code: i32,
     pub stdout: String,

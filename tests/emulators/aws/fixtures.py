@@ -3,7 +3,10 @@ subnets, Network Load Balancers, a vendor-side endpoint, a partner's endpoint
 service) in the AWS emulator, through boto3, and prints them as one JSON value
 on stdout.
 
-    python fixtures.py URL nlb [--name NAME]        -> {"vpc_id","subnet_ids","nlb_arn","azs"}
+    python fixtures.py URL nlb [--name NAME] [--zones 0,1]
+                                                    -> {"vpc_id","subnet_ids","nlb_arn","azs"}
+        An internal NLB on one subnet in each of the Region's zones with
+        those indexes (default the first two).
     python fixtures.py URL vendor-endpoint SERVICE_NAME VPC_ACCOUNT
                                                     -> {"vpc_endpoint_id","owner"}
     python fixtures.py URL state-of-endpoints SERVICE_ID -> [{"id","state","owner"}]
@@ -50,11 +53,12 @@ from botocore.exceptions import ClientError
 from fixture_kit import as_account, client, options
 
 
-def nlb(url, name="test-nlb", creds=None):
+def nlb(url, name="test-nlb", creds=None, zones=(0, 1)):
     ec2 = client(url, "ec2", **(creds or {}))
     elb = client(url, "elbv2", **(creds or {}))
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    azs = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]][:2]
+    every = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
+    azs = [every[i] for i in zones]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=az)["Subnet"]["SubnetId"]
         for i, az in enumerate(azs)
@@ -249,7 +253,8 @@ def accept_as_owner(url: str, service_id: str, vpce_id: str, account: str) -> di
 def main(argv):
     url, cmd, args = argv[1], argv[2], argv[3:]
     if cmd == "nlb":
-        result = nlb(url, *(args[1:2] if args[:1] == ["--name"] else []))
+        _, opt = options(args, name="test-nlb", zones="0,1")
+        result = nlb(url, opt["name"], zones=[int(i) for i in opt["zones"].split(",")])
     elif cmd == "vendor-endpoint":
         result = vendor_endpoint(url, args[0], args[1])
     elif cmd == "state-of-endpoints":

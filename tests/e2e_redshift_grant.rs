@@ -11,7 +11,7 @@ mod harness;
 mod terraform;
 
 use aws::Emulator;
-use harness::{assert_import_matches, workspace, HEADER};
+use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
 use std::collections::BTreeMap;
 use terraform::flat;
 
@@ -249,6 +249,29 @@ fn lifecycle_create_update_import_drift_destroy() {
 
     // Import the same grant elsewhere: every attribute matches.
     assert_import_matches(&emu, &ws, TYPE, &id);
+    // What is missing is named: the cluster, or the grant on it.
+    let other = copy_of(&emu, &main_tf(&ws));
+    other.init();
+    for (import_id, says) in [
+        (
+            format!("nosuch:{SIGMA}"),
+            "There is no cluster nosuch in us-east-1".to_string(),
+        ),
+        (
+            format!("{cid}:111122223333"),
+            format!("Cluster {cid} in us-east-1 has no endpoint grant to account 111122223333"),
+        ),
+    ] {
+        let out = other.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            &format!("{TYPE}.sigma"),
+            &import_id,
+        ]);
+        assert_ne!(out.code, 0);
+        assert!(flat(&out.all()).contains(&says), "{}", out.all());
+    }
 
     // A VPC added out of band shows in the next plan, and apply removes it.
     emu.redshift_fixture(&["authorize", &cid, SIGMA, THIRD_VPC]);

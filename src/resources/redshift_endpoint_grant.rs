@@ -486,17 +486,21 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             force_revoke: Some(false),
             ..State::default()
         };
-        match read(aws, &defaults).await? {
-            Some(s) => self.to_value(&s),
-            None => Err(Diagnostic::error(
-                "Cannot import non-existent remote object",
-                format!(
-                    "Cluster {cluster} in {} has no endpoint grant to account {account}.",
-                    aws.region
-                ),
-            )
-            .into()),
+        if let Some(s) = read(aws, &defaults).await? {
+            return self.to_value(&s);
         }
+        let detail = if describe_cluster(aws, cluster).await?.is_none() {
+            format!(
+                "There is no cluster {cluster} in {} for these credentials.",
+                aws.region
+            )
+        } else {
+            format!(
+                "Cluster {cluster} in {} has no endpoint grant to account {account}.",
+                aws.region
+            )
+        };
+        Err(Diagnostic::error("Cannot import non-existent remote object", detail).into())
     }
 }
 

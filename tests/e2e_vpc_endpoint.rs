@@ -880,3 +880,33 @@ fn an_imported_endpoint_plans_clean_from_the_configuration_terraform_generates()
     );
     assert_eq!(ec2_calls(&emu), calls_before, "validate calls nothing");
 }
+
+/// Instances with equal arguments (`count`) send the same idempotency
+/// tokens; each still gets an endpoint of its own, and destroy removes both.
+#[test]
+fn instances_with_equal_arguments_get_an_endpoint_each() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let config = endpoint_config(&w, &[&w.subnets[0].0], "  count = 2").replace(
+        "value = privatelink_vpc_endpoint.partner\n",
+        "value = privatelink_vpc_endpoint.partner[*].id\n",
+    );
+    let ws = workspace(&emu, &config);
+    ws.init();
+    ws.apply();
+    let ids = ws.outputs()["endpoint"]["value"].clone();
+    let ids: Vec<String> = ids
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "both instances hold one endpoint");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!(sorted));
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+}

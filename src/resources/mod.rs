@@ -276,12 +276,28 @@ pub enum Seen {
 /// object, not listed yet, for a deleted one and create a second.
 pub const LISTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// IDs creates in this process have taken as theirs. Instances with one
+/// plan (`count`, `for_each` over equal arguments) send the same tokens,
+/// and AWS answers the second with the first's object: an ID taken already
+/// moves that create on to its next token, so each gets its own object.
+static TAKEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Takes `id` for one create; false when another create has it.
+fn take(id: &str) -> bool {
+    TAKEN
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.to_string())
+}
+
 /// Creates an object with the plan's tokens in turn. `create` sends one
 /// token and answers the ID AWS returned, or None when AWS refused the
 /// token as spent with other arguments (IdempotentParameterMismatch). An ID
 /// `look` shows deleted, or does not find within `LISTED_WITHIN`, is an
 /// object since deleted, so the next token is tried. The first live object
-/// (new, or the one a lost answer made) is the result.
+/// (new, or the one a lost answer made) that no other create of this
+/// process has taken is the result.
 pub async fn create_with_tokens<C, CF, L, LF>(
     planned: &crate::framework::Value,
     what: &str,
@@ -301,8 +317,8 @@ where
         let since = std::time::Instant::now();
         loop {
             match look(id.clone()).await? {
-                Seen::Live => return Ok(id),
-                Seen::Deleted => break,
+                Seen::Live if take(&id) => return Ok(id),
+                Seen::Live | Seen::Deleted => break,
                 Seen::NotFound if since.elapsed() >= LISTED_WITHIN => break,
                 Seen::NotFound => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
             }
@@ -433,6 +449,32 @@ mod tests {
         let sent = sent.into_inner().unwrap();
         let expected: Vec<String> = (0..3).map(|n| client_token(&plan, n)).collect();
         assert_eq!(sent, expected);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn equal_plans_get_an_object_each() {
+        let plan =
+            crate::framework::Value::object([("name", crate::framework::Value::string("twin"))]);
+        // AWS answers a token with the object it first made for it.
+        let made = Mutex::new(HashMap::<String, String>::new());
+        let create = |token: String| {
+            let mut made = made.lock().unwrap();
+            let n = made.len();
+            let id = made
+                .entry(token)
+                .or_insert_with(|| format!("twin-object-{n}"))
+                .clone();
+            async move { Ok(Some(id)) }
+        };
+        let look = |_id: String| async { Ok(Seen::Live) };
+        let first = create_with_tokens(&plan, "thing", create, look)
+            .await
+            .unwrap();
+        let second = create_with_tokens(&plan, "thing", create, look)
+            .await
+            .unwrap();
+        assert_eq!(first, "twin-object-0");
+        assert_eq!(second, "twin-object-1", "not the first instance's object");
     }
 
     #[test]

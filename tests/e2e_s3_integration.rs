@@ -709,3 +709,86 @@ resource "privatelink_s3_storage_integration" "origins" {
     assert_no_iam_objects(emu, "sigma-missing");
     let _ = main_tf(&missing);
 }
+
+/// Integrations on one bucket, applied in parallel: S3 replaces the whole
+/// CORS configuration and policy on each write, yet each keeps its rule
+/// and allowlist statement beside the other's, through apply, an update of
+/// both and destroy.
+#[test]
+fn integrations_sharing_a_bucket_keep_each_others_rule_and_statement() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let teams = ["shared1", "shared2", "shared3"];
+    let body = |cidr: &str| {
+        format!(
+            r#"
+resource "privatelink_s3_storage_integration" "team" {{
+  for_each             = toset({teams:?})
+  bucket               = {bucket:?}
+  prefix               = "exports/${{each.key}}"
+  role_name            = "sigma-${{each.key}}"
+  vendor               = "sigma"
+  allowed_source_cidrs = [{cidr:?}]
+}}
+"#,
+            teams = teams.to_vec()
+        )
+    };
+    let ours = |emu: &Emulator| {
+        let rules: Vec<String> = emu
+            .s3_fixture(&["cors", &bucket])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["ID"].as_str())
+            .filter(|id| id.starts_with("privatelink-"))
+            .map(str::to_string)
+            .collect();
+        // Sids drop the role names' dashes and add a hash: found by prefix.
+        let policy: Value = policy_text(emu, &bucket)
+            .map(|p| serde_json::from_str(&p).unwrap())
+            .unwrap_or(Value::Null);
+        let statements: Vec<Value> = teams
+            .iter()
+            .map(|t| {
+                let sid = format!("PrivatelinkAllowlistsigma{t}");
+                policy["Statement"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|s| s["Sid"].as_str().is_some_and(|x| x.starts_with(&sid)))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            })
+            .collect();
+        (rules, statements)
+    };
+    let ws = workspace(emu, &body("203.0.113.0/24"));
+    ws.init();
+    ws.apply();
+    let (mut rules, statements) = ours(emu);
+    rules.sort();
+    assert_eq!(
+        rules,
+        teams.map(|t| format!("privatelink-sigma-{t}")).to_vec()
+    );
+    for s in &statements {
+        assert!(s.to_string().contains("203.0.113.0/24"), "{statements:?}");
+    }
+    ws.assert_plan_empty();
+
+    rewrite(emu, &ws, &body("198.51.100.0/24"));
+    ws.apply();
+    let (rules, statements) = ours(emu);
+    assert_eq!(rules.len(), teams.len(), "{rules:?}");
+    for s in &statements {
+        assert!(s.to_string().contains("198.51.100.0/24"), "{statements:?}");
+    }
+    ws.assert_plan_empty();
+
+    ws.destroy();
+    let (rules, statements) = ours(emu);
+    assert!(rules.is_empty(), "{rules:?}");
+    assert!(statements.iter().all(Value::is_null), "{statements:?}");
+}

@@ -941,7 +941,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
             |name: &str, ty: Type, text: &str| Attribute::computed(name, ty).description(text);
         Schema::new(
             Block::new()
-                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
+                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated. S3 replaces the whole configuration or policy on each write, so integrations on one bucket write it in turn within a Terraform run; two runs changing one bucket's CORS or policy at the same moment can still undo each other's change, which the next plan shows.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
                 .attribute(computed("id", Type::String, "`BUCKET/PREFIX/ROLE_NAME`, the import ID."))
                 .attribute(
                     Attribute::required("bucket", Type::String)
@@ -2146,6 +2146,7 @@ async fn set_cors_rule(
     ours: Option<&Rule>,
     required: bool,
 ) -> Result<(), Diagnostics> {
+    let _writing = one_writer(bucket, "cors").await;
     let ours = ours.map(|r| r.to_sdk(id)).transpose()?;
     retry(
         ctx,
@@ -2217,6 +2218,23 @@ async fn set_cors_rule(
     .await
 }
 
+/// S3 replaces a bucket's whole CORS configuration or policy on each put:
+/// integrations sharing a bucket (Terraform applies them in parallel)
+/// would each write back what they read and lose the other's rule. Their
+/// read-modify-writes of one document take turns, across the process.
+async fn one_writer(bucket: &str, document: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    type Turns = std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>;
+    static TURNS: std::sync::LazyLock<std::sync::Mutex<Turns>> =
+        std::sync::LazyLock::new(Default::default);
+    let turn = TURNS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(format!("{bucket}/{document}"))
+        .or_default()
+        .clone();
+    turn.lock_owned().await
+}
+
 /// Sets (or with None removes) our statement in the bucket policy, text
 /// level, re-reading the policy on every attempt. Retries OperationAborted
 /// and, while a new role propagates, "Invalid principal in policy".
@@ -2229,6 +2247,7 @@ async fn set_statement(
     ours: Option<&str>,
     required: bool,
 ) -> Result<(), Diagnostics> {
+    let _writing = one_writer(bucket, "policy").await;
     let at = Some(AttributePath::attr("allowed_source_cidrs"));
     retry(ctx, deadline, "S3 to accept the allowlist statement", "S3 kept refusing the statement: if it says \"Invalid principal in policy\", the new role has not propagated yet; run apply again in a few minutes.", at.clone(), || async {
         let current = match bucket_policy(aws, bucket).await {

@@ -76,6 +76,13 @@ resource "privatelink_s3_storage_integration" "vendor" {
   external_id          = var.external_id == "" ? null : var.external_id
   allowed_source_cidrs = length(var.allowed_source_cidrs) == 0 ? null : var.allowed_source_cidrs
 
+  dynamic "cors" {
+    for_each = length(var.cors_allowed_origins) == 0 ? [] : [var.cors_allowed_origins]
+    content {
+      allowed_origins = cors.value
+    }
+  }
+
   tags = var.tags
 }
 

@@ -98,6 +98,12 @@ variable "bucket_prefix" {
   }
 }
 
+variable "cors_allowed_origins" {
+  description = "Origins of the vendor's web app for the bucket's CORS rule. Empty (the default): the origins the catalog publishes for the vendor; a vendor it publishes none for (e.g. Segment) needs them here when bucket is set."
+  type        = list(string)
+  default     = []
+}
+
 variable "storage_role_name" {
   description = "Name of the IAM role the vendor assumes to reach the bucket. Empty (the default): \"<vendor>-storage-integration\"."
   type        = string

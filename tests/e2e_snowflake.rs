@@ -653,6 +653,41 @@ fn role_credentials_are_explained_and_a_federation_profile_fixes_it() {
     };
     let ws = w.workspace(&format!("{}\n{}", provider(""), pin_config(&vpce, "")));
     ws.init();
+    // The provider's assume_role is known to be a role session at plan.
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains("Role credentials cannot mint the Snowflake pin token"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "The provider's AWS credentials (its assume_role) act as arn:aws:iam::{AWS_ACCOUNT}:role/terraform"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("Set federation_profile"), "{err}");
+    assert!(w.sf.requests().is_empty(), "{:?}", w.sf.requests());
+
+    // Temporary credentials that only show when loaded (here a profile
+    // with a session token) are refused when minting, before registering.
+    ws.write(
+        "aws_credentials",
+        &format!(
+            "[pin]\naws_access_key_id = {k}\naws_secret_access_key = {s}\n\n[session]\naws_access_key_id = {k}\naws_secret_access_key = {s}\naws_session_token = a-session-token\n",
+            k = aws::ACCESS_KEY,
+            s = aws::SECRET_KEY
+        ),
+    );
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}\n{}\n{}",
+            provider(""),
+            pin_config(&vpce, "  federation_profile = \"session\"\n")
+        ),
+    );
     let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(out.code, 0);
     let err = flat(&out.all());
@@ -660,8 +695,10 @@ fn role_credentials_are_explained_and_a_federation_profile_fixes_it() {
         err.contains("Role credentials cannot mint the Snowflake pin token"),
         "{err}"
     );
-    assert!(err.contains("assumed-role/terraform"), "{err}");
-    assert!(err.contains("federation_profile"), "{err}");
+    assert!(
+        err.contains("The credentials of profile \"session\" act as"),
+        "{err}"
+    );
     assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
 
     // A profile with the IAM user's static keys mints the token.

@@ -124,8 +124,16 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         )
     }
 
-    async fn modify_plan(&self, _ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
-        if plan.is_create() || plan.planned.is_null() {
+    async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
+        if plan.planned.is_null() {
+            return;
+        }
+        if plan.is_create() {
+            if let Some(ctx) = ctx {
+                if let Some(d) = assumed_role_cannot_mint(ctx, &plan.config) {
+                    plan.diagnostics.push(d);
+                }
+            }
             return;
         }
         // An imported pin has no delay on record (Snowflake does not report
@@ -655,7 +663,7 @@ impl Minter {
             }
         };
         let who = match profile {
-            Some((name, _)) => format!("profile {name:?}"),
+            Some((name, _)) => format!("the credentials of profile {name:?}"),
             None => "the provider's AWS credentials".to_string(),
         };
         let creds = match sdk.credentials_provider() {
@@ -671,7 +679,7 @@ impl Minter {
             None => {
                 return Err(Diagnostic::error(
                     "No AWS credentials to mint the Snowflake token",
-                    format!("{who} provide no credentials."),
+                    format!("Nothing was found for {who}."),
                 )
                 .at(path)
                 .into())
@@ -890,11 +898,42 @@ impl Minter {
     }
 }
 
+/// The provider's `assume_role` makes its credentials a role session, which
+/// AWS never lets call GetFederationToken: said at plan, before this run
+/// makes anything (the endpoint the pin names, say), unless a
+/// federation_profile mints instead.
+fn assumed_role_cannot_mint(ctx: &Ctx<ProviderData>, config: &Value) -> Option<Diagnostic> {
+    let profile_given = config
+        .get("federation_profile")
+        .is_some_and(|v| !v.is_null());
+    if profile_given || ctx.data.config.federation_profile.is_some() {
+        return None;
+    }
+    let role = ctx.data.config.assume_role.as_ref()?;
+    let account = role.role_arn.split(':').nth(4).unwrap_or_default();
+    Some(session_error(
+        "the provider's AWS credentials (its assume_role)",
+        &role.role_arn,
+        account,
+        AttributePath::attr("federation_profile"),
+    ))
+}
+
+/// `who` at the start of a sentence.
+fn capitalized(who: &str) -> String {
+    let mut chars = who.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn session_error(who: &str, arn: &str, account: &str, path: AttributePath) -> Diagnostic {
     Diagnostic::error(
         "Role credentials cannot mint the Snowflake pin token",
         format!(
-            "Snowflake needs a token from sts:GetFederationToken, which AWS refuses to role sessions and other temporary credentials (assume_role, SSO, instance and container roles). {who} act as {arn}. Set federation_profile on this resource or in the provider block to a shared-config profile with long-term IAM user credentials in account {account}, allowed sts:GetFederationToken and ec2:DescribeVpcEndpoints, or run Terraform with such static IAM user credentials."
+            "Snowflake needs a token from sts:GetFederationToken, which AWS refuses to role sessions and other temporary credentials (assume_role, SSO, instance and container roles). {} act as {arn}. Set federation_profile on this resource or in the provider block to a shared-config profile with long-term IAM user credentials in account {account}, allowed sts:GetFederationToken and ec2:DescribeVpcEndpoints, or run Terraform with such static IAM user credentials.",
+            capitalized(who)
         ),
     )
     .at(path)

@@ -105,6 +105,26 @@ pub fn format_timestamp(at: std::time::SystemTime) -> String {
     )
 }
 
+/// Terraform reads the plugin's stderr a line at a time, up to 64 KiB: a
+/// longer line arrives cut into raw fragments. Text values (an SDK's debug
+/// dump of its whole configuration, say) are cut to this many bytes, and a
+/// line still too long keeps only its message.
+const MAX_VALUE_BYTES: usize = 8 * 1024;
+const MAX_LINE_BYTES: usize = 60 * 1024;
+
+/// `value`, cut at `MAX_VALUE_BYTES` (on a character boundary) with a note
+/// of how much was left out.
+fn bounded(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.len() <= MAX_VALUE_BYTES {
+        return value.into();
+    }
+    let mut end = MAX_VALUE_BYTES;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &value[..end], value.len() - end).into()
+}
+
 /// One event as a JSON line (with the trailing newline).
 pub fn format_event(event: &Event<'_>, at: std::time::SystemTime) -> String {
     let meta = event.metadata();
@@ -122,7 +142,11 @@ pub fn format_event(event: &Event<'_>, at: std::time::SystemTime) -> String {
     out.push_str(MODULE);
     out.push_str("\",\"@target\":");
     push_json_str(&mut out, meta.target());
-    out.push_str(&fields.rest);
+    if out.len() + fields.rest.len() < MAX_LINE_BYTES {
+        out.push_str(&fields.rest);
+    } else {
+        out.push_str(",\"@fields_left_out\":\"the line would pass Terraform's 64 KiB\"");
+    }
     out.push_str("}\n");
     out
 }
@@ -149,11 +173,12 @@ impl Visit for Fields {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
+        let value = bounded(value);
         if field.name() == "message" {
-            self.message.push_str(value);
+            self.message.push_str(&value);
         } else {
             self.key(field);
-            push_json_str(&mut self.rest, value);
+            push_json_str(&mut self.rest, &value);
         }
     }
 
@@ -313,5 +338,38 @@ mod tests {
         let ts = v["@timestamp"].as_str().unwrap();
         assert_eq!(ts.len(), "2026-11-23T14:05:06.123456Z".len(), "{ts}");
         assert!(ts.ends_with('Z'));
+    }
+
+    #[test]
+    fn lines_stay_within_what_terraform_reads_whole() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry().with(Capture(lines.clone()));
+        let dump = "é".repeat(40_000);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::debug!(config = %dump, "{}", "m".repeat(20_000));
+            tracing::debug!(
+                a = %dump, b = %dump, c = %dump, d = %dump, e = %dump, f = %dump, g = %dump, h = %dump,
+                "many dumps"
+            );
+        });
+        let lines = lines.lock().unwrap();
+        for line in lines.iter() {
+            assert!(line.len() < 64 * 1024, "{} bytes", line.len());
+            serde_json::from_str::<serde_json::Value>(line).expect("still one JSON object");
+        }
+        let one: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        let message = one["@message"].as_str().unwrap();
+        assert!(
+            message.ends_with(&format!("… ({} more bytes)", 20_000 - MAX_VALUE_BYTES)),
+            "{}",
+            &message[message.len() - 40..]
+        );
+        assert!(one["config"].as_str().unwrap().ends_with("more bytes)"));
+        let many: serde_json::Value = serde_json::from_str(&lines[1]).unwrap();
+        assert_eq!(many["@message"], "many dumps");
+        assert!(
+            many.get("a").is_none() && many.get("@fields_left_out").is_some(),
+            "{many}"
+        );
     }
 }

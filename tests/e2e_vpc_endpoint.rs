@@ -910,3 +910,33 @@ fn instances_with_equal_arguments_get_an_endpoint_each() {
     ws.destroy();
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
 }
+
+/// `-replace` of an unchanged endpoint under create_before_destroy: the new
+/// instance's create sends the old endpoint's tokens and AWS answers with
+/// it, so destroying the deposed object must not delete what the state now
+/// holds.
+#[test]
+fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let config = endpoint_config(
+        &w,
+        &[&w.subnets[0].0],
+        "  lifecycle {\n    create_before_destroy = true\n  }",
+    );
+    let ws = workspace(&emu, &config);
+    ws.init();
+    ws.apply();
+    ws.ok(&[
+        "apply",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-replace=privatelink_vpc_endpoint.partner",
+    ]);
+    let held = ws.resource_values("privatelink_vpc_endpoint")["id"].clone();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([held]));
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+}

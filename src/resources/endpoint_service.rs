@@ -9,7 +9,7 @@
 
 use super::{
     any_of, aws_error, create_with_tokens, diff, ec2_tags, invalid_state, no_id, sorted, tag_map,
-    unsuccessful, update_tags, wait_error, whole_or_each, Seen,
+    taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each, Seen,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -404,6 +404,10 @@ impl Resource<ProviderData> for EndpointService {
         let Some(id) = state.id.clone() else {
             return Ok(());
         };
+        if taken_by_a_create(&id) {
+            tracing::warn!(id, "the replacement holds this service; it is kept");
+            return Ok(());
+        }
         let connected = connected_endpoints(aws, &id).await?;
         if !connected.is_empty() {
             if state.force_destroy != Some(true) {

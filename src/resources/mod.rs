@@ -291,6 +291,16 @@ fn take(id: &str) -> bool {
         .insert(id.to_string())
 }
 
+/// Whether a create of this process took `id` as its object. Terraform
+/// never deletes in one run what it made in that run, except the deposed
+/// object of a create_before_destroy replacement; with an unchanged
+/// configuration, the replacement sent that object's own tokens and AWS
+/// answered with it, so deleting it would delete what the new instance
+/// holds.
+pub fn taken_by_a_create(id: &str) -> bool {
+    TAKEN.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+}
+
 /// Creates an object with the plan's tokens in turn. `create` sends one
 /// token and answers the ID AWS returned, or None when AWS refused the
 /// token as spent with other arguments (IdempotentParameterMismatch). An ID

@@ -12,8 +12,8 @@
 
 use super::{
     any_of, aws_error, create_with_tokens, described_by_id, diff, ec2_tags,
-    endpoint_service_detail, invalid_state, is_not_found, no_id, sorted, tag_map, update_tags,
-    wait_error, Seen,
+    endpoint_service_detail, invalid_state, is_not_found, no_id, sorted, tag_map,
+    taken_by_a_create, update_tags, wait_error, Seen,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -559,6 +559,13 @@ impl Resource<ProviderData> for VpcEndpointResource {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
+        if state.id.as_deref().is_some_and(taken_by_a_create) {
+            tracing::warn!(
+                id = state.id,
+                "the replacement holds this endpoint; it is kept"
+            );
+            return Ok(());
+        }
         if let Some(id) = &state.id {
             match aws
                 .ec2

@@ -557,40 +557,36 @@ fn a_wrong_passphrase_is_named_on_the_provider_block() {
 #[test]
 fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
     let w = world(false);
-    let body = format!(
-        "{}\n{}",
-        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+    let provider = w.provider(None, &w.keypair(1, "acct1.p8"), "");
+    let ws = w.workspace(&format!(
+        "{provider}\n{}",
         pin_config("vpce-0123456789abcdef0", "")
-    );
-    let ws = w.workspace(&body);
+    ));
     ws.init();
-    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
-    assert_ne!(out.code, 0);
-    let err = flat(&out.all());
+    // Applies `pin`, which must fail before Snowflake registers anything;
+    // answers the error text.
+    let refused = |pin: String| {
+        ws.write("main.tf", &format!("{HEADER}\n{provider}\n{pin}"));
+        let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+        assert_ne!(out.code, 0);
+        assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
+        assert!(w.sf.registrations().is_empty());
+        let listed = ws.ok(&["state", "list", "-no-color"]);
+        assert!(!listed.stdout.contains(PIN), "{}", listed.stdout);
+        flat(&out.all())
+    };
+
+    let err = refused(pin_config("vpce-0123456789abcdef0", ""));
     assert!(err.contains("VPC endpoint not found"), "{err}");
     assert!(
         err.contains("vpce-0123456789abcdef0 does not exist in AWS account 123456789012"),
         "{err}"
     );
-    assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
-    assert!(w.sf.registrations().is_empty());
-    let listed = ws.ok(&["state", "list", "-no-color"]);
-    assert!(!listed.stdout.contains(PIN), "{}", listed.stdout);
 
     // An endpoint account other than the minting credentials' is refused
     // on aws_account_id: Snowflake would reject the token.
     let vpce = w.endpoint("10.75.0.0/16");
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}\n{}\n{}",
-            w.provider(None, &w.keypair(1, "acct1.p8"), ""),
-            pin_config(&vpce, "  aws_account_id  = \"210987654321\"\n")
-        ),
-    );
-    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
-    assert_ne!(out.code, 0);
-    let err = flat(&out.all());
+    let err = refused(pin_config(&vpce, "  aws_account_id  = \"210987654321\"\n"));
     assert!(
         err.contains("The token would belong to another AWS account"),
         "{err}"
@@ -599,24 +595,13 @@ fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
         err.contains("aws_account_id = \"210987654321\""),
         "not on the attribute:\n{err}"
     );
-    assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
 
     // An endpoint to another service than the account's: once enforced,
     // the pin would cut off the account's PrivateLink access.
     let other = aws_fixture(&w.aws.url, &["snowflake-service"]);
     let other = other["service_name"].as_str().expect("service_name");
     let elsewhere = w.endpoint_to("10.79.0.0/16", other);
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}\n{}\n{}",
-            w.provider(None, &w.keypair(1, "acct1.p8"), ""),
-            pin_config(&elsewhere, "")
-        ),
-    );
-    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
-    assert_ne!(out.code, 0);
-    let err = flat(&out.all());
+    let err = refused(pin_config(&elsewhere, ""));
     assert!(
         err.contains("The endpoint does not connect to Snowflake"),
         "{err}"
@@ -632,10 +617,6 @@ fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
         err.contains(&format!("vpc_endpoint_id = \"{elsewhere}\"")),
         "not on the attribute:\n{err}"
     );
-    assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
-    assert!(w.sf.registrations().is_empty());
-    let listed = ws.ok(&["state", "list", "-no-color"]);
-    assert!(!listed.stdout.contains(PIN), "{}", listed.stdout);
 }
 
 #[test]

@@ -106,6 +106,13 @@ fn assert_vpc_left_empty(emu: &Emulator, vpc_id: &str) {
     assert_eq!(emu.fixture(&["security-groups", vpc_id]), json!([]));
 }
 
+/// The plan is empty, and destroy leaves the VPC as the world made it.
+fn settled_then_destroyed(emu: &Emulator, ws: &terraform::Workspace, vpc_id: &str) {
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_vpc_left_empty(emu, vpc_id);
+}
+
 fn count(emu: &Emulator, action: &str) -> usize {
     emu.requests()
         .iter()
@@ -337,6 +344,16 @@ fn a_rule_added_by_hand_is_drift_and_is_removed() {
 fn pending_acceptance_then_accepted_by_the_partner() {
     let emu = Emulator::start();
     let w = world(&emu, true);
+    // The partner (the service's owner) accepts the endpoint's connection.
+    let accept = |endpoint: &str| {
+        emu.fixture(&[
+            "accept-as-owner",
+            &w.service_id,
+            endpoint,
+            "--account",
+            "999988887777",
+        ])
+    };
     // No groups named: AWS gives the endpoint the VPC's default group.
     let ws = workspace(&emu, &endpoint_config(&w, &[&w.subnets[0].0], ""));
     ws.init();
@@ -350,13 +367,7 @@ fn pending_acceptance_then_accepted_by_the_partner() {
         "the VPC's default group"
     );
 
-    emu.fixture(&[
-        "accept-as-owner",
-        &w.service_id,
-        &id,
-        "--account",
-        "999988887777",
-    ]);
+    accept(&id);
     ws.refresh();
     assert_eq!(
         ws.resource_values("privatelink_vpc_endpoint")["state"],
@@ -397,13 +408,7 @@ fn pending_acceptance_then_accepted_by_the_partner() {
             .unwrap(),
     )
     .expect("one endpoint kept");
-    emu.fixture(&[
-        "accept-as-owner",
-        &w.service_id,
-        waiting.as_str().unwrap(),
-        "--account",
-        "999988887777",
-    ]);
+    accept(waiting.as_str().unwrap());
     ws.ok(&["untaint", "-no-color", "privatelink_vpc_endpoint.partner"]);
     ws.apply();
     assert_eq!(
@@ -415,9 +420,7 @@ fn pending_acceptance_then_accepted_by_the_partner() {
         ws.resource_values("privatelink_vpc_endpoint")["state"],
         "available"
     );
-    ws.assert_plan_empty();
-    ws.destroy();
-    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
 
 #[test]
@@ -906,9 +909,7 @@ fn instances_with_equal_arguments_get_an_endpoint_each() {
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!(sorted));
-    ws.assert_plan_empty();
-    ws.destroy();
-    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
 
 /// `-replace` of an unchanged endpoint under create_before_destroy: the new
@@ -936,7 +937,5 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     ]);
     let held = ws.resource_values("privatelink_vpc_endpoint")["id"].clone();
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([held]));
-    ws.assert_plan_empty();
-    ws.destroy();
-    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }

@@ -244,6 +244,17 @@ mod tests {
             )
     }
 
+    /// The object as stored after a create with no note.
+    fn stored() -> Value {
+        obj(
+            "a",
+            Value::Null,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        )
+    }
+
     fn obj(name: &str, note: Value, enabled: Value, id: Value, state: Value) -> Value {
         Value::object([
             ("name", Value::string(name)),
@@ -257,13 +268,7 @@ mod tests {
 
     #[test]
     fn a_single_block_removed_from_the_configuration_is_planned_absent() {
-        let mut prior = obj(
-            "a",
-            Value::Null,
-            Value::Bool(true),
-            Value::string("i-1"),
-            Value::string("ok"),
-        );
+        let mut prior = stored();
         prior.set_attr("timeouts", Value::object([("create", Value::string("5m"))]));
         let config = obj("a", Value::Null, Value::Null, Value::Null, Value::Null);
         // What Terraform 1.0 proposes: the removed block kept from prior.
@@ -329,13 +334,7 @@ mod tests {
 
     #[test]
     fn unchanged_update_equals_prior() {
-        let prior = obj(
-            "a",
-            Value::Null,
-            Value::Bool(true),
-            Value::string("i-1"),
-            Value::string("ok"),
-        );
+        let prior = stored();
         let config = obj("a", Value::Null, Value::Null, Value::Null, Value::Null);
         let pc = plan(&block(), &prior, &prior, &config);
         assert_eq!(pc.planned, prior);
@@ -344,13 +343,7 @@ mod tests {
 
     #[test]
     fn in_place_update_keeps_use_state_and_unknowns_the_rest() {
-        let prior = obj(
-            "a",
-            Value::Null,
-            Value::Bool(true),
-            Value::string("i-1"),
-            Value::string("ok"),
-        );
+        let prior = stored();
         let config = obj(
             "a",
             Value::string("hi"),
@@ -373,13 +366,7 @@ mod tests {
 
     #[test]
     fn a_provider_only_change_leaves_computed_values_known() {
-        let prior = obj(
-            "a",
-            Value::Null,
-            Value::Bool(true),
-            Value::string("i-1"),
-            Value::string("ok"),
-        );
+        let prior = stored();
         let with_timeouts = |v: &Value| {
             let mut v = v.clone();
             v.set_attr("timeouts", Value::object([("create", Value::string("5m"))]));
@@ -414,13 +401,7 @@ mod tests {
 
     #[test]
     fn replacement_only_for_changed_paths() {
-        let prior = obj(
-            "a",
-            Value::Null,
-            Value::Bool(true),
-            Value::string("i-1"),
-            Value::string("ok"),
-        );
+        let prior = stored();
         let config = obj("b", Value::Null, Value::Null, Value::Null, Value::Null);
         let proposed = obj(
             "b",

@@ -829,3 +829,34 @@ fn updates_plan_unknown_only_what_they_change() {
     );
     ws.assert_plan_empty();
 }
+
+/// `-replace` of an unchanged service under create_before_destroy: AWS
+/// answers the new instance's create with the old service, which the
+/// deposed object's destroy must then leave alone.
+#[test]
+fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
+    let emu = Emulator::start();
+    let nlb = nlb_arn(&emu, "cbd-nlb");
+    let ws = workspace(
+        &emu,
+        &service_config(&nlb, "  lifecycle {\n    create_before_destroy = true\n  }"),
+    );
+    ws.init();
+    ws.apply();
+    ws.ok(&[
+        "apply",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-replace=privatelink_endpoint_service.svc",
+    ]);
+    let id = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    assert_eq!(
+        emu.fixture(&["service-exists", &id])["exists"],
+        true,
+        "the service state holds was deleted"
+    );
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_eq!(emu.fixture(&["service-exists", &id])["exists"], false);
+}

@@ -220,14 +220,7 @@ fn lifecycle_create_update_import_drift_destroy() {
             &serde_json::to_string(&[s0, s1]).unwrap(),
         ),
     );
-    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
-    assert!(
-        !plan.stdout.contains("policy"),
-        "a reformatted policy is no change:\n{}",
-        plan.stdout
-    );
-    ws.apply();
-    ws.assert_plan_empty();
+    ws.updates_in_place_without("policy", "a reformatted policy is no change");
     let attrs = ws.resource_values("privatelink_vpc_endpoint");
     assert_eq!(attrs["id"], id.as_str(), "updated in place");
     assert_eq!(attrs["network_interface_ids"].as_array().unwrap().len(), 2);
@@ -517,13 +510,7 @@ fn replace_and_recreate_after_deletion_make_new_endpoints() {
             .to_string()
     };
     let first = id(&ws);
-    ws.ok(&[
-        "apply",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-        "-replace=privatelink_vpc_endpoint.partner",
-    ]);
+    ws.apply_replacing("privatelink_vpc_endpoint.partner");
     let second = id(&ws);
     assert_ne!(first, second);
     emu.fixture(&["delete-endpoint", &second]);
@@ -928,13 +915,7 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     let ws = workspace(&emu, &config);
     ws.init();
     ws.apply();
-    ws.ok(&[
-        "apply",
-        "-no-color",
-        "-input=false",
-        "-auto-approve",
-        "-replace=privatelink_vpc_endpoint.partner",
-    ]);
+    ws.apply_replacing("privatelink_vpc_endpoint.partner");
     let held = ws.resource_values("privatelink_vpc_endpoint")["id"].clone();
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([held]));
     settled_then_destroyed(&emu, &ws, &w.vpc_id);

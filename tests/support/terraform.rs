@@ -201,6 +201,15 @@ impl Workspace {
         plan
     }
 
+    /// One in-place update whose plan never mentions `absent` (`why` says
+    /// what that shows), applied, after which the plan is empty.
+    pub fn updates_in_place_without(&self, absent: &str, why: &str) {
+        let plan = self.plan_says("0 to add, 1 to change, 0 to destroy");
+        assert!(!plan.stdout.contains(absent), "{why}:\n{}", plan.stdout);
+        self.apply();
+        self.assert_plan_empty();
+    }
+
     /// `terraform apply`, which must succeed and sum up as `summary` (e.g.
     /// "1 added, 0 changed, 0 destroyed"); its output, for more checks.
     pub fn apply_says(&self, summary: &str) -> Output {
@@ -235,6 +244,17 @@ impl Workspace {
 
     pub fn apply(&self) -> Output {
         self.ok(&["apply", "-no-color", "-input=false", "-auto-approve"])
+    }
+
+    /// `terraform apply -replace=ADDRESS`, which must succeed.
+    pub fn apply_replacing(&self, address: &str) -> Output {
+        self.ok(&[
+            "apply",
+            "-no-color",
+            "-input=false",
+            "-auto-approve",
+            &format!("-replace={address}"),
+        ])
     }
 
     pub fn destroy(&self) -> Output {

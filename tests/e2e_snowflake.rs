@@ -634,19 +634,24 @@ fn role_credentials_are_explained_and_a_federation_profile_fixes_it() {
     };
     let ws = w.workspace(&format!("{}\n{}", provider(""), pin_config(&vpce, "")));
     ws.init();
+    // Both triggers fail with one summary; `why` names whose credentials.
+    let refused = |args: &[&str], why: &str| -> String {
+        let out = ws.run(args);
+        assert_ne!(out.code, 0);
+        let err = flat(&out.all());
+        assert!(
+            err.contains("Role credentials cannot mint the Snowflake pin token"),
+            "{err}"
+        );
+        assert!(err.contains(why), "{err}");
+        err
+    };
     // The provider's assume_role is known to be a role session at plan.
-    let out = ws.run(&["plan", "-no-color", "-input=false"]);
-    assert_ne!(out.code, 0);
-    let err = flat(&out.all());
-    assert!(
-        err.contains("Role credentials cannot mint the Snowflake pin token"),
-        "{err}"
-    );
-    assert!(
-        err.contains(&format!(
+    let err = refused(
+        &["plan", "-no-color", "-input=false"],
+        &format!(
             "The provider's AWS credentials (its assume_role) act as arn:aws:iam::{AWS_ACCOUNT}:role/terraform"
-        )),
-        "{err}"
+        ),
     );
     assert!(err.contains("Set federation_profile"), "{err}");
     assert!(w.sf.requests().is_empty(), "{:?}", w.sf.requests());
@@ -669,16 +674,9 @@ fn role_credentials_are_explained_and_a_federation_profile_fixes_it() {
             pin_config(&vpce, "  federation_profile = \"session\"\n")
         ),
     );
-    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
-    assert_ne!(out.code, 0);
-    let err = flat(&out.all());
-    assert!(
-        err.contains("Role credentials cannot mint the Snowflake pin token"),
-        "{err}"
-    );
-    assert!(
-        err.contains("The credentials of profile \"session\" act as"),
-        "{err}"
+    refused(
+        &["apply", "-no-color", "-input=false", "-auto-approve"],
+        "The credentials of profile \"session\" act as",
     );
     assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
 

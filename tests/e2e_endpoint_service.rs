@@ -850,3 +850,79 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     ws.destroy();
     assert_eq!(emu.fixture(&["service-exists", &id])["exists"], false);
 }
+
+/// The private DNS name is set, renamed and removed in place; the TXT record
+/// to verify it follows, as AWS reports it, and goes with the name.
+#[test]
+fn a_private_dns_name_is_set_renamed_and_removed_in_place() {
+    let emu = Emulator::start();
+    let nlb = &nlb_arn(&emu, "dns-nlb");
+    let with_name = |name: &str| {
+        format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            service_config(nlb, &format!("  private_dns_name = {name:?}"))
+        )
+    };
+    let ws = workspace(
+        &emu,
+        &service_config(nlb, "  private_dns_name = \"analytics.example.com\""),
+    );
+    ws.init();
+    ws.apply();
+    ws.assert_plan_empty();
+    let id = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    let in_aws = |expected: Option<&str>| {
+        let dns = emu.fixture(&["service-dns", &id]);
+        assert_eq!(dns["private_dns_name"].as_str(), expected, "{dns}");
+        let attrs = ws.resource_values("privatelink_endpoint_service");
+        assert_eq!(attrs["private_dns_name"].as_str(), expected, "{attrs}");
+        let (held, record) = (
+            &attrs["private_dns_name_configuration"],
+            &dns["private_dns_name_configuration"],
+        );
+        if expected.is_none() {
+            assert!(record.is_null() && held.is_null(), "{dns}\n{attrs}");
+            return;
+        }
+        for (ours, theirs) in [
+            ("name", "Name"),
+            ("type", "Type"),
+            ("value", "Value"),
+            ("state", "State"),
+        ] {
+            assert!(record[theirs].is_string(), "{dns}");
+            assert_eq!(held[ours], record[theirs], "{ours}: {attrs}");
+        }
+    };
+    in_aws(Some("analytics.example.com"));
+
+    ws.write("main.tf", &with_name("warehouse.example.com"));
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    ws.apply();
+    ws.assert_plan_empty();
+    in_aws(Some("warehouse.example.com"));
+
+    // Without the argument the name is removed from the service, not left
+    // behind to show as drift on the next plan.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            service_config(nlb, "")
+        ),
+    );
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    ws.apply();
+    ws.assert_plan_empty();
+    in_aws(None);
+    assert_eq!(
+        ws.resource_values("privatelink_endpoint_service")["id"],
+        id.as_str(),
+        "updated in place throughout"
+    );
+
+    ws.destroy();
+    assert_eq!(emu.fixture(&["service-exists", &id])["exists"], false);
+}

@@ -7,7 +7,8 @@ Everything the emulator adds on top of moto lives here, in one place:
   AvailabilityZones/AvailabilityZoneIds that follow the service's NLBs;
   SupportedRegions that always list the home Region, with Region names
   checked and the home Region not removable; SupportedIpAddressTypes;
-  ClientToken idempotency of CreateVpcEndpointServiceConfiguration.
+  RemovePrivateDnsName on ModifyVpcEndpointServiceConfiguration; ClientToken
+  idempotency of CreateVpcEndpointServiceConfiguration.
 * EC2, consumer side: DescribeVpcEndpointServices shows the partner services
   of every emulated account that the caller owns or is allowed (else
   InvalidServiceName), as full ServiceDetails, with the documented filters
@@ -850,6 +851,23 @@ def _supported_regions(config: Any) -> list[dict[str, str]]:
     return [{"Region": r, "ServiceState": "Available"} for r in names]
 
 
+def _remove_private_dns_name_too(original: _Handler) -> _Handler:
+    """moto reads every ModifyVpcEndpointServiceConfiguration parameter but
+    RemovePrivateDnsName; AWS then drops the service's private DNS name, and
+    with it the name's domain-verification record."""
+
+    def modify(self: Any) -> ActionResult:
+        result = original(self)
+        if _truthy(self._get_param("RemovePrivateDnsName")):
+            [config] = self.ec2_backend.describe_vpc_endpoint_service_configurations(
+                [self._get_param("ServiceId")]
+            )
+            config.private_dns_name = None
+        return result
+
+    return modify
+
+
 def _patch_ec2() -> None:
     from moto.ec2.models.security_groups import SecurityGroupBackend
     from moto.ec2.models.vpc_service_configuration import (
@@ -1013,6 +1031,9 @@ def _patch_ec2() -> None:
         "CreateVpcEndpointServiceConfiguration", "ServiceConfiguration"
     )(EC2Response.create_vpc_endpoint_service_configuration)
     EC2Response.modify_vpc_endpoint = modify_vpc_endpoint
+    EC2Response.modify_vpc_endpoint_service_configuration = _remove_private_dns_name_too(
+        EC2Response.modify_vpc_endpoint_service_configuration
+    )
     EC2Response.delete_vpc_endpoints = _delete_vpc_endpoints
     EC2Response.describe_vpc_endpoint_services = _describe_vpc_endpoint_services
     EC2Response.describe_vpc_endpoint_connections = _describe_vpc_endpoint_connections

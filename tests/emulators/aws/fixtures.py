@@ -11,6 +11,8 @@ on stdout.
                                                     -> {"vpc_endpoint_id","owner"}
     python fixtures.py URL state-of-endpoints SERVICE_ID -> [{"id","state","owner"}]
     python fixtures.py URL service-exists SERVICE_ID  -> {"exists": bool}
+    python fixtures.py URL service-dns SERVICE_ID     -> {"private_dns_name","private_dns_name_configuration"}
+        As the owner sees it (each null when the service has no such name).
     python fixtures.py URL delete-service SERVICE_ID  -> {"deleted": id}
     python fixtures.py URL partner-service [--account ACCOUNT] [--azs N]
             [--acceptance-required true|false] [--allow ACCOUNT]
@@ -94,6 +96,16 @@ def service_exists(url, service_id):
         return {"exists": False}
     live = [c for c in out["ServiceConfigurations"] if c.get("ServiceState") not in ("Deleted", "Deleting")]
     return {"exists": bool(live)}
+
+
+def service_dns(url, service_id):
+    [config] = client(url, "ec2").describe_vpc_endpoint_service_configurations(ServiceIds=[service_id])[
+        "ServiceConfigurations"
+    ]
+    return {
+        "private_dns_name": config.get("PrivateDnsName"),
+        "private_dns_name_configuration": config.get("PrivateDnsNameConfiguration") or None,
+    }
 
 
 def delete_service(url, service_id):
@@ -263,6 +275,8 @@ def main(argv):
         result = delete_service(url, args[0])
     elif cmd == "service-exists":
         result = service_exists(url, args[0])
+    elif cmd == "service-dns":
+        result = service_dns(url, args[0])
     elif cmd == "partner-service":
         _, opt = options(args, account="999988887777", azs="2", acceptance_required="true", allow="123456789012")
         result = partner_service(

@@ -837,6 +837,53 @@ def run_fixture(url: str, *args: str):
     return json.loads(out.getvalue())
 
 
+def test_private_dns_name_set_renamed_and_removed(owner, partner):
+    ec2 = partner.client("ec2")
+    service = partner_service(partner, allow=(OWNER,), PrivateDnsName="api.partner.example")
+
+    def configuration() -> dict:
+        [c] = ec2.describe_vpc_endpoint_service_configurations(ServiceIds=[service["ServiceId"]])[
+            "ServiceConfigurations"
+        ]
+        return c
+
+    def consumer_view() -> dict:
+        [d] = owner.client("ec2").describe_vpc_endpoint_services(
+            ServiceNames=[service["ServiceName"]]
+        )["ServiceDetails"]
+        return d
+
+    assert configuration()["PrivateDnsName"] == "api.partner.example"
+    assert configuration()["PrivateDnsNameConfiguration"]["Type"] == "TXT"
+
+    ec2.modify_vpc_endpoint_service_configuration(
+        ServiceId=service["ServiceId"], PrivateDnsName="data.partner.example"
+    )
+    assert configuration()["PrivateDnsName"] == "data.partner.example"
+    assert consumer_view()["PrivateDnsNames"] == [{"PrivateDnsName": "data.partner.example"}]
+
+    # Removing the name drops its verification record too, for the owner
+    # and for consumers.
+    ec2.modify_vpc_endpoint_service_configuration(
+        ServiceId=service["ServiceId"], RemovePrivateDnsName=True
+    )
+    removed = configuration()
+    assert "PrivateDnsName" not in removed, removed
+    assert not removed.get("PrivateDnsNameConfiguration"), removed
+    assert "PrivateDnsName" not in consumer_view()
+    assert consumer_view()["PrivateDnsNames"] == []
+
+    # False leaves it alone, as does a call about something else.
+    ec2.modify_vpc_endpoint_service_configuration(
+        ServiceId=service["ServiceId"], PrivateDnsName="api.partner.example"
+    )
+    ec2.modify_vpc_endpoint_service_configuration(
+        ServiceId=service["ServiceId"], RemovePrivateDnsName=False, AcceptanceRequired=True
+    )
+    assert configuration()["PrivateDnsName"] == "api.partner.example"
+    assert configuration()["AcceptanceRequired"] is True
+
+
 def test_consumer_fixtures(endpoint, owner):
     svc = run_fixture(endpoint, "partner-service", "--azs", "2", "--acceptance-required", "true")
     assert svc["owner"] == "999988887777"

@@ -15,7 +15,8 @@ Everything the emulator adds on top of moto lives here, in one place:
   and paging. Interface endpoints (CreateVpcEndpoint, ModifyVpcEndpoint,
   DeleteVpcEndpoints) check the service's visibility, its zones
   (InvalidParameter), one subnet per zone (DuplicateSubnetsInSameZone) and
-  the security groups before creating anything; keep one requester-managed
+  the security groups, and for private DNS the service's private DNS name
+  and the VPC's DNS attributes, before creating anything; keep one requester-managed
   ENI per subnet carrying the endpoint's groups (the VPC's default group when
   none is given); answer AWS's DNS entries, the full-access default policy,
   ``pendingAcceptance`` when the service requires acceptance, and ClientToken
@@ -602,6 +603,42 @@ def _consumable_service_quiet(service_name: str) -> Any | None:
     return found[1] if found else None
 
 
+def _check_private_dns(backend: Any, vpc_id: str, service_name: str, config: Any | None) -> None:
+    """AWS refuses private DNS for a partner service without a private DNS
+    name, and in a VPC without both DNS support and DNS hostnames on."""
+    if config is not None and not config.private_dns_name:
+        raise AwsError(
+            "InvalidParameter",
+            f"Private DNS can't be enabled because the service {service_name} "
+            "does not provide a private DNS name.",
+        )
+    vpc = backend.get_vpc(vpc_id)
+    if not (_truthy(vpc.enable_dns_support) and _truthy(vpc.enable_dns_hostnames)):
+        raise AwsError(
+            "InvalidParameter",
+            "Enabling private DNS requires both enableDnsSupport and enableDnsHostnames "
+            f"VPC attributes set to true for {vpc_id}",
+        )
+
+
+def _private_dns_checked(original: _Handler) -> _Handler:
+    """CreateVpcEndpoint asking for private DNS outright is checked first.
+    (moto also turns private DNS on when the parameter is left out, AWS's
+    documented default; that case is left as moto has it.)"""
+
+    def create(self: Any) -> ActionResult:
+        interface = (self._get_param("VpcEndpointType") or "").lower() == "interface"
+        if interface and _truthy(self._get_param("PrivateDnsEnabled") or False):
+            backend = self.ec2_backend
+            service_name = self._get_param("ServiceName")
+            vpc_id = self._get_param("VpcId")
+            backend.get_vpc(vpc_id)  # InvalidVpcID.NotFound
+            _check_private_dns(backend, vpc_id, service_name, _consumable_service(backend, service_name))
+        return original(self)
+
+    return create
+
+
 def _create_interface_endpoint(
     backend: Any,
     vpc_id: str,
@@ -775,6 +812,8 @@ def _modify_vpc_endpoint(self: Any, original: _Handler) -> ActionResult:
     groups = [g for g in endpoint.security_group_ids if g not in remove_groups]
     groups += [g for g in dict.fromkeys(add_groups) if g not in groups]
     _groups_for_endpoint(backend, endpoint.vpc_id, [g for g in add_groups if g])
+    if private_dns is not None and _truthy(private_dns):
+        _check_private_dns(backend, endpoint.vpc_id, endpoint.service_name, config)
 
     endpoint.subnet_ids = subnets
     endpoint.security_group_ids = groups
@@ -1025,7 +1064,7 @@ def _patch_ec2() -> None:
         return _modify_vpc_endpoint(self, original_modify)
 
     EC2Response.create_vpc_endpoint = _idempotent("CreateVpcEndpoint", "VpcEndpoint")(
-        EC2Response.create_vpc_endpoint
+        _private_dns_checked(EC2Response.create_vpc_endpoint)
     )
     EC2Response.create_vpc_endpoint_service_configuration = _idempotent(
         "CreateVpcEndpointServiceConfiguration", "ServiceConfiguration"

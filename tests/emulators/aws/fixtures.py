@@ -15,12 +15,16 @@ on stdout.
         As the owner sees it (each null when the service has no such name).
     python fixtures.py URL delete-service SERVICE_ID  -> {"deleted": id}
     python fixtures.py URL partner-service [--account ACCOUNT] [--azs N]
-            [--acceptance-required true|false] [--allow ACCOUNT]
+            [--acceptance-required true|false] [--allow ACCOUNT] [--private-dns-name NAME]
                                                     -> {"service_id","service_name","azs","az_ids","owner"}
         As ACCOUNT (default 999988887777): a VPC, N subnets (default 2) in the
         Region's first N zones, an NLB on them and an endpoint service
         (acceptance required by default) that allows arn:aws:iam::ALLOW:root
-        (default 123456789012, the default test keys' account).
+        (default 123456789012, the default test keys' account), with the
+        private DNS name NAME if given.
+    python fixtures.py URL vpc-dns VPC_ID --support true|false --hostnames true|false
+                                                    -> {"vpc_id","support","hostnames"}
+        Sets the VPC's two DNS attributes by hand.
     python fixtures.py URL consumer-vpc [--cidr 10.40.0.0/16]
                                                     -> {"vpc_id","cidrs","subnets":[{"id","az","az_id"}]}
         In the default account: a VPC with DNS support and hostnames on, a
@@ -122,7 +126,12 @@ def zones(ec2, count: int) -> list[dict]:
 
 
 def partner_service(
-    url: str, account: str = "999988887777", azs: int = 2, acceptance_required: bool = True, allow: str = "123456789012"
+    url: str,
+    account: str = "999988887777",
+    azs: int = 2,
+    acceptance_required: bool = True,
+    allow: str = "123456789012",
+    private_dns_name: str = "",
 ) -> dict:
     creds = as_account(url, account)
     ec2 = client(url, "ec2", **creds)
@@ -136,7 +145,9 @@ def partner_service(
     # NLB names are unique per account: derive one from the (unique) VPC ID.
     lb = elb.create_load_balancer(Name=f"partner-{vpc[-12:]}", Subnets=subnets, Type="network", Scheme="internal")
     config = ec2.create_vpc_endpoint_service_configuration(
-        NetworkLoadBalancerArns=[lb["LoadBalancers"][0]["LoadBalancerArn"]], AcceptanceRequired=acceptance_required
+        NetworkLoadBalancerArns=[lb["LoadBalancers"][0]["LoadBalancerArn"]],
+        AcceptanceRequired=acceptance_required,
+        **({"PrivateDnsName": private_dns_name} if private_dns_name else {}),
     )["ServiceConfiguration"]
     ec2.modify_vpc_endpoint_service_permissions(
         ServiceId=config["ServiceId"], AddAllowedPrincipals=[f"arn:aws:iam::{allow}:root"]
@@ -148,6 +159,13 @@ def partner_service(
         "az_ids": [z["ZoneId"] for z in picked],
         "owner": account,
     }
+
+
+def vpc_dns(url: str, vpc_id: str, support: bool, hostnames: bool) -> dict:
+    ec2 = client(url, "ec2")
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": support})
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": hostnames})
+    return {"vpc_id": vpc_id, "support": support, "hostnames": hostnames}
 
 
 def consumer_vpc(url: str, cidr: str = "10.40.0.0/16") -> dict:
@@ -278,10 +296,20 @@ def main(argv):
     elif cmd == "service-dns":
         result = service_dns(url, args[0])
     elif cmd == "partner-service":
-        _, opt = options(args, account="999988887777", azs="2", acceptance_required="true", allow="123456789012")
-        result = partner_service(
-            url, opt["account"], int(opt["azs"]), opt["acceptance_required"].lower() == "true", opt["allow"]
+        _, opt = options(
+            args, account="999988887777", azs="2", acceptance_required="true", allow="123456789012", private_dns_name=""
         )
+        result = partner_service(
+            url,
+            opt["account"],
+            int(opt["azs"]),
+            opt["acceptance_required"].lower() == "true",
+            opt["allow"],
+            opt["private_dns_name"],
+        )
+    elif cmd == "vpc-dns":
+        pos, opt = options(args, support="true", hostnames="true")
+        result = vpc_dns(url, pos[0], opt["support"].lower() == "true", opt["hostnames"].lower() == "true")
     elif cmd == "consumer-vpc":
         _, opt = options(args, cidr="10.40.0.0/16")
         result = consumer_vpc(url, opt["cidr"])

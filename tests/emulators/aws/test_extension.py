@@ -737,6 +737,15 @@ def test_modify_endpoint(owner, partner):
     ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, ResetPolicy=True)
     assert json.loads(describe_endpoint(owner, ep_id)["PolicyDocument"]) == FULL_ACCESS
 
+    # Private DNS needs both of the VPC's DNS attributes on (a new VPC has
+    # hostnames off); refused, it changes nothing.
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PrivateDnsEnabled=True)
+    assert error_code(err) == "InvalidParameter"
+    assert "enableDnsHostnames" in str(err.value) and vpc_id in str(err.value)
+    assert describe_endpoint(owner, ep_id)["PrivateDnsEnabled"] is False
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+
     # Private DNS adds the service's private name to the DNS entries.
     ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PrivateDnsEnabled=True)
     ep = describe_endpoint(owner, ep_id)
@@ -748,6 +757,33 @@ def test_modify_endpoint(owner, partner):
     with pytest.raises(ClientError) as err:
         ec2.modify_vpc_endpoint(VpcEndpointId="vpce-0123456789abcdef0", PrivateDnsEnabled=True)
     assert error_code(err) == "InvalidVpcEndpointId.NotFound"
+
+    # A service without a private DNS name cannot have private DNS, at
+    # create or later; the refused create makes nothing.
+    nameless = partner_service(partner, azs=("us-east-1a", "us-east-1b"))
+    before = endpoints_in(owner, vpc_id)
+    with pytest.raises(ClientError) as err:
+        ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=vpc_id,
+            ServiceName=nameless["ServiceName"],
+            SubnetIds=subnets[:1],
+            PrivateDnsEnabled=True,
+        )
+    assert error_code(err) == "InvalidParameter"
+    assert "does not provide a private DNS name" in str(err.value)
+    assert endpoints_in(owner, vpc_id) == before
+    plain = ec2.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=vpc_id,
+        ServiceName=nameless["ServiceName"],
+        SubnetIds=subnets[:1],
+        PrivateDnsEnabled=False,
+    )["VpcEndpoint"]["VpcEndpointId"]
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint(VpcEndpointId=plain, PrivateDnsEnabled=True)
+    assert error_code(err) == "InvalidParameter"
+    assert describe_endpoint(owner, plain)["PrivateDnsEnabled"] is False
 
 
 def test_delete_endpoints_and_groups_in_use(owner, partner):

@@ -27,13 +27,20 @@ struct World {
 }
 
 fn world(emu: &Emulator, acceptance_required: bool) -> World {
-    let svc = emu.fixture(&[
+    world_with(emu, acceptance_required, &[])
+}
+
+/// `world`, the partner service made with `service_options` as well.
+fn world_with(emu: &Emulator, acceptance_required: bool, service_options: &[&str]) -> World {
+    let mut args = vec![
         "partner-service",
         "--azs",
         "2",
         "--acceptance-required",
         if acceptance_required { "true" } else { "false" },
-    ]);
+    ];
+    args.extend_from_slice(service_options);
+    let svc = emu.fixture(&args);
     let vpc = emu.fixture(&["consumer-vpc"]);
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
@@ -918,5 +925,117 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     ws.apply_replacing("privatelink_vpc_endpoint.partner");
     let held = ws.resource_values("privatelink_vpc_endpoint")["id"].clone();
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([held]));
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
+}
+
+/// Private DNS: on, the partner's own name resolves to the endpoint inside
+/// the VPC; off again, in place. What AWS would refuse (a VPC with DNS
+/// hostnames off, a service without a private DNS name) fails at plan on
+/// private_dns_enabled, and nothing is created or changed.
+#[test]
+fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
+    let emu = Emulator::start();
+    let w = world_with(&emu, false, &["--private-dns-name", "api.partner.example"]);
+    let s0 = w.subnets[0].0.as_str();
+    let ws = workspace(
+        &emu,
+        &endpoint_config(&w, &[s0], "  private_dns_enabled = true"),
+    );
+    let with_private_dns = main_tf(&ws);
+    ws.init();
+    ws.apply();
+    ws.assert_plan_empty();
+    let id = ws.resource_values("privatelink_vpc_endpoint")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resolves_partner_name = || {
+        let attrs = ws.resource_values("privatelink_vpc_endpoint");
+        assert_eq!(attrs["id"], id.as_str(), "updated in place");
+        let listed = attrs["dns_entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["dns_name"] == "api.partner.example");
+        let remote = emu.fixture(&["endpoint", &id]);
+        assert_eq!(remote["private_dns_enabled"], listed, "{remote}\n{attrs}");
+        listed
+    };
+    assert!(resolves_partner_name());
+
+    let without =
+        with_private_dns.replace("private_dns_enabled = true", "private_dns_enabled = false");
+    ws.write("main.tf", &without);
+    ws.updates_in_place_without("must be replaced", "private DNS changes in place");
+    assert!(!resolves_partner_name());
+
+    // DNS hostnames off in the VPC: turning private DNS on is refused at plan.
+    emu.fixture(&[
+        "vpc-dns",
+        &w.vpc_id,
+        "--support",
+        "true",
+        "--hostnames",
+        "false",
+    ]);
+    ws.write("main.tf", &with_private_dns);
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(err.contains("VPC DNS attributes off"), "{err}");
+    assert!(
+        err.contains(&format!("{} has enableDnsHostnames off", w.vpc_id)),
+        "{err}"
+    );
+    assert!(
+        err.contains("private_dns_enabled = true"),
+        "not on the attribute:\n{err}"
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    assert!(!resolves_partner_name());
+    emu.fixture(&[
+        "vpc-dns",
+        &w.vpc_id,
+        "--support",
+        "true",
+        "--hostnames",
+        "true",
+    ]);
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
+
+    // A second endpoint, to a service without a private DNS name.
+    let nameless = emu.fixture(&[
+        "partner-service",
+        "--azs",
+        "2",
+        "--acceptance-required",
+        "false",
+    ]);
+    let nameless = nameless["service_name"].as_str().unwrap();
+    ws.write(
+        "main.tf",
+        &format!(
+            "{without}\nresource \"privatelink_vpc_endpoint\" \"nameless\" {{\n  service_name        = {nameless:?}\n  vpc_id              = {:?}\n  subnet_ids          = [{s0:?}]\n  private_dns_enabled = true\n}}\n",
+            w.vpc_id
+        ),
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(err.contains("No private DNS name to enable"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "The service {nameless} offers no private DNS name"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("private_dns_enabled = true"), "{err}");
+    assert_eq!(
+        emu.fixture(&["endpoints-in", &w.vpc_id]),
+        json!([id.as_str()])
+    );
+
+    ws.write("main.tf", &without);
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }

@@ -29,9 +29,10 @@ use crate::provider::shapes::{
 };
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
+use aws_sdk_ec2::operation::describe_vpc_attribute::DescribeVpcAttributeOutput;
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, Subnet, TagSpecification, Vpc,
-    VpcEndpoint, VpcEndpointType,
+    AttributeBooleanValue, Filter, IpPermission, IpRange, ResourceType, SecurityGroup,
+    ServiceDetail, Subnet, TagSpecification, Vpc, VpcAttributeName, VpcEndpoint, VpcEndpointType,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -126,7 +127,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional("private_dns_enabled", Type::Bool)
-                        .description("Resolve the service's private DNS name (e.g. `api.partner.com`) to this endpoint inside the VPC. Needs the VPC's DNS support and hostnames on.")
+                        .description("Resolve the service's private DNS name (e.g. `api.partner.com`) to this endpoint inside the VPC. Needs a service that offers a private DNS name and the VPC's DNS support and hostnames on; both are checked at plan time.")
                         .default(Value::Bool(false)),
                 )
                 .attribute(
@@ -326,6 +327,19 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 if let Err(d) = checked_subnets(ctx, aws, service, vpc, &ids).await {
                     plan.diagnostics.extend(d);
                 }
+            }
+        }
+        let turns_private_dns_on = plan.planned.get("private_dns_enabled")
+            == Some(&Value::Bool(true))
+            && (plan.is_create()
+                || plan.changed("private_dns_enabled")
+                || plan.changed("service_name")
+                || plan.changed("vpc_id"));
+        if turns_private_dns_on {
+            let service = plan.planned.get("service_name").and_then(Value::as_str);
+            let vpc = plan.planned.get("vpc_id").and_then(Value::as_str);
+            if let Err(d) = check_private_dns(ctx, aws, service, vpc).await {
+                plan.diagnostics.extend(d);
             }
         }
     }
@@ -787,6 +801,82 @@ async fn checked_subnets(
         })
         .await
         .map(|_| ())
+}
+
+/// AWS refuses private DNS for a service that offers no private DNS name,
+/// and in a VPC without both DNS support and DNS hostnames on: said at plan
+/// time on `private_dns_enabled`, before anything is created.
+async fn check_private_dns(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    service: Option<&str>,
+    vpc_id: Option<&str>,
+) -> Result<(), Diagnostics> {
+    let at = || AttributePath::attr("private_dns_enabled");
+    if let Some(service) = service {
+        let detail = ctx
+            .data
+            .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
+                endpoint_service_detail(aws, service)
+            })
+            .await?;
+        // A service we cannot see is reported on service_name already.
+        let offers_name = |d: &ServiceDetail| {
+            d.private_dns_name().is_some_and(|n| !n.is_empty()) || !d.private_dns_names().is_empty()
+        };
+        if (*detail).as_ref().is_some_and(|d| !offers_name(d)) {
+            return Err(Diagnostic::error(
+                "No private DNS name to enable",
+                format!("The service {service} offers no private DNS name, so AWS refuses private DNS for endpoints to it. Leave private_dns_enabled out and connect to the endpoint's own names (dns_entries), or ask the service's owner to set a private DNS name."),
+            )
+            .at(at())
+            .into());
+        }
+    }
+    let Some(vpc_id) = vpc_id else {
+        return Ok(());
+    };
+    type Read = fn(&DescribeVpcAttributeOutput) -> Option<&AttributeBooleanValue>;
+    let attributes: [(VpcAttributeName, &str, Read); 2] = [
+        (
+            VpcAttributeName::EnableDnsSupport,
+            "enableDnsSupport",
+            DescribeVpcAttributeOutput::enable_dns_support,
+        ),
+        (
+            VpcAttributeName::EnableDnsHostnames,
+            "enableDnsHostnames",
+            DescribeVpcAttributeOutput::enable_dns_hostnames,
+        ),
+    ];
+    let mut off = Vec::new();
+    for (attribute, name, read) in attributes {
+        let out = match aws
+            .ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc_id)
+            .attribute(attribute)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            // A VPC that is not there, or a role without
+            // ec2:DescribeVpcAttribute: the create meets AWS's own answer.
+            Err(_) => return Ok(()),
+        };
+        if read(&out).and_then(|v| v.value()) != Some(true) {
+            off.push(name);
+        }
+    }
+    if off.is_empty() {
+        return Ok(());
+    }
+    Err(Diagnostic::error(
+        "VPC DNS attributes off",
+        format!("Private DNS needs both enableDnsSupport and enableDnsHostnames on in the VPC; {vpc_id} has {} off. Turn them on (enable_dns_support and enable_dns_hostnames of aws_vpc), or leave private_dns_enabled out.", off.join(" and ")),
+    )
+    .at(at())
+    .into())
 }
 
 /// Checks the subnets against the zones the service supports, one subnet

@@ -792,3 +792,60 @@ resource "privatelink_s3_storage_integration" "team" {{
     assert!(rules.is_empty(), "{rules:?}");
     assert!(statements.iter().all(Value::is_null), "{statements:?}");
 }
+
+/// Every `cors` setting given explicitly lands in the owned rule exactly,
+/// changes in place, and going back to the defaults (block removed) gives
+/// the runbook's rule again; the other teams' rules are never touched.
+#[test]
+fn every_cors_setting_lands_in_the_owned_rule_and_back_to_defaults() {
+    let emu = Emulator::start();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let foreign_rules = strings(&fx["foreign_cors_rules"]);
+    let role = "sigma-custom-cors";
+    let owned_rule = || {
+        let raw = strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]);
+        assert_eq!(raw[..2], foreign_rules[..], "foreign rules changed");
+        let parsed = emu.s3_fixture(&["cors", &bucket]);
+        assert_eq!(parsed.as_array().unwrap().len(), 3, "{parsed}");
+        parsed[2].clone()
+    };
+    let ws = workspace(&emu, &config(&bucket, role, ""));
+    ws.init();
+    ws.apply();
+    let id = integration(&ws)["id"].clone();
+    let defaults = owned_rule();
+
+    let custom = r#"  cors {
+    allowed_origins = ["https://reports.example.com", "https://app.sigmacomputing.com"]
+    allowed_methods = ["GET", "HEAD"]
+    allowed_headers = ["Authorization", "Content-Type"]
+    expose_headers  = ["ETag"]
+    max_age_seconds = 600
+  }"#;
+    rewrite(&emu, &ws, &config(&bucket, role, custom));
+    ws.updates_in_place_without("must be replaced", "CORS settings change in place");
+    assert_eq!(
+        owned_rule(),
+        json!({
+            "ID": format!("privatelink-{role}"),
+            "AllowedHeaders": ["Authorization", "Content-Type"],
+            "AllowedMethods": ["GET", "HEAD"],
+            "AllowedOrigins": ["https://reports.example.com", "https://app.sigmacomputing.com"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 600
+        })
+    );
+    assert_eq!(integration(&ws)["id"], id, "updated in place");
+
+    rewrite(&emu, &ws, &config(&bucket, role, ""));
+    ws.updates_in_place_without("must be replaced", "back to the defaults in place");
+    assert_eq!(owned_rule(), defaults);
+
+    ws.destroy();
+    assert_eq!(
+        strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]),
+        foreign_rules
+    );
+    assert_no_iam_objects(&emu, role);
+}

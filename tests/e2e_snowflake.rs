@@ -274,6 +274,36 @@ output "registrations" {{
         live["regionless-privatelink-account-url"]
     );
     assert_eq!(cfg["internal_stage"], live["privatelink-internal-stage"]);
+    for (attribute, key) in [
+        ("regionless_ocsp_url", "regionless-privatelink-ocsp-url"),
+        ("snowsight_url", "snowsight-privatelink-url"),
+        (
+            "regionless_snowsight_url",
+            "regionless-snowsight-privatelink-url",
+        ),
+        ("account_principal", "privatelink-account-principal"),
+        ("app_service_url", "app-service-privatelink-url"),
+    ] {
+        assert!(live[key].is_string(), "{key}: {live}");
+        assert_eq!(cfg[attribute], live[key], "{attribute}");
+    }
+    // Lists arrive as JSON text inside the JSON answer.
+    for (attribute, key) in [
+        ("dashed_urls_for_duo", "privatelink-dashed-urls-for-duo"),
+        ("connection_urls", "privatelink-connection-urls"),
+        ("connection_ocsp_urls", "privatelink-connection-ocsp-urls"),
+    ] {
+        let listed: Value = serde_json::from_str(live[key].as_str().unwrap()).unwrap();
+        assert_eq!(cfg[attribute], listed, "{attribute}");
+    }
+    assert_eq!(cfg["dashed_urls_for_duo"].as_array().unwrap().len(), 1);
+    // raw: every key Snowflake answered, as text.
+    let raw = cfg["raw"].as_object().unwrap();
+    let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(raw), keys(live.as_object().unwrap()));
+    for (key, value) in live.as_object().unwrap() {
+        assert_eq!(raw[key], *value, "raw[{key}]");
+    }
     let dns: Vec<&str> = cfg["dns_names"]
         .as_array()
         .unwrap()

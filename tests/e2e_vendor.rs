@@ -48,6 +48,8 @@ output "segment" {
     edge_cidr = data.privatelink_vendor.segment.edge_cidr
     regions   = data.privatelink_vendor.segment.supported_regions
     limit     = data.privatelink_vendor.segment.max_vpc_endpoints
+    gb        = data.privatelink_vendor.segment.monthly_transfer_limit_gb
+    name      = data.privatelink_vendor.segment.display_name
   }
 }
 "#;
@@ -83,6 +85,24 @@ output "segment" {
             ".privatelink.sigma.internal"
         );
         assert!(sigma["supported_regions"].as_array().unwrap().len() > 20);
+        assert_eq!(sigma["display_name"], "Sigma Computing");
+        let listed = |key: &str| -> Vec<String> {
+            serde_json::from_value(sigma[key].clone()).unwrap_or_else(|e| panic!("{key}: {e}"))
+        };
+        for key in ["redshift_regions", "databricks_regions"] {
+            let regions = listed(key);
+            assert!(
+                regions.contains(&"us-east-1".to_string())
+                    && regions.contains(&"eu-west-2".to_string()),
+                "{key}: {regions:?}"
+            );
+        }
+        assert!(
+            listed("source_documents")
+                .iter()
+                .any(|d| d.contains("help.sigmacomputing.com")),
+            "{sigma}"
+        );
         assert!(
             out["segment_account"]
                 .get("value")
@@ -92,6 +112,8 @@ output "segment" {
         let segment = &out["segment"]["value"];
         assert_eq!(segment["edge_cidr"], "10.0.0.0/8");
         assert_eq!(segment["limit"], 2);
+        assert_eq!(segment["gb"], 300, "Segment's runbook: 300GB a month");
+        assert_eq!(segment["name"], "Segment");
         assert_eq!(
             segment["regions"],
             serde_json::json!(["eu-west-1", "us-east-1", "us-east-2", "us-west-2"])

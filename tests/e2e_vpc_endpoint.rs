@@ -962,6 +962,22 @@ fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
         listed
     };
     assert!(resolves_partner_name());
+    // The data source shows the name and AWS's verdict on its domain.
+    let service = &ws.outputs()["service"]["value"];
+    assert_eq!(service["private_dns_name"], "api.partner.example");
+    assert_eq!(service["private_dns_name_verification_state"], "verified");
+    assert_eq!(service["service_type"], "Interface");
+    assert_eq!(service["vpc_endpoint_policy_supported"], true);
+    assert_eq!(service["manages_vpc_endpoints"], false);
+    let base = service["base_endpoint_dns_names"].as_array().unwrap();
+    assert!(
+        base.len() == 1
+            && base[0]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}.us-east-1.vpce.amazonaws.com", w.service_id)),
+        "{service}"
+    );
 
     let without =
         with_private_dns.replace("private_dns_enabled = true", "private_dns_enabled = false");

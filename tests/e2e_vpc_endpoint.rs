@@ -985,39 +985,31 @@ fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
     ws.updates_in_place_without("must be replaced", "private DNS changes in place");
     assert!(!resolves_partner_name());
 
+    let set_hostnames = |on: &str| {
+        emu.fixture(&["vpc-dns", &w.vpc_id, "--support", "true", "--hostnames", on]);
+    };
+    // The command fails with `summary`, saying `detail`, on the attribute.
+    let refused = |command: &[&str], summary: &str, detail: &str| {
+        let out = ws.run(command);
+        assert_ne!(out.code, 0);
+        let err = flat(&out.all());
+        assert!(err.contains(summary) && err.contains(detail), "{err}");
+        assert!(
+            err.contains("private_dns_enabled = true"),
+            "not on the attribute:\n{err}"
+        );
+    };
+    let plan = ["plan", "-no-color", "-input=false"];
+    let apply = ["apply", "-no-color", "-input=false", "-auto-approve"];
+
     // DNS hostnames off in the VPC: turning private DNS on is refused at plan.
-    emu.fixture(&[
-        "vpc-dns",
-        &w.vpc_id,
-        "--support",
-        "true",
-        "--hostnames",
-        "false",
-    ]);
+    set_hostnames("false");
     ws.write("main.tf", &with_private_dns);
-    let out = ws.run(&["plan", "-no-color", "-input=false"]);
-    assert_ne!(out.code, 0);
-    let err = flat(&out.all());
-    assert!(err.contains("VPC DNS attributes off"), "{err}");
-    assert!(
-        err.contains(&format!("{} has enableDnsHostnames off", w.vpc_id)),
-        "{err}"
-    );
-    assert!(
-        err.contains("private_dns_enabled = true"),
-        "not on the attribute:\n{err}"
-    );
-    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
-    assert_ne!(out.code, 0);
+    let hostnames_off = format!("{} has enableDnsHostnames off", w.vpc_id);
+    refused(&plan, "VPC DNS attributes off", &hostnames_off);
+    refused(&apply, "VPC DNS attributes off", &hostnames_off);
     assert!(!resolves_partner_name());
-    emu.fixture(&[
-        "vpc-dns",
-        &w.vpc_id,
-        "--support",
-        "true",
-        "--hostnames",
-        "true",
-    ]);
+    set_hostnames("true");
     ws.plan_says("0 to add, 1 to change, 0 to destroy");
 
     // A second endpoint, to a service without a private DNS name.
@@ -1036,17 +1028,11 @@ fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
             w.vpc_id
         ),
     );
-    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
-    assert_ne!(out.code, 0);
-    let err = flat(&out.all());
-    assert!(err.contains("No private DNS name to enable"), "{err}");
-    assert!(
-        err.contains(&format!(
-            "The service {nameless} offers no private DNS name"
-        )),
-        "{err}"
+    refused(
+        &apply,
+        "No private DNS name to enable",
+        &format!("The service {nameless} offers no private DNS name"),
     );
-    assert!(err.contains("private_dns_enabled = true"), "{err}");
     assert_eq!(
         emu.fixture(&["endpoints-in", &w.vpc_id]),
         json!([id.as_str()])

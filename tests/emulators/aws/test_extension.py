@@ -761,25 +761,23 @@ def test_modify_endpoint(owner, partner):
     # A service without a private DNS name cannot have private DNS, at
     # create or later; the refused create makes nothing.
     nameless = partner_service(partner, azs=("us-east-1a", "us-east-1b"))
-    before = endpoints_in(owner, vpc_id)
-    with pytest.raises(ClientError) as err:
-        ec2.create_vpc_endpoint(
+
+    def to_nameless(private_dns: bool) -> str:
+        return ec2.create_vpc_endpoint(
             VpcEndpointType="Interface",
             VpcId=vpc_id,
             ServiceName=nameless["ServiceName"],
             SubnetIds=subnets[:1],
-            PrivateDnsEnabled=True,
-        )
+            PrivateDnsEnabled=private_dns,
+        )["VpcEndpoint"]["VpcEndpointId"]
+
+    before = endpoints_in(owner, vpc_id)
+    with pytest.raises(ClientError) as err:
+        to_nameless(True)
     assert error_code(err) == "InvalidParameter"
     assert "does not provide a private DNS name" in str(err.value)
     assert endpoints_in(owner, vpc_id) == before
-    plain = ec2.create_vpc_endpoint(
-        VpcEndpointType="Interface",
-        VpcId=vpc_id,
-        ServiceName=nameless["ServiceName"],
-        SubnetIds=subnets[:1],
-        PrivateDnsEnabled=False,
-    )["VpcEndpoint"]["VpcEndpointId"]
+    plain = to_nameless(False)
     with pytest.raises(ClientError) as err:
         ec2.modify_vpc_endpoint(VpcEndpointId=plain, PrivateDnsEnabled=True)
     assert error_code(err) == "InvalidParameter"

@@ -857,17 +857,20 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
 fn a_private_dns_name_is_set_renamed_and_removed_in_place() {
     let emu = Emulator::start();
     let nlb = &nlb_arn(&emu, "dns-nlb");
-    let with_name = |name: &str| {
-        format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            service_config(nlb, &format!("  private_dns_name = {name:?}"))
-        )
-    };
     let ws = workspace(
         &emu,
         &service_config(nlb, "  private_dns_name = \"analytics.example.com\""),
     );
+    let rewrite = |extra: &str| {
+        ws.write(
+            "main.tf",
+            &format!(
+                "{HEADER}{}\n{}",
+                emu.provider_block(),
+                service_config(nlb, extra)
+            ),
+        )
+    };
     ws.init();
     ws.apply();
     ws.assert_plan_empty();
@@ -897,7 +900,7 @@ fn a_private_dns_name_is_set_renamed_and_removed_in_place() {
     };
     in_aws(Some("analytics.example.com"));
 
-    ws.write("main.tf", &with_name("warehouse.example.com"));
+    rewrite("  private_dns_name = \"warehouse.example.com\"");
     ws.plan_says("0 to add, 1 to change, 0 to destroy");
     ws.apply();
     ws.assert_plan_empty();
@@ -905,14 +908,7 @@ fn a_private_dns_name_is_set_renamed_and_removed_in_place() {
 
     // Without the argument the name is removed from the service, not left
     // behind to show as drift on the next plan.
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            service_config(nlb, "")
-        ),
-    );
+    rewrite("");
     ws.plan_says("0 to add, 1 to change, 0 to destroy");
     ws.apply();
     ws.assert_plan_empty();

@@ -29,7 +29,6 @@ use crate::provider::shapes::{
 };
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
-use aws_sdk_ec2::operation::describe_vpc_attribute::DescribeVpcAttributeOutput;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, IpPermission, IpRange, ResourceType, SecurityGroup,
     ServiceDetail, Subnet, TagSpecification, Vpc, VpcAttributeName, VpcEndpoint, VpcEndpointType,
@@ -836,38 +835,20 @@ async fn check_private_dns(
     let Some(vpc_id) = vpc_id else {
         return Ok(());
     };
-    type Read = fn(&DescribeVpcAttributeOutput) -> Option<&AttributeBooleanValue>;
-    let attributes: [(VpcAttributeName, &str, Read); 2] = [
-        (
-            VpcAttributeName::EnableDnsSupport,
-            "enableDnsSupport",
-            DescribeVpcAttributeOutput::enable_dns_support,
-        ),
-        (
-            VpcAttributeName::EnableDnsHostnames,
-            "enableDnsHostnames",
-            DescribeVpcAttributeOutput::enable_dns_hostnames,
-        ),
-    ];
-    let mut off = Vec::new();
-    for (attribute, name, read) in attributes {
-        let out = match aws
-            .ec2
-            .describe_vpc_attribute()
-            .vpc_id(vpc_id)
-            .attribute(attribute)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            // A VPC that is not there, or a role without
-            // ec2:DescribeVpcAttribute: the create meets AWS's own answer.
-            Err(_) => return Ok(()),
-        };
-        if read(&out).and_then(|v| v.value()) != Some(true) {
-            off.push(name);
-        }
-    }
+    // Read once per VPC, however many of its endpoints are planned together.
+    let off = ctx
+        .data
+        .recent(
+            &format!("vpc-dns-attributes:{vpc_id}"),
+            JUST_CHECKED,
+            || dns_attributes_off(aws, vpc_id),
+        )
+        .await?;
+    // Unreadable (a VPC that is not there, or a role without
+    // ec2:DescribeVpcAttribute): the create meets AWS's own answer.
+    let Some(off) = off.as_ref() else {
+        return Ok(());
+    };
     if off.is_empty() {
         return Ok(());
     }
@@ -877,6 +858,36 @@ async fn check_private_dns(
     )
     .at(at())
     .into())
+}
+
+/// Which of the VPC's two DNS attributes private DNS needs are off; None
+/// when they cannot be read.
+async fn dns_attributes_off(
+    aws: &AwsClients,
+    vpc_id: &str,
+) -> Result<Option<Vec<&'static str>>, Diagnostics> {
+    let read = |attribute: VpcAttributeName| {
+        aws.ec2
+            .describe_vpc_attribute()
+            .vpc_id(vpc_id)
+            .attribute(attribute)
+            .send()
+    };
+    let (Ok(support), Ok(hostnames)) = tokio::join!(
+        read(VpcAttributeName::EnableDnsSupport),
+        read(VpcAttributeName::EnableDnsHostnames)
+    ) else {
+        return Ok(None);
+    };
+    let on = |v: Option<&AttributeBooleanValue>| v.and_then(|v| v.value()) == Some(true);
+    let mut off = Vec::new();
+    if !on(support.enable_dns_support()) {
+        off.push("enableDnsSupport");
+    }
+    if !on(hostnames.enable_dns_hostnames()) {
+        off.push("enableDnsHostnames");
+    }
+    Ok(Some(off))
 }
 
 /// Checks the subnets against the zones the service supports, one subnet

@@ -50,10 +50,13 @@ bench:
 	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink \
 	  PEER_PROVIDER_BIN=$$(scripts/peer.sh) $(CARGO) test --quiet --bench handshake
 	# Scale: N = 10, 100 and 500 resources applied, re-planned and destroyed
-	# through Terraform against the emulators (setup installs both); writes
-	# reports/scale.md, scale.json and scale.png.
+	# through Terraform against the emulators (setup installs both), then the
+	# CPU floor under that workload (an empty RPC; an empty AWS call through
+	# the release aws-call-floor); writes reports/scale.md, scale.json and
+	# scale.png.
 	@scripts/setup.sh
-	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink $(CARGO) test --quiet --bench scale
+	PROVIDER_BIN=$(CARGO_TARGET_DIR)/release/terraform-provider-privatelink \
+	  AWS_CALL_FLOOR_BIN=$(CARGO_TARGET_DIR)/release/aws-call-floor $(CARGO) test --quiet --bench scale
 	scripts/plot_scale.py reports/scale.json reports/scale.png
 	{ echo "# make bench, $$(date -u +%FT%TZ), $$(nproc) cores"; echo; cat reports/startup.md; \
 	  echo; cat reports/scale.md; echo; echo '![scale](scale.png)'; } > reports/README.md
@@ -61,7 +64,7 @@ bench:
 
 ## The registry's release files for this machine's platform, under dist/.
 release:
-	$(CARGO) build --release --bins
+	$(CARGO) build --release --bin terraform-provider-privatelink
 	scripts/release.sh $(CARGO_TARGET_DIR)/release/terraform-provider-privatelink dist
 
 ## Runs the msgpack decoder's fuzz target for a bounded time.

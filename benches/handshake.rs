@@ -15,6 +15,8 @@
 mod plugin_client;
 #[path = "support/release_bin.rs"]
 mod release_bin;
+#[path = "support/rpc_floor.rs"]
+mod rpc_floor;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,8 +26,6 @@ use privatelink::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use privatelink::proto::plugin::Empty;
 use privatelink::proto::tfplugin5::get_provider_schema;
 use privatelink::proto::tfplugin5::provider_client::ProviderClient;
-use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 struct Sample {
     startup: Duration,
@@ -169,79 +169,31 @@ async fn measure(bin: &Path, runs: usize, client: &ClientIdentity) -> Report {
         }
     }
     let mut r = report(&samples);
-    let floor = rpc_floor(bin, client)
+    let floor = rpc_floor_rows(bin, client)
         .await
         .unwrap_or_else(|e| panic!("RPC floor of {}: {e}", bin.display()));
     r.rows.extend(floor);
     r
 }
 
-/// CPU time the process has spent, in µs, summed over its live threads
-/// (`/proc/PID/task/*/schedstat`: nanoseconds, where `/proc/PID/stat`
-/// counts 10 ms ticks).
-fn cpu_us(pid: u32) -> Result<f64, String> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).map_err(|e| e.to_string())?;
-    let mut ns = 0u64;
-    for task in tasks.flatten() {
-        let text = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-        ns += text
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    Ok(ns as f64 / 1e3)
-}
-
-/// Provider CPU per health check, one in flight and ten in flight: what
-/// each of the thousands of RPCs Terraform makes costs before any handler
-/// runs. Five rounds of 2,000 calls each.
-async fn rpc_floor(
+/// The RPC floor's rows for the report.
+async fn rpc_floor_rows(
     bin: &Path,
     client: &ClientIdentity,
 ) -> Result<Vec<(&'static str, &'static str, Stats)>, String> {
-    const CALLS: usize = 2000;
-    let mut plugin = Launch::new(bin.to_path_buf(), Some(client)).spawn()?;
-    let pid = plugin.pid();
-    let channel = plugin
-        .tls_channel(Some(client))
-        .await
-        .map_err(|e| format!("TLS connect: {e}"))?;
-    let check = |channel: tonic::transport::Channel, calls: usize| async move {
-        let mut health = HealthClient::new(channel);
-        for _ in 0..calls {
-            health
-                .check(HealthCheckRequest {
-                    service: "plugin".into(),
-                })
-                .await
-                .map_err(|e| format!("health check: {e}"))?;
-        }
-        Ok::<(), String>(())
-    };
-    check(channel.clone(), 200).await?;
-    let mut rows = Vec::new();
-    for (name, in_flight) in [
-        ("provider CPU per health-check RPC, 1 in flight", 1usize),
-        ("provider CPU per health-check RPC, 10 in flight", 10),
-    ] {
-        let mut per_call = Vec::new();
-        for _ in 0..5 {
-            let before = cpu_us(pid)?;
-            let each =
-                (0..in_flight).map(|_| tokio::spawn(check(channel.clone(), CALLS / in_flight)));
-            for task in futures_util::future::join_all(each).await {
-                task.map_err(|e| e.to_string())??;
-            }
-            per_call.push((cpu_us(pid)? - before) / CALLS as f64);
-        }
-        rows.push((name, "µs", stats(per_call)));
-    }
-    let _ = GrpcControllerClient::new(channel).shutdown(Empty {}).await;
-    if plugin.wait_exit(Duration::from_secs(3)).is_none() {
-        let _ = plugin.child.kill();
-    }
-    Ok(rows)
+    let [one, ten] = rpc_floor::rpc_floor(bin, client).await?;
+    Ok(vec![
+        (
+            "provider CPU per health-check RPC, 1 in flight",
+            "µs",
+            stats(one),
+        ),
+        (
+            "provider CPU per health-check RPC, 10 in flight",
+            "µs",
+            stats(ten),
+        ),
+    ])
 }
 
 fn main() {

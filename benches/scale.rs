@@ -18,6 +18,13 @@
 //! counts the provider RPCs Terraform makes per command from Terraform's own
 //! trace log, at N=`SCALE_BENCH_CENSUS_N` (default 100; 0 skips it).
 //!
+//! Last, the floors under that workload: the provider's CPU per RPC that
+//! does nothing (a gRPC health check) and per AWS call that does nothing
+//! (`aws-call-floor`, the provider's own clients in a release build, against
+//! a fresh emulator; `AWS_CALL_FLOOR_BIN` names it). Times the RPCs and
+//! calls made at the largest N, they are the part of the provider's CPU no
+//! code of ours can remove, reported against the target.
+//!
 //! Writes reports/scale.json (raw figures) and reports/scale.md (tables and
 //! growth). `PROVIDER_BIN` names the provider (default: the release build
 //! under `CARGO_TARGET_DIR`, else the one Cargo built for this bench). Not a
@@ -26,8 +33,12 @@
 
 #[path = "../tests/support/aws.rs"]
 mod aws;
+#[path = "../tests/support/plugin_client.rs"]
+mod plugin_client;
 #[path = "support/release_bin.rs"]
 mod release_bin;
+#[path = "support/rpc_floor.rs"]
+mod rpc_floor;
 #[path = "../tests/support/snowflake.rs"]
 mod snowflake;
 #[path = "../tests/support/terraform.rs"]
@@ -1026,7 +1037,7 @@ fn markdown(report: &Value) -> String {
     if let Some(census) = report["rpc_census"].as_object() {
         let _ = writeln!(
             md,
-            "\n## RPCs Terraform makes\n\nCounted from Terraform's trace log in a separate run at N={} (tracing slows Terraform, so it is not measured for CPU). Every one costs the provider at least the per-RPC floor of the start-up report, whatever the provider does.\n",
+            "\n## RPCs Terraform makes\n\nCounted from Terraform's trace log in a separate run at N={} (tracing slows Terraform, so it is not measured for CPU). Every one costs the provider at least the per-RPC floor (below), whatever the provider does.\n",
             census["n"]
         );
         let _ = writeln!(md, "| command | provider RPCs | per resource | by method |");
@@ -1050,6 +1061,7 @@ fn markdown(report: &Value) -> String {
             );
         }
     }
+    floor_section(&mut md, report);
     let _ = writeln!(md, "\n## Verdict\n");
     for v in verdicts {
         let _ = writeln!(md, "{v}");
@@ -1073,6 +1085,132 @@ fn markdown(report: &Value) -> String {
         );
     }
     md
+}
+
+// ---------------------------------------------------------------------------
+// Floors: what an RPC and an AWS call cost the provider before any work
+// ---------------------------------------------------------------------------
+
+/// The helper that measures the provider's CPU per empty AWS call: named by
+/// `AWS_CALL_FLOOR_BIN`, else beside the release provider, else Cargo's
+/// build of it for this bench.
+fn aws_call_floor_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("AWS_CALL_FLOOR_BIN") {
+        return PathBuf::from(p);
+    }
+    let release = release_bin::provider_bin().with_file_name("aws-call-floor");
+    if release.exists() {
+        return release;
+    }
+    PathBuf::from(env!("CARGO_BIN_EXE_aws-call-floor"))
+}
+
+/// Provider CPU µs per empty RPC and per empty AWS call, one and ten in
+/// flight (medians of five rounds each).
+fn floors(bench: &Bench) -> Value {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = plugin_client::terraform_like_client_cert();
+    let [one, ten] = runtime
+        .block_on(rpc_floor::rpc_floor(&bench.provider, &client))
+        .unwrap_or_else(|e| panic!("RPC floor: {e}"));
+
+    let emulator = aws::Emulator::start();
+    let helper = aws_call_floor_bin();
+    let out = Command::new(&helper)
+        .args([emulator.url.as_str(), "500"])
+        .envs(emulator.env())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", helper.display()));
+    assert!(out.status.success(), "{} failed", helper.display());
+    let aws: Value = serde_json::from_slice(&out.stdout).expect("aws-call-floor's JSON");
+    json!({
+        "rpc_us_1_in_flight": median(one),
+        "rpc_us_10_in_flight": median(ten),
+        "aws_call_us_1_in_flight": aws["cpu_us_per_call_1_in_flight"],
+        "aws_call_us_10_in_flight": aws["cpu_us_per_call_10_in_flight"],
+        "aws_call_floor_bin": helper.display().to_string(),
+    })
+}
+
+/// The floor section: at the largest N, the RPCs (the census's count per
+/// resource, times N) and AWS calls made, each at the lower of its two
+/// per-unit figures, against the measured CPU and the 5% target.
+fn floor_section(md: &mut String, report: &Value) {
+    let floors = &report["floors"];
+    let (Some(last), Some(census)) = (
+        report["sizes"].as_array().and_then(|s| s.last()),
+        report["rpc_census"]["commands"].as_object(),
+    ) else {
+        return;
+    };
+    let n = f(&last["n"]);
+    let (mut rpcs, mut calls, mut provider, mut terraform) = (0.0, 0.0, 0.0, 0.0);
+    for c in COMMANDS {
+        rpcs += f(&census[c]["per_resource"]) * n;
+        calls += f(&last["commands"][c]["aws_calls"]);
+        provider += f(&last["commands"][c]["provider_cpu_s"]);
+        terraform += f(&last["commands"][c]["terraform_cpu_s"]);
+    }
+    let rpc_us = f(&floors["rpc_us_1_in_flight"]).min(f(&floors["rpc_us_10_in_flight"]));
+    let call_us = f(&floors["aws_call_us_1_in_flight"]).min(f(&floors["aws_call_us_10_in_flight"]));
+    let rpc_s = rpcs * rpc_us / 1e6;
+    let call_s = calls * call_us / 1e6;
+    let floor_s = rpc_s + call_s;
+    let share = |s: f64| 100.0 * s / terraform.max(f64::MIN_POSITIVE);
+    let _ = writeln!(
+        md,
+        "\n## The floor under this workload\n\n\
+         Measured in this run: the provider's CPU per RPC that does no work (a gRPC health check over the \
+         mutual-TLS connection Terraform uses) and per AWS call that does no work (an empty DescribeVpcEndpoints \
+         through the provider's own clients, release build, against a fresh emulator: `{}`), each with one and \
+         ten calls in flight. Counted at the lower of the two, times the RPCs Terraform makes and the AWS calls \
+         the emulators served at N={n}, they are CPU that no provider built on tonic and the AWS SDK can avoid. \
+         Snowflake calls are left out, so the floor is a lower bound.\n",
+        floors["aws_call_floor_bin"].as_str().unwrap_or("?")
+    );
+    let _ = writeln!(
+        md,
+        "| part | count at N={n} | µs each (1 / 10 in flight) | CPU s | share of Terraform's CPU |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        md,
+        "| RPCs (apply, plan, destroy) | {rpcs:.0} | {:.1} / {:.1} | {rpc_s:.2} | {:.1}% |",
+        f(&floors["rpc_us_1_in_flight"]),
+        f(&floors["rpc_us_10_in_flight"]),
+        share(rpc_s)
+    );
+    let _ = writeln!(
+        md,
+        "| AWS calls | {calls:.0} | {:.1} / {:.1} | {call_s:.2} | {:.1}% |",
+        f(&floors["aws_call_us_1_in_flight"]),
+        f(&floors["aws_call_us_10_in_flight"]),
+        share(call_s)
+    );
+    let _ = writeln!(
+        md,
+        "| **floor** | | | **{floor_s:.2}** | **{:.1}%** |",
+        share(floor_s)
+    );
+    let _ = writeln!(
+        md,
+        "| measured provider CPU | | | {provider:.2} | {:.1}% |",
+        share(provider)
+    );
+    let _ = writeln!(
+        md,
+        "\nThe target (under 5% of Terraform's {terraform:.2}s) allows {:.2}s. The floor alone is {:.0}% of \
+         that allowance. The rest of the provider's CPU, {:.2}s, is its own work: the RPCs' and calls' payloads, \
+         decoding and encoding, handlers and Snowflake calls.",
+        0.05 * terraform,
+        100.0 * floor_s / (0.05 * terraform).max(f64::MIN_POSITIVE),
+        provider - floor_s
+    );
 }
 
 fn terraform_version(bench: &Bench) -> String {
@@ -1129,6 +1267,7 @@ fn main() {
     let census = (census_n > 0).then(|| rpc_census(&bench, census_n));
     let report = json!({
         "rpc_census": census,
+        "floors": floors(&bench),
         "generated_at": now_utc(),
         "terraform_version": terraform_version(&bench),
         "provider_bin": bench.provider_source.display().to_string(),

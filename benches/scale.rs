@@ -1205,8 +1205,8 @@ fn floor_section(md: &mut String, report: &Value) {
     let _ = writeln!(
         md,
         "\nThe target (under 5% of Terraform's {terraform:.2}s) allows {:.2}s. The floor alone is {:.0}% of \
-         that allowance. The rest of the provider's CPU, {:.2}s, is its own work: the RPCs' and calls' payloads, \
-         decoding and encoding, handlers and Snowflake calls.",
+         that allowance. The rest of the provider's CPU, {:.2}s, is what the real RPCs and calls cost beyond empty \
+         ones (their payloads through the same stack, decoding and encoding, the handlers) and the Snowflake calls.",
         0.05 * terraform,
         100.0 * floor_s / (0.05 * terraform).max(f64::MIN_POSITIVE),
         provider - floor_s

@@ -65,45 +65,20 @@ const SNOWFLAKE_AWS_ACCOUNT: &str = "889634178462";
 // rusage from the OS
 // ---------------------------------------------------------------------------
 
-/// `struct timeval` and `struct rusage` as Linux lays them out on 64-bit
-/// targets; declared here because std exposes neither wait4 nor getrusage.
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct Timeval {
-    sec: i64,
-    usec: i64,
-}
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct Rusage {
-    utime: Timeval,
-    stime: Timeval,
-    maxrss_kib: i64,
-    other: [i64; 13],
-}
-
-extern "C" {
-    fn wait4(pid: i32, status: *mut i32, options: i32, usage: *mut Rusage) -> i32;
-    fn getrusage(who: i32, usage: *mut Rusage) -> i32;
-}
-
-const RUSAGE_SELF: i32 = 0;
-
-impl Timeval {
-    fn secs(self) -> f64 {
-        self.sec as f64 + self.usec as f64 / 1e6
-    }
+/// Seconds in a `timeval`.
+fn secs(t: libc::timeval) -> f64 {
+    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
 }
 
 /// Reaps `pid`, returning its wait status and rusage (Linux: the child's
 /// and that of every descendant it reaped).
-fn reap(pid: u32) -> (i32, Rusage) {
+fn reap(pid: u32) -> (i32, libc::rusage) {
     let mut status = 0;
-    let mut usage = Rusage::default();
+    // SAFETY: rusage is plain integers, for which all zeroes is valid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     loop {
-        // SAFETY: both pointers are to live, properly laid-out locals.
-        let r = unsafe { wait4(pid as i32, &mut status, 0, &mut usage) };
+        // SAFETY: both pointers are to live locals of the types wait4 takes.
+        let r = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
         if r == pid as i32 {
             return (status, usage);
         }
@@ -114,12 +89,12 @@ fn reap(pid: u32) -> (i32, Rusage) {
     }
 }
 
+/// The exit code a shell would report for a wait status.
 fn exit_code(status: i32) -> i32 {
-    let signal = status & 0x7f;
-    if signal == 0 {
-        (status >> 8) & 0xff
+    if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
     } else {
-        128 + signal
+        libc::WEXITSTATUS(status)
     }
 }
 
@@ -151,20 +126,20 @@ fn wrap(real: OsString) -> ! {
     // std Child neither waits nor kills.
     let (status, usage) = reap(provider_pid);
     drop(child);
-    let mut mine = Rusage::default();
-    // SAFETY: a live, properly laid-out local.
-    unsafe { getrusage(RUSAGE_SELF, &mut mine) };
+    // SAFETY: all zeroes is a valid rusage, and getrusage only writes it.
+    let mut mine: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut mine) };
     append(
         json!({
             "event": "exit",
             "wrapper_pid": me,
             "provider_pid": provider_pid,
             "status": status,
-            "utime_s": usage.utime.secs(),
-            "stime_s": usage.stime.secs(),
-            "maxrss_kib": usage.maxrss_kib,
-            "wrapper_utime_s": mine.utime.secs(),
-            "wrapper_stime_s": mine.stime.secs(),
+            "utime_s": secs(usage.ru_utime),
+            "stime_s": secs(usage.ru_stime),
+            "maxrss_kib": usage.ru_maxrss,
+            "wrapper_utime_s": secs(mine.ru_utime),
+            "wrapper_stime_s": secs(mine.ru_stime),
         })
         .to_string(),
     );
@@ -593,7 +568,7 @@ fn tail(text: &str) -> String {
 struct Run {
     code: i32,
     wall_s: f64,
-    tree: Rusage,
+    tree: libc::rusage,
     output: String,
     providers: Providers,
 }
@@ -644,7 +619,7 @@ fn figures(
         p.started, p.exited,
         "a provider process ended without its rusage (killed?), so its CPU would be missed"
     );
-    let tree_cpu = run.tree.utime.secs() + run.tree.stime.secs();
+    let tree_cpu = secs(run.tree.ru_utime) + secs(run.tree.ru_stime);
     let provider_cpu = p.user_s + p.sys_s;
     let terraform_cpu = (tree_cpu - provider_cpu - p.wrapper_cpu_s).max(0.0);
     let mut by_action: BTreeMap<String, usize> = BTreeMap::new();
@@ -675,7 +650,7 @@ fn figures(
     json!({
         "wall_s": run.wall_s,
         "terraform_cpu_s": terraform_cpu,
-        "terraform_tree_peak_rss_mib": run.tree.maxrss_kib as f64 / 1024.0,
+        "terraform_tree_peak_rss_mib": run.tree.ru_maxrss as f64 / 1024.0,
         "provider_user_s": p.user_s,
         "provider_sys_s": p.sys_s,
         "provider_cpu_s": provider_cpu,

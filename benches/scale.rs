@@ -1124,6 +1124,7 @@ fn floor_section(md: &mut String, report: &Value) {
         return;
     };
     let n = f(&last["n"]);
+    let census_n = &report["rpc_census"]["n"];
     let (mut rpcs, mut calls, mut provider, mut terraform) = (0.0, 0.0, 0.0, 0.0);
     for c in COMMANDS {
         rpcs += f(&census[c]["per_resource"]) * n;
@@ -1143,9 +1144,10 @@ fn floor_section(md: &mut String, report: &Value) {
          Measured in this run: the provider's CPU per RPC that does no work (a gRPC health check over the \
          mutual-TLS connection Terraform uses) and per AWS call that does no work (an empty DescribeVpcEndpoints \
          through the provider's own clients, release build, against a fresh emulator: `{}`), each with one and \
-         ten calls in flight. Counted at the lower of the two, times the RPCs Terraform makes and the AWS calls \
-         the emulators served at N={n}, they are CPU that no provider built on tonic and the AWS SDK can avoid. \
-         Snowflake calls are left out, so the floor is a lower bound.\n",
+         ten calls in flight. Counted at the lower of the two, times the RPCs Terraform makes (the census's count \
+         per resource at N={census_n}, times {n}) and the AWS calls the emulators served at N={n}, they are CPU that \
+         no provider built on tonic and the AWS SDK can avoid. Snowflake calls are left out, so the floor is a lower \
+         bound.\n",
         floors["aws_call_floor_bin"].as_str().unwrap_or("?")
     );
     let _ = writeln!(
@@ -1242,7 +1244,8 @@ fn main() {
     let census = (census_n > 0).then(|| rpc_census(&bench, census_n));
     let report = json!({
         "rpc_census": census,
-        "floors": floors(&bench),
+        // The floor section needs the census's RPC counts.
+        "floors": census.as_ref().map(|_| floors(&bench)),
         "generated_at": now_utc(),
         "terraform_version": terraform_version(&bench),
         "provider_bin": bench.provider_source.display().to_string(),

@@ -14,7 +14,7 @@ use tonic_health::pb::HealthCheckRequest;
 
 /// Calls in flight at once for each figure: one, and Terraform's default
 /// parallelism.
-pub const IN_FLIGHT: [usize; 2] = [1, 10];
+const IN_FLIGHT: [usize; 2] = [1, 10];
 
 /// CPU time the process has spent, in µs, summed over its live threads
 /// (`/proc/PID/task/*/schedstat`: nanoseconds, where `/proc/PID/stat`

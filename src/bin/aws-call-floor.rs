@@ -72,9 +72,8 @@ fn main() {
         .max(10);
     let config = ProviderConfig {
         region: Some("us-east-1".into()),
-        endpoints: ["ec2", "sts"]
-            .map(|s| (s.to_string(), url.clone()))
-            .to_vec(),
+        // Only EC2 is called: the identity check is skipped.
+        endpoints: vec![("ec2".to_string(), url.clone())],
         skip_credentials_validation: true,
         max_attempts: privatelink::provider::config::DEFAULT_MAX_RETRIES + 1,
         profile: None,

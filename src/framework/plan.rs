@@ -57,10 +57,18 @@ impl PlanContext {
         else {
             return;
         };
-        let known_change = planned
-            .iter()
-            .any(|(k, v)| !v.is_unknown() && prior.get(k).is_none_or(|p| !v.semantically_equal(p)));
-        if known_change {
+        // A value the configuration leaves unknown until apply (another
+        // resource's output, say) may differ from state: putting the prior
+        // value back would plan no change, and Terraform would skip the apply.
+        let config = &self.config;
+        let may_change = planned.iter().any(|(k, v)| {
+            if v.is_unknown() {
+                config.get(k).is_some_and(Value::is_unknown)
+            } else {
+                prior.get(k).is_none_or(|p| !v.semantically_equal(p))
+            }
+        });
+        if may_change {
             return;
         }
         for (k, v) in planned.iter_mut() {
@@ -330,6 +338,32 @@ mod tests {
         let mut pc = plan(&block(), &prior, &proposed, &config);
         pc.settle();
         assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
+    }
+
+    #[test]
+    fn a_configured_value_unknown_until_apply_is_a_change() {
+        let prior = obj(
+            "a",
+            Value::string("x"),
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
+        // note = another resource's output, not known at plan time.
+        let config = obj("a", Value::Unknown, Value::Null, Value::Null, Value::Null);
+        let proposed = obj(
+            "a",
+            Value::Unknown,
+            Value::Bool(true),
+            Value::string("i-1"),
+            Value::string("ok"),
+        );
+        let mut pc = plan(&block(), &prior, &proposed, &config);
+        pc.settle();
+        assert_eq!(pc.planned.get("note"), Some(&Value::Unknown));
+        assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
+        assert_eq!(pc.planned.get("id"), Some(&Value::string("i-1")));
+        assert!(pc.any_change());
     }
 
     #[test]

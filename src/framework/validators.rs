@@ -32,6 +32,7 @@ pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags:
             continue;
         }
         let p = path.then_attr(&a.name);
+        reject_null_elements(v, &p, diags);
         for validator in &a.validators {
             validator.check(v, &p, diags);
         }
@@ -50,6 +51,37 @@ pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags:
             }
             _ => {}
         }
+    }
+}
+
+/// No attribute holds a null inside a list, set or map: state could not
+/// record it, and a resource would read `[null]` as an empty list. Such a
+/// null comes from a reference to something that has no value, so it is
+/// reported on the element at plan time, before anything is changed.
+fn reject_null_elements(value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    let nulls: Vec<AttributePath> = match value {
+        Value::List(items) | Value::Set(items) => items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| item.is_null())
+            .map(|(i, _)| path.then_index(i))
+            .collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .filter(|(_, item)| item.is_null())
+            .map(|(key, _)| path.then_key(key))
+            .collect(),
+        _ => return,
+    };
+    let name = last_name(path);
+    for at in nulls {
+        diags.error_at(
+            at,
+            format!("Null element in {name}"),
+            format!(
+                "Every element of {name} needs a value, but one is null. It usually comes from a reference to an attribute that has no value (a fact not published for this region, say): give it one, or drop the nulls with compact() if leaving them out is what you mean."
+            ),
+        );
     }
 }
 
@@ -290,6 +322,44 @@ mod tests {
 
     fn twelve_digits() -> Pattern {
         pattern(r"^[0-9]{12}$", "12 digits")
+    }
+
+    #[test]
+    fn a_null_inside_a_collection_is_refused_on_the_element() {
+        use crate::framework::schema::{Attribute, Block};
+        use crate::framework::value::Type;
+        let block = Block::new()
+            .attribute(Attribute::optional("vpc_ids", Type::set(Type::String)))
+            .attribute(Attribute::optional("tags", Type::map(Type::String)));
+        let config = Value::object([
+            (
+                "vpc_ids",
+                Value::Set(vec![Value::string("vpc-1"), Value::Null]),
+            ),
+            (
+                "tags",
+                Value::Map([("team".to_string(), Value::Null)].into_iter().collect()),
+            ),
+        ]);
+        let mut d = Diagnostics::new();
+        validate_block(&block, &config, &AttributePath::root(), &mut d);
+        let paths: Vec<_> = d.0.iter().map(|x| x.path.clone()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                Some(AttributePath::attr("vpc_ids").then_index(1)),
+                Some(AttributePath::attr("tags").then_key("team")),
+            ]
+        );
+        assert!(d.0[0].summary.contains("Null element in vpc_ids"));
+
+        let fine = Value::object([
+            ("vpc_ids", Value::Set(vec![Value::string("vpc-1")])),
+            ("tags", Value::Null),
+        ]);
+        let mut d = Diagnostics::new();
+        validate_block(&block, &fine, &AttributePath::root(), &mut d);
+        assert!(d.is_empty());
     }
 
     #[test]

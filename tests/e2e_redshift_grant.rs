@@ -439,6 +439,40 @@ fn apply_checks_the_prerequisites_again() {
 }
 
 /// Switching between all VPCs and a list cannot be done in place.
+/// Sigma serves ap-south-1 but publishes no Redshift VPC there, so the
+/// catalog's `redshift_vpc_id` is null: a list holding it must not read as
+/// "all VPCs" and must stop the plan on `vpc_ids`, before any grant is made.
+#[test]
+fn a_vendor_fact_that_is_null_in_the_region_stops_the_plan_on_vpc_ids() {
+    let emu = aws::emulator();
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap();
+    let body = grant_config(
+        cid,
+        Some("data.privatelink_vendor.sigma_south.redshift_vpc_id"),
+        "",
+    ) + r#"
+data "privatelink_vendor" "sigma_south" {
+  name   = "sigma"
+  region = "ap-south-1"
+}
+"#;
+    let ws = workspace(emu, &body);
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "the plan must fail:\n{}", out.all());
+    let text = out.all();
+    assert!(text.contains("Error: Null element in vpc_ids"), "{text}");
+    assert!(
+        regex::Regex::new(r"(?m)^\W*\d+:\s+vpc_ids\s+=")
+            .unwrap()
+            .is_match(&text),
+        "the error does not point at vpc_ids:\n{text}"
+    );
+    assert!(!text.contains("allowed_all_vpcs"), "{text}");
+    assert_eq!(authorization(emu, cid)["exists"], false);
+}
+
 #[test]
 fn switching_between_all_vpcs_and_a_list_replaces() {
     let emu = aws::emulator();

@@ -742,6 +742,48 @@ resource "privatelink_vpc_endpoint" "{name}" {{
     );
     ws.assert_plan_empty();
 
+    // b stops admitting the VPC: it leaves the group, which a still uses, so
+    // the group stays (deleting it would wait out b's update timeout).
+    let b_without_group = format!(
+        r#"
+resource "privatelink_vpc_endpoint" "b" {{
+  service_name = {service:?}
+  vpc_id       = {vpc:?}
+  subnet_ids   = [{subnet:?}]
+  timeouts {{
+    update = "15s"
+    delete = "15s"
+  }}
+}}
+"#,
+        service = w.service_name,
+        vpc = w.vpc_id,
+        subnet = w.subnets[1].0,
+    );
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}{b_without_group}",
+            emu.provider_block(),
+            endpoint("a", &w.subnets[0].0)
+        ),
+    );
+    ws.apply_says("0 added, 1 changed, 0 destroyed");
+    let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    assert_eq!(ingress(&groups[0]), grid(&[443], &w.cidrs));
+    let state = ws.state();
+    let b = state["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| {
+            rs.iter()
+                .find(|r| r["address"] == "privatelink_vpc_endpoint.b")
+        })
+        .map(|r| r["values"].clone())
+        .unwrap_or_else(|| panic!("no endpoint b in state: {state}"));
+    assert_eq!(b["owned_security_group_id"], Value::Null, "{b}");
+    ws.assert_plan_empty();
+
     // One at a time, as when more endpoints share the group than Terraform
     // runs in parallel: the first must not wait for the second.
     ws.ok(&[

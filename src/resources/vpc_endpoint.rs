@@ -546,8 +546,15 @@ impl Resource<ProviderData> for VpcEndpointResource {
             }
             update_tags(&aws.ec2, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
             if let (None, Some(sg)) = (&owned, &old.owned_security_group_id) {
-                let timeout = Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT);
-                delete_group(aws, ctx, sg, timeout).await?;
+                // Another endpoint to the service from this VPC still uses
+                // the shared group: it stays for that one to delete.
+                if endpoints_using_group(aws, &new.vpc_id, sg, Some(&id))
+                    .await?
+                    .is_empty()
+                {
+                    let timeout = Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT);
+                    delete_group(aws, ctx, sg, timeout).await?;
+                }
             }
             let timeout = Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT);
             wait_settled(aws, ctx, &id, true, timeout).await?;
@@ -599,9 +606,14 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 timeout,
                 Duration::from_millis(200),
                 ctx.stopped(),
+                // Until gone, not merely `deleting`: its network interfaces
+                // and private DNS names are released only then, and what is
+                // destroyed next (the subnets, a replacement with the same
+                // private DNS) needs them released.
                 || async {
-                    match describe(aws, id).await? {
+                    match endpoint(aws, id).await? {
                         None => Ok(Ok(())),
+                        Some(e) if is_gone(&e) => Ok(Ok(())),
                         Some(e) => Ok(Err(e
                             .state()
                             .map(|s| s.as_str().to_string())
@@ -1463,6 +1475,11 @@ async fn endpoint(aws: &AwsClients, id: &str) -> Result<Option<VpcEndpoint>, Dia
         .get(id.to_string(), |ids| describe_endpoints(aws, ids))
         .await?;
     Ok(endpoints.get(id).cloned())
+}
+
+/// Gone for good.
+fn is_gone(e: &VpcEndpoint) -> bool {
+    matches!(e.state().map(|s| s.as_str()), Some("deleted" | "Deleted"))
 }
 
 /// Gone or going.

@@ -249,6 +249,8 @@ fn lifecycle_create_update_import_drift_destroy() {
 
     // Import the same grant elsewhere: every attribute matches.
     assert_import_matches(&emu, &ws, TYPE, &id);
+    // Redshift matches cluster identifiers without regard to case.
+    assert_import_matches(&emu, &ws, TYPE, &id.to_uppercase());
     // What is missing is named: the cluster, or the grant on it.
     let other = copy_of(&emu, &main_tf(&ws));
     other.init();

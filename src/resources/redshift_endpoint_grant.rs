@@ -478,9 +478,13 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             )
             .into());
         };
+        // Redshift stores identifiers in lower case and matches them without
+        // regard to case, as the configuration's lower-case rule reflects.
+        let cluster = cluster.to_ascii_lowercase();
+        let cluster = cluster.as_str();
         let aws = ctx.data.aws().await?;
         let defaults = State {
-            id: Some(id.to_string()),
+            id: Some(format!("{cluster}:{account}")),
             cluster_identifier: cluster.to_string(),
             grantee_account: account.to_string(),
             force_revoke: Some(false),

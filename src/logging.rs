@@ -3,9 +3,9 @@
 //! `2006-01-02T15:04:05.000000Z07:00`), `@module` and the event's fields.
 //!
 //! Quiet by default: the level comes from `TF_LOG_PROVIDER`, else `TF_LOG`
-//! (TRACE, DEBUG, INFO, WARN, ERROR; JSON means TRACE). Unset or anything
-//! else means no subscriber at all, so disabled logging costs one relaxed
-//! atomic load per call site. Our own events follow the chosen level; those
+//! (TRACE, DEBUG, INFO, WARN, ERROR; JSON or any other value means TRACE,
+//! as Terraform reads them). Unset, empty or OFF means no subscriber at all,
+//! so disabled logging costs one relaxed atomic load per call site. Our own events follow the chosen level; those
 //! of dependencies (h2, hyper, tonic, rustls) stop at INFO unless the level
 //! is TRACE, so DEBUG stays readable.
 
@@ -22,15 +22,17 @@ use tracing_subscriber::Layer;
 /// The `@module` of every line.
 pub const MODULE: &str = "privatelink";
 
-/// Parses a `TF_LOG`-style value (case-insensitive).
+/// Parses a `TF_LOG`-style value (case-insensitive); `None` is OFF.
+/// Terraform takes a value that names no level (`TF_LOG=1`) as TRACE, so
+/// the provider logs what Terraform's own log around it shows.
 pub fn parse_level(value: &str) -> Option<Level> {
     match value.trim().to_ascii_uppercase().as_str() {
-        "TRACE" | "JSON" => Some(Level::TRACE),
+        "" | "OFF" => None,
         "DEBUG" => Some(Level::DEBUG),
         "INFO" => Some(Level::INFO),
         "WARN" => Some(Level::WARN),
         "ERROR" => Some(Level::ERROR),
-        _ => None,
+        _ => Some(Level::TRACE),
     }
 }
 
@@ -262,7 +264,8 @@ mod tests {
         assert_eq!(parse_level("WARN"), Some(Level::WARN));
         assert_eq!(parse_level("ERROR"), Some(Level::ERROR));
         assert_eq!(parse_level("OFF"), None);
-        assert_eq!(parse_level("1"), None);
+        assert_eq!(parse_level("off"), None);
+        assert_eq!(parse_level("1"), Some(Level::TRACE));
         assert_eq!(parse_level(""), None);
     }
 

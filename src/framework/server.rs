@@ -716,7 +716,8 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         _req: Request<pb::stop::Request>,
     ) -> Result<Response<pb::stop::Response>, Status> {
         tracing::info!("stop requested by terraform");
-        let _ = self.stop.send(true);
+        // Kept even when no call is listening now: later calls must see it.
+        self.stop.send_replace(true);
         Ok(Response::new(pb::stop::Response::default()))
     }
 }

@@ -202,14 +202,26 @@ fn two_phases_keep_foreign_rules_and_statement_byte_for_byte() {
         st["Resource"],
         format!("arn:aws:s3:::{bucket}/{PREFIX}/*").as_str()
     );
+    // One CIDR is written as S3 stores it: a string, not a list.
     assert_eq!(
         st["Condition"]["NotIpAddress"]["aws:SourceIp"],
-        json!(["203.0.113.0/24"])
+        json!("203.0.113.0/24")
     );
 
     emu.clear_requests();
     ws.assert_plan_empty();
     let refresh_calls = calls(&emu);
+
+    // The same condition as a one-element list (as an earlier release wrote
+    // it) reads the same: no diff, no rewrite of the shared policy.
+    let as_list = policy.replace(
+        r#""aws:SourceIp":"203.0.113.0/24""#,
+        r#""aws:SourceIp":["203.0.113.0/24"]"#,
+    );
+    assert_ne!(as_list, policy);
+    emu.s3_fixture(&["put-policy-raw", &bucket, &as_list]);
+    ws.assert_plan_empty();
+    emu.s3_fixture(&["put-policy-raw", &bucket, &policy]);
 
     // Phase two: the vendor has created its side and shows a user ARN and
     // an external ID; the trust changes in place, the allowlist widens.

@@ -299,8 +299,36 @@ fn allowlist_statement(
         "Principal": {"AWS": role_arn},
         "Action": "s3:*",
         "Resource": format!("arn:{partition}:s3:::{bucket}/{prefix}/*"),
-        "Condition": {"NotIpAddress": {"aws:SourceIp": sorted(cidrs.to_vec())}}
+        "Condition": {"NotIpAddress": {"aws:SourceIp": source_ips(cidrs)}}
     }))
+}
+
+/// S3 stores a one-element condition list as a plain string and returns it
+/// so: one CIDR is written that way, and read back either way, so that what
+/// was written and what S3 returns compare equal instead of a diff on every
+/// plan and a policy rewrite on every apply.
+fn source_ips(cidrs: &[String]) -> serde_json::Value {
+    match sorted(cidrs.to_vec()).as_slice() {
+        [one] => json!(one),
+        all => json!(all),
+    }
+}
+
+/// The allowlist condition of a statement read from S3, in the form
+/// `allowlist_statement` writes.
+fn normalise_source_ips(statement: &mut serde_json::Value) {
+    if let Some(ips) = statement.pointer_mut("/Condition/NotIpAddress/aws:SourceIp") {
+        let cidrs = match &*ips {
+            serde_json::Value::Array(a) => {
+                a.iter().map(|x| x.as_str().map(str::to_string)).collect()
+            }
+            serde_json::Value::String(s) => Some(vec![s.clone()]),
+            _ => None,
+        };
+        if let Some(cidrs) = cidrs {
+            *ips = source_ips(&cidrs);
+        }
+    }
 }
 
 /// The (principal, external ID) of a trust policy of the runbook's shape.
@@ -603,10 +631,11 @@ fn merge_statement(
 fn find_statement(policy: &str, sid: &str) -> Option<(String, Option<Vec<String>>)> {
     let scan = scan_statements(policy).ok()?;
     scan.items.iter().find_map(|&(s, e)| {
-        let v: serde_json::Value = serde_json::from_str(&policy[s..e]).ok()?;
+        let mut v: serde_json::Value = serde_json::from_str(&policy[s..e]).ok()?;
         if v.get("Sid")?.as_str()? != sid {
             return None;
         }
+        normalise_source_ips(&mut v);
         let cidrs = v
             .get("Condition")
             .and_then(|c| c.get("NotIpAddress"))
@@ -2481,6 +2510,34 @@ mod tests {
     }
 
     const FOREIGN: &str = "{\n  \"Version\": \"2012-10-17\",\n  \"Id\": \"team\",\n  \"Statement\": [\n    {\n      \"Sid\": \"TeamRead\", \"Effect\": \"Allow\",\n      \"Principal\": {\"AWS\": \"arn:aws:iam::123456789012:root\"},\n      \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::b/p/*\", \"Note\": \"[{\\\"Sid\\\":\\\"x\\\"}]\"\n    }\n  ]\n}";
+
+    #[test]
+    fn one_allowed_cidr_reads_the_same_as_a_string_or_a_list() {
+        let one = ["198.51.100.17/32".to_string()];
+        let ours = allowlist_statement("Mine", "arn:aws:iam::1:role/r", "aws", "b", "p", &one);
+        assert!(
+            ours.contains(r#""aws:SourceIp":"198.51.100.17/32""#),
+            "{ours}"
+        );
+        let as_list = ours.replace(
+            r#""aws:SourceIp":"198.51.100.17/32""#,
+            r#""aws:SourceIp":["198.51.100.17/32"]"#,
+        );
+        for written in [&ours, &as_list] {
+            let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{written}]}}"#);
+            let (found, cidrs) = find_statement(&policy, "Mine").unwrap();
+            assert_eq!(found, ours);
+            assert_eq!(cidrs, Some(one.to_vec()));
+        }
+        let two = ["198.51.100.0/24".to_string(), "192.0.2.1/32".to_string()];
+        let ours = allowlist_statement("Mine", "arn:aws:iam::1:role/r", "aws", "b", "p", &two);
+        assert!(
+            ours.contains(r#""aws:SourceIp":["192.0.2.1/32","198.51.100.0/24"]"#),
+            "{ours}"
+        );
+        let policy = format!(r#"{{"Statement":[{ours}]}}"#);
+        assert_eq!(find_statement(&policy, "Mine").unwrap().0, ours);
+    }
 
     #[test]
     fn statements_merge_beside_others_and_leave_them_byte_for_byte() {

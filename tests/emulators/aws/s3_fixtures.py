@@ -14,6 +14,8 @@ prints them as one JSON value on stdout (the same convention as fixtures.py).
             -> {"xml": body or null, "rules": [<CORSRule> fragment, ...]}
     python s3_fixtures.py URL cors BUCKET  -> [rule as boto3 parses it, ...] ([] when none)
     python s3_fixtures.py URL policy-raw BUCKET -> {"policy": text or null}
+    python s3_fixtures.py URL put-policy-raw BUCKET TEXT -> {"put": bucket}
+        (the bucket policy set to TEXT as given, e.g. in the form S3 returns)
     python s3_fixtures.py URL edit-cors BUCKET ID_OR_#INDEX MAX_AGE
             -> {"edited": selector}   (out-of-band change of one rule's MaxAgeSeconds)
     python s3_fixtures.py URL role ROLE_NAME
@@ -183,6 +185,9 @@ def main(argv):
         result = cors(url, args[0])
     elif cmd == "policy-raw":
         result = policy_raw(url, args[0])
+    elif cmd == "put-policy-raw":
+        client(url, "s3").put_bucket_policy(Bucket=args[0], Policy=args[1])
+        result = {"put": args[0]}
     elif cmd == "edit-cors":
         result = edit_cors(url, args[0], args[1], int(args[2]))
     elif cmd == "role":

@@ -79,7 +79,7 @@ fn reject_null_elements(value: &Value, path: &AttributePath, diags: &mut Diagnos
             at,
             format!("Null element in {name}"),
             format!(
-                "Every element of {name} needs a value, but one is null. It usually comes from a reference to an attribute that has no value (a fact not published for this region, say): give it one, or drop the nulls with compact() if leaving them out is what you mean."
+                "Every element of {name} needs a value, but this one is null. A null here usually comes from a reference to an attribute that has no value (a fact the source does not publish for this region, say): set the value explicitly."
             ),
         );
     }

@@ -475,6 +475,80 @@ data "privatelink_vendor" "sigma_south" {
     assert_eq!(authorization(emu, cid)["exists"], false);
 }
 
+/// The onboarding module for a vendor whose Redshift facts the catalog does
+/// not publish (Segment's CSM hands out its Edge account and VPC): planned
+/// with the account and VPC given as inputs; without them, the plan stops on
+/// vpc_ids instead of granting every VPC of the account.
+#[test]
+fn the_onboarding_module_grants_the_account_and_vpc_the_vendor_hands_out() {
+    let emu = aws::emulator();
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap();
+    let nlb = emu.fixture(&["nlb", "--name", "segment-warehouse"]);
+    let module = |extra: &str| {
+        format!(
+            r#"
+module "segment" {{
+  source = "./vendor-onboarding"
+
+  vendor                      = "segment"
+  nlb_arn                     = {nlb:?}
+  vendor_principal_arn        = "arn:aws:iam::111122223333:role/segment-edge"
+  redshift_cluster_identifier = {cid:?}
+{extra}}}
+"#,
+            nlb = nlb["nlb_arn"].as_str().unwrap(),
+        )
+    };
+    let ws = workspace(
+        emu,
+        &module("  redshift_grantee_account = \"111122223333\"\n  redshift_vpc_id = \"vpc-0123456789abcdef0\"\n"),
+    );
+    let source = terraform::repo_root().join("examples/vendor-onboarding");
+    let copy = ws.path().join("vendor-onboarding");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in std::fs::read_dir(&source).unwrap() {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "tf") {
+            std::fs::copy(&f, copy.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    ws.init();
+    ws.ok(&["plan", "-no-color", "-input=false", "-out=tfplan"]);
+    let shown = ws.ok(&["show", "-json", "tfplan"]);
+    let plan: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    let grant = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == TYPE)
+        .unwrap_or_else(|| panic!("no grant planned: {plan}"));
+    let after = &grant["change"]["after"];
+    assert_eq!(after["grantee_account"], "111122223333", "{after}");
+    assert_eq!(
+        after["vpc_ids"],
+        serde_json::json!(["vpc-0123456789abcdef0"])
+    );
+    assert_eq!(after["allowed_all_vpcs"], false, "{after}");
+
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            module("  redshift_grantee_account = \"111122223333\"\n")
+        ),
+    );
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all().contains("Error: Null element in vpc_ids"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(authorization(emu, cid)["exists"], false);
+}
+
 #[test]
 fn switching_between_all_vpcs_and_a_list_replaces() {
     let emu = aws::emulator();

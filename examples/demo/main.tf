@@ -66,7 +66,7 @@ variable "snowflake_subnet_ids" {
 }
 
 variable "sigma_endpoint_id" {
-  description = "The VPC endpoint ID Sigma sends back after connecting; empty until then."
+  description = "The ID of Sigma's VPC endpoint, pending acceptance on the service once Sigma has connected; empty until then."
   type        = string
   default     = ""
 }

@@ -38,8 +38,9 @@ resource "privatelink_endpoint_service" "this" {
   tags = merge(var.tags, { Name = "${var.vendor}-privatelink" })
 }
 
-# The vendor connects with the service name in vendor_handoff and sends back
-# its endpoint ID; only that connection is accepted.
+# The vendor connects with the service name in vendor_handoff; its endpoint
+# then shows, pending acceptance, among the service's endpoint connections.
+# Only the one whose ID is given is accepted.
 resource "privatelink_endpoint_connection_accepter" "vendor" {
   count = var.vendor_endpoint_id == "" ? 0 : 1
 
@@ -53,11 +54,13 @@ resource "privatelink_redshift_endpoint_grant" "vendor" {
   count = var.redshift_cluster_identifier == "" ? 0 : 1
 
   cluster_identifier = var.redshift_cluster_identifier
-  grantee_account    = data.privatelink_vendor.this.aws_account_id
-  # Only the VPC the vendor's runbook names for this region, never all of
-  # its account's VPCs (coalesce fails the plan where the catalog has none).
-  vpc_ids      = [coalesce(data.privatelink_vendor.this.redshift_vpc_id)]
-  force_revoke = var.redshift_force_revoke
+  # The catalog's account and the VPC its runbook names for this region, or
+  # the ones the vendor hands out (Segment's Edge account and VPC; Sigma's
+  # support for a region outside its table). Never all of the account's
+  # VPCs: where neither gives a VPC, the plan stops on vpc_ids.
+  grantee_account = var.redshift_grantee_account != "" ? var.redshift_grantee_account : data.privatelink_vendor.this.aws_account_id
+  vpc_ids         = [var.redshift_vpc_id != "" ? var.redshift_vpc_id : data.privatelink_vendor.this.redshift_vpc_id]
+  force_revoke    = var.redshift_force_revoke
 }
 
 # --- S3: the vendor's storage integration with your bucket ------------------

@@ -45,7 +45,7 @@ variable "nlb_arn" {
 }
 
 variable "vendor_endpoint_id" {
-  description = "The VPC endpoint ID the vendor sends back once it has connected to the service. Empty (the default) until then; set it and apply to accept that connection, and only that one."
+  description = "The ID of the vendor's VPC endpoint, shown pending acceptance among the service's endpoint connections once the vendor has connected. Empty (the default) until then; set it and apply to accept that connection, and only that one."
   type        = string
   default     = ""
 
@@ -65,6 +65,28 @@ variable "redshift_cluster_identifier" {
   validation {
     condition     = var.redshift_cluster_identifier == "" || (can(regex("^[a-z][a-z0-9-]{0,62}$", var.redshift_cluster_identifier)) && !can(regex("--|-$", var.redshift_cluster_identifier)))
     error_message = "The redshift_cluster_identifier must be empty or a cluster identifier: 1 to 63 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "redshift_grantee_account" {
+  description = "The AWS account to grant, when the catalog does not publish it (Segment's CSM hands out its Edge account ID). Empty (the default): the catalog's."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.redshift_grantee_account == "" || can(regex("^[0-9]{12}$", var.redshift_grantee_account))
+    error_message = "The redshift_grantee_account must be empty or a 12-digit AWS account ID."
+  }
+}
+
+variable "redshift_vpc_id" {
+  description = "The vendor's VPC to grant, when the catalog has none for the provider's region (Segment's CSM hands out its Edge VPC ID; Sigma's support gives one for a region outside its table). Empty (the default): the catalog's."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.redshift_vpc_id == "" || can(regex("^vpc-[0-9a-f]{8,17}$", var.redshift_vpc_id))
+    error_message = "The redshift_vpc_id must be empty or a VPC ID, vpc- followed by hex digits."
   }
 }
 

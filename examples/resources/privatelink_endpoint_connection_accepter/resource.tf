@@ -1,8 +1,9 @@
-# Once Sigma has created its endpoint to your service, it tells you the
-# endpoint ID; accept that connection (and only that one).
+# Once Sigma has created its endpoint to your service, the endpoint shows
+# pending acceptance among the service's endpoint connections; accept that
+# connection (and only that one).
 variable "sigma_vpc_endpoint_id" {
   type        = string
-  description = "The VPC endpoint ID Sigma sent after installing the connection."
+  description = "The ID of Sigma's VPC endpoint, pending acceptance on the service."
 }
 
 resource "privatelink_endpoint_connection_accepter" "sigma" {

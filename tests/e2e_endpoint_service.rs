@@ -134,6 +134,25 @@ fn lifecycle_create_update_import_drift_destroy() {
     // Import the same object elsewhere: every attribute matches.
     assert_import_matches(&emu, &ws, "privatelink_endpoint_service", &id);
 
+    // The home Region may be listed too (it is implied). An import cannot
+    // tell whether the configuration lists it, and plans no change either way.
+    let main = main_tf(&ws).replace(
+        "supported_regions = [\"us-west-2\"]",
+        "supported_regions = [\"us-east-1\", \"us-west-2\"]",
+    );
+    assert!(main.contains("\"us-east-1\", \"us-west-2\""));
+    ws.write("main.tf", &main);
+    ws.apply();
+    ws.assert_plan_empty();
+    let other = copy_of(&emu, &main);
+    other.init();
+    let address = "privatelink_endpoint_service.svc";
+    other.ok(&["import", "-no-color", "-input=false", address, &id]);
+    // (Terraform 1.0's import leaves the outputs to the next apply.)
+    let plan = other.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(!plan.stdout.contains("Plan:"), "{}", plan.stdout);
+    other.ok(&["state", "rm", "-no-color", address]);
+
     // Deleted out of band: the next plan re-creates it.
     emu.fixture(&["delete-service", &id]);
     let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);

@@ -216,6 +216,9 @@ impl Resource<ProviderData> for EndpointService {
                     plan.set("private_dns_name_configuration", prior);
                 }
             }
+            if let Some(home) = ctx.and_then(|c| c.data.config.region.as_deref()) {
+                keep_regions_differing_only_by_home(plan, home);
+            }
         }
         // The hand-off changes only when what it is made of changes.
         let inputs_changed = plan.is_create()
@@ -229,7 +232,6 @@ impl Resource<ProviderData> for EndpointService {
                 plan.set("vendor_handoff", prior);
             }
         }
-        let _ = ctx;
     }
 
     async fn create(
@@ -503,6 +505,38 @@ fn to_value(s: &State, r: &EndpointService) -> Result<Value, Diagnostics> {
 
 fn to_result(s: &State, r: &EndpointService) -> ApplyResult {
     to_value(s, r).into()
+}
+
+/// The home Region is implied, so listing it or not is the same service.
+/// State holds it only when the configuration did (an import cannot know,
+/// and leaves it out): a plan that differs from state only by it keeps
+/// state's set, as Terraform allows for a configured value.
+fn keep_regions_differing_only_by_home(plan: &mut PlanContext, home: &str) {
+    let regions = |v: Option<&Value>| -> Option<std::collections::BTreeSet<String>> {
+        let v = v?;
+        if !v.is_fully_known() {
+            return None;
+        }
+        v.elements()?
+            .iter()
+            .map(|r| r.as_str().map(str::to_string))
+            .collect()
+    };
+    let (Some(planned), Some(prior)) = (
+        regions(plan.planned.get("supported_regions")),
+        regions(plan.prior.get("supported_regions")),
+    ) else {
+        return;
+    };
+    if planned != prior && planned.contains(home) && !prior.contains(home) {
+        let mut with_home = prior;
+        with_home.insert(home.to_string());
+        if with_home == planned {
+            if let Some(p) = plan.prior.get("supported_regions").cloned() {
+                plan.set("supported_regions", p);
+            }
+        }
+    }
 }
 
 /// Creates the service with the plan's ClientTokens (`client_token`): a

@@ -974,7 +974,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 .attribute(computed("id", Type::String, "`BUCKET/PREFIX/ROLE_NAME`, the import ID."))
                 .attribute(
                     Attribute::required("bucket", Type::String)
-                        .description("Name of the existing bucket the vendor writes to. Checked at plan time.")
+                        .description("Name of the existing bucket the vendor writes to. Checked at plan time. When the bucket is created in the same configuration, reference its computed ID (`aws_s3_bucket.x.id`): the plan-time check then waits for apply instead of reporting the bucket missing.")
                         .requires_replace()
                         .validate(bucket_name()),
                 )

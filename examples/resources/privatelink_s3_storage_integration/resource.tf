@@ -21,10 +21,8 @@ resource "privatelink_s3_storage_integration" "sigma" {
   # prefix) object access from anywhere but Sigma's cluster IPs and yours.
   allowed_source_cidrs = ["203.0.113.0/24", "198.51.100.17/32"]
 
-  # The CORS rule takes the runbook's settings; override any of them here.
-  cors {
-    max_age_seconds = 3600
-  }
+  # The CORS rule takes the runbook's settings. To override any of them,
+  # add a cors block, e.g. cors { max_age_seconds = 600 }.
 
   tags = {
     Team = "data-platform"

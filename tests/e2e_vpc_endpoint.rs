@@ -248,12 +248,13 @@ fn lifecycle_create_update_import_drift_destroy() {
     // Import the same endpoint elsewhere: every attribute matches.
     assert_import_matches(&emu, &ws, "privatelink_vpc_endpoint", &id);
 
-    // Deleted out of band: the next plan re-creates it, reusing the group.
+    // Deleted out of band: state keeps the owned group, and the next plan
+    // replaces the endpoint (and the group with it).
     emu.fixture(&["delete-endpoint", &id]);
     let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert!(
-        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
+        plan.stdout.contains("1 to add, 0 to change, 1 to destroy"),
         "{}",
         plan.stdout
     );
@@ -521,7 +522,7 @@ fn replace_and_recreate_after_deletion_make_new_endpoints() {
     let second = id(&ws);
     assert_ne!(first, second);
     emu.fixture(&["delete-endpoint", &second]);
-    ws.apply_says("1 added, 0 changed, 0 destroyed");
+    ws.apply_says("1 added, 0 changed, 1 destroyed");
     let third = id(&ws);
     assert!(
         third != first && third != second,
@@ -529,6 +530,9 @@ fn replace_and_recreate_after_deletion_make_new_endpoints() {
     );
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([third]));
     ws.assert_plan_empty();
+    // Deleted out of band, then destroyed: the owned group goes too, rather
+    // than staying behind in the VPC.
+    emu.fixture(&["delete-endpoint", &third]);
     ws.destroy();
     assert_vpc_left_empty(&emu, &w.vpc_id);
 }

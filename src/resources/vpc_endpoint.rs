@@ -222,6 +222,12 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 plan.set("policy", old);
             }
         }
+        // Only the owned group is left (see `orphaned_group`): the endpoint
+        // is made anew, and the group with it.
+        if !plan.is_create() && plan.prior.get("id").is_none_or(Value::is_null) {
+            plan.set_unknown("id");
+            plan.require_replace(AttributePath::attr("id"));
+        }
         let subnets_changed = plan.is_create() || plan.changed("subnet_ids");
         if subnets_changed {
             plan.set_unknown("network_interface_ids");
@@ -431,17 +437,16 @@ impl Resource<ProviderData> for VpcEndpointResource {
     ) -> Result<Option<Value>, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
-        let Some(id) = prior.id.clone() else {
-            // A create that failed after making the owned group: keep it in
-            // state so that it is destroyed rather than forgotten.
-            return match &prior.owned_security_group_id {
-                Some(_) => Ok(Some(state.clone())),
-                None => Ok(None),
-            };
+        let found = match prior.id.clone() {
+            Some(id) => read(aws, &id, &prior).await?,
+            None => None,
         };
-        match read(aws, &id, &prior).await? {
+        match found {
             Some(s) => Ok(Some(to_value(&s, self)?)),
-            None => Ok(None),
+            None => match orphaned_group(aws, &prior).await? {
+                Some(s) => Ok(Some(to_value(&s, self)?)),
+                None => Ok(None),
+            },
         }
     }
 
@@ -1460,6 +1465,27 @@ async fn delete_group(
     )
     .await
     .map_err(|e| wait_error(&format!("{group} to be released"), e))
+}
+
+/// With the endpoint gone (deleted outside Terraform, or a create that
+/// failed after making the owned group), the state that keeps that group,
+/// with no endpoint ID: destroy then deletes it and the next apply replaces
+/// the endpoint, where forgetting it would leave it in the VPC (and a VPC
+/// with it cannot be deleted). None when there is no such group.
+async fn orphaned_group(aws: &AwsClients, prior: &State) -> Result<Option<State>, Diagnostics> {
+    let Some(group) = &prior.owned_security_group_id else {
+        return Ok(None);
+    };
+    if !describe_groups(aws, vec![group.clone()])
+        .await?
+        .contains_key(group)
+    {
+        return Ok(None);
+    }
+    Ok(Some(State {
+        id: None,
+        ..prior.clone()
+    }))
 }
 
 /// The endpoint, unless it is gone (or going).

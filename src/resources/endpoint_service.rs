@@ -427,13 +427,19 @@ impl Resource<ProviderData> for EndpointService {
                 .into());
             }
             let ids: Vec<String> = connected.into_iter().map(|(e, _, _)| e).collect();
-            aws.ec2
+            let out = aws
+                .ec2
                 .reject_vpc_endpoint_connections()
                 .service_id(&id)
                 .set_vpc_endpoint_ids(Some(ids))
                 .send()
                 .await
                 .map_err(|e| aws_error("reject the connected endpoints", &e))?;
+            // A rejection AWS refused would otherwise surface as a vaguer
+            // failure of the delete below.
+            unsuccessful("reject the connected endpoints", out.unsuccessful(), |_| {
+                false
+            })?;
         }
         let out = aws
             .ec2
@@ -787,20 +793,22 @@ async fn from_configuration(
     let principals = match known_principals {
         Some(p) => p,
         None => {
-            let perms = aws
+            let mut principals = Vec::new();
+            let mut pages = aws
                 .ec2
                 .describe_vpc_endpoint_service_permissions()
                 .service_id(id)
-                .send()
-                .await
-                .map_err(|e| aws_error("read the allowed principals", &e))?;
-            sorted(
-                perms
-                    .allowed_principals()
-                    .iter()
-                    .filter_map(|p| p.principal().map(str::to_string))
-                    .collect(),
-            )
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| aws_error("read the allowed principals", &e))?;
+                principals.extend(
+                    page.allowed_principals()
+                        .iter()
+                        .filter_map(|p| p.principal().map(str::to_string)),
+                );
+            }
+            sorted(principals)
         }
     };
     let azs = sorted(c.availability_zones().to_vec());

@@ -551,7 +551,8 @@ resource "privatelink_vpc_endpoint" "partner" {
   subnet_ids   = ["subnet-0123456789abcdef0"]
   policy       = "[]"
   tags = {
-    "aws:owner" = "platform"
+    "aws:owner"           = "platform"
+    "privatelink:claimed" = "true"
   }
 }
 "#,
@@ -564,6 +565,7 @@ resource "privatelink_vpc_endpoint" "partner" {
     assert!(err.contains("A policy is a JSON object"), "{err}");
     assert!(err.contains("Invalid tag key"), "{err}");
     assert!(err.contains("starts with `aws:`"), "{err}");
+    assert!(err.contains("is the tag the provider sets itself"), "{err}");
 }
 
 #[test]
@@ -949,13 +951,32 @@ fn instances_with_equal_arguments_get_an_endpoint_each() {
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!(sorted));
+
+    // A third instance added in a later run sends the same tokens, in
+    // another process: AWS answers with an endpoint the others hold, which
+    // it must not take as its own.
+    let main = main_tf(&ws).replace("count = 2", "count = 3");
+    assert!(main.contains("count = 3"));
+    ws.write("main.tf", &main);
+    ws.apply_says("1 added, 0 changed, 0 destroyed");
+    let ids: Vec<String> = ws.outputs()["endpoint"]["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 3, "instances share an endpoint: {ids:?}");
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!(sorted));
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
 
 /// `-replace` of an unchanged endpoint under create_before_destroy: the new
 /// instance's create sends the old endpoint's tokens and AWS answers with
-/// it, so destroying the deposed object must not delete what the state now
-/// holds.
+/// it, which the old instance holds: the replacement is a new endpoint, and
+/// destroying the deposed object never deletes what the state now holds.
 #[test]
 fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     let emu = Emulator::start();
@@ -968,8 +989,10 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     let ws = workspace(&emu, &config);
     ws.init();
     ws.apply();
+    let old = ws.resource_values("privatelink_vpc_endpoint")["id"].clone();
     ws.apply_replacing("privatelink_vpc_endpoint.partner");
     let held = ws.resource_values("privatelink_vpc_endpoint")["id"].clone();
+    assert_ne!(held, old, "-replace kept the same endpoint");
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([held]));
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }

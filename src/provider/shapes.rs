@@ -112,6 +112,13 @@ impl Validator for Tags {
                     format!("{key:?} starts with `aws:`, which AWS keeps for its own tags."),
                 );
             }
+            if key == crate::resources::CLAIM_TAG {
+                diags.error_at(
+                    at.clone(),
+                    "Invalid tag key",
+                    format!("{key:?} is the tag the provider sets itself on what it creates."),
+                );
+            }
             if let Some(text) = v.as_str() {
                 let len = text.chars().count();
                 if len > 256 {

@@ -8,8 +8,8 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{
-    any_of, aws_error, create_with_tokens, diff, ec2_tags, invalid_state, no_id, sorted, tag_map,
-    taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each, Seen,
+    any_of, aws_error, claim, create_with_tokens, diff, ec2_tags, invalid_state, is_claimed, no_id,
+    sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each, Seen,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -160,7 +160,7 @@ impl Resource<ProviderData> for EndpointService {
                         .description("Other Regions whose consumers may connect to the service (cross-Region PrivateLink). The service's own Region is always supported and need not be listed.")
                         .validate(each(aws_region())),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service.").validate(aws_tags()))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service. The provider also tags a service it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own.").validate(aws_tags()))
                 .attribute(
                     Attribute::optional("force_destroy", Type::Bool)
                         .description("On destroy, reject every connected endpoint first instead of failing while endpoints are connected.")
@@ -280,6 +280,7 @@ impl Resource<ProviderData> for EndpointService {
             Ok(s) => state = s,
             Err(d) => return partial(&state, d),
         }
+        claim(&aws.ec2, &id).await;
         to_result(&state, self)
     }
 
@@ -584,6 +585,7 @@ async fn create_service(
     let look = |id: String| async move {
         Ok(match configuration(aws, &id).await? {
             Some(c) if is_deleted(&c) => Seen::Deleted,
+            Some(c) if is_claimed(c.tags()) => Seen::Claimed,
             Some(_) => Seen::Live,
             None => Seen::NotFound,
         })

@@ -261,9 +261,38 @@ pub fn tokens_spent(what: &str) -> Diagnostics {
     .into()
 }
 
+/// The tag a create sets on its object once the object is its instance's
+/// for good. Tokens repeat across runs for equal plans, so AWS may answer a
+/// token with an object another instance holds: a sibling added later with
+/// equal arguments, or the object a create_before_destroy replacement
+/// replaces. An object with this tag is never one a lost answer made, so
+/// the create moves on to its next token. Left out of `tags`.
+pub const CLAIM_TAG: &str = "privatelink:claimed";
+
+/// Whether an object's tags show that an instance holds it.
+pub fn is_claimed(tags: &[aws_sdk_ec2::types::Tag]) -> bool {
+    tags.iter().any(|t| t.key() == Some(CLAIM_TAG))
+}
+
+/// Marks a created object as held (`CLAIM_TAG`). Done last, once nothing of
+/// the create can fail: an apply killed before it leaves the object
+/// unclaimed, for the next apply's create to adopt. A failure here only
+/// weakens that protection, so it is logged rather than failing the apply.
+pub async fn claim(ec2: &aws_sdk_ec2::Client, id: &str) {
+    let tag = aws_sdk_ec2::types::Tag::builder()
+        .key(CLAIM_TAG)
+        .value("true")
+        .build();
+    if let Err(e) = ec2.create_tags().resources(id).tags(tag).send().await {
+        tracing::warn!(id, error = %error_text(&e), "claim tag not set");
+    }
+}
+
 /// What a describe shows of an object a create just answered.
 pub enum Seen {
     Live,
+    /// Live, but another instance holds it (`CLAIM_TAG`).
+    Claimed,
     /// In a deleted (or deleting) state: its token was spent before.
     Deleted,
     /// Not found: deleted long enough ago to be gone, or (EC2 being
@@ -328,7 +357,7 @@ where
         loop {
             match look(id.clone()).await? {
                 Seen::Live if take(&id) => return Ok(id),
-                Seen::Live | Seen::Deleted => break,
+                Seen::Live | Seen::Claimed | Seen::Deleted => break,
                 Seen::NotFound if since.elapsed() >= LISTED_WITHIN => break,
                 Seen::NotFound => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
             }
@@ -353,9 +382,10 @@ pub fn ec2_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<aws_sd
         .collect()
 }
 
-/// Tags EC2 returned, as a map.
+/// Tags EC2 returned, as a map, without the provider's own `CLAIM_TAG`.
 pub fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> std::collections::BTreeMap<String, String> {
     tags.iter()
+        .filter(|t| t.key() != Some(CLAIM_TAG))
         .filter_map(|t| {
             Some((
                 t.key()?.to_string(),

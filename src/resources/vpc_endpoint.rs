@@ -11,8 +11,8 @@
 //! shows as a change.
 
 use super::{
-    any_of, aws_error, create_with_tokens, described_by_id, diff, ec2_tags,
-    endpoint_service_detail, invalid_state, is_not_found, no_id, sorted, tag_map,
+    any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
+    endpoint_service_detail, invalid_state, is_claimed, is_not_found, no_id, sorted, tag_map,
     taken_by_a_create, update_tags, wait_error, Seen,
 };
 use crate::framework::plan::PlanContext;
@@ -140,7 +140,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint.").validate(aws_tags()))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own.").validate(aws_tags()))
                 .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
                 .attribute(
                     Attribute::computed("dns_entries", Type::list(dns_entry_type()))
@@ -417,7 +417,10 @@ impl Resource<ProviderData> for VpcEndpointResource {
             Err(d) => return partial(&state, d),
         };
         match from_endpoint(aws, settled, &state).await {
-            Ok(Some(s)) => to_value(&s, self).into(),
+            Ok(Some(s)) => {
+                claim(&aws.ec2, &id).await;
+                to_value(&s, self).into()
+            }
             Ok(None) => partial(
                 &state,
                 Diagnostic::error(
@@ -762,6 +765,7 @@ async fn create_endpoint(
     let look = |id: String| async move {
         Ok(match endpoint(aws, &id).await? {
             Some(e) if is_deleted(&e) => Seen::Deleted,
+            Some(e) if is_claimed(e.tags()) => Seen::Claimed,
             Some(_) => Seen::Live,
             None => Seen::NotFound,
         })

@@ -312,7 +312,7 @@ fn terraform_header() -> &'static str {
 
 /// Every resource the full module (both phases) manages.
 const RESOURCES: [&str; 6] = [
-    "module.sigma.privatelink_endpoint_service.this",
+    "module.sigma.privatelink_endpoint_service.this[0]",
     "module.sigma.privatelink_endpoint_connection_accepter.vendor[0]",
     "module.sigma.privatelink_redshift_endpoint_grant.vendor[0]",
     "module.sigma.privatelink_s3_storage_integration.vendor[0]",

@@ -492,17 +492,17 @@ module "segment" {{
   source = "./vendor-onboarding"
 
   vendor                      = "segment"
-  nlb_arn                     = {nlb:?}
   vendor_principal_arn        = "arn:aws:iam::111122223333:role/segment-edge"
   redshift_cluster_identifier = {cid:?}
 {extra}}}
-"#,
-            nlb = nlb["nlb_arn"].as_str().unwrap(),
+"#
         )
     };
+    let with_nlb = format!("  nlb_arn = {:?}\n", nlb["nlb_arn"].as_str().unwrap());
+    // The Redshift-managed route alone: no NLB, no endpoint service.
     let ws = workspace(
         emu,
-        &module("  redshift_grantee_account = \"111122223333\"\n  redshift_vpc_id = \"vpc-0123456789abcdef0\"\n"),
+        &module("  endpoint_service_enabled = false\n  redshift_grantee_account = \"111122223333\"\n  redshift_vpc_id = \"vpc-0123456789abcdef0\"\n"),
     );
     let source = terraform::repo_root().join("examples/vendor-onboarding");
     let copy = ws.path().join("vendor-onboarding");
@@ -523,6 +523,14 @@ module "segment" {{
         .iter()
         .find(|c| c["type"] == TYPE)
         .unwrap_or_else(|| panic!("no grant planned: {plan}"));
+    assert!(
+        !plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "privatelink_endpoint_service"),
+        "{plan}"
+    );
     let after = &grant["change"]["after"];
     assert_eq!(after["grantee_account"], "111122223333", "{after}");
     assert_eq!(
@@ -536,7 +544,9 @@ module "segment" {{
         &format!(
             "{HEADER}{}\n{}",
             emu.provider_block(),
-            module("  redshift_grantee_account = \"111122223333\"\n")
+            module(&format!(
+                "{with_nlb}  redshift_grantee_account = \"111122223333\"\n"
+            ))
         ),
     );
     let out = ws.run(&["plan", "-no-color", "-input=false"]);

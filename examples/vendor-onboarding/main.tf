@@ -2,9 +2,9 @@
 # the way the vendor's runbooks describe it, with the vendor's published
 # facts from the provider's catalog instead of pasted IDs:
 #
-#   - an endpoint service on your Network Load Balancer that allows the
-#     vendor's principal, and the acceptance of the vendor's connection once
-#     the vendor has made it (vendor_endpoint_id);
+#   - optionally, an endpoint service on your Network Load Balancer that
+#     allows the vendor's principal, and the acceptance of the vendor's
+#     connection once the vendor has made it (vendor_endpoint_id);
 #   - optionally, a grant of the vendor's VPC on a Redshift cluster;
 #   - optionally, an S3 storage integration on a bucket, in two phases;
 #   - optionally, the other direction: an interface endpoint to the Snowflake
@@ -26,7 +26,12 @@ locals {
 
 # --- PrivateLink: publish the NLB to the vendor, accept its connection ------
 
+# Switched by a flag rather than by nlb_arn, which is often an ARN known
+# only after apply. Off: a Redshift RA3 cluster the vendor reaches through
+# a Redshift-managed endpoint, say, needs no service.
 resource "privatelink_endpoint_service" "this" {
+  count = var.endpoint_service_enabled ? 1 : 0
+
   network_load_balancer_arns = [var.nlb_arn]
   # The vendor's principal from the catalog, or vendor_principal_arn where
   # the catalog has none (coalesce fails the plan when both are missing).
@@ -42,9 +47,9 @@ resource "privatelink_endpoint_service" "this" {
 # then shows, pending acceptance, among the service's endpoint connections.
 # Only the one whose ID is given is accepted.
 resource "privatelink_endpoint_connection_accepter" "vendor" {
-  count = var.vendor_endpoint_id == "" ? 0 : 1
+  count = var.endpoint_service_enabled && var.vendor_endpoint_id != "" ? 1 : 0
 
-  service_id      = privatelink_endpoint_service.this.id
+  service_id      = privatelink_endpoint_service.this[0].id
   vpc_endpoint_id = var.vendor_endpoint_id
 }
 

@@ -1,21 +1,21 @@
 output "vendor_handoff" {
-  description = "Everything the vendor's forms ask for, ready to paste. privatelink: service_name, availability_zone_ids and region of the endpoint service. redshift: cluster_identifier, region, account (the cluster owner's) and availability_zone_ids of the cluster; null without redshift_cluster_identifier. storage_integration: role_arn and bucket_path; null without bucket."
+  description = "Everything the vendor's forms ask for, ready to paste. privatelink: service_name, availability_zone_ids and region of the endpoint service; null when endpoint_service_enabled is false. redshift: cluster_identifier, region, account (the cluster owner's) and availability_zone_ids of the cluster; null without redshift_cluster_identifier. storage_integration: role_arn and bucket_path; null without bucket."
   value = {
     vendor              = data.privatelink_vendor.this.display_name
-    privatelink         = privatelink_endpoint_service.this.vendor_handoff
+    privatelink         = one(privatelink_endpoint_service.this[*].vendor_handoff)
     redshift            = one(privatelink_redshift_endpoint_grant.vendor[*].vendor_handoff)
     storage_integration = one(privatelink_s3_storage_integration.vendor[*].vendor_handoff)
   }
 }
 
 output "endpoint_service_id" {
-  description = "The endpoint service's ID (vpce-svc-...)."
-  value       = privatelink_endpoint_service.this.id
+  description = "The endpoint service's ID (vpce-svc-...); null when endpoint_service_enabled is false."
+  value       = one(privatelink_endpoint_service.this[*].id)
 }
 
 output "vendor_connection" {
-  description = "The vendor's endpoint connection once accepted: state (available) and owner (the vendor's account); null while vendor_endpoint_id is empty."
-  value = var.vendor_endpoint_id == "" ? null : {
+  description = "The vendor's endpoint connection once accepted: state (available) and owner (the vendor's account); null while vendor_endpoint_id is empty, or when endpoint_service_enabled is false."
+  value = length(privatelink_endpoint_connection_accepter.vendor) == 0 ? null : {
     vpc_endpoint_id = privatelink_endpoint_connection_accepter.vendor[0].vpc_endpoint_id
     state           = privatelink_endpoint_connection_accepter.vendor[0].state
     owner           = privatelink_endpoint_connection_accepter.vendor[0].vpc_endpoint_owner

@@ -34,13 +34,20 @@ variable "tags" {
 
 # --- PrivateLink: your service, the vendor's connection ---------------------
 
+variable "endpoint_service_enabled" {
+  description = "Publish nlb_arn to the vendor as an endpoint service (the default). False: no endpoint service, e.g. for a Redshift RA3 cluster the vendor reaches through a Redshift-managed endpoint, or only the storage integration."
+  type        = bool
+  default     = true
+}
+
 variable "nlb_arn" {
-  description = "ARN of the Network Load Balancer in front of the database the vendor reaches; the endpoint service is created on it."
+  description = "ARN of the Network Load Balancer in front of the database the vendor reaches; the endpoint service is created on it. Needed unless endpoint_service_enabled is false."
   type        = string
+  default     = ""
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:loadbalancer/net/[^/]+/[^/]+$", var.nlb_arn))
-    error_message = "The nlb_arn must be a Network Load Balancer's ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/net/NAME/ID); PrivateLink serves no other kind."
+    condition     = var.nlb_arn == "" || can(regex("^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:loadbalancer/net/[^/]+/[^/]+$", var.nlb_arn))
+    error_message = "The nlb_arn must be empty or a Network Load Balancer's ARN (arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/net/NAME/ID); PrivateLink serves no other kind."
   }
 }
 

@@ -9,7 +9,9 @@
 /// Where a vendor offers PrivateLink connections.
 pub enum Regions {
     /// Every AWS commercial region with PrivateLink (Sigma: "all Amazon
-    /// regions with PrivateLink support").
+    /// regions with PrivateLink support"): those listed, and one opened
+    /// since, by its commercial-partition shape, so a new region needs no
+    /// new release.
     AllCommercial,
     Only(&'static [&'static str]),
 }
@@ -54,6 +56,7 @@ pub const AWS_COMMERCIAL_REGIONS: &[&str] = &[
     "ap-southeast-3",
     "ap-southeast-4",
     "ap-southeast-5",
+    "ap-southeast-6",
     "ap-southeast-7",
     "ca-central-1",
     "ca-west-1",
@@ -147,7 +150,12 @@ impl Vendor {
         regions
     }
     pub fn serves(&self, region: &str) -> bool {
-        self.supported_regions().contains(&region)
+        match self.regions {
+            Regions::AllCommercial => {
+                AWS_COMMERCIAL_REGIONS.contains(&region) || commercial_region_shape(region)
+            }
+            Regions::Only(list) => list.contains(&region),
+        }
     }
     pub fn redshift_vpc_id(&self, region: &str) -> Option<&'static str> {
         lookup(self.redshift_vpcs, region)
@@ -181,9 +189,51 @@ pub fn vendor_names() -> Vec<&'static str> {
     VENDORS.iter().map(|v| v.name).collect()
 }
 
+/// `geo-area-N` in lower case, as the commercial partition names regions
+/// (China's `cn-` ones and GovCloud's `us-gov-` are other partitions).
+fn commercial_region_shape(region: &str) -> bool {
+    let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    match region.split('-').collect::<Vec<_>>().as_slice() {
+        [geo, area, n] => {
+            geo.len() == 2
+                && lower(geo)
+                && *geo != "cn"
+                && lower(area)
+                && !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_commercial_takes_regions_opened_after_the_list_but_no_other_partition() {
+        let sigma = vendor("sigma").unwrap();
+        for served in [
+            "us-east-1",
+            "ap-southeast-6",
+            "ap-southeast-9",
+            "eu-north-3",
+        ] {
+            assert!(sigma.serves(served), "{served}");
+        }
+        for other in [
+            "cn-north-1",
+            "us-gov-west-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+            "US-EAST-1",
+            "us-east",
+        ] {
+            assert!(!sigma.serves(other), "{other}");
+        }
+        let segment = vendor("segment").unwrap();
+        assert!(!segment.serves("ap-southeast-9"));
+    }
 
     #[test]
     fn every_table_region_is_a_served_region() {

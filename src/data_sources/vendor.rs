@@ -116,7 +116,7 @@ impl DataSource<ProviderData> for VendorDataSource {
                 .attribute(s("redshift_vpc_id", "The vendor VPC to authorize for Redshift-managed VPC endpoints in this region; null where the vendor publishes none."))
                 .attribute(s("databricks_workspace_endpoint_id", "The vendor's VPC endpoint to register with your Databricks workspace in this region (WORKSPACE_ACCESS); null where the vendor publishes none."))
                 .attribute(s("app_origin", "The origin the vendor's web app uses, for the CORS rule on your bucket."))
-                .attribute(l("supported_regions", "Regions where the vendor offers PrivateLink connections."))
+                .attribute(l("supported_regions", "Regions where the vendor offers PrivateLink connections. For a vendor that serves every commercial region (Sigma), the regions known when this provider was released; a region opened since is served too."))
                 .attribute(l("redshift_regions", "Regions with a published Redshift grantee VPC."))
                 .attribute(l("databricks_regions", "Regions with a published Databricks workspace endpoint."))
                 .attribute(s("edge_cidr", "Source range of the vendor's PrivateLink traffic, for NLB inbound rules."))

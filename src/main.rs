@@ -11,7 +11,8 @@ fn main() -> ExitCode {
         return write_docs(args.get(1).map(String::as_str).unwrap_or("."));
     }
     privatelink::logging::init();
-    let debug = args.iter().any(|a| a == "--debug");
+    // Go providers take both spellings (Go's flag package does).
+    let debug = args.iter().any(|a| a == "--debug" || a == "-debug");
     if !debug {
         privatelink::plugin::handshake::require_magic_cookie();
     }

@@ -429,54 +429,57 @@ async fn tf_log_provider_wins_over_tf_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_mode_prints_reattach_config_and_serves_plaintext() {
-    let mut child = Command::new(bin())
-        .arg("--debug")
-        .env_remove("TF_PLUGIN_MAGIC_COOKIE")
-        .env_remove("PLUGIN_CLIENT_CERT")
-        .env_remove("TF_LOG")
-        .env_remove("TF_LOG_PROVIDER")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawns");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut reattach = None;
-    for _ in 0..20 {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).unwrap() == 0 {
-            break;
+    // Both spellings, as Go providers take them.
+    for flag in ["--debug", "-debug"] {
+        let mut child = Command::new(bin())
+            .arg(flag)
+            .env_remove("TF_PLUGIN_MAGIC_COOKIE")
+            .env_remove("PLUGIN_CLIENT_CERT")
+            .env_remove("TF_LOG")
+            .env_remove("TF_LOG_PROVIDER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawns");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut reattach = None;
+        for _ in 0..20 {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            if let Some(rest) = line.trim().strip_prefix("export TF_REATTACH_PROVIDERS='") {
+                reattach = Some(rest.trim_end_matches('\'').to_owned());
+                break;
+            }
         }
-        if let Some(rest) = line.trim().strip_prefix("export TF_REATTACH_PROVIDERS='") {
-            reattach = Some(rest.trim_end_matches('\'').to_owned());
-            break;
-        }
+        let reattach = reattach.expect("TF_REATTACH_PROVIDERS line");
+        let v: serde_json::Value = serde_json::from_str(&reattach).expect("reattach is JSON");
+        let p = &v["registry.terraform.io/privatelink/privatelink"];
+        assert_eq!(p["Protocol"], "grpc");
+        assert_eq!(p["ProtocolVersion"], 5);
+        assert_eq!(p["Pid"], child.id());
+        assert_eq!(p["Test"], true);
+        assert_eq!(p["Addr"]["Network"], "unix");
+        let socket = std::path::PathBuf::from(p["Addr"]["String"].as_str().unwrap());
+
+        let channel = plugin_client::plain_unix_channel(&socket)
+            .await
+            .expect("plaintext connect");
+        get_schema(channel).await.expect("GetSchema in debug mode");
+
+        // Ctrl-C stops a debug server.
+        kill("-INT", child.id());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "debug server ignores SIGINT");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert!(status.success(), "{status:?}");
+        assert!(!socket.exists());
     }
-    let reattach = reattach.expect("TF_REATTACH_PROVIDERS line");
-    let v: serde_json::Value = serde_json::from_str(&reattach).expect("reattach is JSON");
-    let p = &v["registry.terraform.io/privatelink/privatelink"];
-    assert_eq!(p["Protocol"], "grpc");
-    assert_eq!(p["ProtocolVersion"], 5);
-    assert_eq!(p["Pid"], child.id());
-    assert_eq!(p["Test"], true);
-    assert_eq!(p["Addr"]["Network"], "unix");
-    let socket = std::path::PathBuf::from(p["Addr"]["String"].as_str().unwrap());
-
-    let channel = plugin_client::plain_unix_channel(&socket)
-        .await
-        .expect("plaintext connect");
-    get_schema(channel).await.expect("GetSchema in debug mode");
-
-    // Ctrl-C stops a debug server.
-    kill("-INT", child.id());
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "debug server ignores SIGINT");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    assert!(status.success(), "{status:?}");
-    assert!(!socket.exists());
 }

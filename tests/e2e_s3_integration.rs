@@ -286,6 +286,35 @@ fn two_phases_keep_foreign_rules_and_statement_byte_for_byte() {
         "an import was recorded"
     );
 
+    // The prefix moves in place: the policy follows it, and so does the
+    // role's description, which names the bucket and prefix.
+    assert!(emu.s3_fixture(&["role", role])["description"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("{bucket}/{PREFIX}")));
+    let moved = main_tf(&ws).replace(
+        &format!("prefix    = {PREFIX:?}"),
+        "prefix    = \"sigma/moved\"",
+    );
+    assert!(moved.contains("sigma/moved"));
+    ws.write("main.tf", &moved);
+    ws.apply_says("0 added, 1 changed, 0 destroyed");
+    ws.assert_plan_empty();
+    let described = emu.s3_fixture(&["role", role]);
+    assert!(
+        described["description"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{bucket}/sigma/moved")),
+        "{described}"
+    );
+    let doc = emu.s3_fixture(&["policy-document", &policy_arn]);
+    assert_eq!(
+        doc["Statement"][1]["Resource"],
+        format!("arn:aws:s3:::{bucket}/sigma/moved/*").as_str(),
+        "{doc}"
+    );
+
     emu.clear_requests();
     ws.destroy();
     let destroy_calls = calls(&emu);

@@ -1716,6 +1716,8 @@ async fn converge(
 ) -> Result<(), Diagnostics> {
     let account = aws.caller_account().await?;
     let want = want(plan, aws, &account)?;
+    // What an existing role's description says, before `have` moves on.
+    let described_as = role_description(have);
     // Pure settings first: they name things, AWS does not hold them.
     have.id = Some(id_of(&plan.bucket, &plan.prefix, &plan.role_name));
     have.bucket = plan.bucket.clone();
@@ -1890,6 +1892,17 @@ async fn converge(
         )
         .await?;
         have.assume_role_policy = Some(want.trust.clone());
+    }
+    // The description names the bucket and prefix (a retried create checks
+    // it before adopting the role), so it follows a prefix moved in place.
+    if !role_created && described_as != role_description(plan) {
+        aws.iam
+            .update_role()
+            .role_name(&plan.role_name)
+            .description(role_description(plan))
+            .send()
+            .await
+            .map_err(|e| failed("update the role's description", &e, None))?;
     }
     have.vendor_iam_user_arn = plan.vendor_iam_user_arn.clone();
     have.external_id = plan.external_id.clone();

@@ -19,7 +19,7 @@ prints them as one JSON value on stdout (the same convention as fixtures.py).
     python s3_fixtures.py URL edit-cors BUCKET ID_OR_#INDEX MAX_AGE
             -> {"edited": selector}   (out-of-band change of one rule's MaxAgeSeconds)
     python s3_fixtures.py URL role ROLE_NAME
-            -> {"exists": false} or {"exists": true,"arn","trust","attached":[arn],"tags":{k: v}}
+            -> {"exists": false} or {"exists": true,"arn","trust","attached":[arn],"tags":{k: v},"description"}
     python s3_fixtures.py URL policy-document POLICY_ARN -> the default version's document, or null
     python s3_fixtures.py URL iam-objects NAME_PREFIX
             -> {"roles":[name], "policies":[name]}   (customer-managed, names starting with NAME_PREFIX)
@@ -140,6 +140,7 @@ def role(url, name):
         "trust": r["AssumeRolePolicyDocument"],
         "attached": attached,
         "tags": {t["Key"]: t["Value"] for t in r.get("Tags", [])},
+        "description": r.get("Description"),
     }
 
 

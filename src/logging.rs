@@ -5,9 +5,9 @@
 //! Quiet by default: the level comes from `TF_LOG_PROVIDER`, else `TF_LOG`
 //! (TRACE, DEBUG, INFO, WARN, ERROR; JSON or any other value means TRACE,
 //! as Terraform reads them). Unset, empty or OFF means no subscriber at all,
-//! so disabled logging costs one relaxed atomic load per call site. Our own events follow the chosen level; those
-//! of dependencies (h2, hyper, tonic, rustls) stop at INFO unless the level
-//! is TRACE, so DEBUG stays readable.
+//! so disabled logging costs one relaxed atomic load per call site. Our own
+//! events follow the chosen level; those of dependencies (h2, hyper, tonic,
+//! rustls) stop at INFO unless the level is TRACE, so DEBUG stays readable.
 
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -698,13 +698,30 @@ fn the_provider_blocks_profile_wins_over_the_environments_keys() {
         emu.requests()
     );
 
+    // A chained profile (a role assumed from another profile's keys) makes
+    // its own STS call, in the provider's region.
+    ws.write(
+        "config",
+        "[profile chained]\nrole_arn = arn:aws:iam::185497759670:role/privatelink-ops\nsource_profile = vendor\n",
+    );
+    ws.set_env("AWS_ENDPOINT_URL_STS", &emu.url);
+    ws.write("main.tf", &config("chained"));
+    emu.clear_requests();
+    let out = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(out.stdout.contains("No changes"), "{}", out.all());
+    assert!(
+        emu.requests().iter().any(|(_, a, _)| a == "AssumeRole"),
+        "{:?}",
+        emu.requests()
+    );
+
     ws.write("main.tf", &config("nosuch"));
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0, "{}", out.all());
     let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(err.contains("Error: AWS profile not found"), "{err}");
     assert!(err.contains("No profile \"nosuch\""), "{err}");
-    assert!(err.contains("they define other, vendor"), "{err}");
+    assert!(err.contains("they define chained, other, vendor"), "{err}");
     assert!(
         err.contains("profile = \"nosuch\""),
         "not on the attribute: {err}"

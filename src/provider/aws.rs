@@ -59,12 +59,31 @@ fn retry_config(max_attempts: u32) -> RetryConfig {
 /// `--profile` and the Go SDK behind the AWS provider take it, while the
 /// default chain would use AWS_ACCESS_KEY_ID first. Nothing is read until
 /// the first call; `check_profile` says beforehand whether it exists.
-pub fn profile_credentials(name: &str) -> SharedCredentialsProvider {
+/// `region` goes to the STS calls of a chained profile (`role_arn` with
+/// `source_profile`, web identity...), which fail without one.
+pub fn profile_credentials(name: &str, region: Option<Region>) -> SharedCredentialsProvider {
+    let conf = aws_config::provider_config::ProviderConfig::without_region().with_region(region);
     SharedCredentialsProvider::new(
         aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .configure(&conf)
             .profile_name(name)
             .build(),
     )
+}
+
+/// The region a profile's own calls use: the configured one, else what
+/// the environment and the profile say.
+pub async fn profile_region(name: &str, configured: Option<&str>) -> Option<Region> {
+    match configured {
+        Some(r) => Some(Region::new(r.to_string())),
+        None => {
+            aws_config::default_provider::region::DefaultRegionChain::builder()
+                .profile_name(name)
+                .build()
+                .region()
+                .await
+        }
+    }
 }
 
 /// A profile no shared file defines is refused on its attribute, rather
@@ -109,7 +128,8 @@ impl AwsClients {
         }
         if let Some(p) = &config.profile {
             // Configure checked that the profile exists.
-            let credentials = profile_credentials(p);
+            let region = profile_region(p, config.region.as_deref()).await;
+            let credentials = profile_credentials(p, region);
             loader = loader.profile_name(p).credentials_provider(credentials);
         }
         let mut sdk = loader.load().await;

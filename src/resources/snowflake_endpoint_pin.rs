@@ -631,7 +631,10 @@ impl Minter {
                 if on_resource {
                     crate::provider::aws::check_profile(name, at(true)).await?;
                 }
-                let credentials = crate::provider::aws::profile_credentials(name);
+                let credentials = crate::provider::aws::profile_credentials(
+                    name,
+                    Some(aws_config::Region::new(aws.region.clone())),
+                );
                 let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .profile_name(name)
                     .credentials_provider(credentials)

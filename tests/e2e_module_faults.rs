@@ -961,7 +961,8 @@ fn canaries_for_every_secret_never_reach_state_plans_outputs_or_trace_logs() {
     let outputs = ws.ok(&["output", "-no-color", "-json"]);
     let refresh = ws.ok(&["plan", "-no-color", "-input=false", "-refresh-only"]);
     let destroy = ws.destroy();
-    let backup = std::fs::read_to_string(dir.join("terraform.tfstate.backup")).unwrap_or_default();
+    let backup = std::fs::read_to_string(dir.join("terraform.tfstate.backup"))
+        .expect("the state backup destroy leaves");
     let trace = std::fs::read_to_string(&log).expect("trace log");
     e.assert_no_orphan(&e.inventory());
 

@@ -722,19 +722,33 @@ impl SnowflakeClient {
     }
 }
 
+/// `ORGNAME.ACCOUNT_NAME`, as Snowsight copies an account identifier, in
+/// the `ORGNAME-ACCOUNT_NAME` form URLs and JWTs take. A locator's region
+/// (`xy12345.us-east-2.aws`, `xy12345.eu-west-1`) always has a hyphen; an
+/// account name never does.
+fn org_account(account: &str) -> std::borrow::Cow<'_, str> {
+    match account.split_once('.') {
+        Some((org, name)) if !name.contains(['.', '-']) && !org.is_empty() && !name.is_empty() => {
+            format!("{org}-{name}").into()
+        }
+        _ => account.into(),
+    }
+}
+
 /// `https://<account>.snowflakecomputing.com`; underscores become hyphens
 /// since they are not valid in host names (Snowflake accepts both forms).
 fn default_url(account: &str) -> String {
     format!(
         "https://{}.snowflakecomputing.com",
-        account.to_lowercase().replace('_', "-")
+        org_account(account).to_lowercase().replace('_', "-")
     )
 }
 
 /// The account as JWT claims name it: upper case, and for a locator with a
 /// region (`xy12345.us-east-2.aws`) only the locator.
 pub fn jwt_account(account: &str) -> String {
-    account.split('.').next().unwrap_or(account).to_uppercase()
+    let account = org_account(account);
+    account.split('.').next().unwrap_or(&account).to_uppercase()
 }
 
 fn http_client() -> HttpClient {
@@ -1205,6 +1219,16 @@ XGn5X8rvUlvS7jmeKXw1nQ==
     fn accounts_and_urls() {
         assert_eq!(jwt_account("xy12345.us-east-2.aws"), "XY12345");
         assert_eq!(jwt_account("myorg-myaccount"), "MYORG-MYACCOUNT");
+        assert_eq!(jwt_account("xy12345.eu-west-1"), "XY12345");
+        assert_eq!(jwt_account("MyOrg.My_Account"), "MYORG-MY_ACCOUNT");
+        assert_eq!(
+            default_url("MyOrg.My_Account"),
+            "https://myorg-my-account.snowflakecomputing.com"
+        );
+        assert_eq!(
+            default_url("xy12345.us-east-2.aws"),
+            "https://xy12345.us-east-2.aws.snowflakecomputing.com"
+        );
         assert_eq!(
             default_url("MyOrg-My_Account"),
             "https://myorg-my-account.snowflakecomputing.com"

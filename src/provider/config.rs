@@ -98,10 +98,10 @@ pub fn schema() -> Schema {
             .block(NestedBlock::single(
                 "snowflake",
                 Block::new()
-                    .description("Snowflake account for `privatelink_snowflake_*` resources and data sources, reached through the Snowflake SQL API with key-pair (JWT) or token authentication. Like the AWS calls, it goes through the proxy `HTTPS_PROXY` (`HTTP_PROXY` for an http `host`, or `ALL_PROXY`) names, as a CONNECT tunnel, unless `NO_PROXY` lists the host. The block must be present for Snowflake to be used, even when every attribute comes from its `SNOWFLAKE_*` environment variable: write `snowflake {}` (a configuration without it never reads those variables, so AWS-only configurations are unaffected by them).")
+                    .description("Snowflake account for `privatelink_snowflake_*` resources and data sources, reached through the Snowflake SQL API with key-pair (JWT) or token authentication. Like the AWS calls, it goes through the proxy `HTTPS_PROXY` (`HTTP_PROXY` for an http `host`, or `ALL_PROXY`) names, as a CONNECT tunnel, unless `NO_PROXY` lists the host. The block must be present for Snowflake to be used, even when every attribute comes from its `SNOWFLAKE_*` environment variable: write `snowflake {}` (a configuration without it never reads those variables, so AWS-only configurations are unaffected by them). Credentials written in the block (`private_key`, `private_key_path` or `token`) win over the credential variables, which are then not read.")
                     .attribute(
                         Attribute::optional("account", Type::String)
-                            .description("Account identifier, `ORGNAME-ACCOUNTNAME` or the account locator (with region where Snowflake requires it).")
+                            .description("Account identifier, `ORGNAME-ACCOUNTNAME` (or `ORGNAME.ACCOUNTNAME`, as Snowsight copies it) or the account locator (with region where Snowflake requires it).")
                             .env(&["SNOWFLAKE_ACCOUNT"])
                             .validate(snowflake_account()),
                     )
@@ -140,7 +140,7 @@ pub fn schema() -> Schema {
                     )
                     .attribute(
                         Attribute::optional("host", Type::String)
-                            .description("Base URL of the SQL API, overriding `https://<account>.snowflakecomputing.com` (for PrivateLink account URLs, or an emulator).")
+                            .description("Base URL of the SQL API, overriding `https://<account>.snowflakecomputing.com` (for PrivateLink account URLs, or an emulator). `SNOWFLAKE_HOST` may also be a bare host name, as the Snowflake provider takes it (https is then meant).")
                             .env(&["SNOWFLAKE_HOST"])
                             .validate(http_url()),
                     )
@@ -594,18 +594,45 @@ fn resolve_snowflake(
         .role
         .or_else(|| from_env(&["SNOWFLAKE_ROLE"]))
         .unwrap_or_else(|| "ACCOUNTADMIN".into());
+    // Credentials set in the block win as a whole: SNOWFLAKE_TOKEN exported
+    // for another tool does not conflict with a key path written here.
+    let block_has_credentials =
+        s.private_key.is_some() || s.private_key_path.is_some() || s.token.is_some();
+    let env_credential = |name: &str| {
+        if block_has_credentials {
+            None
+        } else {
+            from_env(&[name])
+        }
+    };
     let key = s
         .private_key
-        .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY"]));
+        .or_else(|| env_credential("SNOWFLAKE_PRIVATE_KEY"));
     let key_path = s
         .private_key_path
-        .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PATH"]));
+        .or_else(|| env_credential("SNOWFLAKE_PRIVATE_KEY_PATH"));
+    // A file read with file() ends in a newline that is no part of the
+    // secret.
+    let without_newline = |v: String| v.trim_end_matches(['\r', '\n']).to_string();
     let passphrase = s
         .private_key_passphrase
-        .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]));
-    let token = s.token.or_else(|| from_env(&["SNOWFLAKE_TOKEN"]));
+        .or_else(|| from_env(&["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]))
+        .map(without_newline);
+    let token = s
+        .token
+        .or_else(|| env_credential("SNOWFLAKE_TOKEN"))
+        .map(without_newline);
+    // SNOWFLAKE_HOST may be a bare host name, as the Snowflake provider
+    // takes it.
     let host = s.host.or_else(|| {
         from_env(&["SNOWFLAKE_HOST"])
+            .map(|v| {
+                if v.contains("://") {
+                    v
+                } else {
+                    format!("https://{v}")
+                }
+            })
             .inspect(|v| check_env("SNOWFLAKE_HOST", v, &http_url(), at("host"), diags))
     });
 
@@ -881,7 +908,7 @@ mod tests {
                 ("AWS_ENDPOINT_URL_EC2", "not a url"),
                 ("SNOWFLAKE_ACCOUNT", "https://acct.snowflakecomputing.com"),
                 ("SNOWFLAKE_USER", "terraform"),
-                ("SNOWFLAKE_HOST", "notaurl"),
+                ("SNOWFLAKE_HOST", "not a host"),
             ]),
         )
         .unwrap_err();
@@ -909,6 +936,72 @@ mod tests {
             ]
         );
         assert!(err.0[0].detail.contains("\"not a url\""), "{:?}", err.0[0]);
+    }
+
+    #[test]
+    fn block_credentials_win_and_file_newlines_and_bare_hosts_are_taken_as_meant() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k.p8");
+        std::fs::write(
+            &key,
+            "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let block = |pairs: Vec<(&str, Value)>| {
+            let mut b = vec![
+                ("account", Value::string("myorg-acct1")),
+                ("user", Value::string("terraform")),
+            ];
+            b.extend(pairs);
+            Value::object([("snowflake", Value::object(b))])
+        };
+        // A token exported for another Snowflake tool does not conflict
+        // with the key path written in the block.
+        let cfg = resolve(
+            &block(vec![(
+                "private_key_path",
+                Value::string(key.display().to_string()),
+            )]),
+            &env_of(&[
+                ("SNOWFLAKE_TOKEN", "pat-from-elsewhere"),
+                (
+                    "SNOWFLAKE_HOST",
+                    "myorg-acct1.privatelink.snowflakecomputing.com",
+                ),
+            ]),
+        )
+        .unwrap()
+        .snowflake
+        .unwrap();
+        assert!(matches!(cfg.auth, SnowflakeAuth::KeyPair { .. }));
+        assert_eq!(
+            cfg.host.as_deref(),
+            Some("https://myorg-acct1.privatelink.snowflakecomputing.com")
+        );
+        // file() keeps the file's final newline; the token has none.
+        let cfg = resolve(
+            &block(vec![("token", Value::string("pat-123\n"))]),
+            &env_of(&[]),
+        )
+        .unwrap()
+        .snowflake
+        .unwrap();
+        let SnowflakeAuth::Token(token) = cfg.auth else {
+            panic!("token auth")
+        };
+        assert_eq!(token.expose(), "pat-123");
+        // With nothing in the block, the environment still gives them.
+        let cfg = resolve(
+            &block(vec![]),
+            &env_of(&[("SNOWFLAKE_TOKEN", "pat-env\r\n")]),
+        )
+        .unwrap()
+        .snowflake
+        .unwrap();
+        let SnowflakeAuth::Token(token) = cfg.auth else {
+            panic!("token auth")
+        };
+        assert_eq!(token.expose(), "pat-env");
     }
 
     #[test]

@@ -621,6 +621,25 @@ def _check_private_dns(backend: Any, vpc_id: str, service_name: str, config: Any
         )
 
 
+def _refuse_private_dns_before_acceptance(service_name: str) -> None:
+    raise AwsError(
+        "InvalidParameter",
+        "Private DNS can only be enabled after the endpoint connection is accepted "
+        f"by the owner of {service_name}.",
+    )
+
+
+def _will_await_acceptance(backend: Any, config: Any | None) -> bool:
+    """An endpoint to this service starts pendingAcceptance: the service
+    accepts by hand and belongs to another account (AWS accepts the
+    owner's own endpoints at once)."""
+    return (
+        config is not None
+        and _truthy(config.acceptance_required)
+        and config.ec2_backend.account_id != backend.account_id
+    )
+
+
 def _private_dns_checked(original: _Handler) -> _Handler:
     """CreateVpcEndpoint asking for private DNS outright is checked first.
     (moto also turns private DNS on when the parameter is left out, AWS's
@@ -633,7 +652,11 @@ def _private_dns_checked(original: _Handler) -> _Handler:
             service_name = self._get_param("ServiceName")
             vpc_id = self._get_param("VpcId")
             backend.get_vpc(vpc_id)  # InvalidVpcID.NotFound
-            _check_private_dns(backend, vpc_id, service_name, _consumable_service(backend, service_name))
+            config = _consumable_service(backend, service_name)
+            _check_private_dns(backend, vpc_id, service_name, config)
+            # AWS turns private DNS on only for an accepted connection.
+            if _will_await_acceptance(backend, config):
+                _refuse_private_dns_before_acceptance(service_name)
         return original(self)
 
     return create
@@ -814,6 +837,8 @@ def _modify_vpc_endpoint(self: Any, original: _Handler) -> ActionResult:
     _groups_for_endpoint(backend, endpoint.vpc_id, [g for g in add_groups if g])
     if private_dns is not None and _truthy(private_dns):
         _check_private_dns(backend, endpoint.vpc_id, endpoint.service_name, config)
+        if endpoint.state == "pendingAcceptance":
+            _refuse_private_dns_before_acceptance(endpoint.service_name)
 
     endpoint.subnet_ids = subnets
     endpoint.security_group_ids = groups

@@ -784,6 +784,46 @@ def test_modify_endpoint(owner, partner):
     assert describe_endpoint(owner, plain)["PrivateDnsEnabled"] is False
 
 
+def test_private_dns_waits_for_the_owner_to_accept(owner, partner):
+    """AWS turns private DNS on only for an accepted connection: refused at
+    create and while pendingAcceptance, allowed once accepted."""
+    service = partner_service(
+        partner, acceptance_required=True, PrivateDnsName="accepted.partner.example"
+    )
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.47.0.0/16")
+    ec2 = owner.client("ec2")
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+
+    def create(private_dns: bool) -> str:
+        return ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=vpc_id,
+            ServiceName=service["ServiceName"],
+            SubnetIds=subnets[:1],
+            PrivateDnsEnabled=private_dns,
+        )["VpcEndpoint"]["VpcEndpointId"]
+
+    with pytest.raises(ClientError) as err:
+        create(True)
+    assert error_code(err) == "InvalidParameter"
+    assert "only be enabled after the endpoint connection is accepted" in str(err.value)
+    assert endpoints_in(owner, vpc_id) == []
+    ep_id = create(False)
+    assert describe_endpoint(owner, ep_id)["State"] == "pendingAcceptance"
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PrivateDnsEnabled=True)
+    assert error_code(err) == "InvalidParameter"
+    assert describe_endpoint(owner, ep_id)["PrivateDnsEnabled"] is False
+
+    partner.client("ec2").accept_vpc_endpoint_connections(
+        ServiceId=service["ServiceId"], VpcEndpointIds=[ep_id]
+    )
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PrivateDnsEnabled=True)
+    ep = describe_endpoint(owner, ep_id)
+    assert ep["PrivateDnsEnabled"] is True
+    assert ep["DnsEntries"][-1]["DnsName"] == "accepted.partner.example"
+
+
 def test_delete_endpoints_and_groups_in_use(owner, partner):
     config = partner_service(partner)
     vpc_id, subnets = consumer_vpc(owner, cidr="10.46.0.0/16")

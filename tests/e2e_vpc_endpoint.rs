@@ -997,6 +997,100 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
 
+/// A partner that accepts connections by hand: AWS turns private DNS on only
+/// once the connection is accepted. Asked for without waiting, the plan
+/// says so on private_dns_enabled and nothing is made; waiting for
+/// acceptance, the endpoint is created without it and gets it as soon as
+/// the partner accepts, in the same apply.
+#[test]
+fn private_dns_for_a_partner_that_accepts_by_hand_comes_with_acceptance() {
+    let emu = Emulator::start();
+    let w = world_with(&emu, true, &["--private-dns-name", "api.partner.example"]);
+    let s0 = w.subnets[0].0.as_str();
+    let ws = workspace(
+        &emu,
+        &endpoint_config(&w, &[s0], "  private_dns_enabled = true"),
+    );
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let err = flat(&out.all());
+    assert!(
+        err.contains("Error: Private DNS before acceptance"),
+        "{err}"
+    );
+    assert!(err.contains("Set wait_for_acceptance = true"), "{err}");
+    assert!(
+        err.contains("private_dns_enabled = true"),
+        "not on the attribute: {err}"
+    );
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
+
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block(),
+            endpoint_config(
+                &w,
+                &[s0],
+                "  private_dns_enabled = true\n  wait_for_acceptance = true"
+            )
+        ),
+    );
+    let apply = ws
+        .command(&["apply", "-no-color", "-input=false", "-auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("terraform apply");
+    // The partner accepts once the endpoint is there, while apply waits.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let endpoint = loop {
+        let listed = emu.fixture(&["endpoints-in", &w.vpc_id]);
+        if let Some(id) = listed.as_array().and_then(|a| a.first()).cloned() {
+            break id.as_str().unwrap().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "no endpoint was made");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(
+        emu.fixture(&["endpoint", &endpoint])["private_dns_enabled"],
+        false
+    );
+    emu.fixture(&[
+        "accept-as-owner",
+        &w.service_id,
+        &endpoint,
+        "--account",
+        "999988887777",
+    ]);
+    let done = apply.wait_with_output().expect("apply ends");
+    assert!(
+        done.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let attrs = ws.resource_values("privatelink_vpc_endpoint");
+    assert_eq!(attrs["id"], endpoint.as_str());
+    assert_eq!(attrs["state"], "available", "{attrs}");
+    assert_eq!(attrs["private_dns_enabled"], true, "{attrs}");
+    assert!(
+        attrs["dns_entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["dns_name"] == "api.partner.example"),
+        "{attrs}"
+    );
+    assert_eq!(
+        emu.fixture(&["endpoint", &endpoint])["private_dns_enabled"],
+        true
+    );
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
+}
+
 /// Private DNS: on, the partner's own name resolves to the endpoint inside
 /// the VPC; off again, in place. What AWS would refuse (a VPC with DNS
 /// hostnames off, a service without a private DNS name) fails at plan on

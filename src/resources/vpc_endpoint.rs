@@ -126,7 +126,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional("private_dns_enabled", Type::Bool)
-                        .description("Resolve the service's private DNS name (e.g. `api.partner.com`) to this endpoint inside the VPC. Needs a service that offers a private DNS name and the VPC's DNS support and hostnames on; both are checked at plan time.")
+                        .description("Resolve the service's private DNS name (e.g. `api.partner.com`) to this endpoint inside the VPC. Needs a service that offers a private DNS name and the VPC's DNS support and hostnames on; both are checked at plan time. AWS turns it on only for an accepted connection: for a partner that accepts by hand, set `wait_for_acceptance`, and the endpoint gets private DNS as soon as the partner accepts.")
                         .default(Value::Bool(false)),
                 )
                 .attribute(
@@ -136,7 +136,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional("wait_for_acceptance", Type::Bool)
-                        .description("Wait until the partner accepts the connection (`available`), bounded by the create timeout. When false, creation ends at `pendingAcceptance`. A create that times out keeps the endpoint, but Terraform marks it tainted: run `terraform untaint` on it once the partner accepts, or the next apply replaces it with a new request.")
+                        .description("Wait until the partner accepts the connection (`available`), bounded by the create timeout, then turn private DNS on if asked. When false, creation ends at `pendingAcceptance`. A create that times out keeps the endpoint, but Terraform marks it tainted: run `terraform untaint` on it once the partner accepts, or the next apply replaces it with a new request.")
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
@@ -346,6 +346,21 @@ impl Resource<ProviderData> for VpcEndpointResource {
             if let Err(d) = check_private_dns(ctx, aws, service, vpc).await {
                 plan.diagnostics.extend(d);
             }
+            // AWS turns private DNS on only once the partner has accepted.
+            let new_endpoint =
+                plan.is_create() || plan.changed("service_name") || plan.changed("vpc_id");
+            let waits = plan.planned.get("wait_for_acceptance") == Some(&Value::Bool(true));
+            if new_endpoint && !waits {
+                if let Some(service) = service {
+                    if awaits_acceptance(ctx, aws, service).await {
+                        plan.diagnostics.push(dns_before_acceptance(&format!("The partner accepts connections to {service} by hand, and AWS turns private DNS on only for an accepted connection. Set wait_for_acceptance = true: the endpoint is then created without private DNS, and private DNS is turned on once the partner has accepted. Or leave private_dns_enabled off until they have.")));
+                    }
+                }
+            } else if !new_endpoint
+                && plan.prior.get("state").and_then(Value::as_str) == Some("pendingAcceptance")
+            {
+                plan.diagnostics.push(dns_before_acceptance("The endpoint is still pendingAcceptance, and AWS turns private DNS on only for an accepted connection. Apply this once the partner has accepted."));
+            }
         }
     }
 
@@ -400,22 +415,51 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 Err(d) => return ApplyResult::failed(None, d),
             }
         }
-        let id = match create_endpoint(aws, &plan, planned, state.security_group_ids.clone()).await
-        {
-            Ok(id) => id,
-            // The owned group stays in state, so destroy (or the next
-            // apply, after Terraform replaces this tainted object) removes
-            // it.
-            Err(d) if state.owned_security_group_id.is_some() => return partial(&state, d),
-            Err(d) => return ApplyResult::failed(None, d),
+        // Private DNS for a connection the partner has yet to accept is
+        // turned on once it is accepted (the plan made sure the create
+        // waits for that).
+        let dns_after_acceptance = plan.private_dns_enabled == Some(true)
+            && plan.wait_for_acceptance == Some(true)
+            && awaits_acceptance(ctx, aws, &plan.service_name).await;
+        let request = State {
+            private_dns_enabled: Some(
+                plan.private_dns_enabled == Some(true) && !dns_after_acceptance,
+            ),
+            ..plan.clone()
         };
+        let id =
+            match create_endpoint(aws, &request, planned, state.security_group_ids.clone()).await {
+                Ok(id) => id,
+                // The owned group stays in state, so destroy (or the next
+                // apply, after Terraform replaces this tainted object) removes
+                // it.
+                Err(d) if state.owned_security_group_id.is_some() => return partial(&state, d),
+                Err(d) => return ApplyResult::failed(None, d),
+            };
         state.id = Some(id.clone());
         let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
         let accept_pending = plan.wait_for_acceptance != Some(true);
-        let settled = match wait_settled(aws, ctx, &id, accept_pending, timeout).await {
+        let mut settled = match wait_settled(aws, ctx, &id, accept_pending, timeout).await {
             Ok(e) => e,
             Err(d) => return partial(&state, d),
         };
+        if dns_after_acceptance && !settled.private_dns_enabled().unwrap_or(false) {
+            let turned_on = aws
+                .ec2
+                .modify_vpc_endpoint()
+                .vpc_endpoint_id(&id)
+                .private_dns_enabled(true)
+                .send()
+                .await
+                .map_err(|e| endpoint_error(aws, "turn private DNS on", &plan.service_name, &e));
+            if let Err(d) = turned_on {
+                return partial(&state, d);
+            }
+            settled = match wait_settled(aws, ctx, &id, false, timeout).await {
+                Ok(e) => e,
+                Err(d) => return partial(&state, d),
+            };
+        }
         match from_endpoint(aws, settled, &state).await {
             Ok(Some(s)) => {
                 claim(&aws.ec2, &id).await;
@@ -1469,6 +1513,37 @@ async fn delete_group(
     )
     .await
     .map_err(|e| wait_error(&format!("{group} to be released"), e))
+}
+
+/// Whether an endpoint to `service` starts pendingAcceptance: the service
+/// accepts connections by hand and belongs to another account (AWS accepts
+/// its owner's own endpoints at once). Unknown (a service not visible, an
+/// identity not readable) counts as no: the create meets AWS's own answer.
+async fn awaits_acceptance(ctx: &Ctx<ProviderData>, aws: &AwsClients, service: &str) -> bool {
+    let Ok(detail) = ctx
+        .data
+        .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
+            endpoint_service_detail(aws, service)
+        })
+        .await
+    else {
+        return false;
+    };
+    let Some(d) = (*detail).as_ref() else {
+        return false;
+    };
+    if d.acceptance_required() != Some(true) {
+        return false;
+    }
+    match aws.caller_account().await {
+        Ok(account) => d.owner() != Some(account.as_str()),
+        Err(_) => false,
+    }
+}
+
+fn dns_before_acceptance(detail: &str) -> Diagnostic {
+    Diagnostic::error("Private DNS before acceptance", detail)
+        .at(AttributePath::attr("private_dns_enabled"))
 }
 
 /// With the endpoint gone (deleted outside Terraform, or a create that

@@ -10,6 +10,14 @@ resource "privatelink_vpc_endpoint" "partner" {
   subnet_ids          = [aws_subnet.private_a.id, aws_subnet.private_b.id]
   private_dns_enabled = true
 
+  # The partner accepts connections by hand, and AWS turns private DNS on
+  # only for an accepted one: the apply waits for the partner (tell them
+  # the endpoint ID, shown in the console meanwhile), then turns it on.
+  wait_for_acceptance = true
+  timeouts {
+    create = "2h"
+  }
+
   allow_from_vpc_cidr {
     ports = [443]
   }
@@ -20,7 +28,6 @@ resource "privatelink_vpc_endpoint" "partner" {
 }
 
 output "partner_endpoint_state" {
-  # pendingAcceptance until the partner accepts; tell them the endpoint ID.
   value = {
     id    = privatelink_vpc_endpoint.partner.id
     state = privatelink_vpc_endpoint.partner.state

@@ -1251,7 +1251,11 @@ class Handler(BaseHTTPRequestHandler):
         }
         with state.lock:
             state.statements[handle] = stmt
-            state.request_ids[key] = handle
+            # "forget": the run is not tied to its requestId, so a
+            # resubmission runs the statement again (Snowflake promises not
+            # to rerun only a statement that had succeeded).
+            if not (lost is not None and lost.get("forget")):
+                state.request_ids[key] = handle
             if not want_async:
                 self.run(stmt, acct, user)
             status, payload = self.statement_response(stmt, first=True)
@@ -1471,6 +1475,7 @@ class Handler(BaseHTTPRequestHandler):
                             "retry_after": int(spec.get("retry_after", 1)),
                             "kinds": kinds,
                             "after": bool(spec.get("after", False)),
+                            "forget": bool(spec.get("forget", False)),
                         }
                     if "async_count" in spec:
                         state.async_count = int(spec["async_count"])

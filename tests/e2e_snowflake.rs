@@ -922,6 +922,42 @@ fn snowflake_calls_go_through_the_proxy_the_environment_names() {
     assert_eq!(proxy.tunnels().len(), before, "{:?}", proxy.tunnels());
 }
 
+/// The register runs but its answer is lost, and the resubmission runs it
+/// again (as Snowflake may for a run that had not finished), failing as
+/// already registered: the registration there is this pin's, adopted.
+#[test]
+fn a_register_rerun_after_a_lost_answer_adopts_its_own_registration() {
+    let w = world(false);
+    let vpce = w.endpoint("10.79.0.0/16");
+    let body = format!(
+        "{}\n{}",
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin_config(&vpce, "")
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    w.sf.fault(json!({
+        "status": 503, "count": 1, "after": true, "forget": true,
+        "kinds": ["REGISTER_PRIVATELINK_ENDPOINT"],
+    }));
+    let out = ws.apply();
+    let statuses: Vec<i64> =
+        w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT")
+            .iter()
+            .map(|r| r["status"].as_i64().unwrap())
+            .collect();
+    assert_eq!(statuses, vec![503, 422], "{}", out.all());
+    assert!(
+        flat(&out.all()).contains("Warning: Adopted an existing pin"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert!(w.sf.registrations().is_empty());
+}
+
 #[test]
 fn throttled_and_async_statements_converge_and_a_timeout_cancels() {
     let w = world(false);

@@ -146,7 +146,7 @@ pub fn schema() -> Schema {
                     )
                     .attribute(
                         Attribute::optional("max_retries", Type::Number)
-                            .description(&format!("How many times a statement is submitted again (with the same request ID, so Snowflake never runs it twice) when Snowflake throttles it, answers with a 5xx, or cannot be reached; the wait doubles from 0.25 s up to 16 s unless Snowflake sends Retry-After. Defaults to {DEFAULT_SNOWFLAKE_MAX_RETRIES}, about 32 s of trying. `0` fails on the first fault. A statement's own run time is bounded by the resource's `timeouts`."))
+                            .description(&format!("How many times a statement is submitted again (with the same request ID, so Snowflake does not run again one that succeeded) when Snowflake throttles it, answers with a 5xx, or cannot be reached; the wait doubles from 0.25 s up to 16 s unless Snowflake sends Retry-After. Defaults to {DEFAULT_SNOWFLAKE_MAX_RETRIES}, about 32 s of trying. `0` fails on the first fault. A statement's own run time is bounded by the resource's `timeouts`."))
                             .validate(int_between(0, MAX_RETRIES_LIMIT)),
                     ),
             )),

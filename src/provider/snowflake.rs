@@ -774,8 +774,9 @@ fn http_client() -> HttpClient {
 }
 
 /// 429 and 503/504 as documented, and 500/502 too: a resubmission carries
-/// the same requestId with retry=true, so Snowflake never runs a statement
-/// twice, and a transient server fault must not fail an apply.
+/// the same requestId with retry=true, so Snowflake does not run again a
+/// statement that succeeded, and a transient server fault must not fail an
+/// apply.
 fn is_retryable(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }

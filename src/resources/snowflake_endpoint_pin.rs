@@ -112,7 +112,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                 )
                 .attribute(
                     Attribute::computed("enforced_at", Type::String)
-                        .description("When Snowflake starts enforcing the pin (RFC 3339), as it answered the registration: the endpoint's first registration in any account plus that call's delay, or the registration time when that has passed. Null after import, or when Snowflake's answer names no time.")
+                        .description("When Snowflake starts enforcing the pin (RFC 3339), as it answered the registration: the endpoint's first registration in any account plus that call's delay, or the registration time when that has passed. Null after import, or when Snowflake's answer names no time, or one without its time zone (the first account's local time).")
                         .use_state_for_unknown(),
                 )
                 .attribute(
@@ -469,9 +469,28 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
             },
             ctx.stopped(),
         )
-        .await
-        .map_err(|e| Diagnostics::from(snowflake::diagnostic(&e, Some(sf))))?;
+        .await;
     drop(token);
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let failed = Diagnostics::from(snowflake::diagnostic(&e, Some(sf)));
+            // A resubmission after a lost answer may run the statement again
+            // when the first run had not finished (Snowflake promises only
+            // not to rerun one that succeeded), and the rerun fails as
+            // already registered: the registration there is ours.
+            return match find(sf, ctx, vpce, timeout).await {
+                Ok(Some(existing)) if existing.consumer_endpoint_id == account => Ok(Registered {
+                    id: pin_id(&locator, vpce),
+                    account,
+                    registered_at: None,
+                    enforced_at: None,
+                    adopted: true,
+                }),
+                _ => Err(failed),
+            };
+        }
+    };
     let registered_at = result
         .created_on_ms
         .and_then(|ms| rfc3339(ms.div_euclid(1000)))
@@ -556,18 +575,31 @@ fn enforcement_time(message: &str, registered_at: &str) -> Option<String> {
     let rest = &message[at..];
     // Compiled once per process: compiling costs far more than matching.
     static TIMESTAMP: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})").ok()
+        regex::Regex::new(
+            r"(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)? ?(Z|UTC|GMT|[+-]\d{2}:?\d{2})?",
+        )
+        .ok()
     });
     let re = TIMESTAMP.as_ref()?;
-    let timestamp = re
-        .captures(rest)
-        .and_then(|c| Some((c.get(0)?.start(), format!("{}T{}Z", &c[1], &c[2]))));
+    // Snowflake quotes the first account's local time: a time with no zone
+    // names no instant, and is left unknown rather than taken as UTC.
+    let timestamp = re.captures(rest).map(|c| {
+        let zone = c.get(3).map(|z| match z.as_str() {
+            "Z" | "UTC" | "GMT" => "Z".to_string(),
+            offset => {
+                let digits = offset.replace(':', "");
+                format!("{}:{}", &digits[..3], &digits[3..])
+            }
+        });
+        let start = c.get(0).map_or(0, |m| m.start());
+        (start, zone.map(|z| format!("{}T{}{z}", &c[1], &c[2])))
+    });
     let immediately = rest.to_ascii_lowercase().find("immediately");
     // Whichever comes first names this registration's enforcement; a later
     // timestamp is the first registration's time, quoted for reference.
     match (timestamp, immediately) {
         (Some((at, _)), Some(i)) if i < at => Some(registered_at.to_string()),
-        (Some((_, t)), _) => Some(t),
+        (Some((_, t)), _) => t,
         (None, Some(_)) => Some(registered_at.to_string()),
         (None, None) => None,
     }
@@ -949,6 +981,35 @@ mod tests {
     #[test]
     fn schema_is_well_formed() {
         assert_eq!(SnowflakeEndpointPin.schema().lint(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn enforcement_times_keep_their_zone_and_none_is_guessed() {
+        let at = "2024-12-10T10:00:00Z";
+        let said = |when: &str| {
+            enforcement_time(
+                &format!("Private endpoint vpce-1 registered. The registration will be enforced at {when}."),
+                at,
+            )
+        };
+        assert_eq!(
+            said("2024-12-10 03:00:00 -0800").as_deref(),
+            Some("2024-12-10T03:00:00-08:00")
+        );
+        assert_eq!(
+            said("2024-12-10T16:30:00+05:30").as_deref(),
+            Some("2024-12-10T16:30:00+05:30")
+        );
+        assert_eq!(
+            said("2024-12-10 11:00:00.000 Z").as_deref(),
+            Some("2024-12-10T11:00:00Z")
+        );
+        assert_eq!(
+            said("2024-12-10 11:00:00 GMT").as_deref(),
+            Some("2024-12-10T11:00:00Z")
+        );
+        // The account's local time, zone unnamed: no instant to state.
+        assert_eq!(said("2024-12-10 03:00:00"), None);
     }
 
     #[test]

@@ -231,7 +231,7 @@ fn main_tf(mix: &Mix, estate: &Value, aws_url: &str, sf_url: &str) -> String {
     let consumers = estate["consumers"].as_array().expect("consumers");
     let consumer_field =
         |k: &str| Value::Array(consumers.iter().map(|c| c[k].clone()).collect::<Vec<_>>());
-    let endpoints: Vec<String> = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"]
+    let endpoints: Vec<String> = ["ec2", "iam", "redshift", "s3", "sts"]
         .iter()
         .map(|s| format!("    {s} = {aws_url:?}"))
         .collect();

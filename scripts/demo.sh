@@ -77,7 +77,7 @@ export TF_CLI_CONFIG_FILE="$work/cli.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE
 # the provider at the emulator.
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 export AWS_EC2_METADATA_DISABLED=true
-for svc in EC2 ELASTIC_LOAD_BALANCING_V2 IAM REDSHIFT S3 STS; do export "AWS_ENDPOINT_URL_$svc=$url"; done
+for svc in EC2 IAM REDSHIFT S3 STS; do export "AWS_ENDPOINT_URL_$svc=$url"; done
 # The Snowflake account and key-pair user the provider block's snowflake {}
 # reads; SNOWFLAKE_HOST replaces https://<account>.snowflakecomputing.com.
 export SNOWFLAKE_ACCOUNT=ACME-ANALYTICS SNOWFLAKE_USER=TERRAFORM

@@ -540,7 +540,7 @@ fn a_provider_configured_from_values_known_only_after_apply() {
     let emu = Emulator::start();
     let first_nlb = nlb_arn(&emu, "first-nlb");
     let second_nlb = nlb_arn(&emu, "second-nlb");
-    let endpoints: String = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"]
+    let endpoints: String = ["ec2", "iam", "redshift", "s3", "sts"]
         .iter()
         .map(|s| format!("    {s} = {:?}\n", emu.url))
         .collect();

@@ -113,7 +113,7 @@ impl Estate {
     /// The root configuration: the provider on both emulators (plus
     /// `provider_extra`), and the module as the demo calls it.
     fn main_tf(&self, provider_extra: &str, vendor: Option<&VendorAnswer>) -> String {
-        let endpoints: String = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"]
+        let endpoints: String = ["ec2", "iam", "redshift", "s3", "sts"]
             .iter()
             .map(|s| format!("    {s} = {:?}\n", self.aws.url))
             .collect();

@@ -145,6 +145,33 @@ fn plugin_exits_gracefully_when_terraform_is_done() {
 
 /// Terraform's rendering of `terraform validate`'s errors, with line wraps
 /// folded so assertions do not depend on the terminal width.
+/// The unused ELBv2 endpoint still validates, with a deprecation warning
+/// that says to remove it.
+#[test]
+fn the_unused_elbv2_endpoint_is_deprecated() {
+    for terraform in terraform::all_terraforms() {
+        let ws = Workspace::with_terraform(
+            terraform.clone(),
+            &config(
+                "provider \"privatelink\" {\n  region = \"us-east-1\"\n  endpoints {\n    elbv2 = \"http://127.0.0.1:1\"\n  }\n}\ndata \"privatelink_vendor\" \"v\" {\n  name = \"sigma\"\n}\n",
+            ),
+        );
+        ws.init();
+        let out = ws.ok(&["validate", "-no-color"]);
+        let text = folded(&out.all());
+        assert!(
+            text.contains("Warning: Argument is deprecated"),
+            "{}: {text}",
+            terraform.display()
+        );
+        assert!(
+            text.contains("never used; remove it"),
+            "{}: {text}",
+            terraform.display()
+        );
+    }
+}
+
 fn validate_error(body: &str) -> String {
     let ws = Workspace::new(&config(body));
     ws.init();

@@ -22,20 +22,28 @@ pub const AWS_SERVICES: &[(&str, &str)] = &[
     ("sts", "AWS_ENDPOINT_URL_STS"),
 ];
 
+const ELBV2_UNUSED: &str =
+    "The provider makes no Elastic Load Balancing calls, so this endpoint is never used; remove it.";
+
 pub fn schema() -> Schema {
     let mut endpoints = Block::new().description(
         "Custom service endpoint URLs, for VPC interface endpoints of the AWS APIs, FIPS endpoints or a local emulator. Each falls back to the AWS SDK's standard per-service variable.",
     );
     for (service, env) in AWS_SERVICES {
-        endpoints = endpoints.attribute(
-            Attribute::optional(service, Type::String)
-                .description(&format!(
-                    "Endpoint URL for the {} API.",
-                    service.to_uppercase()
-                ))
-                .env(&[env])
-                .validate(http_url()),
-        );
+        let api = match *service {
+            "elbv2" => "Elastic Load Balancing v2",
+            "redshift" => "Redshift",
+            other => &other.to_uppercase(),
+        };
+        let mut attribute = Attribute::optional(service, Type::String)
+            .description(&format!("Endpoint URL for the {api} API."))
+            .env(&[env])
+            .validate(http_url());
+        if *service == "elbv2" {
+            // Kept so that provider blocks naming it stay valid.
+            attribute = attribute.deprecated(ELBV2_UNUSED);
+        }
+        endpoints = endpoints.attribute(attribute);
     }
     Schema::new(
         Block::new()
@@ -48,8 +56,7 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("profile", Type::String)
-                    .description("Named profile from the shared AWS config and credentials files. Set here, it is what the provider acts as even when `AWS_ACCESS_KEY_ID` is set (like the AWS CLI's `--profile`), and a profile neither file defines is an error. `AWS_PROFILE` is read by the AWS SDK's default chain instead, after the environment's keys.")
-                    .env(&["AWS_PROFILE"]),
+                    .description("Named profile from the shared AWS config and credentials files. Set here, it is what the provider acts as even when `AWS_ACCESS_KEY_ID` is set (like the AWS CLI's `--profile`), and a profile neither file defines is an error. `AWS_PROFILE`, which this attribute does not read, is taken by the AWS SDK's default chain instead, after the environment's keys.")
             )
             .attribute(
                 Attribute::optional("federation_profile", Type::String)
@@ -469,6 +476,14 @@ pub fn resolve(
 /// account, a region) and values not known yet are judged at Configure.
 pub fn check_block(config: &Value, diags: &mut Diagnostics) {
     let set = |v: Option<&Value>| v.and_then(Value::is_set) == Some(true);
+    // Terraform does not itself warn of deprecated provider arguments.
+    if set(config.get("endpoints").and_then(|e| e.get("elbv2"))) {
+        diags.warning_at(
+            AttributePath::attr("endpoints").then_attr("elbv2"),
+            "Argument is deprecated",
+            ELBV2_UNUSED,
+        );
+    }
     account_list_rules(
         set(config.get("allowed_account_ids")),
         set(config.get("forbidden_account_ids")),

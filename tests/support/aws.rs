@@ -100,7 +100,7 @@ impl Emulator {
 impl Emulator {
     /// The provider block pointing every service at the emulator.
     pub fn provider_block(&self) -> String {
-        let services = ["ec2", "elbv2", "iam", "redshift", "s3", "sts"];
+        let services = ["ec2", "iam", "redshift", "s3", "sts"];
         let endpoints: Vec<String> = services
             .iter()
             .map(|s| format!("    {s} = {:?}", self.url))

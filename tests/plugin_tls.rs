@@ -407,9 +407,14 @@ async fn json_log_lines_with_tf_log_trace() {
 async fn quiet_without_tf_log() {
     let stderr = session_stderr(vec![]).await;
     assert!(stderr.is_empty(), "{stderr}");
-    // Not a level: still quiet.
-    let stderr = session_stderr(vec![("TF_LOG", "verbose")]).await;
+    let stderr = session_stderr(vec![("TF_LOG", "off")]).await;
     assert!(stderr.is_empty(), "{stderr}");
+    // Not a level: TRACE, as Terraform reads it.
+    let stderr = session_stderr(vec![("TF_LOG", "1")]).await;
+    assert!(
+        stderr.lines().any(|l| l.contains("\"@level\":\"trace\"")),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,6 +168,22 @@ fn mark_computed(block: &Block, planned: &mut Value, prior: &Value, config: &Val
             mark_computed(b, p, &Value::Null, c, true)
         }
     });
+    if create {
+        return;
+    }
+    // ...except in a single block the update adds: there Terraform proposes
+    // null for them, which the apply would then contradict.
+    for nb in &block.blocks {
+        if !matches!(nb.nesting, Nesting::Single | Nesting::Group)
+            || prior.get(&nb.name).is_some_and(|p| !p.is_null())
+        {
+            continue;
+        }
+        let cfg = config.get(&nb.name).cloned().unwrap_or(Value::Null);
+        if let Some(pv @ Value::Object(_)) = planned.get_mut(&nb.name) {
+            mark_computed(&nb.block, pv, &Value::Null, &cfg, true);
+        }
+    }
 }
 
 /// Calls `f` on each nested block object of `planned`, paired with the
@@ -364,6 +380,39 @@ mod tests {
         assert_eq!(pc.planned.get("state"), Some(&Value::Unknown));
         assert_eq!(pc.planned.get("id"), Some(&Value::string("i-1")));
         assert!(pc.any_change());
+    }
+
+    #[test]
+    fn a_single_block_added_on_update_plans_its_computed_attributes_unknown() {
+        let block = Block::new()
+            .attribute(Attribute::required("name", Type::String))
+            .block(NestedBlock::single(
+                "allow",
+                Block::new()
+                    .attribute(Attribute::required("port", Type::Number))
+                    .attribute(Attribute::computed("cidrs", Type::list(Type::String))),
+            ));
+        let prior = Value::object([("name", Value::string("a")), ("allow", Value::Null)]);
+        let added = |cidrs: Value| {
+            Value::object([
+                ("name", Value::string("a")),
+                (
+                    "allow",
+                    Value::object([("port", Value::int(443)), ("cidrs", cidrs)]),
+                ),
+            ])
+        };
+        let config = added(Value::Null);
+        let pc = plan(&block, &prior, &config, &config);
+        assert_eq!(
+            pc.planned.get("allow").and_then(|a| a.get("cidrs")),
+            Some(&Value::Unknown)
+        );
+        // A block already there keeps what Terraform proposes from state.
+        let stored = added(Value::List(vec![Value::string("10.0.0.0/16")]));
+        let proposed = stored.clone();
+        let pc = plan(&block, &stored, &proposed, &config);
+        assert_eq!(pc.planned, stored);
     }
 
     #[test]

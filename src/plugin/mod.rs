@@ -225,6 +225,19 @@ async fn accept_loop(
                         Ok(Ok(tls)) => {
                             let _ = conns.send(PluginConn::Tls(Box::new(tls))).await;
                         }
+                        // A client that hangs up mid-handshake (Terraform 1.0's
+                        // gRPC client redialling as the plugin exits) is no
+                        // refusal worth a warning.
+                        Ok(Err(e))
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::BrokenPipe
+                                    | std::io::ErrorKind::ConnectionReset
+                                    | std::io::ErrorKind::UnexpectedEof
+                            ) =>
+                        {
+                            tracing::debug!(error = %e, "client left during the TLS handshake")
+                        }
                         Ok(Err(e)) => {
                             tracing::warn!(error = %e, "TLS handshake refused; connection dropped")
                         }

@@ -6,7 +6,7 @@
 use super::diag::{Diagnostic, Diagnostics};
 use super::plan::{self, PlanContext};
 use super::resource::{ApplyResult, Ctx, DataSource, Provider, Resource};
-use super::schema::Schema;
+use super::schema::{Block, Schema};
 use super::validators::validate_block;
 use super::value::{Type, Value};
 use super::{json, msgpack};
@@ -274,15 +274,27 @@ fn require_known(value: Value, type_name: &str, diags: &mut Diagnostics) -> Valu
 /// took the request but not that setting) is said on its attribute; the
 /// state keeps what is there, so the next plan shows the difference,
 /// instead of Terraform reporting a provider bug and tainting the object.
-fn unkept_changes(planned: &Value, actual: &Value, diags: &mut Diagnostics) {
+fn unkept_changes(block: &Block, planned: &Value, actual: &Value, diags: &mut Diagnostics) {
     for (name, want, got) in plan::unkept_attributes(planned, actual) {
+        // A sensitive value is never written out, here as anywhere.
+        let sensitive = block
+            .attributes
+            .iter()
+            .any(|a| a.name == name && a.sensitive);
+        let shown = |v: &Value| {
+            if sensitive {
+                "(sensitive value)".to_string()
+            } else {
+                json::to_json(v).to_string()
+            }
+        };
         diags.error_at(
             AttributePath::attr(name),
             format!("{name} did not take effect"),
             format!(
                 "The change set {name} to {}, but afterwards the object has {}. The service accepted the request without applying this value: check that it is supported here. The state records what is there, so the next plan shows the difference.",
-                json::to_json(want),
-                json::to_json(got)
+                shown(want),
+                shown(got)
             ),
         );
     }
@@ -630,7 +642,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     match state {
                         Some(v) if !diags.has_errors() => {
                             let v = require_known(v, &req.type_name, &mut diags);
-                            unkept_changes(&planned, &v, &mut diags);
+                            unkept_changes(&r.schema.block, &planned, &v, &mut diags);
                             v
                         }
                         Some(v) => require_known(v, &req.type_name, &mut diags),
@@ -719,5 +731,41 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         // Kept even when no call is listening now: later calls must see it.
         self.stop.send_replace(true);
         Ok(Response::new(pb::stop::Response::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::schema::Attribute;
+    use crate::framework::value::Type;
+
+    #[test]
+    fn an_unkept_sensitive_value_is_named_but_never_written_out() {
+        let block = Block::new()
+            .attribute(Attribute::optional("secret", Type::String).sensitive())
+            .attribute(Attribute::optional("note", Type::String));
+        let planned = Value::object([
+            ("secret", Value::string("hunter2")),
+            ("note", Value::string("wanted")),
+        ]);
+        let actual = Value::object([
+            ("secret", Value::string("older-secret")),
+            ("note", Value::string("kept")),
+        ]);
+        let mut diags = Diagnostics::new();
+        unkept_changes(&block, &planned, &actual, &mut diags);
+        let text: Vec<String> = diags.0.iter().map(|d| d.detail.clone()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        let all = text.join("\n");
+        assert!(
+            !all.contains("hunter2") && !all.contains("older-secret"),
+            "{all}"
+        );
+        assert!(all.contains("(sensitive value)"), "{all}");
+        assert!(
+            all.contains("\"wanted\"") && all.contains("\"kept\""),
+            "{all}"
+        );
     }
 }

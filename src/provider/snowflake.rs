@@ -659,7 +659,10 @@ impl SnowflakeClient {
         let req = req
             .body(Full::new(body.unwrap_or_default()))
             .map_err(|e| transport(format!("invalid request to {}: {e}", self.base_url)))?;
-        let resp = match tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(req)).await {
+        // One bound for the answer's head and body alike: a proxy that
+        // stalls after the headers must not hang a poll past it.
+        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+        let resp = match tokio::time::timeout_at(deadline, self.http.request(req)).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => return Err(transport(format!("{}: {}", self.base_url, error_chain(&e)))),
             Err(_) => {
@@ -677,16 +680,23 @@ impl SnowflakeClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.min(60)));
-        let bytes = Limited::new(resp.into_body(), MAX_RESPONSE_BYTES)
-            .collect()
-            .await
-            .map_err(|e| {
-                transport(format!(
+        let body = Limited::new(resp.into_body(), MAX_RESPONSE_BYTES).collect();
+        let bytes = match tokio::time::timeout_at(deadline, body).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e)) => {
+                return Err(transport(format!(
                     "reading the answer from {} failed: {e}",
                     self.base_url
-                ))
-            })?
-            .to_bytes();
+                )))
+            }
+            Err(_) => {
+                return Err(transport(format!(
+                    "{} did not finish its answer within {}s",
+                    self.base_url,
+                    REQUEST_TIMEOUT.as_secs()
+                )))
+            }
+        };
         let payload = serde_json::from_slice(&bytes).unwrap_or(Json::Null);
         Ok((status, retry_after, payload))
     }

@@ -115,6 +115,23 @@ async fn profile_defined(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The ARN partition of a region, as the SDK's endpoint rules name them.
+pub fn partition_of(region: &str) -> &'static str {
+    const PARTITIONS: [(&str, &str); 7] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PARTITIONS
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
+}
+
 impl AwsClients {
     pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -274,13 +291,7 @@ impl AwsClients {
 
     /// The ARN partition of the region.
     pub fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        }
+        partition_of(&self.region)
     }
 
     /// The account's root principal, for messages that say what to ask a
@@ -523,6 +534,26 @@ mod tests {
     use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
 
     type Err = SdkError<GetCallerIdentityError>;
+
+    #[test]
+    fn partitions_follow_the_region() {
+        for (region, partition) in [
+            ("us-east-1", "aws"),
+            ("ap-southeast-6", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ] {
+            assert_eq!(partition_of(region), partition, "{region}");
+        }
+        let shape = crate::provider::shapes::aws_region();
+        assert!(shape.matches("eusc-de-east-1") && shape.matches("us-gov-west-1"));
+        assert!(!shape.matches("euscx-de-east-1") && !shape.matches("us-east"));
+    }
 
     #[test]
     fn an_unreachable_endpoint_says_why_in_words() {

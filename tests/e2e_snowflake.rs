@@ -1109,9 +1109,9 @@ fn snowflake_max_retries_bounds_resubmission_and_the_next_apply_converges() {
     assert!(w.sf.registrations().is_empty());
 
     // With no retries, an unreachable host fails on the first refusal.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let closed = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    drop(listener);
+    // Port 1: below the ephemeral range, so no emulator of a parallel test
+    // (bound to port 0) can be listening there.
+    let closed = "http://127.0.0.1:1".to_string();
     let unreachable = w.keypair(1, "acct1.p8").replace(
         &format!("host        = {:?}", w.sf.url),
         &format!("max_retries = 0\n    host        = {closed:?}"),

@@ -183,6 +183,8 @@ async fn malformed_input_gets_answers_never_a_crash() {
         .into_inner();
     let resources: Vec<String> = schema.resource_schemas.keys().cloned().collect();
     let data_sources: Vec<String> = schema.data_source_schemas.keys().cloned().collect();
+    // The loops below would check nothing over an empty schema.
+    assert!(!resources.is_empty() && !data_sources.is_empty());
 
     // Wrong values: every RPC answers, each with an error diagnostic.
     for (what, bytes) in known_bad() {

@@ -107,21 +107,14 @@ fn lifecycle_create_update_import_drift_destroy() {
 
     // In place: acceptance, a tag and a second principal change; the
     // service is not replaced.
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            service_config(
+    harness::rewrite(&emu, &ws, &service_config(
                 nlb,
                 "  acceptance_required = false\n  supported_regions = [\"us-west-2\"]\n  tags = { Name = \"warehouse\", Team = \"data\" }"
             )
             .replace(
                 "[data.privatelink_vendor.sigma.principal_arn]",
                 "[data.privatelink_vendor.sigma.principal_arn, \"arn:aws:iam::111122223333:root\"]"
-            )
-        ),
-    );
+            ));
     ws.plan_says("1 to change, 0 to destroy");
     ws.apply();
     ws.assert_plan_empty();
@@ -822,26 +815,20 @@ fn updates_plan_unknown_only_what_they_change() {
     ws.apply();
     let before = ws.resource_values("privatelink_endpoint_service");
 
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            service_config(&first, "  tags = { Team = \"data\" }")
-        ),
+    harness::rewrite(
+        &emu,
+        &ws,
+        &service_config(&first, "  tags = { Team = \"data\" }"),
     );
     ws.updates_in_place_without(
         "known after apply",
         "a tag change leaves every computed value known",
     );
 
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            service_config(&second, "  tags = { Team = \"data\" }")
-        ),
+    harness::rewrite(
+        &emu,
+        &ws,
+        &service_config(&second, "  tags = { Team = \"data\" }"),
     );
     let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
     for name in ["availability_zone_ids", "vendor_handoff"] {
@@ -905,16 +892,7 @@ fn a_private_dns_name_is_set_renamed_and_removed_in_place() {
         &emu,
         &service_config(nlb, "  private_dns_name = \"analytics.example.com\""),
     );
-    let rewrite = |extra: &str| {
-        ws.write(
-            "main.tf",
-            &format!(
-                "{HEADER}{}\n{}",
-                emu.provider_block(),
-                service_config(nlb, extra)
-            ),
-        )
-    };
+    let rewrite = |extra: &str| harness::rewrite(&emu, &ws, &service_config(nlb, extra));
     ws.init();
     ws.apply();
     ws.assert_plan_empty();

@@ -11,7 +11,7 @@ mod harness;
 mod terraform;
 
 use aws::Emulator;
-use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
+use harness::{assert_import_matches, copy_of, main_tf, rewrite, workspace};
 use std::collections::BTreeMap;
 use terraform::flat;
 
@@ -46,13 +46,6 @@ output "grant" {{
 }}
 "#
     )
-}
-
-fn rewrite(emu: &Emulator, ws: &terraform::Workspace, body: &str) {
-    ws.write(
-        "main.tf",
-        &format!("{HEADER}{}\n{body}", emu.provider_block()),
-    );
 }
 
 /// The AWS calls logged since the last clear, as "service:Action" counts.
@@ -539,15 +532,12 @@ module "segment" {{
     );
     assert_eq!(after["allowed_all_vpcs"], false, "{after}");
 
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            module(&format!(
-                "{with_nlb}  redshift_grantee_account = \"111122223333\"\n"
-            ))
-        ),
+    rewrite(
+        emu,
+        &ws,
+        &module(&format!(
+            "{with_nlb}  redshift_grantee_account = \"111122223333\"\n"
+        )),
     );
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0, "{}", out.all());

@@ -10,7 +10,7 @@ mod harness;
 mod terraform;
 
 use aws::{Emulator, ACCOUNT};
-use harness::{assert_import_matches, main_tf, workspace, workspace_under, HEADER};
+use harness::{assert_import_matches, main_tf, rewrite, workspace, workspace_under};
 use serde_json::{json, Value};
 
 const TYPE: &str = "privatelink_s3_storage_integration";
@@ -32,13 +32,6 @@ output "integration" {{
 }}
 "#
     )
-}
-
-fn rewrite(emu: &Emulator, ws: &terraform::Workspace, body: &str) {
-    ws.write(
-        "main.tf",
-        &format!("{HEADER}{}\n{body}", emu.provider_block()),
-    );
 }
 
 /// The AWS calls served since the last clear, as `service:Action` (with

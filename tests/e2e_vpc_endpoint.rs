@@ -77,6 +77,17 @@ fn world_with(emu: &Emulator, acceptance_required: bool, service_options: &[&str
     }
 }
 
+/// The partner (the service's owner) accepts the endpoint's connection.
+fn accept_as_partner(emu: &Emulator, w: &World, endpoint: &str) -> Value {
+    emu.fixture(&[
+        "accept-as-owner",
+        &w.service_id,
+        endpoint,
+        "--account",
+        "999988887777",
+    ])
+}
+
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
 
 fn endpoint_config(w: &World, subnets: &[&str], body: &str) -> String {
@@ -345,16 +356,7 @@ fn a_rule_added_by_hand_is_drift_and_is_removed() {
 fn pending_acceptance_then_accepted_by_the_partner() {
     let emu = Emulator::start();
     let w = world(&emu, true);
-    // The partner (the service's owner) accepts the endpoint's connection.
-    let accept = |endpoint: &str| {
-        emu.fixture(&[
-            "accept-as-owner",
-            &w.service_id,
-            endpoint,
-            "--account",
-            "999988887777",
-        ])
-    };
+    let accept = |endpoint: &str| accept_as_partner(&emu, &w, endpoint);
     // No groups named: AWS gives the endpoint the VPC's default group.
     let ws = workspace(&emu, &endpoint_config(&w, &[&w.subnets[0].0], ""));
     ws.init();
@@ -381,16 +383,13 @@ fn pending_acceptance_then_accepted_by_the_partner() {
     // Waiting for acceptance past the create timeout: the endpoint is kept
     // (tainted by Terraform), and the error says how to keep it once the
     // partner accepts instead of replacing it with a new request.
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            endpoint_config(
-                &w,
-                &[&w.subnets[0].0],
-                "  wait_for_acceptance = true\n  timeouts {\n    create = \"2s\"\n  }"
-            )
+    harness::rewrite(
+        &emu,
+        &ws,
+        &endpoint_config(
+            &w,
+            &[&w.subnets[0].0],
+            "  wait_for_acceptance = true\n  timeouts {\n    create = \"2s\"\n  }",
         ),
     );
     let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
@@ -471,13 +470,10 @@ fn subnet_in_an_unsupported_zone_fails_at_plan_and_creates_nothing() {
         .as_str()
         .unwrap()
         .to_string();
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            endpoint_config(&w, &[&w.subnets[0].0, &stray], "")
-        ),
+    harness::rewrite(
+        &emu,
+        &ws,
+        &endpoint_config(&w, &[&w.subnets[0].0, &stray], ""),
     );
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
@@ -1026,16 +1022,13 @@ fn private_dns_for_a_partner_that_accepts_by_hand_comes_with_acceptance() {
     );
     assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), json!([]));
 
-    ws.write(
-        "main.tf",
-        &format!(
-            "{HEADER}{}\n{}",
-            emu.provider_block(),
-            endpoint_config(
-                &w,
-                &[s0],
-                "  private_dns_enabled = true\n  wait_for_acceptance = true"
-            )
+    harness::rewrite(
+        &emu,
+        &ws,
+        &endpoint_config(
+            &w,
+            &[s0],
+            "  private_dns_enabled = true\n  wait_for_acceptance = true",
         ),
     );
     let apply = ws
@@ -1058,13 +1051,7 @@ fn private_dns_for_a_partner_that_accepts_by_hand_comes_with_acceptance() {
         emu.fixture(&["endpoint", &endpoint])["private_dns_enabled"],
         false
     );
-    emu.fixture(&[
-        "accept-as-owner",
-        &w.service_id,
-        &endpoint,
-        "--account",
-        "999988887777",
-    ]);
+    accept_as_partner(&emu, &w, &endpoint);
     let done = apply.wait_with_output().expect("apply ends");
     assert!(
         done.status.success(),

@@ -14,6 +14,14 @@ pub fn workspace(emu: &Emulator, body: &str) -> Workspace {
     copy_of(emu, &format!("{HEADER}{}\n{body}", emu.provider_block()))
 }
 
+/// Replaces `ws`'s main.tf with the provider pointed at `emu`, then `body`.
+pub fn rewrite(emu: &Emulator, ws: &Workspace, body: &str) {
+    ws.write(
+        "main.tf",
+        &format!("{HEADER}{}\n{body}", emu.provider_block()),
+    );
+}
+
 /// A second workspace with exactly this main.tf, e.g. to import into.
 pub fn copy_of(emu: &Emulator, main_tf: &str) -> Workspace {
     with_emulator_env(emu, Workspace::new(main_tf))

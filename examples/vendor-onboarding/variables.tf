@@ -156,7 +156,7 @@ variable "vendor_iam_user_arn" {
 }
 
 variable "external_id" {
-  description = "Phase two of the storage integration: the external ID the vendor shows beside its IAM user ARN. Empty (the default) until then. Set together with vendor_iam_user_arn."
+  description = "Phase two of the storage integration: the external ID the vendor shows beside its IAM user ARN (Sigma labels it \"AWS external role ARN\"). Empty (the default) until then. Set together with vendor_iam_user_arn."
   type        = string
   default     = ""
   # Not a credential (the vendor shows it in its UI), so not sensitive: it

@@ -279,6 +279,13 @@ mod tests {
         )
     }
 
+    /// `stored()` with a note.
+    fn stored_with_note(note: &str) -> Value {
+        let mut v = stored();
+        v.set_attr("note", Value::string(note));
+        v
+    }
+
     fn obj(name: &str, note: Value, enabled: Value, id: Value, state: Value) -> Value {
         Value::object([
             ("name", Value::string(name)),
@@ -315,13 +322,7 @@ mod tests {
 
     #[test]
     fn a_change_the_resource_undoes_leaves_computed_values_alone() {
-        let prior = obj(
-            "a",
-            Value::string("x"),
-            Value::Bool(true),
-            Value::string("i-1"),
-            Value::string("ok"),
-        );
+        let prior = stored_with_note("x");
         let config = obj(
             "a",
             Value::string("x "),
@@ -358,13 +359,7 @@ mod tests {
 
     #[test]
     fn a_configured_value_unknown_until_apply_is_a_change() {
-        let prior = obj(
-            "a",
-            Value::string("x"),
-            Value::Bool(true),
-            Value::string("i-1"),
-            Value::string("ok"),
-        );
+        let prior = stored_with_note("x");
         // note = another resource's output, not known at plan time.
         let config = obj("a", Value::Unknown, Value::Null, Value::Null, Value::Null);
         let proposed = obj(

@@ -7,7 +7,7 @@ use super::diag::{Diagnostic, Diagnostics};
 use super::plan::{self, PlanContext};
 use super::resource::{ApplyResult, Ctx, DataSource, Provider, Resource};
 use super::schema::{Block, Schema};
-use super::validators::validate_block;
+use super::validators::{validate_block, warn_deprecated};
 use super::value::{Type, Value};
 use super::{json, msgpack};
 use crate::framework::diag::AttributePath;
@@ -389,7 +389,10 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     req.config.as_ref(),
                     &self.provider_schema,
                     &self.provider_type,
-                    |c, d| self.provider.validate(c, d),
+                    |c, d| {
+                        warn_deprecated(&self.provider_schema.block, c, &AttributePath::root(), d);
+                        self.provider.validate(c, d)
+                    },
                 )?;
                 Ok(with_diags(
                     pb::prepare_provider_config::Response {

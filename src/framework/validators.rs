@@ -54,6 +54,34 @@ pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags:
     }
 }
 
+/// A warning on each deprecated attribute the configuration sets, with its
+/// deprecation message. Terraform warns of these in resources but not in
+/// provider blocks, so the provider's configuration is checked here.
+pub fn warn_deprecated(
+    block: &Block,
+    value: &Value,
+    path: &AttributePath,
+    diags: &mut Diagnostics,
+) {
+    for a in &block.attributes {
+        let (Some(message), Some(v)) = (&a.deprecation, value.get(&a.name)) else {
+            continue;
+        };
+        if v.is_set() == Some(true) {
+            diags.warning_at(
+                path.then_attr(&a.name),
+                "Argument is deprecated",
+                message.as_str(),
+            );
+        }
+    }
+    for b in &block.blocks {
+        if let (Nesting::Single | Nesting::Group, Some(v)) = (b.nesting, value.get(&b.name)) {
+            warn_deprecated(&b.block, v, &path.then_attr(&b.name), diags);
+        }
+    }
+}
+
 /// No attribute holds a null inside a list, set or map: state could not
 /// record it, and a resource would read `[null]` as an empty list. Such a
 /// null comes from a reference to something that has no value, so it is
@@ -359,6 +387,41 @@ mod tests {
         ]);
         let mut d = Diagnostics::new();
         validate_block(&block, &fine, &AttributePath::root(), &mut d);
+        assert!(d.is_empty());
+    }
+
+    #[test]
+    fn deprecated_attributes_set_are_warned_of_where_they_stand() {
+        use crate::framework::schema::{Attribute, Block, NestedBlock};
+        use crate::framework::value::Type;
+        let block = Block::new().block(NestedBlock::single(
+            "endpoints",
+            Block::new()
+                .attribute(Attribute::optional("old", Type::String).deprecated("Remove it."))
+                .attribute(Attribute::optional("new", Type::String)),
+        ));
+        let config = |old: Value| {
+            Value::object([(
+                "endpoints",
+                Value::object([("old", old), ("new", Value::string("x"))]),
+            )])
+        };
+        let mut d = Diagnostics::new();
+        warn_deprecated(
+            &block,
+            &config(Value::string("u")),
+            &AttributePath::root(),
+            &mut d,
+        );
+        assert_eq!(d.0.len(), 1);
+        assert!(!d.has_errors());
+        assert_eq!(d.0[0].detail, "Remove it.");
+        assert_eq!(
+            d.0[0].path,
+            Some(AttributePath::attr("endpoints").then_attr("old"))
+        );
+        let mut d = Diagnostics::new();
+        warn_deprecated(&block, &config(Value::Null), &AttributePath::root(), &mut d);
         assert!(d.is_empty());
     }
 

@@ -476,14 +476,6 @@ pub fn resolve(
 /// account, a region) and values not known yet are judged at Configure.
 pub fn check_block(config: &Value, diags: &mut Diagnostics) {
     let set = |v: Option<&Value>| v.and_then(Value::is_set) == Some(true);
-    // Terraform does not itself warn of deprecated provider arguments.
-    if set(config.get("endpoints").and_then(|e| e.get("elbv2"))) {
-        diags.warning_at(
-            AttributePath::attr("endpoints").then_attr("elbv2"),
-            "Argument is deprecated",
-            ELBV2_UNUSED,
-        );
-    }
     account_list_rules(
         set(config.get("allowed_account_ids")),
         set(config.get("forbidden_account_ids")),

@@ -45,6 +45,9 @@ const DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// Marks the security group this resource owns, so import can find it again.
 const OWNED_TAG: &str = "privatelink:allow-from-vpc-cidr";
+/// In the only characters EC2 takes in a security group description
+/// (a-z, A-Z, 0-9, spaces and `._-:/()#,@[]+=&;{}!$*`): no apostrophe.
+const OWNED_GROUP_DESCRIPTION: &str = "Admits only the VPC CIDR blocks to a PrivateLink endpoint";
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 struct AllowFromVpcCidr {
@@ -1214,7 +1217,7 @@ async fn ensure_owned_group(
         .ec2
         .create_security_group()
         .group_name(&name)
-        .description("Admits only the VPC's CIDR blocks to a PrivateLink endpoint")
+        .description(OWNED_GROUP_DESCRIPTION)
         .vpc_id(vpc_id)
         .tag_specifications(
             TagSpecification::builder()

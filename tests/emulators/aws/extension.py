@@ -54,6 +54,7 @@ import base64
 import functools
 import json
 import random
+import re
 import threading
 import time
 import uuid
@@ -73,6 +74,9 @@ REVOKING_DESCRIBES = 2
 REVOKING_SECONDS = 5.0
 
 _applied = False
+
+
+_SECURITY_GROUP_TEXT = re.compile(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}")
 
 
 class AwsError(ServiceException):
@@ -1082,6 +1086,27 @@ def _patch_ec2() -> None:
         original_delete_group(backend, name=name, group_id=group_id)
 
     SecurityGroupBackend.delete_security_group = delete_security_group
+
+    # EC2 takes a VPC security group's name and description only in a narrow
+    # ASCII set (CreateSecurityGroup's documented constraints); moto takes any.
+    original_create_group = SecurityGroupBackend.create_security_group
+
+    def create_security_group(backend: Any, name: str, description: str, *args: Any, **kwargs: Any) -> Any:
+        if not (kwargs.get("force") or kwargs.get("is_default")):
+            for parameter, value in (("GroupName", name), ("GroupDescription", description)):
+                if not _SECURITY_GROUP_TEXT.fullmatch(value or ""):
+                    raise AwsError(
+                        "InvalidParameterValue",
+                        f"Value ({value}) for parameter {parameter} is invalid. Up to 255 characters: "
+                        "a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*",
+                    )
+            if name.lower().startswith("sg-"):
+                raise AwsError(
+                    "InvalidParameterValue", f"Value ({name}) for parameter GroupName is invalid. Group names may not be in the format sg-*."
+                )
+        return original_create_group(backend, name, description, *args, **kwargs)
+
+    SecurityGroupBackend.create_security_group = create_security_group
 
     original_modify = EC2Response.modify_vpc_endpoint
 

@@ -863,6 +863,27 @@ def test_delete_endpoints_and_groups_in_use(owner, partner):
     ec2.delete_security_group(GroupId=sg)
 
 
+def test_security_group_names_and_descriptions_in_ec2s_character_set(owner):
+    vpc_id, _ = consumer_vpc(owner, cidr="10.47.0.0/16")
+    ec2 = owner.client("ec2")
+    refused = [
+        ("owned", "Admits only the VPC's CIDR blocks"),  # an apostrophe
+        ("owned", "caf\u00e9"),
+        ("owned", ""),
+        ("owned", "x" * 256),
+        ("bad name?", "fine"),
+        ("sg-lookalike", "fine"),
+    ]
+    for name, description in refused:
+        with pytest.raises(ClientError) as err:
+            ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc_id)
+        assert error_code(err) == "InvalidParameterValue", (name, description)
+    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    assert [g["GroupName"] for g in groups] == ["default"]
+    ok = "privatelink-vpc-0a1-vpce-svc-0b2 ._-:/()#,@[]+=&;{}!$*"
+    ec2.create_security_group(GroupName="privatelink-vpc-0a1", Description=ok, VpcId=vpc_id)
+
+
 def test_supported_regions(partner):
     ec2 = partner.client("ec2")
     home_only = partner_service(partner, allow=())

@@ -626,8 +626,8 @@ fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
         "not on the attribute:\n{err}"
     );
 
-    // An endpoint to another service than the account's: once enforced,
-    // the pin would cut off the account's PrivateLink access.
+    // An endpoint to another service than the account's carries no
+    // Snowflake traffic: a pin on it would restrict nothing.
     let other = aws_fixture(&w.aws.url, &["snowflake-service"]);
     let other = other["service_name"].as_str().expect("service_name");
     let elsewhere = w.endpoint_to("10.79.0.0/16", other);

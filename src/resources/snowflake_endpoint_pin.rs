@@ -74,7 +74,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account and connects to the account's Snowflake endpoint service (`privatelink-vpce-id`; a pin on any other endpoint would, once enforced, cut off the account's PrivateLink access), mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
+                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account and connects to the account's Snowflake endpoint service (`privatelink-vpce-id`: a pin on an endpoint to any other service restricts nothing, since Snowflake traffic never passes through it, and leaves the real endpoint unpinned), mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
                 .attribute(
                     Attribute::computed("id", Type::String)
                         .description("`ACCOUNT_LOCATOR:VPC_ENDPOINT_ID`, the Snowflake account (as CURRENT_ACCOUNT() reports it) and the endpoint.")
@@ -512,10 +512,10 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
     })
 }
 
-/// Once enforced, a pin lets private connections reach the account only
-/// through the pinned endpoints: pinning one that does not connect to
-/// Snowflake's endpoint service would cut off the account's PrivateLink
-/// access, so it is refused before anything is registered.
+/// A pin restricts where traffic through the pinned endpoint may go. An
+/// endpoint to any other service carries no Snowflake traffic, so pinning it
+/// would restrict nothing and leave the real endpoint unpinned: almost
+/// certainly the wrong ID, so it is refused before anything is registered.
 async fn check_service(
     sf: &SnowflakeClient,
     ctx: &Ctx<ProviderData>,
@@ -532,7 +532,7 @@ async fn check_service(
         (Some(expected), Some(actual)) if !actual.eq_ignore_ascii_case(expected) => Err(Diagnostic::error(
             "The endpoint does not connect to Snowflake",
             format!(
-                "{vpce} is an endpoint to {actual}, but Snowflake account {locator} is served by {expected} (privatelink-vpce-id of SYSTEM$GET_PRIVATELINK_CONFIG). Once enforced, a pin lets private connections reach the account only through pinned endpoints, so pinning this one would cut off the account's PrivateLink access. Pin the interface endpoint whose service_name is {expected} (data.privatelink_snowflake_config's endpoint_service_name)."
+                "{vpce} is an endpoint to {actual}, but Snowflake account {locator} is served by {expected} (privatelink-vpce-id of SYSTEM$GET_PRIVATELINK_CONFIG). Snowflake traffic never passes through this endpoint, so a pin on it would restrict nothing and leave your endpoint to Snowflake unpinned. Pin the interface endpoint whose service_name is {expected} (data.privatelink_snowflake_config's endpoint_service_name)."
             ),
         )
         .at(AttributePath::attr("vpc_endpoint_id"))

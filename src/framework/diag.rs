@@ -36,6 +36,17 @@ impl AttributePath {
         p.0.push(PathStep::Key(key.to_string()));
         p
     }
+    /// Element `index` of a list, or of a set when `in_set`: Terraform sorts a
+    /// set's elements but matches an index against the configuration as
+    /// written, so it would point at the wrong element. A set element's path
+    /// stops at the set, and the message names the value instead.
+    pub fn then_element(&self, in_set: bool, index: usize) -> AttributePath {
+        if in_set {
+            self.clone()
+        } else {
+            self.then_index(index)
+        }
+    }
     pub fn then_index(&self, index: usize) -> AttributePath {
         let mut p = self.clone();
         p.0.push(PathStep::Index(index as i64));

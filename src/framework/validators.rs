@@ -45,8 +45,9 @@ pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags:
         match (b.nesting, v) {
             (Nesting::Single | Nesting::Group, obj) => validate_block(&b.block, obj, &p, diags),
             (Nesting::List | Nesting::Set, Value::List(items) | Value::Set(items)) => {
+                let in_set = matches!(v, Value::Set(_));
                 for (i, item) in items.iter().enumerate() {
-                    validate_block(&b.block, item, &p.then_index(i), diags);
+                    validate_block(&b.block, item, &p.then_element(in_set, i), diags);
                 }
             }
             _ => {}
@@ -92,7 +93,8 @@ fn reject_null_elements(value: &Value, path: &AttributePath, diags: &mut Diagnos
             .iter()
             .enumerate()
             .filter(|(_, item)| item.is_null())
-            .map(|(i, _)| path.then_index(i))
+            .map(|(i, _)| path.then_element(matches!(value, Value::Set(_)), i))
+            // A set holds one null at most, and its path is the set's.
             .collect(),
         Value::Map(entries) => entries
             .iter()
@@ -107,7 +109,7 @@ fn reject_null_elements(value: &Value, path: &AttributePath, diags: &mut Diagnos
             at,
             format!("Null element in {name}"),
             format!(
-                "Every element of {name} needs a value, but this one is null. A null here usually comes from a reference to an attribute that has no value (a fact the source does not publish for this region, say): set the value explicitly."
+                "Every element of {name} needs a value, but one is null. A null here usually comes from a reference to an attribute that has no value (a fact the source does not publish for this region, say): set the value explicitly."
             ),
         );
     }
@@ -280,9 +282,10 @@ impl Validator for Each {
     }
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Some(items) = value.elements() {
+            let in_set = matches!(value, Value::Set(_));
             for (i, item) in items.iter().enumerate() {
                 if !item.is_null() && item.is_fully_known() {
-                    self.0.check(item, &path.then_index(i), diags);
+                    self.0.check(item, &path.then_element(in_set, i), diags);
                 }
             }
         }
@@ -375,7 +378,8 @@ mod tests {
         assert_eq!(
             paths,
             vec![
-                Some(AttributePath::attr("vpc_ids").then_index(1)),
+                // A set's elements have no position Terraform can match.
+                Some(AttributePath::attr("vpc_ids")),
                 Some(AttributePath::attr("tags").then_key("team")),
             ]
         );
@@ -447,6 +451,21 @@ mod tests {
         );
         assert_eq!(d.0.len(), 1);
         assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "x[1]");
+    }
+
+    #[test]
+    fn each_in_a_set_points_at_the_set_and_names_the_value() {
+        // Terraform sends [80, 443, 70000] for `[443, 70000, 80]` as written:
+        // index 2 would underline 80.
+        let ports = Value::Set(vec![Value::int(80), Value::int(443), Value::int(70000)]);
+        let d = run(&each(int_between(1, 65535)), ports);
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "x");
+        assert!(
+            d.0[0].detail.starts_with("70000 is out of range"),
+            "{:?}",
+            d.0[0]
+        );
     }
 
     #[test]

@@ -98,11 +98,12 @@ fn wildcard_principals(config: &Value, diags: &mut Diagnostics) {
     if allow_all.is_unknown() || allow_all.as_bool() == Some(true) {
         return;
     }
-    if let Some(items) = config.get("allowed_principals").and_then(Value::elements) {
-        for (i, p) in items.iter().enumerate() {
+    if let Some(principals) = config.get("allowed_principals") {
+        let in_set = matches!(principals, Value::Set(_));
+        for (i, p) in principals.elements().unwrap_or_default().iter().enumerate() {
             if p.as_str() == Some("*") {
                 diags.error_at(
-                    AttributePath::attr("allowed_principals").then_index(i),
+                    AttributePath::attr("allowed_principals").then_element(in_set, i),
                     "Wildcard principal",
                     "`*` lets every AWS account discover and connect to the service. Set allow_all_principals = true if that is intended, or list the vendor's principal instead.",
                 );
@@ -928,7 +929,8 @@ mod tests {
         EndpointService.validate(&cfg(false), &mut d);
         assert_eq!(
             d.0[0].path.as_ref().unwrap().to_string(),
-            "allowed_principals[0]"
+            "allowed_principals",
+            "a set element has no index Terraform can match"
         );
         let mut d = Diagnostics::new();
         EndpointService.validate(&cfg(true), &mut d);

@@ -419,7 +419,21 @@ fn injected_cors_failure_then_converging_apply_and_clean_destroy() {
     assert_eq!(rules.len(), 3);
     assert_eq!(rules[..2], foreign_rules[..]);
 
+    // IAM has not yet seen the detach everywhere: DeleteConflict, retried.
+    for action in ["DeletePolicy", "DeleteRole"] {
+        emu.fault(
+            json!({"service": "iam", "action": action, "code": "DeleteConflict",
+                         "message": "Cannot delete entity, must detach all policies first.",
+                         "status": 409, "count": 2}),
+        );
+    }
+    emu.clear_requests();
     ws.destroy();
+    let log = calls(&emu);
+    for action in ["DeletePolicy", "DeleteRole"] {
+        assert_eq!(count(&log, &format!("iam:{action}=409")), 2, "{log:?}");
+        assert_eq!(count(&log, &format!("iam:{action}")), 1, "{log:?}");
+    }
     assert_no_iam_objects(&emu, role);
     assert_eq!(
         strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]),

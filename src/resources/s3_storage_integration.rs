@@ -2380,34 +2380,54 @@ async fn remove(
                     delete_policy_version(aws, &arn, &v).await?;
                 }
             }
-            match aws.iam.delete_policy().policy_arn(&arn).send().await {
-                Ok(_) => {}
-                Err(e) if code(&e) == "NoSuchEntity" => {}
-                Err(e) => return Err(failed("delete the IAM policy", &e, None)),
-            }
+            let arn = &arn;
+            retry(
+                ctx,
+                deadline,
+                "IAM to see the policy detached",
+                DETACH_ADVICE,
+                None,
+                || async move {
+                    match aws.iam.delete_policy().policy_arn(arn).send().await {
+                        Ok(_) => Ok(Ok(())),
+                        Err(e) if code(&e) == "NoSuchEntity" => Ok(Ok(())),
+                        Err(e) if code(&e) == "DeleteConflict" => Ok(Err(error_text(&e))),
+                        Err(e) => Err(failed("delete the IAM policy", &e, None)),
+                    }
+                },
+            )
+            .await?;
         }
     }
     if state.role_arn.is_some() {
-        match aws
-            .iam
-            .delete_role()
-            .role_name(&state.role_name)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if code(&e) == "NoSuchEntity" => {}
-            Err(e) => {
-                return Err(failed(
-                    "delete the IAM role",
-                    &e,
-                    Some(AttributePath::attr("role_name")),
-                ))
-            }
-        }
+        let role = &state.role_name;
+        retry(
+            ctx,
+            deadline,
+            "IAM to see the role's policy detached",
+            DETACH_ADVICE,
+            None,
+            || async move {
+                match aws.iam.delete_role().role_name(role).send().await {
+                    Ok(_) => Ok(Ok(())),
+                    Err(e) if code(&e) == "NoSuchEntity" => Ok(Ok(())),
+                    Err(e) if code(&e) == "DeleteConflict" => Ok(Err(error_text(&e))),
+                    Err(e) => Err(failed(
+                        "delete the IAM role",
+                        &e,
+                        Some(AttributePath::attr("role_name")),
+                    )),
+                }
+            },
+        )
+        .await?;
     }
     Ok(())
 }
+
+/// IAM answers DeleteConflict while a detach it accepted has not reached
+/// every server; AWS's own provider retries it for two minutes too.
+const DETACH_ADVICE: &str = "If it names a policy or instance profile this provider did not attach, detach it by hand; otherwise run destroy again in a few minutes.";
 
 /// The vendor's IAM user ARN and external ID come as a pair; the error on
 /// the one set when the other is not.

@@ -150,7 +150,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             .await
             .map_err(|e| wait_error(&format!("{vpce} to request a connection to {svc}"), e))?;
             match state.as_str() {
-                "pendingAcceptance" | "pending" => accept(aws, svc, vpce).await?,
+                "pendingAcceptance" => accept(aws, svc, vpce).await?,
                 s if gone(s) => {
                     return Err(Diagnostic::error(
                         "The connection cannot be accepted",
@@ -158,7 +158,8 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                     )
                     .into())
                 }
-                // available: accepted already, or automatically; adopt it.
+                // pending (AWS's state just after an accept) or available:
+                // accepted already, or automatically; adopt it.
                 _ => {}
             }
             let (state, owner) = timeouts::poll(timeout, Duration::from_millis(500), ctx.stopped(), || async {
@@ -385,12 +386,19 @@ async fn accept(aws: &AwsClients, svc: &str, vpce: &str) -> Result<(), Diagnosti
         .send()
         .await
         .map_err(|e| aws_error("accept the endpoint connection", &e))?;
-    // InvalidState: accepted meanwhile (by a retry, or a person).
-    unsuccessful(
-        "accept the endpoint connection",
-        out.unsuccessful(),
-        |code| code == "InvalidState",
-    )
+    if out.unsuccessful().is_empty() {
+        return Ok(());
+    }
+    // Accepted meanwhile, by a retry or a person: AWS documents no code for
+    // that, so the connection's state now decides.
+    if let Some((state, _)) = connection(aws, svc, vpce).await? {
+        if matches!(state.as_str(), "pending" | "available") {
+            return Ok(());
+        }
+    }
+    unsuccessful("accept the endpoint connection", out.unsuccessful(), |_| {
+        false
+    })
 }
 
 #[cfg(test)]

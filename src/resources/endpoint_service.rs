@@ -9,7 +9,8 @@
 
 use super::{
     any_of, aws_error, claim, create_with_tokens, diff, ec2_tags, invalid_state, is_claimed, no_id,
-    sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each, Seen,
+    sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each,
+    Created, Seen,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -575,8 +576,13 @@ async fn create_service(
             );
         }
         match req.send().await {
+            // The answer carries no creation time: a new service not listed
+            // yet cannot be told from a deleted one, and has LISTED_WITHIN.
             Ok(out) => match out.service_configuration.and_then(|c| c.service_id) {
-                Some(id) => Ok(Some(id)),
+                Some(id) => Ok(Some(Created {
+                    id,
+                    made_now: false,
+                })),
                 None => Err(no_id(WHAT)),
             },
             Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),

@@ -300,10 +300,37 @@ pub enum Seen {
     NotFound,
 }
 
-/// How long an object a create just answered may stay unlisted before its
-/// token counts as spent on a deleted one. Deciding sooner could take a new
+/// How long an object a create answered may stay unlisted before its token
+/// counts as spent on a deleted one. Deciding sooner could take a new
 /// object, not listed yet, for a deleted one and create a second.
 pub const LISTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The same for an object the answer shows was made by this very call: EC2
+/// is eventually consistent, and AWS's own provider gives a new object this
+/// long to become readable.
+pub const NEW_LISTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// What a create answered: the object's ID, and whether the answer shows
+/// the object made by this call (its creation time), rather than one a
+/// token made before, which may since have been deleted.
+pub struct Created {
+    pub id: String,
+    pub made_now: bool,
+}
+
+/// Whether a creation time AWS answered falls within this call, begun at
+/// `started`; a minute's leeway for the two clocks.
+pub fn made_since(
+    created: Option<&aws_smithy_types::DateTime>,
+    started: std::time::SystemTime,
+) -> bool {
+    let leeway = std::time::Duration::from_secs(60);
+    let since = started
+        .checked_sub(leeway)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs() as i64);
+    created.is_some_and(|c| c.secs() >= since)
+}
 
 /// IDs creates in this process have taken as theirs. Instances with one
 /// plan (`count`, `for_each` over equal arguments) send the same tokens,
@@ -331,34 +358,57 @@ pub fn taken_by_a_create(id: &str) -> bool {
 }
 
 /// Creates an object with the plan's tokens in turn. `create` sends one
-/// token and answers the ID AWS returned, or None when AWS refused the
-/// token as spent with other arguments (IdempotentParameterMismatch). An ID
-/// `look` shows deleted, or does not find within `LISTED_WITHIN`, is an
-/// object since deleted, so the next token is tried. The first live object
-/// (new, or the one a lost answer made) that no other create of this
-/// process has taken is the result.
+/// token and answers what AWS returned, or None when AWS refused the token
+/// as spent with other arguments (IdempotentParameterMismatch). An object
+/// `look` shows deleted, or does not find within `LISTED_WITHIN`
+/// (`NEW_LISTED_WITHIN` for one made by the call), is one since deleted, so
+/// the next token is tried. The first live object (new, or the one a lost
+/// answer made) that no other create of this process has taken is the
+/// result.
 pub async fn create_with_tokens<C, CF, L, LF>(
+    planned: &crate::framework::Value,
+    what: &str,
+    create: C,
+    look: L,
+) -> Result<String, Diagnostics>
+where
+    C: FnMut(String) -> CF,
+    CF: std::future::Future<Output = Result<Option<Created>, Diagnostics>>,
+    L: FnMut(String) -> LF,
+    LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
+{
+    let windows = (LISTED_WITHIN, NEW_LISTED_WITHIN);
+    create_with_tokens_within(planned, what, create, look, windows).await
+}
+
+async fn create_with_tokens_within<C, CF, L, LF>(
     planned: &crate::framework::Value,
     what: &str,
     mut create: C,
     mut look: L,
+    (listed_within, new_listed_within): (std::time::Duration, std::time::Duration),
 ) -> Result<String, Diagnostics>
 where
     C: FnMut(String) -> CF,
-    CF: std::future::Future<Output = Result<Option<String>, Diagnostics>>,
+    CF: std::future::Future<Output = Result<Option<Created>, Diagnostics>>,
     L: FnMut(String) -> LF,
     LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
 {
     for attempt in 0..CREATE_TOKENS {
-        let Some(id) = create(client_token(planned, attempt)).await? else {
+        let Some(Created { id, made_now }) = create(client_token(planned, attempt)).await? else {
             continue;
+        };
+        let window = if made_now {
+            new_listed_within
+        } else {
+            listed_within
         };
         let since = std::time::Instant::now();
         loop {
             match look(id.clone()).await? {
                 Seen::Live if take(&id) => return Ok(id),
                 Seen::Live | Seen::Claimed | Seen::Deleted => break,
-                Seen::NotFound if since.elapsed() >= LISTED_WITHIN => break,
+                Seen::NotFound if since.elapsed() >= window => break,
                 Seen::NotFound => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
             }
         }
@@ -446,6 +496,7 @@ pub async fn update_tags(
 mod tests {
     use super::*;
     use std::sync::Mutex;
+    use std::time::Duration;
 
     #[test]
     fn client_tokens_are_stable_per_plan_and_attempt_and_fit_aws() {
@@ -469,9 +520,9 @@ mod tests {
             let mut sent = sent.lock().unwrap();
             sent.push(token);
             let answer = match sent.len() {
-                1 => None,                    // IdempotentParameterMismatch
-                2 => Some("old".to_string()), // a deleted object's ID
-                _ => Some("new".to_string()),
+                1 => None,               // IdempotentParameterMismatch
+                2 => made("old", false), // a deleted object's ID
+                _ => made("new", true),
             };
             async move { Ok(answer) }
         };
@@ -491,20 +542,84 @@ mod tests {
         assert_eq!(sent, expected);
     }
 
+    fn made(id: &str, made_now: bool) -> Option<Created> {
+        Some(Created {
+            id: id.to_string(),
+            made_now,
+        })
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_object_made_now_gets_longer_to_be_listed_than_an_older_one() {
+        let plan =
+            crate::framework::Value::object([("name", crate::framework::Value::string("lag"))]);
+        let windows = (Duration::from_millis(100), Duration::from_secs(30));
+        // Listed only from the third look on (about a second later).
+        let looks = Mutex::new(HashMap::<String, usize>::new());
+        let look = |id: String| {
+            let mut looks = looks.lock().unwrap();
+            let n = looks.entry(id).or_default();
+            *n += 1;
+            let seen = if *n >= 3 { Seen::Live } else { Seen::NotFound };
+            async move { Ok(seen) }
+        };
+        // Made by the call: waited for, not created twice.
+        let sent = Mutex::new(0);
+        let create = |_token: String| {
+            *sent.lock().unwrap() += 1;
+            async { Ok(made("lagging-new-object", true)) }
+        };
+        let id = create_with_tokens_within(&plan, "thing", create, look, windows)
+            .await
+            .unwrap();
+        assert_eq!(id, "lagging-new-object");
+        assert_eq!(*sent.lock().unwrap(), 1, "one create, no second object");
+
+        // Older than the call, and unlisted past the short window: a token
+        // spent on a deleted object, so the next token is sent.
+        let answers = Mutex::new(vec!["deleted-long-ago", "fresh"].into_iter());
+        let create = |_token: String| {
+            let id = answers.lock().unwrap().next().unwrap();
+            async move { Ok(made(id, id == "fresh")) }
+        };
+        let look = |id: String| async move {
+            Ok(if id == "deleted-long-ago" {
+                Seen::NotFound
+            } else {
+                Seen::Live
+            })
+        };
+        let id = create_with_tokens_within(&plan, "thing", create, look, windows)
+            .await
+            .unwrap();
+        assert_eq!(id, "fresh");
+    }
+
+    #[test]
+    fn made_now_is_read_from_the_creation_time() {
+        let now = std::time::SystemTime::now();
+        let at =
+            |secs_ago: u64| aws_smithy_types::DateTime::from(now - Duration::from_secs(secs_ago));
+        assert!(made_since(Some(&at(0)), now));
+        assert!(made_since(Some(&at(30)), now), "within the clocks' leeway");
+        assert!(!made_since(Some(&at(3600)), now));
+        assert!(!made_since(None, now));
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn equal_plans_get_an_object_each() {
         let plan =
             crate::framework::Value::object([("name", crate::framework::Value::string("twin"))]);
         // AWS answers a token with the object it first made for it.
-        let made = Mutex::new(HashMap::<String, String>::new());
+        let objects = Mutex::new(HashMap::<String, String>::new());
         let create = |token: String| {
-            let mut made = made.lock().unwrap();
-            let n = made.len();
-            let id = made
+            let mut objects = objects.lock().unwrap();
+            let n = objects.len();
+            let id = objects
                 .entry(token)
                 .or_insert_with(|| format!("twin-object-{n}"))
                 .clone();
-            async move { Ok(Some(id)) }
+            async move { Ok(made(&id, true)) }
         };
         let look = |_id: String| async { Ok(Seen::Live) };
         let first = create_with_tokens(&plan, "thing", create, look)

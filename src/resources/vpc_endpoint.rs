@@ -12,8 +12,8 @@
 
 use super::{
     any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
-    endpoint_service_detail, invalid_state, is_claimed, is_not_found, no_id, sorted, tag_map,
-    taken_by_a_create, update_tags, wait_error, Seen,
+    endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id, sorted,
+    tag_map, taken_by_a_create, update_tags, wait_error, Created, Seen,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -776,6 +776,7 @@ async fn create_endpoint(
     const WHAT: &str = "VPC endpoint";
     let security_group_ids = &security_group_ids;
     let create = |token: String| async move {
+        let started = std::time::SystemTime::now();
         let mut req = aws
             .ec2
             .create_vpc_endpoint()
@@ -796,9 +797,16 @@ async fn create_endpoint(
             );
         }
         match req.send().await {
-            Ok(out) => match out.vpc_endpoint.and_then(|e| e.vpc_endpoint_id) {
-                Some(id) => Ok(Some(id)),
-                None => Err(no_id(WHAT)),
+            Ok(out) => match out.vpc_endpoint {
+                Some(VpcEndpoint {
+                    vpc_endpoint_id: Some(id),
+                    creation_timestamp,
+                    ..
+                }) => Ok(Some(Created {
+                    id,
+                    made_now: made_since(creation_timestamp.as_ref(), started),
+                })),
+                _ => Err(no_id(WHAT)),
             },
             Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
             Err(e) => Err(endpoint_error(

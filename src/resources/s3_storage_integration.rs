@@ -915,10 +915,21 @@ fn no_origins() -> Diagnostic {
 type RoleFacts = (String, String, Vec<aws_sdk_iam::types::Tag>, String);
 
 fn role_description(plan: &State) -> String {
-    format!(
+    iam_description(format!(
         "Assumed by the vendor for the S3 storage integration {}/{}",
         plan.bucket, plan.prefix
-    )
+    ))
+}
+
+/// IAM takes at most 1000 characters of description, and a prefix may be
+/// up to 1024 on its own; the path is ASCII (`key_prefix`), so cutting at a
+/// byte is cutting at a character.
+fn iam_description(text: String) -> String {
+    const MAX: usize = 1000;
+    if text.len() <= MAX {
+        return text;
+    }
+    format!("{}...", &text[..MAX - 3])
 }
 
 fn id_of(bucket: &str, prefix: &str, role_name: &str) -> String {
@@ -930,7 +941,7 @@ fn iam_tags(
     role_name: &str,
 ) -> Result<Vec<aws_sdk_iam::types::Tag>, Diagnostics> {
     let mut all = tags.clone().unwrap_or_default();
-    all.insert(MARKER_TAG.to_string(), role_name.to_string());
+    all.insert(MARKER_TAG.to_string(), marker_value(role_name));
     all.iter()
         .map(|(k, v)| {
             aws_sdk_iam::types::Tag::builder()
@@ -944,7 +955,14 @@ fn iam_tags(
 
 fn marked(tags: &[aws_sdk_iam::types::Tag], role_name: &str) -> bool {
     tags.iter()
-        .any(|t| t.key() == MARKER_TAG && t.value() == role_name)
+        .any(|t| t.key() == MARKER_TAG && t.value() == marker_value(role_name))
+}
+
+/// The role name as an IAM tag value: IAM's tag values take none of a role
+/// name's characters but `,`, which becomes `:` (never in a role name, so
+/// two names never share a value).
+fn marker_value(role_name: &str) -> String {
+    role_name.replace(',', ":")
 }
 
 fn user_tags(tags: &[aws_sdk_iam::types::Tag]) -> BTreeMap<String, String> {
@@ -1744,10 +1762,10 @@ async fn converge(
             .create_policy()
             .policy_name(&want.policy_name)
             .policy_document(&want.policy)
-            .description(format!(
+            .description(iam_description(format!(
                 "S3 storage integration: {}/{}",
                 plan.bucket, plan.prefix
-            ))
+            )))
             .set_tags(Some(tags.clone()))
             .send()
             .await;
@@ -2453,6 +2471,25 @@ mod tests {
     #[test]
     fn schema_is_well_formed() {
         assert_eq!(S3StorageIntegration.schema().lint(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn iam_descriptions_stay_within_1000_characters() {
+        let long = format!("exports/{}", "a".repeat(1016));
+        let text = iam_description(format!("S3 storage integration: bucket/{long}"));
+        assert_eq!(text.len(), 1000);
+        assert!(text.ends_with("..."));
+        assert_eq!(iam_description("short".into()), "short");
+    }
+
+    #[test]
+    fn marker_values_are_in_iams_tag_value_set() {
+        let allowed = |c: char| c.is_alphanumeric() || " _.:/=+-@".contains(c);
+        for name in ["sigma-exports", "a,b", "x+y=z,w.v@u_t-s"] {
+            let value = marker_value(name);
+            assert!(value.chars().all(allowed), "{value}");
+        }
+        assert_ne!(marker_value("a,b"), marker_value("a+b"));
     }
 
     fn check(v: &dyn Validator, s: &str) -> bool {

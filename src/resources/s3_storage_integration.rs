@@ -1030,7 +1030,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 )
                 .attribute(
                     Attribute::optional("allowed_source_cidrs", Type::set(Type::String))
-                        .description("Optional IP allowlist: the integration's role is denied access to objects under the prefix from anywhere else (one bucket-policy statement, scoped to that role and prefix).")
+                        .description("Optional IP allowlist: the integration's role is denied access to objects under the prefix from anywhere else (one bucket-policy statement, scoped to that role and prefix). List every range requests signed as that role come from: the vendor's cluster IPs, and your users' office and VPN ranges, since their browsers use the vendor's signed URLs (Sigma's runbook names both). A data platform that reads the bucket with its own credentials, as Sigma's runbook also mentions, is not restricted by this statement.")
                         .validate(NotEmpty)
                         .validate(each(Cidr)),
                 )

@@ -45,6 +45,8 @@ struct Estate {
     bucket: String,
     vpc_id: String,
     subnets: Vec<String>,
+    /// The endpoint service Snowflake's emulated account names.
+    snowflake_service_name: String,
 }
 
 fn str_of(v: &Value, k: &str) -> String {
@@ -96,6 +98,7 @@ fn estate() -> Estate {
         bucket,
         vpc_id: str_of(&vpc, "vpc_id"),
         subnets,
+        snowflake_service_name: str_of(&service, "service_name"),
         aws,
         sf,
         key,
@@ -508,6 +511,16 @@ fn throttling_and_5xx_in_a_fraction_of_calls_converge_without_duplicates_or_orph
     e.sf.clear_faults();
     let inv = e.inventory();
     e.assert_one_of_each(&inv);
+    // What the vendor's Snowflake form asks for, from the emulated account
+    // (locator AC12345 in us-east-1).
+    assert_eq!(
+        ws.outputs()["vendor_handoff"]["value"]["snowflake"],
+        json!({
+            "service_name": e.snowflake_service_name,
+            "account_url": "ac12345.us-east-1.privatelink.snowflakecomputing.com",
+            "account_name": "ac12345.us-east-1.privatelink",
+        })
+    );
     // State agrees with the emulators.
     let state = ws.state();
     assert_eq!(

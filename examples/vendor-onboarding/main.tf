@@ -98,8 +98,9 @@ resource "privatelink_s3_storage_integration" "vendor" {
 
 # What the Snowflake account of the provider configuration says to connect
 # to: its endpoint service, and the host names to resolve to the endpoint.
+# The vendor's form asks for the same facts.
 data "privatelink_snowflake_config" "snowflake" {
-  count = var.snowflake_enabled ? 1 : 0
+  count = var.snowflake_enabled || var.snowflake_handoff_enabled ? 1 : 0
 }
 
 # Port 80 carries OCSP.

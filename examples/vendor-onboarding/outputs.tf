@@ -1,10 +1,15 @@
 output "vendor_handoff" {
-  description = "Everything the vendor's forms ask for, ready to paste. privatelink: service_name, availability_zone_ids and region of the endpoint service; null when endpoint_service_enabled is false. redshift: cluster_identifier, region, account (the cluster owner's) and availability_zone_ids of the cluster; null without redshift_cluster_identifier. storage_integration: role_arn and bucket_path; null without bucket."
+  description = "Everything the vendor's forms ask for, ready to paste. privatelink: service_name, availability_zone_ids and region of the endpoint service; null when endpoint_service_enabled is false. redshift: cluster_identifier, region, account (the cluster owner's) and availability_zone_ids of the cluster; null without redshift_cluster_identifier. storage_integration: role_arn and bucket_path; null without bucket. snowflake: service_name (privatelink-vpce-id), account_url (privatelink-account-url) and account_name (privatelink-account-name, what Sigma's Account field takes) of your Snowflake account; null unless snowflake_handoff_enabled or snowflake_enabled."
   value = {
     vendor              = data.privatelink_vendor.this.display_name
     privatelink         = one(privatelink_endpoint_service.this[*].vendor_handoff)
     redshift            = one(privatelink_redshift_endpoint_grant.vendor[*].vendor_handoff)
     storage_integration = one(privatelink_s3_storage_integration.vendor[*].vendor_handoff)
+    snowflake = length(data.privatelink_snowflake_config.snowflake) == 0 ? null : {
+      service_name = data.privatelink_snowflake_config.snowflake[0].endpoint_service_name
+      account_url  = data.privatelink_snowflake_config.snowflake[0].account_url
+      account_name = data.privatelink_snowflake_config.snowflake[0].account_name
+    }
   }
 }
 

@@ -170,7 +170,7 @@ variable "external_id" {
 }
 
 variable "allowed_source_cidrs" {
-  description = "Optional IP allowlist for the storage integration: the vendor's role is denied the objects under the prefix from anywhere else. Empty (the default): no allowlist."
+  description = "Optional IP allowlist for the storage integration: the vendor's role is denied the objects under the prefix from anywhere else. List the vendor's cluster IPs and your users' office and VPN ranges (their browsers use the vendor's signed URLs). Empty (the default): no allowlist."
   type        = list(string)
   default     = []
 
@@ -184,6 +184,12 @@ variable "allowed_source_cidrs" {
 
 variable "snowflake_enabled" {
   description = "Reach the Snowflake account of the provider configuration passed to this module privately: an interface endpoint to the endpoint service Snowflake names, pinned to that account. The provider needs its snowflake block (or SNOWFLAKE_* variables) with a role allowed to pin (ACCOUNTADMIN)."
+  type        = bool
+  default     = false
+}
+
+variable "snowflake_handoff_enabled" {
+  description = "Put what the vendor's form asks for to connect through Snowflake's own PrivateLink integration (Sigma's and Segment's Snowflake path) in vendor_handoff.snowflake: the account's endpoint service name (privatelink-vpce-id) and PrivateLink account URL, read with SYSTEM$GET_PRIVATELINK_CONFIG. Creates nothing. The provider needs its snowflake block (or SNOWFLAKE_* variables) with ACCOUNTADMIN. On whenever snowflake_enabled is."
   type        = bool
   default     = false
 }

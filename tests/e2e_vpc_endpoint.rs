@@ -490,6 +490,34 @@ fn subnet_in_an_unsupported_zone_fails_at_plan_and_creates_nothing() {
     assert!(!err.contains("More than one subnet"), "{err}");
 }
 
+/// A partner's service takes only the full-access policy: a narrower one
+/// fails at plan on `policy`, and full access (what the other tests set)
+/// plans.
+#[test]
+fn a_policy_narrower_than_full_access_fails_at_plan_for_a_partner_service() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let narrow = "  policy = jsonencode({\n    Version   = \"2012-10-17\"\n    Statement = [{ Effect = \"Allow\", Principal = \"*\", Action = \"s3:GetObject\", Resource = \"*\" }]\n  })";
+    let ws = workspace(&emu, &endpoint_config(&w, &[&w.subnets[0].0], narrow));
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("The service takes no endpoint policy"),
+        "{err}"
+    );
+    assert!(err.contains("VpcEndpointPolicySupported false"), "{err}");
+    assert!(
+        err.contains("policy = jsonencode("),
+        "not on the attribute:\n{err}"
+    );
+
+    let full = format!("  policy = {POLICY:?}");
+    harness::rewrite(&emu, &ws, &endpoint_config(&w, &[&w.subnets[0].0], &full));
+    ws.plan_says("1 to add, 0 to change, 0 to destroy");
+}
+
 /// Recreating the same configuration (`-replace`, or after the endpoint
 /// was deleted by hand) makes a new endpoint instead of waiting on the
 /// deleted one its first ClientToken names.
@@ -1117,7 +1145,8 @@ fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
     assert_eq!(service["private_dns_name"], "api.partner.example");
     assert_eq!(service["private_dns_name_verification_state"], "verified");
     assert_eq!(service["service_type"], "Interface");
-    assert_eq!(service["vpc_endpoint_policy_supported"], true);
+    // A partner's service takes only the full-access policy.
+    assert_eq!(service["vpc_endpoint_policy_supported"], false);
     assert_eq!(service["manages_vpc_endpoints"], false);
     let base = service["base_endpoint_dns_names"].as_array().unwrap();
     assert!(

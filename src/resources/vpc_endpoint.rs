@@ -134,7 +134,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional_computed("policy", Type::String)
-                        .description("The endpoint policy (JSON). Compared as JSON, so formatting is never a change. AWS's default allows full access. Left out, the policy the endpoint has is kept and not compared (removing the attribute does not reset it): to go back to full access, set that policy explicitly.")
+                        .description("The endpoint policy (JSON). Compared as JSON, so formatting is never a change. AWS's default allows full access, and endpoints to a customer's or partner's service (`VpcEndpointPolicySupported` false, as `data.privatelink_endpoint_service` shows) take no other: a narrower policy for one fails at plan. Left out, the policy the endpoint has is kept and not compared (removing the attribute does not reset it): to go back to full access, set that policy explicitly.")
                         .use_state_for_unknown(),
                 )
                 .attribute(
@@ -335,6 +335,21 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 if let Err(d) = checked_subnets(ctx, aws, service, vpc, &ids).await {
                     plan.diagnostics.extend(d);
                 }
+            }
+        }
+        let policy_changes =
+            plan.is_create() || plan.changed("policy") || plan.changed("service_name");
+        if let (true, Some(policy), Some(service)) = (
+            policy_changes,
+            plan.planned.get("policy").and_then(Value::as_str),
+            plan.planned.get("service_name").and_then(Value::as_str),
+        ) {
+            if !is_full_access(policy) && !takes_endpoint_policies(ctx, aws, service).await {
+                plan.diagnostics.error_at(
+                    AttributePath::attr("policy"),
+                    "The service takes no endpoint policy",
+                    format!("{service} reports VpcEndpointPolicySupported false: AWS refuses any policy but full access for endpoints to it, as for every customer's or partner's endpoint service. Leave policy out (full access), and limit access with the endpoint's security groups and the service's own authentication."),
+                );
             }
         }
         let turns_private_dns_on = plan.planned.get("private_dns_enabled")
@@ -1530,6 +1545,45 @@ async fn delete_group(
 /// accepts connections by hand and belongs to another account (AWS accepts
 /// its owner's own endpoints at once). Unknown (a service not visible, an
 /// identity not readable) counts as no: the create meets AWS's own answer.
+/// Whether endpoints to `service` take a policy other than full access;
+/// true when the service cannot be read (apply then meets AWS's answer).
+async fn takes_endpoint_policies(ctx: &Ctx<ProviderData>, aws: &AwsClients, service: &str) -> bool {
+    let Ok(detail) = ctx
+        .data
+        .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
+            endpoint_service_detail(aws, service)
+        })
+        .await
+    else {
+        return true;
+    };
+    (*detail)
+        .as_ref()
+        .and_then(ServiceDetail::vpc_endpoint_policy_supported)
+        != Some(false)
+}
+
+/// One statement allowing every principal every action on every resource:
+/// what AWS stores by default, and all a partner's service takes.
+fn is_full_access(policy: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one @ serde_json::Value::Object(_) => vec![one.clone()],
+        _ => return false,
+    };
+    let [st] = statements.as_slice() else {
+        return false;
+    };
+    let any = |v: &serde_json::Value| v == "*" || *v == serde_json::json!(["*"]);
+    st["Effect"] == "Allow"
+        && (st["Principal"] == "*" || st["Principal"] == serde_json::json!({"AWS": "*"}))
+        && any(&st["Action"])
+        && any(&st["Resource"])
+}
+
 async fn awaits_acceptance(ctx: &Ctx<ProviderData>, aws: &AwsClients, service: &str) -> bool {
     let Ok(detail) = ctx
         .data
@@ -1765,6 +1819,23 @@ async fn from_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_access_is_one_statement_allowing_everything() {
+        let full = r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+        assert!(is_full_access(full));
+        assert!(is_full_access(
+            r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":["*"],"Resource":"*"}}"#
+        ));
+        for narrower in [
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#,
+            r#"{"Statement":[]}"#,
+            "not json",
+        ] {
+            assert!(!is_full_access(narrower), "{narrower}");
+        }
+    }
 
     #[test]
     fn schema_is_well_formed() {

@@ -398,7 +398,9 @@ def _service_detail(config: Any) -> dict[str, Any]:
         "Owner": backend.account_id,
         "BaseEndpointDnsNames": [config.endpoint_dns_name],
         "PrivateDnsNames": [],
-        "VpcEndpointPolicySupported": True,
+        # Endpoint services of customers and partners (vpce-svc-...) take
+        # only the full-access policy; AWS's own services answer true.
+        "VpcEndpointPolicySupported": False,
         "AcceptanceRequired": _truthy(config.acceptance_required),
         "ManagesVpcEndpoints": bool(config.manages_vpc_endpoints),
         "Tags": _tag_list(config),
@@ -666,6 +668,31 @@ def _private_dns_checked(original: _Handler) -> _Handler:
     return create
 
 
+def _is_full_access(policy: str) -> bool:
+    """One statement allowing every principal every action on everything."""
+    try:
+        doc = json.loads(policy)
+    except ValueError:
+        return False
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or len(statements) != 1:
+        return False
+    [st] = statements
+    everyone = st.get("Principal") in ("*", {"AWS": "*"})
+    anything = lambda v: v == "*" or v == ["*"]  # noqa: E731
+    return st.get("Effect") == "Allow" and everyone and anything(st.get("Action")) and anything(st.get("Resource"))
+
+
+def _check_full_access_only(service_name: str, policy: str | None) -> None:
+    """An endpoint to a customer's or partner's service takes no other policy."""
+    if policy and not _is_full_access(policy):
+        raise AwsError(
+            "InvalidParameter", f"Service {service_name} only supports the full-access endpoint policy."
+        )
+
+
 def _create_interface_endpoint(
     backend: Any,
     vpc_id: str,
@@ -688,6 +715,7 @@ def _create_interface_endpoint(
     subnet_ids = list(dict.fromkeys(subnet_ids))
     _subnets_for_endpoint(backend, vpc_id, service_name, config, subnet_ids)
     groups = _groups_for_endpoint(backend, vpc_id, list(dict.fromkeys(security_group_ids)))
+    _check_full_access_only(service_name, policy_document)
 
     endpoint = VPCEndPoint(
         backend,
@@ -843,6 +871,8 @@ def _modify_vpc_endpoint(self: Any, original: _Handler) -> ActionResult:
         _check_private_dns(backend, endpoint.vpc_id, endpoint.service_name, config)
         if endpoint.state == "pendingAcceptance":
             _refuse_private_dns_before_acceptance(endpoint.service_name)
+    if policy and not reset_policy:
+        _check_full_access_only(endpoint.service_name, policy)
 
     endpoint.subnet_ids = subnets
     endpoint.security_group_ids = groups

@@ -603,7 +603,7 @@ def test_service_visibility_and_detail(owner, partner, vendor):
     assert detail["PrivateDnsNames"] == [{"PrivateDnsName": "api.partner.example"}]
     assert detail["AcceptanceRequired"] is True
     assert detail["ManagesVpcEndpoints"] is False
-    assert detail["VpcEndpointPolicySupported"] is True
+    assert detail["VpcEndpointPolicySupported"] is False  # a customer's service
     assert detail["SupportedIpAddressTypes"] == ["ipv4"]
     assert detail["Tags"] == [{"Key": "team", "Value": "data"}]
 
@@ -727,10 +727,11 @@ def test_modify_endpoint(owner, partner):
     assert [g["GroupId"] for g in ep["Groups"]] == [sg]
     assert [g["GroupId"] for g in enis_of(owner, vpc_id)[0]["Groups"]] == [sg]
 
-    # Policy, then back to the default.
+    # Policy (a partner's service takes only full access), then back to the
+    # default.
     policy = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
     }
     ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PolicyDocument=json.dumps(policy))
     assert json.loads(describe_endpoint(owner, ep_id)["PolicyDocument"]) == policy
@@ -861,6 +862,29 @@ def test_delete_endpoints_and_groups_in_use(owner, partner):
     # The partner no longer sees the connection.
     assert [c["VpcEndpointId"] for c in connections(partner, config["ServiceId"])] == []
     ec2.delete_security_group(GroupId=sg)
+
+
+def test_partner_services_take_only_the_full_access_policy(owner, partner):
+    config = partner_service(partner, acceptance_required=False)
+    vpc_id, subnets = consumer_vpc(owner, cidr="10.48.0.0/16")
+    ec2 = owner.client("ec2")
+    narrow = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}
+    )
+    full = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*"}]}
+    )
+    args = dict(VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=config["ServiceName"], SubnetIds=subnets[:1])
+    with pytest.raises(ClientError) as err:
+        ec2.create_vpc_endpoint(PolicyDocument=narrow, **args)
+    assert "only supports the full-access endpoint policy" in str(err.value)
+    assert endpoints_in(owner, vpc_id) == []
+    ep_id = ec2.create_vpc_endpoint(PolicyDocument=full, **args)["VpcEndpoint"]["VpcEndpointId"]
+    with pytest.raises(ClientError) as err:
+        ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PolicyDocument=narrow)
+    assert "only supports the full-access endpoint policy" in str(err.value)
+    assert json.loads(describe_endpoint(owner, ep_id)["PolicyDocument"]) == json.loads(full)
+    ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, ResetPolicy=True)
 
 
 def test_security_group_names_and_descriptions_in_ec2s_character_set(owner):

@@ -593,7 +593,7 @@ resource "privatelink_vpc_endpoint" "partner" {
 }
 
 #[test]
-fn throttling_on_every_call_still_converges_without_duplicates() {
+fn throttling_and_a_new_group_not_yet_visible_still_converge_without_duplicates() {
     let emu = Emulator::start();
     let w = world(&emu, false);
     let ws = workspace(
@@ -607,8 +607,21 @@ fn throttling_on_every_call_still_converges_without_duplicates() {
     ws.init();
     emu.clear_requests();
     emu.fault(json!({"throttle_fraction": 0.4, "services": ["ec2"], "seed": 11}));
+    // EC2 does not see the group it has just created, twice.
+    emu.fault(
+        json!({"service": "ec2", "action": "AuthorizeSecurityGroupIngress",
+                     "code": "InvalidGroup.NotFound", "status": 400, "count": 2,
+                     "message": "The security group does not exist"}),
+    );
     ws.apply();
     ws.assert_plan_empty();
+    let not_yet = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, st)| a == "AuthorizeSecurityGroupIngress" && *st == 400)
+        .count();
+    assert_eq!(not_yet, 2, "the injected NotFound answers");
+    assert_eq!(count(&emu, "AuthorizeSecurityGroupIngress"), 1);
     let throttled = emu
         .requests()
         .iter()

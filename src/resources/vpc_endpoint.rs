@@ -45,6 +45,8 @@ const DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// Marks the security group this resource owns, so import can find it again.
 const OWNED_TAG: &str = "privatelink:allow-from-vpc-cidr";
+/// How long a security group just created may stay invisible to EC2 calls.
+const NEW_GROUP_VISIBLE_WITHIN: Duration = Duration::from_secs(2 * 60);
 /// In the only characters EC2 takes in a security group description
 /// (a-z, A-Z, 0-9, spaces and `._-:/()#,@[]+=&;{}!$*`): no apostrophe.
 const OWNED_GROUP_DESCRIPTION: &str = "Admits only the VPC CIDR blocks to a PrivateLink endpoint";
@@ -1390,7 +1392,7 @@ async fn set_group_rules(
                 m
             });
     if !missing.is_empty() {
-        let perms = missing
+        let perms: Vec<IpPermission> = missing
             .into_iter()
             .map(|(port, cidrs)| {
                 IpPermission::builder()
@@ -1411,18 +1413,30 @@ async fn set_group_rules(
                     .build()
             })
             .collect();
-        match aws
-            .ec2
-            .authorize_security_group_ingress()
-            .group_id(group)
-            .set_ip_permissions(Some(perms))
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            // A retried call whose first attempt landed.
-            Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => {}
-            Err(e) => return Err(aws_error("add rules to the endpoint's security group", &e)),
+        // A group just created may not be visible yet (EC2 is eventually
+        // consistent): NotFound is retried for as long as AWS's own provider
+        // waits for a new group.
+        let since = std::time::Instant::now();
+        loop {
+            match aws
+                .ec2
+                .authorize_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(perms.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => break,
+                // A retried call whose first attempt landed.
+                Err(e) if error_code(&e) == Some("InvalidPermission.Duplicate") => break,
+                Err(e)
+                    if error_code(&e) == Some("InvalidGroup.NotFound")
+                        && since.elapsed() < NEW_GROUP_VISIBLE_WITHIN =>
+                {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(aws_error("add rules to the endpoint's security group", &e)),
+            }
         }
     }
     Ok(())

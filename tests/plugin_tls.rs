@@ -13,8 +13,8 @@ use privatelink::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use privatelink::proto::plugin::Empty;
 use privatelink::proto::tfplugin5::provider_client::ProviderClient;
 use privatelink::proto::tfplugin5::{
-    attribute_path, get_metadata, get_provider_schema, validate_data_source_config, AttributePath,
-    DynamicValue,
+    attribute_path, call_function, get_functions, get_metadata, get_provider_schema,
+    validate_data_source_config, AttributePath, DynamicValue,
 };
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -246,6 +246,33 @@ async fn serves_without_get_schema_first_and_says_so() {
     assert_eq!(schema.server_capabilities, metadata.server_capabilities);
 }
 
+/// OpenTofu asks GetFunctions when a configuration calls a function the
+/// schema does not list: an empty list, and a call names the function,
+/// rather than "Unimplemented".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_functions_is_an_answer_not_an_unimplemented_method() {
+    let client = terraform_like_client_cert();
+    let (_plugin, channel) = connected(&client).await;
+    let mut provider = ProviderClient::new(channel);
+    let functions = provider
+        .get_functions(get_functions::Request {})
+        .await
+        .expect("GetFunctions")
+        .into_inner();
+    assert!(functions.functions.is_empty() && functions.diagnostics.is_empty());
+    let called = provider
+        .call_function(call_function::Request {
+            name: "cidr_of".into(),
+            arguments: Vec::new(),
+        })
+        .await
+        .expect("CallFunction")
+        .into_inner();
+    assert!(called.result.is_none());
+    let error = called.error.expect("a function error");
+    assert_eq!(error.text, "This provider has no function \"cidr_of\".");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_exits_with_status_0_within_a_second() {
     let client = terraform_like_client_cert();
@@ -462,6 +489,8 @@ async fn debug_mode_prints_reattach_config_and_serves_plaintext() {
         let reattach = reattach.expect("TF_REATTACH_PROVIDERS line");
         let v: serde_json::Value = serde_json::from_str(&reattach).expect("reattach is JSON");
         let p = &v["registry.terraform.io/privatelink/privatelink"];
+        // OpenTofu's name for the same provider, for the same server.
+        assert_eq!(v["registry.opentofu.org/privatelink/privatelink"], *p);
         assert_eq!(p["Protocol"], "grpc");
         assert_eq!(p["ProtocolVersion"], 5);
         assert_eq!(p["Pid"], child.id());

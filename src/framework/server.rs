@@ -726,6 +726,30 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
         .await
     }
 
+    // No provider functions: an empty list and a clear error, rather than
+    // "Unimplemented", for clients (OpenTofu) that ask when a configuration
+    // calls a function the schema does not list.
+    async fn get_functions(
+        &self,
+        _req: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
+        Ok(Response::new(pb::get_functions::Response::default()))
+    }
+
+    async fn call_function(
+        &self,
+        req: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
+        let name = req.into_inner().name;
+        Ok(Response::new(pb::call_function::Response {
+            result: None,
+            error: Some(pb::FunctionError {
+                text: format!("This provider has no function {name:?}."),
+                function_argument: None,
+            }),
+        }))
+    }
+
     async fn stop(
         &self,
         _req: Request<pb::stop::Request>,

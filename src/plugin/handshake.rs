@@ -115,13 +115,19 @@ pub fn handshake_line(protocol: u32, socket: &Path, server_cert_der: Option<&[u8
 
 /// The `TF_REATTACH_PROVIDERS` value that lets Terraform attach to a provider
 /// started with `--debug`.
-pub fn reattach_config(provider_address: &str, pid: u32, socket: &Path) -> String {
+pub fn reattach_config(provider_addresses: &[&str], pid: u32, socket: &Path) -> String {
     let quote = |s: &str| serde_json::Value::from(s).to_string();
-    format!(
-        r#"{{{}:{{"Protocol":"grpc","ProtocolVersion":{PROTOCOL_VERSION},"Pid":{pid},"Test":true,"Addr":{{"Network":"unix","String":{}}}}}}}"#,
-        quote(provider_address),
-        quote(&socket.to_string_lossy()),
-    )
+    let entries: Vec<String> = provider_addresses
+        .iter()
+        .map(|address| {
+            format!(
+                r#"{}:{{"Protocol":"grpc","ProtocolVersion":{PROTOCOL_VERSION},"Pid":{pid},"Test":true,"Addr":{{"Network":"unix","String":{}}}}}"#,
+                quote(address),
+                quote(&socket.to_string_lossy()),
+            )
+        })
+        .collect();
+    format!("{{{}}}", entries.join(","))
 }
 
 #[cfg(test)]
@@ -166,7 +172,7 @@ mod tests {
 
     #[test]
     fn reattach() {
-        let v = reattach_config("registry.terraform.io/a/b", 42, Path::new("/tmp/x.sock"));
+        let v = reattach_config(&["registry.terraform.io/a/b"], 42, Path::new("/tmp/x.sock"));
         assert_eq!(
             v,
             r#"{"registry.terraform.io/a/b":{"Protocol":"grpc","ProtocolVersion":5,"Pid":42,"Test":true,"Addr":{"Network":"unix","String":"/tmp/x.sock"}}}"#
@@ -179,5 +185,10 @@ mod tests {
         assert_eq!(p["Test"], true);
         assert_eq!(p["Addr"]["Network"], "unix");
         assert_eq!(p["Addr"]["String"], "/tmp/x.sock");
+
+        let both = reattach_config(&["t.io/a/b", "o.org/a/b"], 42, Path::new("/tmp/x.sock"));
+        let parsed: serde_json::Value = serde_json::from_str(&both).unwrap();
+        assert_eq!(parsed["t.io/a/b"], parsed["o.org/a/b"]);
+        assert_eq!(parsed.as_object().unwrap().len(), 2);
     }
 }

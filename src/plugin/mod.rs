@@ -29,8 +29,13 @@ use crate::proto::plugin::grpc_stdio_server::GrpcStdioServer;
 use crate::proto::tfplugin5::provider_server::{Provider, ProviderServer};
 use controller::{Controller, ShutdownSignal, Stdio};
 
-/// The provider's registry address, as `TF_REATTACH_PROVIDERS` names it.
-pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/privatelink/privatelink";
+/// The provider's addresses, as `TF_REATTACH_PROVIDERS` names them:
+/// `privatelink/privatelink` means the first under Terraform and the second
+/// under OpenTofu, which each match the address exactly.
+pub const PROVIDER_ADDRESSES: [&str; 2] = [
+    "registry.terraform.io/privatelink/privatelink",
+    "registry.opentofu.org/privatelink/privatelink",
+];
 
 /// Largest gRPC message accepted or sent (what Go plugin servers allow).
 pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
@@ -148,7 +153,7 @@ where
 
 /// The text printed in debug mode.
 fn debug_message(socket: &Path) -> String {
-    let reattach = handshake::reattach_config(PROVIDER_ADDRESS, std::process::id(), socket);
+    let reattach = handshake::reattach_config(&PROVIDER_ADDRESSES, std::process::id(), socket);
     format!(
         "Provider started in debug mode. To attach Terraform to it, run in another shell:\n\
          \n\

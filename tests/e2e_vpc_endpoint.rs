@@ -677,6 +677,25 @@ fn data_source_by_id_and_a_service_not_shared_with_us() {
         "the principal to ask for, with the account filled in:\n{}",
         out.all()
     );
+
+    // A service of another Region: the error says so, not "not shared".
+    let elsewhere = w.service_name.replace(".us-east-1.", ".us-west-2.");
+    harness::rewrite(
+        emu,
+        &ws,
+        &format!(
+            "resource \"privatelink_vpc_endpoint\" \"west\" {{\n  service_name = {elsewhere:?}\n  vpc_id       = {:?}\n  subnet_ids   = [{:?}]\n}}\n",
+            w.vpc_id, w.subnets[0].0
+        ),
+    );
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("Endpoint service not found"), "{err}");
+    assert!(
+        err.contains("is a service in us-west-2, and this provider works in us-east-1"),
+        "{err}"
+    );
 }
 
 /// Two endpoints to one service from one VPC share the owned group (it is

@@ -865,12 +865,25 @@ where
 
 fn not_visible(aws: &AwsClients, service: &str) -> Diagnostics {
     let mut d = Diagnostics::new();
+    let detail = match service_region(service).filter(|r| *r != aws.region) {
+        Some(other) => format!("{service} is a service in {other}, and this provider works in {}: an endpoint must be in the service's Region (or the partner must add {} to its supported Regions). Use a provider for {other}, or ask the partner.", aws.region, aws.region),
+        None => format!("{service} does not exist in this Region or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal ({}).", aws.root_principal()),
+    };
     d.error_at(
         AttributePath::attr("service_name"),
         "Endpoint service not found",
-        format!("{service} does not exist in this Region or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal ({}).", aws.root_principal()),
+        detail,
     );
     d
+}
+
+/// The Region a partner service's name carries:
+/// `com.amazonaws.vpce.<region>.vpce-svc-...`.
+fn service_region(service: &str) -> Option<&str> {
+    service
+        .strip_prefix("com.amazonaws.vpce.")
+        .and_then(|rest| rest.split('.').next())
+        .filter(|r| !r.is_empty())
 }
 
 /// `check_subnets`, unless this process passed the same check moments ago
@@ -1833,6 +1846,15 @@ async fn from_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partner_services_region_is_read_from_its_name() {
+        assert_eq!(
+            service_region("com.amazonaws.vpce.us-west-2.vpce-svc-0123456789abcdef0"),
+            Some("us-west-2")
+        );
+        assert_eq!(service_region("com.amazonaws.us-east-1.s3"), None);
+    }
 
     #[test]
     fn full_access_is_one_statement_allowing_everything() {

@@ -431,11 +431,33 @@ fn vendor_flow_with_accepter() {
         failed.all()
     );
 
-    // The vendor makes a new endpoint; accepting it converges.
+    // The vendor makes a new endpoint, and someone accepts it by hand just
+    // before the apply: AWS shows it "pending" (accepted, not yet
+    // available). The accepter adopts it without accepting again.
     let again = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
     let vpce2 = again["vpc_endpoint_id"].as_str().unwrap().to_string();
+    emu.fault(serde_json::json!({"accepted_pending_seconds": 4}));
+    let by_hand = emu.fixture(&[
+        "accept-as-owner",
+        &service_id,
+        &vpce2,
+        "--account",
+        aws::ACCOUNT,
+        "--wait",
+        "false",
+    ]);
+    assert_eq!(by_hand["state"], "pending", "{by_hand}");
     ws.write("main.tf", &main_tf(&ws).replace(&vpce, &vpce2));
+    emu.clear_requests();
     ws.apply();
+    emu.clear_faults();
+    let accepts = emu
+        .requests()
+        .iter()
+        .filter(|(_, action, _)| action == "AcceptVpcEndpointConnections")
+        .count();
+    assert_eq!(accepts, 0, "a pending connection is accepted already");
+    assert_eq!(ws.outputs()["accepted"]["value"]["state"], "available");
     ws.assert_plan_empty();
 
     // Destroying the accepter rejects the connection.

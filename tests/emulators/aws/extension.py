@@ -73,6 +73,12 @@ ADMIN_PREFIX = "/_privatelink/"
 REVOKING_DESCRIBES = 2
 REVOKING_SECONDS = 5.0
 
+# An accepted connection is "pending" for this long before "available", as
+# AWS moves it (the admin hook `faults` sets it with
+# {"accepted_pending_seconds": N}; reset brings this default back).
+ACCEPTED_PENDING_SECONDS_DEFAULT = 0.3
+_accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
+
 _applied = False
 
 
@@ -261,6 +267,10 @@ def _decide_connections(self: Any, new_state: str, allowed_from: tuple[str, ...]
                     },
                 }
             )
+        elif new_state == "available":
+            # Accepted: "pending" first, as AWS shows it.
+            endpoint.state = "pending"
+            endpoint._pl_available_at = time.monotonic() + _accepted_pending_seconds
         else:
             endpoint.state = new_state
     return ActionResult({"Unsuccessful": unsuccessful})
@@ -271,8 +281,24 @@ def _accept_vpc_endpoint_connections(self: Any) -> ActionResult:
 
 
 def _reject_vpc_endpoint_connections(self: Any) -> ActionResult:
-    # AWS: a connection can also be rejected once it is available.
-    return _decide_connections(self, "rejected", ("pendingAcceptance", "available"))
+    # AWS: a connection can also be rejected once it is accepted.
+    return _decide_connections(self, "rejected", ("pendingAcceptance", "pending", "available"))
+
+
+def _reset_accepted_pending() -> None:
+    global _accepted_pending_seconds
+    _accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
+
+
+def _endpoint_state(endpoint: Any) -> str | None:
+    state = endpoint.__dict__.get("_pl_state")
+    if state == "pending" and time.monotonic() >= endpoint.__dict__.get("_pl_available_at", 0.0):
+        state = endpoint.__dict__["_pl_state"] = "available"
+    return state
+
+
+def _set_endpoint_state(endpoint: Any, state: str) -> None:
+    endpoint.__dict__["_pl_state"] = state
 
 
 # -- Endpoint services as consumers see them --------------------------------
@@ -988,6 +1014,8 @@ def _patch_ec2() -> None:
     VPCServiceConfiguration.supported_regions = property(_supported_regions)
     VPCServiceConfiguration.supported_ip_address_types = property(lambda config: ["ipv4"])
     VPCServiceConfiguration.to_dict = _service_detail
+    # An accepted connection turns "available" once its pending time is up.
+    VPCEndPoint.state = property(_endpoint_state, _set_endpoint_state)
 
     original_create_config = VPCServiceConfigurationBackend.create_vpc_endpoint_service_configuration
 
@@ -1996,6 +2024,7 @@ class AdminMiddleware:
         return {
             "faults": [dict(f) for f in self.faults if f["count"] > 0],
             "throttle": dict(self.throttle) if self.throttle else None,
+            "accepted_pending_seconds": _accepted_pending_seconds,
         }
 
     def _set_faults(self, payload: Any) -> None:
@@ -2003,6 +2032,13 @@ class AdminMiddleware:
         for item in items:
             if not isinstance(item, dict):
                 raise ValueError("each fault must be a JSON object")
+            if "accepted_pending_seconds" in item:
+                seconds = float(item["accepted_pending_seconds"])
+                if not 0.0 <= seconds <= 600.0:
+                    raise ValueError("accepted_pending_seconds must be within [0, 600]")
+                global _accepted_pending_seconds
+                _accepted_pending_seconds = seconds
+                continue
             if "throttle_fraction" in item or "server_error_fraction" in item:
                 fraction = float(item.get("throttle_fraction", 0.0))
                 server = float(item.get("server_error_fraction", 0.0))
@@ -2154,6 +2190,7 @@ class AdminMiddleware:
                 if method == "DELETE":
                     self.faults.clear()
                     self.throttle = None
+                    _reset_accepted_pending()
                     return self._json(start_response, 200, self._faults_state())
         elif path == "holds":
             if method == "GET":
@@ -2185,6 +2222,7 @@ class AdminMiddleware:
                     self.log.clear()
                     self.faults.clear()
                     self.throttle = None
+                    _reset_accepted_pending()
                 return self._json(start_response, 200, {"reset": True})
         else:
             return self._json(start_response, 404, {"error": f"no admin hook {path!r}"})

@@ -42,9 +42,10 @@ on stdout.
         The service's owner (the default account) rejects it by hand.
     python fixtures.py URL open-group SG_ID CIDR PORT -> {"opened": sg id}
         Adds a TCP rule by hand (out-of-band drift).
-    python fixtures.py URL accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT
+    python fixtures.py URL accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT [--wait true|false]
                                                     -> {"accepted": vpce id, "state"}
-        The service's owner (ACCOUNT) accepts the endpoint's connection.
+        The service's owner (ACCOUNT) accepts the endpoint's connection and,
+        unless --wait false, waits while AWS shows it "pending".
     python fixtures.py URL attach-open-group VPCE_ID -> {"attached": sg id}
         A new group open to 0.0.0.0/0 on 443, attached by hand beside the endpoint's.
     python fixtures.py URL credentials-of ACCOUNT   -> {"aws_access_key_id","aws_secret_access_key","aws_session_token"}
@@ -53,6 +54,7 @@ on stdout.
 
 import json
 import sys
+import time
 
 from botocore.exceptions import ClientError
 
@@ -266,18 +268,22 @@ def attach_open_group(url: str, vpce_id: str) -> dict:
     return {"attached": group}
 
 
-def accept_as_owner(url: str, service_id: str, vpce_id: str, account: str) -> dict:
+def accept_as_owner(url: str, service_id: str, vpce_id: str, account: str, wait: bool = True) -> dict:
     ec2 = client(url, "ec2", **as_account(url, account))
     out = ec2.accept_vpc_endpoint_connections(ServiceId=service_id, VpcEndpointIds=[vpce_id])
     if out.get("Unsuccessful"):
         raise SystemExit(json.dumps(out["Unsuccessful"]))
-    [conn] = ec2.describe_vpc_endpoint_connections(
-        Filters=[
-            {"Name": "service-id", "Values": [service_id]},
-            {"Name": "vpc-endpoint-id", "Values": [vpce_id]},
-        ]
-    )["VpcEndpointConnections"]
-    return {"accepted": vpce_id, "state": conn["VpcEndpointState"]}
+    deadline = time.monotonic() + 30
+    while True:
+        [conn] = ec2.describe_vpc_endpoint_connections(
+            Filters=[
+                {"Name": "service-id", "Values": [service_id]},
+                {"Name": "vpc-endpoint-id", "Values": [vpce_id]},
+            ]
+        )["VpcEndpointConnections"]
+        if not wait or conn["VpcEndpointState"] != "pending" or time.monotonic() > deadline:
+            return {"accepted": vpce_id, "state": conn["VpcEndpointState"]}
+        time.sleep(0.1)
 
 
 def main(argv):
@@ -326,10 +332,10 @@ def main(argv):
     elif cmd == "open-group":
         result = open_group(url, args[0], args[1], int(args[2]))
     elif cmd == "accept-as-owner":
-        pos, opt = options(args, account="")
+        pos, opt = options(args, account="", wait="true")
         if len(pos) != 2 or not opt["account"]:
-            raise SystemExit("usage: accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT")
-        result = accept_as_owner(url, pos[0], pos[1], opt["account"])
+            raise SystemExit("usage: accept-as-owner SERVICE_ID VPCE_ID --account ACCOUNT [--wait true|false]")
+        result = accept_as_owner(url, pos[0], pos[1], opt["account"], opt["wait"] == "true")
     elif cmd == "attach-open-group":
         result = attach_open_group(url, args[0])
     elif cmd == "credentials-of":

@@ -187,6 +187,10 @@ def test_acceptance_required_endpoint_is_pending_then_accepted(owner, vendor):
         ServiceId=config["ServiceId"], VpcEndpointIds=[endpoint_id]
     )
     assert out["Unsuccessful"] == []
+    # Accepted: "pending" for a moment, as AWS shows it, then "available".
+    assert endpoint_state(vendor, endpoint_id) == "pending"
+    assert connections(owner, config["ServiceId"])[0]["VpcEndpointState"] == "pending"
+    time.sleep(0.4)
     assert endpoint_state(vendor, endpoint_id) == "available"
     assert connections(owner, config["ServiceId"])[0]["VpcEndpointState"] == "available"
 
@@ -568,7 +572,32 @@ def test_acceptance_then_owner_accepts(owner, partner):
         ServiceId=config["ServiceId"], VpcEndpointIds=[ep_id]
     )
     assert out["Unsuccessful"] == []
+    assert describe_endpoint(owner, ep_id)["State"] == "pending"
+    time.sleep(0.4)
     assert describe_endpoint(owner, ep_id)["State"] == "available"
+
+
+def test_accepted_pending_time_is_set_by_the_faults_hook_and_reset(endpoint, owner, partner):
+    try:
+        assert admin(endpoint, "POST", "faults", {"accepted_pending_seconds": 30})["accepted_pending_seconds"] == 30
+        config = partner_service(partner, acceptance_required=True)
+        vpc_id, subnets = consumer_vpc(owner, cidr="10.49.0.0/16")
+        ep_id = owner.client("ec2").create_vpc_endpoint(
+            VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=config["ServiceName"], SubnetIds=subnets[:1]
+        )["VpcEndpoint"]["VpcEndpointId"]
+        partner.client("ec2").accept_vpc_endpoint_connections(ServiceId=config["ServiceId"], VpcEndpointIds=[ep_id])
+        time.sleep(0.5)
+        assert describe_endpoint(owner, ep_id)["State"] == "pending"
+        # Accepting a pending connection again is refused; rejecting it is not.
+        again = partner.client("ec2").accept_vpc_endpoint_connections(
+            ServiceId=config["ServiceId"], VpcEndpointIds=[ep_id]
+        )["Unsuccessful"]
+        assert [u["ResourceId"] for u in again] == [ep_id]
+        with pytest.raises(urllib.error.HTTPError):
+            admin(endpoint, "POST", "faults", {"accepted_pending_seconds": -1})
+    finally:
+        admin(endpoint, "DELETE", "faults")
+    assert admin(endpoint, "GET", "faults")["accepted_pending_seconds"] == 0.3
 
 
 def test_service_visibility_and_detail(owner, partner, vendor):
@@ -1662,7 +1691,7 @@ def test_zz_reset(endpoint, owner):
     # more on a loaded machine.
     assert admin(endpoint, "POST", "reset", timeout=120) == {"reset": True}
     assert admin(endpoint, "GET", "requests") == []
-    assert admin(endpoint, "GET", "faults") == {"faults": [], "throttle": None}
+    assert admin(endpoint, "GET", "faults") == {"faults": [], "throttle": None, "accepted_pending_seconds": 0.3}
     cidrs = [v["CidrBlock"] for v in owner.client("ec2").describe_vpcs()["Vpcs"]]
     assert "10.99.0.0/16" not in cidrs
 

@@ -10,7 +10,7 @@
 use super::{
     any_of, aws_error, claim, create_with_tokens, diff, ec2_tags, invalid_state, is_claimed, no_id,
     sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each,
-    Created, Seen,
+    Created, Seen, LISTED_WITHIN,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -597,7 +597,7 @@ async fn create_service(
             None => Seen::NotFound,
         })
     };
-    create_with_tokens(planned, WHAT, create, look).await
+    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN).await
 }
 
 /// The regions to send AWS: the home Region is implied.

@@ -301,14 +301,15 @@ pub enum Seen {
 }
 
 /// How long an object a create answered may stay unlisted before its token
-/// counts as spent on a deleted one. Deciding sooner could take a new
-/// object, not listed yet, for a deleted one and create a second.
-pub const LISTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The same for an object the answer shows was made by this very call: EC2
-/// is eventually consistent, and AWS's own provider gives a new object this
-/// long to become readable.
-pub const NEW_LISTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// counts as spent on a deleted one: (an object made before the call, one
+/// the answer shows made by it). Deciding sooner could take a new object,
+/// not listed yet, for a deleted one and create a second; EC2 is eventually
+/// consistent, and AWS's own provider gives a new object five minutes to
+/// become readable.
+pub const LISTED_WITHIN: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(10),
+    std::time::Duration::from_secs(5 * 60),
+);
 
 /// What a create answered: the object's ID, and whether the answer shows
 /// the object made by this call (its creation time), rather than one a
@@ -360,28 +361,11 @@ pub fn taken_by_a_create(id: &str) -> bool {
 /// Creates an object with the plan's tokens in turn. `create` sends one
 /// token and answers what AWS returned, or None when AWS refused the token
 /// as spent with other arguments (IdempotentParameterMismatch). An object
-/// `look` shows deleted, or does not find within `LISTED_WITHIN`
-/// (`NEW_LISTED_WITHIN` for one made by the call), is one since deleted, so
-/// the next token is tried. The first live object (new, or the one a lost
-/// answer made) that no other create of this process has taken is the
-/// result.
+/// `look` shows deleted, or does not find within `listed_within` (see
+/// `LISTED_WITHIN`), is one since deleted, so the next token is tried. The
+/// first live object (new, or the one a lost answer made) that no other
+/// create of this process has taken is the result.
 pub async fn create_with_tokens<C, CF, L, LF>(
-    planned: &crate::framework::Value,
-    what: &str,
-    create: C,
-    look: L,
-) -> Result<String, Diagnostics>
-where
-    C: FnMut(String) -> CF,
-    CF: std::future::Future<Output = Result<Option<Created>, Diagnostics>>,
-    L: FnMut(String) -> LF,
-    LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
-{
-    let windows = (LISTED_WITHIN, NEW_LISTED_WITHIN);
-    create_with_tokens_within(planned, what, create, look, windows).await
-}
-
-async fn create_with_tokens_within<C, CF, L, LF>(
     planned: &crate::framework::Value,
     what: &str,
     mut create: C,
@@ -533,7 +517,7 @@ mod tests {
                 Seen::Live
             })
         };
-        let id = create_with_tokens(&plan, "thing", create, look)
+        let id = create_with_tokens(&plan, "thing", create, look, LISTED_WITHIN)
             .await
             .unwrap();
         assert_eq!(id, "new");
@@ -569,7 +553,7 @@ mod tests {
             *sent.lock().unwrap() += 1;
             async { Ok(made("lagging-new-object", true)) }
         };
-        let id = create_with_tokens_within(&plan, "thing", create, look, windows)
+        let id = create_with_tokens(&plan, "thing", create, look, windows)
             .await
             .unwrap();
         assert_eq!(id, "lagging-new-object");
@@ -589,7 +573,7 @@ mod tests {
                 Seen::Live
             })
         };
-        let id = create_with_tokens_within(&plan, "thing", create, look, windows)
+        let id = create_with_tokens(&plan, "thing", create, look, windows)
             .await
             .unwrap();
         assert_eq!(id, "fresh");
@@ -622,10 +606,10 @@ mod tests {
             async move { Ok(made(&id, true)) }
         };
         let look = |_id: String| async { Ok(Seen::Live) };
-        let first = create_with_tokens(&plan, "thing", create, look)
+        let first = create_with_tokens(&plan, "thing", create, look, LISTED_WITHIN)
             .await
             .unwrap();
-        let second = create_with_tokens(&plan, "thing", create, look)
+        let second = create_with_tokens(&plan, "thing", create, look, LISTED_WITHIN)
             .await
             .unwrap();
         assert_eq!(first, "twin-object-0");

@@ -13,7 +13,7 @@
 use super::{
     any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
     endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id, sorted,
-    tag_map, taken_by_a_create, update_tags, wait_error, Created, Seen,
+    tag_map, taken_by_a_create, update_tags, wait_error, Created, Seen, LISTED_WITHIN,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -842,7 +842,7 @@ async fn create_endpoint(
             None => Seen::NotFound,
         })
     };
-    create_with_tokens(planned, WHAT, create, look).await
+    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN).await
 }
 
 /// A failed endpoint call; the service-not-found case says what to ask the
@@ -919,12 +919,7 @@ async fn check_private_dns(
 ) -> Result<(), Diagnostics> {
     let at = || AttributePath::attr("private_dns_enabled");
     if let Some(service) = service {
-        let detail = ctx
-            .data
-            .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
-                endpoint_service_detail(aws, service)
-            })
-            .await?;
+        let detail = recent_service_detail(ctx, aws, service).await?;
         // A service we cannot see is reported on service_name already.
         let offers_name = |d: &ServiceDetail| {
             d.private_dns_name().is_some_and(|n| !n.is_empty()) || !d.private_dns_names().is_empty()
@@ -1007,12 +1002,7 @@ async fn check_subnets(
 ) -> Result<(), Diagnostics> {
     // The service's zones, as this process saw them moments ago if it did
     // (the endpoints to one service are planned together).
-    let detail = ctx
-        .data
-        .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
-            endpoint_service_detail(aws, service)
-        })
-        .await?;
+    let detail = recent_service_detail(ctx, aws, service).await?;
     let Some(detail) = detail.as_ref() else {
         return Err(not_visible(aws, service));
     };
@@ -1568,20 +1558,25 @@ async fn delete_group(
     .map_err(|e| wait_error(&format!("{group} to be released"), e))
 }
 
-/// Whether an endpoint to `service` starts pendingAcceptance: the service
-/// accepts connections by hand and belongs to another account (AWS accepts
-/// its owner's own endpoints at once). Unknown (a service not visible, an
-/// identity not readable) counts as no: the create meets AWS's own answer.
-/// Whether endpoints to `service` take a policy other than full access;
-/// true when the service cannot be read (apply then meets AWS's answer).
-async fn takes_endpoint_policies(ctx: &Ctx<ProviderData>, aws: &AwsClients, service: &str) -> bool {
-    let Ok(detail) = ctx
-        .data
+/// The partner service's detail (None when not visible), as this process
+/// read it moments ago if it did: the endpoints to one service are planned
+/// together.
+async fn recent_service_detail(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    service: &str,
+) -> Result<std::sync::Arc<Option<ServiceDetail>>, Diagnostics> {
+    ctx.data
         .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
             endpoint_service_detail(aws, service)
         })
         .await
-    else {
+}
+
+/// Whether endpoints to `service` take a policy other than full access;
+/// true when the service cannot be read (apply then meets AWS's answer).
+async fn takes_endpoint_policies(ctx: &Ctx<ProviderData>, aws: &AwsClients, service: &str) -> bool {
+    let Ok(detail) = recent_service_detail(ctx, aws, service).await else {
         return true;
     };
     (*detail)
@@ -1611,14 +1606,12 @@ fn is_full_access(policy: &str) -> bool {
         && any(&st["Resource"])
 }
 
+/// Whether an endpoint to `service` starts pendingAcceptance: the service
+/// accepts connections by hand and belongs to another account (AWS accepts
+/// its owner's own endpoints at once). Unknown (a service not visible, an
+/// identity not readable) counts as no: the create meets AWS's own answer.
 async fn awaits_acceptance(ctx: &Ctx<ProviderData>, aws: &AwsClients, service: &str) -> bool {
-    let Ok(detail) = ctx
-        .data
-        .recent(&format!("endpoint-service:{service}"), JUST_CHECKED, || {
-            endpoint_service_detail(aws, service)
-        })
-        .await
-    else {
+    let Ok(detail) = recent_service_detail(ctx, aws, service).await else {
         return false;
     };
     let Some(d) = (*detail).as_ref() else {

@@ -81,20 +81,65 @@ pub fn dns_name() -> Pattern {
 
 /// Tags as AWS takes them: keys of 1 to 128 characters outside the `aws:`
 /// prefix AWS keeps for itself, values of at most 256.
-pub fn aws_tags() -> Tags {
-    Tags
+/// Tags for EC2 objects, beside the `provider_tags` the provider adds.
+pub fn aws_tags(provider_tags: usize) -> Tags {
+    Tags {
+        provider_tags,
+        iam: false,
+    }
 }
 
-pub struct Tags;
+/// Tags for IAM objects, whose keys and values take fewer characters.
+pub fn iam_tags(provider_tags: usize) -> Tags {
+    Tags {
+        provider_tags,
+        iam: true,
+    }
+}
+
+pub struct Tags {
+    provider_tags: usize,
+    iam: bool,
+}
+
+/// Tags AWS takes on one EC2 or IAM object.
+const TAGS_PER_OBJECT: usize = 50;
+
+/// IAM's tag characters: letters, numbers, spaces and `_.:/=+-@`.
+fn iam_tag_text(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+}
 
 impl Validator for Tags {
     fn describe(&self) -> String {
-        "tags with keys of 1 to 128 characters, not starting with `aws:`, and values of at most 256"
-            .into()
+        format!(
+            "at most {} tags with keys of 1 to 128 characters, not starting with `aws:`, and values of at most 256",
+            TAGS_PER_OBJECT - self.provider_tags
+        )
     }
     fn check(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         let Value::Map(tags) = value else { return };
+        let room = TAGS_PER_OBJECT - self.provider_tags;
+        if tags.len() > room {
+            diags.error_at(
+                path.clone(),
+                "Too many tags",
+                format!(
+                    "{} tags: AWS takes {TAGS_PER_OBJECT} per object, and the provider adds {} of its own, so at most {room} here.",
+                    tags.len(),
+                    self.provider_tags
+                ),
+            );
+        }
         for (key, v) in tags {
+            if self.iam && !(iam_tag_text(key) && v.as_str().is_none_or(iam_tag_text)) {
+                diags.error_at(
+                    path.then_key(key),
+                    "Invalid IAM tag",
+                    format!("The tag {key:?} has a character IAM does not take in tag keys and values: only letters, numbers, spaces and `_.:/=+-@`."),
+                );
+            }
             let at = path.then_key(key);
             let key_len = key.chars().count();
             if key_len == 0 || key_len > 128 {
@@ -178,7 +223,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), Value::string(v.clone())))
                 .collect();
-            aws_tags().check(&Value::Map(map), &AttributePath::attr("tags"), &mut d);
+            aws_tags(0).check(&Value::Map(map), &AttributePath::attr("tags"), &mut d);
             d
         };
         assert!(check(&[("team", "data".into()), ("Name", String::new())]).is_empty());
@@ -187,6 +232,39 @@ mod tests {
         assert_eq!(
             bad.0[0].path,
             Some(AttributePath::attr("tags").then_key("aws:owner"))
+        );
+    }
+
+    #[test]
+    fn tag_counts_leave_room_for_the_providers_and_iam_takes_fewer_characters() {
+        let tags = |n: usize, text: &str| {
+            Value::Map(
+                (0..n)
+                    .map(|i| (format!("k{i}"), Value::string(text)))
+                    .collect(),
+            )
+        };
+        let run = |v: &dyn Validator, value: Value| {
+            let mut d = Diagnostics::new();
+            v.check(&value, &AttributePath::attr("tags"), &mut d);
+            d
+        };
+        assert!(run(&aws_tags(2), tags(48, "x")).is_empty());
+        let over = run(&aws_tags(2), tags(49, "x"));
+        assert_eq!(over.0.len(), 1);
+        assert_eq!(over.0[0].path, Some(AttributePath::attr("tags")));
+        assert!(
+            over.0[0].detail.contains("at most 48 here"),
+            "{:?}",
+            over.0[0]
+        );
+        assert!(run(&iam_tags(1), tags(1, "data team: a/b=c+d@e_f.g-h")).is_empty());
+        assert!(run(&aws_tags(1), tags(1, "a,b")).is_empty());
+        let comma = run(&iam_tags(1), tags(1, "a,b"));
+        assert_eq!(comma.0[0].summary, "Invalid IAM tag");
+        assert_eq!(
+            comma.0[0].path,
+            Some(AttributePath::attr("tags").then_key("k0"))
         );
     }
 

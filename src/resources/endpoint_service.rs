@@ -162,7 +162,7 @@ impl Resource<ProviderData> for EndpointService {
                         .description("Other Regions whose consumers may connect to the service (cross-Region PrivateLink). The service's own Region is always supported and need not be listed.")
                         .validate(each(aws_region())),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service. The provider also tags a service it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own.").validate(aws_tags()))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service. The provider also tags a service it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own: at most 49 here.").validate(aws_tags(1)))
                 .attribute(
                     Attribute::optional("force_destroy", Type::Bool)
                         .description("On destroy, reject every connected endpoint first instead of failing while endpoints are connected.")

@@ -1034,7 +1034,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                         .validate(NotEmpty)
                         .validate(each(Cidr)),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the IAM role and policy.").validate(crate::provider::shapes::aws_tags()))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the IAM role and policy: at most 49 (the provider adds one of its own), in IAM's tag characters (letters, numbers, spaces and `_.:/=+-@`).").validate(crate::provider::shapes::iam_tags(1)))
                 .attribute(computed("role_arn", Type::String, "ARN of the IAM role (null while it is missing)."))
                 .attribute(computed("policy_arn", Type::String, "ARN of the IAM policy while it is attached to the role."))
                 .attribute(computed("trust_phase", Type::String, "`placeholder` while the role trusts your own account with the placeholder external ID, `vendor` once it trusts the vendor's user."))

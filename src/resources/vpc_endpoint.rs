@@ -145,7 +145,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own.").validate(aws_tags()))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own, and the owned security group gets these tags plus its own two: at most 48 here.").validate(aws_tags(2)))
                 .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
                 .attribute(
                     Attribute::computed("dns_entries", Type::list(dns_entry_type()))

@@ -6,7 +6,9 @@
 //! create timeout. A connection that is already accepted (or was accepted
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
-use super::{any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each};
+use super::{
+    any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each, FILTER_VALUES,
+};
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -311,11 +313,14 @@ async fn connection(
     let key = (svc.to_string(), vpce.to_string());
     let found = aws
         .coalesced("ec2:DescribeVpcEndpointConnections")
-        .get(key.clone(), |keys| {
-            whole_or_each(
-                keys,
-                |keys| async move { list_connections(aws, &keys).await },
-            )
+        .get(key.clone(), |keys| async move {
+            // Two filter values a key: EC2 takes 200 in one call.
+            let mut all = Connections::new();
+            for chunk in keys.chunks(FILTER_VALUES) {
+                let each = |keys: Vec<_>| async move { list_connections(aws, &keys).await };
+                all.extend(whole_or_each(chunk.to_vec(), each).await?);
+            }
+            Ok(all)
         })
         .await?;
     Ok(found.get(&key).cloned())

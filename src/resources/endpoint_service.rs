@@ -10,7 +10,7 @@
 use super::{
     any_of, aws_error, claim, create_with_tokens, diff, ec2_tags, invalid_state, is_claimed, no_id,
     sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each,
-    Created, Seen, LISTED_WITHIN,
+    Created, Seen, FILTER_VALUES, LISTED_WITHIN,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -742,12 +742,20 @@ type Connected = HashMap<String, Vec<(String, String, String)>>;
 
 async fn connections_of(aws: &AwsClients, ids: Vec<String>) -> Result<Connected, Diagnostics> {
     let mut out = Connected::new();
+    for chunk in ids.chunks(FILTER_VALUES) {
+        out.extend(connections_of_chunk(aws, chunk).await?);
+    }
+    Ok(out)
+}
+
+async fn connections_of_chunk(aws: &AwsClients, ids: &[String]) -> Result<Connected, Diagnostics> {
+    let mut out = Connected::new();
     let mut token = None;
     loop {
         let page = aws
             .ec2
             .describe_vpc_endpoint_connections()
-            .filters(any_of("service-id", &ids))
+            .filters(any_of("service-id", ids))
             .set_next_token(token)
             .send()
             .await

@@ -82,6 +82,19 @@ _accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
 _applied = False
 
 
+# EC2 takes at most this many filter values in one call, across all filters.
+EC2_FILTER_VALUES = 200
+_FILTER_VALUE = re.compile(r"Filter\.\d+\.Value\.\d+")
+
+
+def _filter_values(body: bytes) -> int:
+    try:
+        params = parse_qs(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return 0
+    return sum(1 for key in params if _FILTER_VALUE.fullmatch(key))
+
+
 _SECURITY_GROUP_TEXT = re.compile(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}")
 
 
@@ -2252,21 +2265,18 @@ class AdminMiddleware:
                 # The call takes effect; its answer is replaced by the error.
                 served, _, _, _ = self._serve_buffered(environ, style, entry)
                 entry["served"] = served
-            request_id = str(uuid.uuid4())
-            content_type, err = _error_body(style, code, message, status, request_id)
-            entry["status"] = status
             entry["injected"] = code
-            with self.lock:
-                self.log.append(entry)
-            headers = [
-                ("Content-Type", content_type),
-                ("Content-Length", str(len(err))),
-                ("x-amzn-RequestId", request_id),
-            ]
-            if style == "json":
-                headers.append(("x-amzn-ErrorType", code))
-            start_response(f"{status} Injected", headers)
-            return [err]
+            return self._refuse(start_response, style, entry, code, message, status, "Injected")
+        if style == "ec2" and _filter_values(body) > EC2_FILTER_VALUES:
+            return self._refuse(
+                start_response,
+                style,
+                entry,
+                "FilterLimitExceeded",
+                f"The maximum number of filter values specified on a single call is {EC2_FILTER_VALUES}",
+                400,
+                "Bad Request",
+            )
 
         def recording_start(status: str, headers: list, exc_info: Any = None) -> Any:
             try:
@@ -2285,6 +2295,32 @@ class AdminMiddleware:
         finally:
             with self.lock:
                 self.log.append(entry)
+
+    def _refuse(
+        self,
+        start_response: Callable[..., Any],
+        style: str,
+        entry: dict[str, Any],
+        code: str,
+        message: str | None,
+        status: int,
+        reason: str,
+    ) -> list[bytes]:
+        """Answers the call with an error in its service's format, logged."""
+        request_id = str(uuid.uuid4())
+        content_type, err = _error_body(style, code, message, status, request_id)
+        entry["status"] = status
+        with self.lock:
+            self.log.append(entry)
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(err))),
+            ("x-amzn-RequestId", request_id),
+        ]
+        if style == "json":
+            headers.append(("x-amzn-ErrorType", code))
+        start_response(f"{status} {reason}", headers)
+        return [err]
 
     def _call_ec2(
         self, environ: dict[str, Any], start_response: Callable[..., Any], entry: dict[str, Any]

@@ -252,6 +252,20 @@ def test_no_acceptance_required_endpoint_is_available(owner, vendor):
     assert connections(owner, config["ServiceId"])[0]["VpcEndpointState"] == "available"
 
 
+def test_at_most_200_filter_values_in_one_ec2_call(owner):
+    ec2 = owner.client("ec2")
+    ids = [f"vpce-svc-{i:017x}" for i in range(150)]
+    vpces = [f"vpce-{i:017x}" for i in range(51)]
+    with pytest.raises(ClientError) as err:
+        ec2.describe_vpc_endpoint_connections(
+            Filters=[{"Name": "service-id", "Values": ids}, {"Name": "vpc-endpoint-id", "Values": vpces}]
+        )
+    assert error_code(err) == "FilterLimitExceeded"
+    ec2.describe_vpc_endpoint_connections(
+        Filters=[{"Name": "service-id", "Values": ids}, {"Name": "vpc-endpoint-id", "Values": vpces[:50]}]
+    )
+
+
 def test_connection_filters_and_paging(owner, vendor):
     config, _ = make_service(owner)
     vpc = make_vpc(vendor.client("ec2"), cidr="10.2.0.0/16")

@@ -756,6 +756,26 @@ resource "privatelink_s3_storage_integration" "origins" {
     assert_ne!(out.code, 0);
     assert_no_iam_objects(emu, "sigma-missing");
     let _ = main_tf(&missing);
+
+    // A bucket of another Region: S3 answers only there, and the plan
+    // says so on `bucket`.
+    let west = emu.s3_fixture(&["bucket", "--region", "us-west-2", "--foreign", "false"]);
+    let west = west["bucket"].as_str().unwrap();
+    let elsewhere = workspace(emu, &config(west, "sigma-west", ""));
+    elsewhere.init();
+    let out = elsewhere.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("Bucket in another Region"), "{err}");
+    assert!(
+        err.contains("is in us-west-2, and this provider works in us-east-1"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("bucket = \"{west}\"")),
+        "not on the attribute:\n{err}"
+    );
+    assert_no_iam_objects(emu, "sigma-west");
 }
 
 /// Integrations on one bucket, applied in parallel: S3 replaces the whole

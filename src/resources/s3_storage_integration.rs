@@ -1458,6 +1458,20 @@ async fn check_bucket(aws: &AwsClients, bucket: &str) -> Option<Diagnostic> {
     let err = aws.s3.head_bucket().bucket(bucket).send().await.err()?;
     let status = err.raw_response().map(|r| r.status().as_u16());
     let at = AttributePath::attr("bucket");
+    // S3 serves a bucket only in its own Region, and says which.
+    let home = err
+        .raw_response()
+        .and_then(|r| r.headers().get("x-amz-bucket-region"))
+        .filter(|region| *region != aws.region);
+    if let Some(home) = home {
+        return Some(
+            Diagnostic::error(
+                "Bucket in another Region",
+                format!("{bucket:?} is in {home}, and this provider works in {}: S3 answers for a bucket only in its own Region. Give this integration a provider configured for {home} (a provider alias with region = \"{home}\").", aws.region),
+            )
+            .at(at),
+        );
+    }
     Some(match status {
         Some(404) => Diagnostic::error(
             "Bucket not found",

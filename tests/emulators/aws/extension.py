@@ -82,6 +82,31 @@ _accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
 _applied = False
 
 
+def _bucket_elsewhere(environ: dict[str, Any], account: str, action: str) -> str | None:
+    """The Region of the bucket an S3 call names, when the call is signed
+    for another Region."""
+    # GetBucketLocation is how a client finds the Region: served anywhere.
+    if action in ("ListBuckets", "CreateBucket", "GetBucketLocation") or not account:
+        return None
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" not in auth:
+        return None
+    scope = auth.split("Credential=", 1)[1].split(",", 1)[0].strip().split("/")
+    if len(scope) < 3:
+        return None
+    host = environ.get("HTTP_HOST", "")
+    parts = [p for p in environ.get("PATH_INFO", "/").split("/") if p]
+    name = host.split(".s3.")[0] if ".s3." in host else (parts[0] if parts else None)
+    if not name:
+        return None
+    from moto.s3.models import s3_backends
+
+    bucket = s3_backends[account]["aws"].buckets.get(name)
+    if bucket is None or bucket.region_name == scope[2]:
+        return None
+    return bucket.region_name
+
+
 # EC2 takes at most this many filter values in one call, across all filters.
 EC2_FILTER_VALUES = 200
 _FILTER_VALUE = re.compile(r"Filter\.\d+\.Value\.\d+")
@@ -2267,6 +2292,22 @@ class AdminMiddleware:
                 entry["served"] = served
             entry["injected"] = code
             return self._refuse(start_response, style, entry, code, message, status, "Injected")
+        elsewhere = _bucket_elsewhere(environ, account, action) if style == "s3" else None
+        if elsewhere is not None:
+            # S3 serves a bucket only in its own Region: calls signed for
+            # another are redirected, and say where.
+            return self._refuse(
+                start_response,
+                style,
+                entry,
+                "PermanentRedirect",
+                "The bucket you are attempting to access must be addressed using the specified endpoint. "
+                "Please send all future requests to this endpoint.",
+                301,
+                "Moved Permanently",
+                headers=[("x-amz-bucket-region", elsewhere)],
+                body=environ.get("REQUEST_METHOD") != "HEAD",
+            )
         if style == "ec2" and _filter_values(body) > EC2_FILTER_VALUES:
             return self._refuse(
                 start_response,
@@ -2305,21 +2346,27 @@ class AdminMiddleware:
         message: str | None,
         status: int,
         reason: str,
+        headers: list[tuple[str, str]] | None = None,
+        body: bool = True,
     ) -> list[bytes]:
-        """Answers the call with an error in its service's format, logged."""
+        """Answers the call with an error in its service's format (no body
+        for a HEAD request), logged."""
         request_id = str(uuid.uuid4())
         content_type, err = _error_body(style, code, message, status, request_id)
+        if not body:
+            err = b""
         entry["status"] = status
         with self.lock:
             self.log.append(entry)
-        headers = [
+        all_headers = [
             ("Content-Type", content_type),
             ("Content-Length", str(len(err))),
             ("x-amzn-RequestId", request_id),
+            *(headers or []),
         ]
         if style == "json":
-            headers.append(("x-amzn-ErrorType", code))
-        start_response(f"{status} {reason}", headers)
+            all_headers.append(("x-amzn-ErrorType", code))
+        start_response(f"{status} {reason}", all_headers)
         return [err]
 
     def _call_ec2(

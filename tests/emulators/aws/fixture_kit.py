@@ -9,11 +9,11 @@ OWNER = "123456789012"  # what moto maps the default test keys to
 KEYS = dict(aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
 
 
-def client(url, service, **creds):
+def client(url, service, region=REGION, **creds):
     """A client that fails at once (no retries), as the default account
     unless credentials are given; S3 with path-style addresses."""
     config = Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"})
-    return boto3.client(service, endpoint_url=url, region_name=REGION, config=config, **(creds or KEYS))
+    return boto3.client(service, endpoint_url=url, region_name=region, config=config, **(creds or KEYS))
 
 
 def as_account(url, account):

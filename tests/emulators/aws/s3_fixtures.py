@@ -84,10 +84,14 @@ def policy_raw(url, bucket):
         raise
 
 
-def bucket(url, name, foreign, fill):
+def bucket(url, name, foreign, fill, region="us-east-1"):
     s3 = client(url, "s3")
     name = name or f"warehouse-{uuid.uuid4().hex[:10]}"
-    s3.create_bucket(Bucket=name)
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        s3 = client(url, "s3", region=region)
     result = {"bucket": name, "foreign_statement": None, "foreign_cors_rules": []}
     if fill:
         rules = [{"ID": f"team-{i}", "AllowedMethods": ["GET"], "AllowedOrigins": [f"https://t{i}.example"]} for i in range(fill)]
@@ -178,8 +182,8 @@ def vendor_user(url, account, name):
 def main(argv):
     url, cmd, args = argv[1], argv[2], argv[3:]
     if cmd == "bucket":
-        _, opt = options(args, name="", foreign="true", fill_cors="0")
-        result = bucket(url, opt["name"], opt["foreign"].lower() == "true", int(opt["fill_cors"]))
+        _, opt = options(args, name="", foreign="true", fill_cors="0", region="us-east-1")
+        result = bucket(url, opt["name"], opt["foreign"].lower() == "true", int(opt["fill_cors"]), opt["region"])
     elif cmd == "cors-raw":
         result = cors_raw(url, args[0])
     elif cmd == "cors":

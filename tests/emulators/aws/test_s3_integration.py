@@ -269,3 +269,20 @@ def test_operation_aborted_can_be_injected_on_put_bucket_cors(endpoint):
         s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=config)
     finally:
         admin(endpoint, "DELETE", "faults")
+
+
+def test_a_bucket_answers_only_in_its_own_region(endpoint):
+    name = f"west-{uuid.uuid4().hex[:8]}"
+    s3 = client(endpoint, "s3")
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    admin(endpoint, "DELETE", "requests")
+    # botocore follows S3's redirect to the bucket's Region by itself: the
+    # log shows the 301 answer to the call signed for us-east-1, then 200.
+    assert s3.head_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "us-west-2"
+    log = [(r["action"], r["status"]) for r in admin(endpoint, "GET", "requests")]
+    assert log == [("HeadBucket", 301), ("HeadBucket", 200), ("GetBucketLocation", 200)], log
+    west = boto3.client("s3", endpoint_url=endpoint, region_name="us-west-2", config=PATH_STYLE, **KEYS)
+    admin(endpoint, "DELETE", "requests")
+    west.head_bucket(Bucket=name)
+    assert [(r["action"], r["status"]) for r in admin(endpoint, "GET", "requests")] == [("HeadBucket", 200)]

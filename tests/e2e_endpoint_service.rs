@@ -436,7 +436,8 @@ fn vendor_flow_with_accepter() {
     // available). The accepter adopts it without accepting again.
     let again = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
     let vpce2 = again["vpc_endpoint_id"].as_str().unwrap().to_string();
-    emu.fault(serde_json::json!({"accepted_pending_seconds": 4}));
+    // Pending far longer than the plan before the accepter's first look.
+    emu.fault(serde_json::json!({"accepted_pending_seconds": 15}));
     let by_hand = emu.fixture(&[
         "accept-as-owner",
         &service_id,

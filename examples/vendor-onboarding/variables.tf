@@ -189,7 +189,7 @@ variable "snowflake_enabled" {
 }
 
 variable "snowflake_handoff_enabled" {
-  description = "Put what the vendor's form asks for to connect through Snowflake's own PrivateLink integration (Sigma's and Segment's Snowflake path) in vendor_handoff.snowflake: the account's endpoint service name (privatelink-vpce-id) and PrivateLink account URL, read with SYSTEM$GET_PRIVATELINK_CONFIG. Creates nothing. The provider needs its snowflake block (or SNOWFLAKE_* variables) with ACCOUNTADMIN. On whenever snowflake_enabled is."
+  description = "Put what the vendor's form asks for to connect through Snowflake's own PrivateLink integration (Sigma's and Segment's Snowflake path) in vendor_handoff.snowflake: the account's endpoint service name (privatelink-vpce-id), PrivateLink account URL and account name, read with SYSTEM$GET_PRIVATELINK_CONFIG. Creates nothing. The provider needs its snowflake block (or SNOWFLAKE_* variables) with ACCOUNTADMIN. On whenever snowflake_enabled is."
   type        = bool
   default     = false
 }

@@ -86,7 +86,8 @@ pub fn warn_deprecated(
 /// No attribute holds a null inside a list, set or map: state could not
 /// record it, and a resource would read `[null]` as an empty list. Such a
 /// null comes from a reference to something that has no value, so it is
-/// reported on the element at plan time, before anything is changed.
+/// reported at plan time, before anything is changed: on a list's element
+/// or a map's key, on a set itself (see `then_element`).
 fn reject_null_elements(value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
     let nulls: Vec<AttributePath> = match value {
         Value::List(items) | Value::Set(items) => items
@@ -265,8 +266,8 @@ impl Validator for LengthBetween {
     }
 }
 
-/// Applies a validator to each element of a list or set, pointing at the
-/// element at fault.
+/// Applies a validator to each element of a list or set, pointing at a
+/// list's element at fault, or at a set (whose messages name the value).
 pub struct Each(Box<dyn Validator>);
 
 pub fn each(v: impl Validator + 'static) -> Each {

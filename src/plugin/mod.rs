@@ -159,7 +159,7 @@ fn debug_message(socket: &Path) -> String {
          \n\
          \texport TF_REATTACH_PROVIDERS='{reattach}'\n\
          \n\
-         then run terraform there as usual. Press Ctrl-C here to stop the provider.\n"
+         then run terraform (or tofu) there as usual. Press Ctrl-C here to stop the provider.\n"
     )
 }
 

@@ -147,7 +147,7 @@ pub fn schema() -> Schema {
                     )
                     .attribute(
                         Attribute::optional("host", Type::String)
-                            .description("Base URL of the SQL API, overriding `https://<account>.snowflakecomputing.com` (an emulator, say). Snowflake's pinning procedure registers endpoints over that public URL, not a PrivateLink one, so a run that manages pins should keep the default. `SNOWFLAKE_HOST` may also be a bare host name, as the Snowflake provider takes it (https is then meant).")
+                            .description("Base URL of the SQL API, overriding `https://<account>.snowflakecomputing.com` (an emulator, say). Snowflake's pinning example registers endpoints over the public URL (no `privatelink` in it); keep the default for a run that manages pins unless the account's network policy admits only PrivateLink. `SNOWFLAKE_HOST` may also be a bare host name, as the Snowflake provider takes it (https is then meant).")
                             .env(&["SNOWFLAKE_HOST"])
                             .validate(http_url()),
                     )

@@ -252,7 +252,7 @@ impl Resource<ProviderData> for EndpointService {
                 return ApplyResult::failed(None, Diagnostic::error("Invalid plan", e.to_string()))
             }
         };
-        let id = match create_service(aws, &plan, planned).await {
+        let id = match create_service(aws, ctx, &plan, planned).await {
             Ok(id) => id,
             Err(d) => return ApplyResult::failed(None, d),
         };
@@ -553,6 +553,7 @@ fn keep_regions_differing_only_by_home(plan: &mut PlanContext, home: &str) {
 /// a service since deleted moves on to the next.
 async fn create_service(
     aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
     plan: &State,
     planned: &Value,
 ) -> Result<String, Diagnostics> {
@@ -597,7 +598,7 @@ async fn create_service(
             None => Seen::NotFound,
         })
     };
-    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN).await
+    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN, ctx.stopped()).await
 }
 
 /// The regions to send AWS: the home Region is implied.

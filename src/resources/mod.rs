@@ -13,9 +13,20 @@ use crate::provider::aws::{error_code, error_text, AwsClients};
 use aws_sdk_ec2::types::ServiceDetail;
 use std::collections::HashMap;
 
-/// Values per EC2 filter in one call of a coalesced lookup: EC2 takes up
-/// to 200; a round is rarely larger than Terraform's parallelism.
+/// Values per EC2 filter in one call of a coalesced lookup. EC2 takes 200
+/// values in one call across all its filters, and a lookup filtering on two
+/// keys (the accepter's) sends two per key: keep this at 100 or less. A
+/// round is rarely larger than Terraform's parallelism anyway.
 pub const FILTER_VALUES: usize = 100;
+
+/// The Region a partner service's name carries:
+/// `com.amazonaws.vpce.<region>.vpce-svc-...`.
+pub fn service_region(service: &str) -> Option<&str> {
+    service
+        .strip_prefix("com.amazonaws.vpce.")
+        .and_then(|rest| rest.split('.').next())
+        .filter(|r| !r.is_empty())
+}
 
 /// An EC2 filter matching any of `values`.
 pub fn any_of(name: &str, values: &[String]) -> aws_sdk_ec2::types::Filter {
@@ -320,12 +331,13 @@ pub struct Created {
 }
 
 /// Whether a creation time AWS answered falls within this call, begun at
-/// `started`; a minute's leeway for the two clocks.
+/// `started`; a few seconds' leeway for the two clocks (a clock behind
+/// AWS's only shortens the wait back to `LISTED_WITHIN`'s first).
 pub fn made_since(
     created: Option<&aws_smithy_types::DateTime>,
     started: std::time::SystemTime,
 ) -> bool {
-    let leeway = std::time::Duration::from_secs(60);
+    let leeway = std::time::Duration::from_secs(10);
     let since = started
         .checked_sub(leeway)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -364,20 +376,24 @@ pub fn taken_by_a_create(id: &str) -> bool {
 /// `look` shows deleted, or does not find within `listed_within` (see
 /// `LISTED_WITHIN`), is one since deleted, so the next token is tried. The
 /// first live object (new, or the one a lost answer made) that no other
-/// create of this process has taken is the result.
-pub async fn create_with_tokens<C, CF, L, LF>(
+/// create of this process has taken is the result. `stopped` (Terraform
+/// asking the provider to stop) ends the waiting.
+pub async fn create_with_tokens<C, CF, L, LF, S>(
     planned: &crate::framework::Value,
     what: &str,
     mut create: C,
     mut look: L,
     (listed_within, new_listed_within): (std::time::Duration, std::time::Duration),
+    stopped: S,
 ) -> Result<String, Diagnostics>
 where
     C: FnMut(String) -> CF,
     CF: std::future::Future<Output = Result<Option<Created>, Diagnostics>>,
     L: FnMut(String) -> LF,
     LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
+    S: std::future::Future<Output = ()>,
 {
+    tokio::pin!(stopped);
     for attempt in 0..CREATE_TOKENS {
         let Some(Created { id, made_now }) = create(client_token(planned, attempt)).await? else {
             continue;
@@ -393,7 +409,12 @@ where
                 Seen::Live if take(&id) => return Ok(id),
                 Seen::Live | Seen::Claimed | Seen::Deleted => break,
                 Seen::NotFound if since.elapsed() >= window => break,
-                Seen::NotFound => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                Seen::NotFound => tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                    () = &mut stopped => {
+                        return Err(wait_error(&format!("the new {what} {id} to be listed"), WaitError::Stopped));
+                    }
+                },
             }
         }
     }
@@ -517,9 +538,16 @@ mod tests {
                 Seen::Live
             })
         };
-        let id = create_with_tokens(&plan, "thing", create, look, LISTED_WITHIN)
-            .await
-            .unwrap();
+        let id = create_with_tokens(
+            &plan,
+            "thing",
+            create,
+            look,
+            LISTED_WITHIN,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
         assert_eq!(id, "new");
         let sent = sent.into_inner().unwrap();
         let expected: Vec<String> = (0..3).map(|n| client_token(&plan, n)).collect();
@@ -553,9 +581,16 @@ mod tests {
             *sent.lock().unwrap() += 1;
             async { Ok(made("lagging-new-object", true)) }
         };
-        let id = create_with_tokens(&plan, "thing", create, look, windows)
-            .await
-            .unwrap();
+        let id = create_with_tokens(
+            &plan,
+            "thing",
+            create,
+            look,
+            windows,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
         assert_eq!(id, "lagging-new-object");
         assert_eq!(*sent.lock().unwrap(), 1, "one create, no second object");
 
@@ -573,9 +608,16 @@ mod tests {
                 Seen::Live
             })
         };
-        let id = create_with_tokens(&plan, "thing", create, look, windows)
-            .await
-            .unwrap();
+        let id = create_with_tokens(
+            &plan,
+            "thing",
+            create,
+            look,
+            windows,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
         assert_eq!(id, "fresh");
     }
 
@@ -585,7 +627,8 @@ mod tests {
         let at =
             |secs_ago: u64| aws_smithy_types::DateTime::from(now - Duration::from_secs(secs_ago));
         assert!(made_since(Some(&at(0)), now));
-        assert!(made_since(Some(&at(30)), now), "within the clocks' leeway");
+        assert!(made_since(Some(&at(5)), now), "within the clocks' leeway");
+        assert!(!made_since(Some(&at(30)), now));
         assert!(!made_since(Some(&at(3600)), now));
         assert!(!made_since(None, now));
     }
@@ -606,12 +649,26 @@ mod tests {
             async move { Ok(made(&id, true)) }
         };
         let look = |_id: String| async { Ok(Seen::Live) };
-        let first = create_with_tokens(&plan, "thing", create, look, LISTED_WITHIN)
-            .await
-            .unwrap();
-        let second = create_with_tokens(&plan, "thing", create, look, LISTED_WITHIN)
-            .await
-            .unwrap();
+        let first = create_with_tokens(
+            &plan,
+            "thing",
+            create,
+            look,
+            LISTED_WITHIN,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+        let second = create_with_tokens(
+            &plan,
+            "thing",
+            create,
+            look,
+            LISTED_WITHIN,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
         assert_eq!(first, "twin-object-0");
         assert_eq!(second, "twin-object-1", "not the first instance's object");
     }

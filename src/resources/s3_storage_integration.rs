@@ -192,11 +192,14 @@ fn statement_sid(role_name: &str) -> String {
     if plain == role_name {
         return format!("PrivatelinkAllowlist{plain}");
     }
-    // FNV-1a: stable across Rust versions, unlike the std hasher.
-    let hash = role_name.bytes().fold(0x811c9dc5u32, |h, b| {
+    format!("PrivatelinkAllowlist{plain}{:08x}", fnv1a(role_name))
+}
+
+/// FNV-1a: stable across Rust versions, unlike the std hasher.
+fn fnv1a(text: &str) -> u32 {
+    text.bytes().fold(0x811c9dc5u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x01000193)
-    });
-    format!("PrivatelinkAllowlist{plain}{hash:08x}")
+    })
 }
 
 fn role_arn(partition: &str, account: &str, role_name: &str) -> String {
@@ -922,14 +925,16 @@ fn role_description(plan: &State) -> String {
 }
 
 /// IAM takes at most 1000 characters of description, and a prefix may be
-/// up to 1024 on its own; the path is ASCII (`key_prefix`), so cutting at a
-/// byte is cutting at a character.
+/// up to 1024 on its own. A cut one ends in a hash of the whole text, so
+/// two long paths never share a description (it tells a role ours on
+/// adoption). The path is ASCII (`key_prefix`): a byte is a character.
 fn iam_description(text: String) -> String {
     const MAX: usize = 1000;
     if text.len() <= MAX {
         return text;
     }
-    format!("{}...", &text[..MAX - 3])
+    let hash = format!("... #{:08x}", fnv1a(&text));
+    format!("{}{hash}", &text[..MAX - hash.len()])
 }
 
 fn id_of(bucket: &str, prefix: &str, role_name: &str) -> String {
@@ -2459,7 +2464,7 @@ async fn remove(
 
 /// IAM answers DeleteConflict while a detach it accepted has not reached
 /// every server; AWS's own provider retries it for two minutes too.
-const DETACH_ADVICE: &str = "If it names a policy or instance profile this provider did not attach, detach it by hand; otherwise run destroy again in a few minutes.";
+const DETACH_ADVICE: &str = "IAM refuses while anything is still attached. If the role has policies, inline policies or an instance profile this provider did not add, or the policy is attached elsewhere, remove those by hand; otherwise IAM has not yet seen the detach everywhere: run destroy again in a few minutes.";
 
 /// The vendor's IAM user ARN and external ID come as a pair; the error on
 /// the one set when the other is not.
@@ -2492,7 +2497,10 @@ mod tests {
         let long = format!("exports/{}", "a".repeat(1016));
         let text = iam_description(format!("S3 storage integration: bucket/{long}"));
         assert_eq!(text.len(), 1000);
-        assert!(text.ends_with("..."));
+        assert!(text.contains("... #"));
+        let other = iam_description(format!("S3 storage integration: bucket/{long}b"));
+        assert_eq!(other.len(), 1000);
+        assert_ne!(text, other, "paths alike up to the cut still differ");
         assert_eq!(iam_description("short".into()), "short");
     }
 

@@ -12,8 +12,9 @@
 
 use super::{
     any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
-    endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id, sorted,
-    tag_map, taken_by_a_create, update_tags, wait_error, Created, Seen, LISTED_WITHIN,
+    endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id,
+    service_region, sorted, tag_map, taken_by_a_create, update_tags, wait_error, Created, Seen,
+    LISTED_WITHIN,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -145,7 +146,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own, and the owned security group gets these tags plus its own two: at most 48 here.").validate(aws_tags(2)))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own, and the owned security group gets these tags plus its own marker and, unless set here, `Name`: at most 49 here, 48 with `allow_from_vpc_cidr` and no `Name`.").validate(aws_tags(1)))
                 .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
                 .attribute(
                     Attribute::computed("dns_entries", Type::list(dns_entry_type()))
@@ -195,6 +196,16 @@ impl Resource<ProviderData> for VpcEndpointResource {
             .map(|groups| groups.len());
         if given("allow_from_vpc_cidr") && group_count.is_some_and(|n| n != 1) {
             diags.push(conflicting_groups());
+        }
+        // The owned group carries the tags plus its marker and a Name.
+        if let (true, Some(Value::Map(tags))) = (given("allow_from_vpc_cidr"), config.get("tags")) {
+            if !tags.contains_key("Name") && tags.len() > 48 {
+                diags.error_at(
+                    AttributePath::attr("tags"),
+                    "Too many tags",
+                    format!("{} tags: the owned security group gets them plus its own marker and Name, and AWS takes 50 per object, so at most 48 here (49 with a Name tag of yours).", tags.len()),
+                );
+            }
         }
         if let Some(text) = config.get("policy").and_then(Value::as_str) {
             match serde_json::from_str::<serde_json::Value>(text) {
@@ -447,15 +458,22 @@ impl Resource<ProviderData> for VpcEndpointResource {
             ),
             ..plan.clone()
         };
-        let id =
-            match create_endpoint(aws, &request, planned, state.security_group_ids.clone()).await {
-                Ok(id) => id,
-                // The owned group stays in state, so destroy (or the next
-                // apply, after Terraform replaces this tainted object) removes
-                // it.
-                Err(d) if state.owned_security_group_id.is_some() => return partial(&state, d),
-                Err(d) => return ApplyResult::failed(None, d),
-            };
+        let id = match create_endpoint(
+            aws,
+            ctx,
+            &request,
+            planned,
+            state.security_group_ids.clone(),
+        )
+        .await
+        {
+            Ok(id) => id,
+            // The owned group stays in state, so destroy (or the next
+            // apply, after Terraform replaces this tainted object) removes
+            // it.
+            Err(d) if state.owned_security_group_id.is_some() => return partial(&state, d),
+            Err(d) => return ApplyResult::failed(None, d),
+        };
         state.id = Some(id.clone());
         let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
         let accept_pending = plan.wait_for_acceptance != Some(true);
@@ -786,6 +804,7 @@ fn same_json(a: &str, b: &str) -> bool {
 /// owned group after `-replace`) moves on to the next.
 async fn create_endpoint(
     aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
     plan: &State,
     planned: &Value,
     security_group_ids: Option<Vec<String>>,
@@ -842,7 +861,7 @@ async fn create_endpoint(
             None => Seen::NotFound,
         })
     };
-    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN).await
+    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN, ctx.stopped()).await
 }
 
 /// A failed endpoint call; the service-not-found case says what to ask the
@@ -866,7 +885,7 @@ where
 fn not_visible(aws: &AwsClients, service: &str) -> Diagnostics {
     let mut d = Diagnostics::new();
     let detail = match service_region(service).filter(|r| *r != aws.region) {
-        Some(other) => format!("{service} is a service in {other}, and this provider works in {}: an endpoint must be in the service's Region (or the partner must add {} to its supported Regions). Use a provider for {other}, or ask the partner.", aws.region, aws.region),
+        Some(other) => format!("{service} is a service in {other}, and this provider works in {}: this resource makes endpoints only to services of its own Region. Use a provider configured for {other}.", aws.region),
         None => format!("{service} does not exist in this Region or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal ({}).", aws.root_principal()),
     };
     d.error_at(
@@ -875,15 +894,6 @@ fn not_visible(aws: &AwsClients, service: &str) -> Diagnostics {
         detail,
     );
     d
-}
-
-/// The Region a partner service's name carries:
-/// `com.amazonaws.vpce.<region>.vpce-svc-...`.
-fn service_region(service: &str) -> Option<&str> {
-    service
-        .strip_prefix("com.amazonaws.vpce.")
-        .and_then(|rest| rest.split('.').next())
-        .filter(|r| !r.is_empty())
 }
 
 /// `check_subnets`, unless this process passed the same check moments ago
@@ -1585,8 +1595,9 @@ async fn takes_endpoint_policies(ctx: &Ctx<ProviderData>, aws: &AwsClients, serv
         != Some(false)
 }
 
-/// One statement allowing every principal every action on every resource:
-/// what AWS stores by default, and all a partner's service takes.
+/// One statement allowing every principal every action on every resource,
+/// with no condition: what AWS stores by default, and all a partner's
+/// service takes.
 fn is_full_access(policy: &str) -> bool {
     let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
         return false;
@@ -1600,8 +1611,13 @@ fn is_full_access(policy: &str) -> bool {
         return false;
     };
     let any = |v: &serde_json::Value| v == "*" || *v == serde_json::json!(["*"]);
-    st["Effect"] == "Allow"
-        && (st["Principal"] == "*" || st["Principal"] == serde_json::json!({"AWS": "*"}))
+    let only_these_keys = st.as_object().is_some_and(|keys| {
+        keys.keys()
+            .all(|k| ["Sid", "Effect", "Principal", "Action", "Resource"].contains(&k.as_str()))
+    });
+    only_these_keys
+        && st["Effect"] == "Allow"
+        && (any(&st["Principal"]) || any(&st["Principal"]["AWS"]))
         && any(&st["Action"])
         && any(&st["Resource"])
 }
@@ -1841,6 +1857,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_owned_groups_two_tags_count_only_with_the_block_and_no_name() {
+        let config = |block: bool, name: bool| {
+            let mut tags: std::collections::BTreeMap<String, Value> = (0..48)
+                .map(|i| (format!("k{i}"), Value::string("v")))
+                .collect();
+            tags.insert(if name { "Name" } else { "k48" }.into(), Value::string("v"));
+            let block = if block {
+                Value::object([("ports", Value::List(vec![Value::int(443)]))])
+            } else {
+                Value::Null
+            };
+            Value::object([("tags", Value::Map(tags)), ("allow_from_vpc_cidr", block)])
+        };
+        let errors = |c: Value| {
+            let mut d = Diagnostics::new();
+            VpcEndpointResource.validate(&c, &mut d);
+            d.0.iter().map(|x| x.summary.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            errors(config(true, false)),
+            vec!["Too many tags".to_string()]
+        );
+        assert!(errors(config(true, true)).is_empty());
+        assert!(errors(config(false, false)).is_empty());
+    }
+
+    #[test]
     fn a_partner_services_region_is_read_from_its_name() {
         assert_eq!(
             service_region("com.amazonaws.vpce.us-west-2.vpce-svc-0123456789abcdef0"),
@@ -1859,6 +1902,8 @@ mod tests {
         for narrower in [
             r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#,
             r#"{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"1"}}}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","NotResource":"arn:aws:s3:::x/*"}]}"#,
             r#"{"Statement":[]}"#,
             "not json",
         ] {

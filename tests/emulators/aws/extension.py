@@ -3,7 +3,8 @@
 Everything the emulator adds on top of moto lives here, in one place:
 
 * EC2, provider side: DescribeVpcEndpointConnections,
-  AcceptVpcEndpointConnections, RejectVpcEndpointConnections;
+  AcceptVpcEndpointConnections (an accepted connection is ``pending``
+  for a moment, then ``available``), RejectVpcEndpointConnections;
   AvailabilityZones/AvailabilityZoneIds that follow the service's NLBs;
   SupportedRegions that always list the home Region, with Region names
   checked and the home Region not removable; SupportedIpAddressTypes;
@@ -23,8 +24,12 @@ Everything the emulator adds on top of moto lives here, in one place:
   idempotency (IdempotentParameterMismatch). Deleted endpoints are gone
   (InvalidVpcEndpointId.NotFound; InvalidVpcEndpoint.NotFound in
   DeleteVpcEndpoints' Unsuccessful list). DescribeVpcEndpoints accepts its
-  documented filters. DeleteSecurityGroup refuses a group that network
-  interfaces use (DependencyViolation).
+  documented filters. Services of customers and partners report
+  VpcEndpointPolicySupported false and take only the full-access policy.
+  CreateSecurityGroup takes names and descriptions only in EC2's character
+  set; DeleteSecurityGroup refuses a group that network interfaces use
+  (DependencyViolation). Any EC2 call with over 200 filter values is
+  refused (FilterLimitExceeded).
 * Redshift: AvailabilityZoneRelocation on CreateCluster/ModifyCluster and
   AvailabilityZoneRelocationStatus on the cluster; AuthorizeEndpointAccess,
   RevokeEndpointAccess, DescribeEndpointAuthorization and a minimal
@@ -32,10 +37,13 @@ Everything the emulator adds on top of moto lives here, in one place:
 * S3 and IAM: principals in trust and bucket policies must exist and have
   propagated (Invalid principal in policy); S3 refuses non-JSON bucket
   policies; IAM DeletePolicy refuses attached or multi-version policies;
-  attaching an already attached policy changes nothing.
+  attaching an already attached policy changes nothing. An S3 call signed
+  for another Region than its bucket's is redirected (301
+  PermanentRedirect with x-amz-bucket-region).
 * Admin hooks under ``/_privatelink/`` (request log, fault injection with
   count-based faults and a seeded fraction of throttling and 5xx answers,
-  holds that keep a served call's answer back, reset), implemented by
+  how long an accepted connection stays pending, holds that keep a served
+  call's answer back, reset), implemented by
   wrapping moto's WSGI app.
 
 The AWS handlers are added as methods on moto's own response classes (moto
@@ -744,8 +752,11 @@ def _is_full_access(policy: str) -> bool:
     if not isinstance(statements, list) or len(statements) != 1:
         return False
     [st] = statements
-    everyone = st.get("Principal") in ("*", {"AWS": "*"})
+    if not isinstance(st, dict) or not set(st) <= {"Sid", "Effect", "Principal", "Action", "Resource"}:
+        return False  # a Condition, NotAction or NotResource narrows it
     anything = lambda v: v == "*" or v == ["*"]  # noqa: E731
+    principal = st.get("Principal")
+    everyone = anything(principal) or (isinstance(principal, dict) and anything(principal.get("AWS")))
     return st.get("Effect") == "Allow" and everyone and anything(st.get("Action")) and anything(st.get("Resource"))
 
 

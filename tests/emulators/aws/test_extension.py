@@ -923,9 +923,14 @@ def test_partner_services_take_only_the_full_access_policy(owner, partner):
     assert "only supports the full-access endpoint policy" in str(err.value)
     assert endpoints_in(owner, vpc_id) == []
     ep_id = ec2.create_vpc_endpoint(PolicyDocument=full, **args)["VpcEndpoint"]["VpcEndpointId"]
-    with pytest.raises(ClientError) as err:
-        ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PolicyDocument=narrow)
-    assert "only supports the full-access endpoint policy" in str(err.value)
+    conditioned = json.dumps(
+        {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:PrincipalAccount": "111122223333"}}}]}
+    )
+    for narrower in (narrow, conditioned):
+        with pytest.raises(ClientError) as err:
+            ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, PolicyDocument=narrower)
+        assert "only supports the full-access endpoint policy" in str(err.value)
     assert json.loads(describe_endpoint(owner, ep_id)["PolicyDocument"]) == json.loads(full)
     ec2.modify_vpc_endpoint(VpcEndpointId=ep_id, ResetPolicy=True)
 

@@ -224,7 +224,7 @@ fn a_setting_aws_did_not_apply_is_named_on_its_attribute() {
     ws.init();
     let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(out.code, 0);
-    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = terraform::flat(&out.all());
     assert!(
         err.contains("Error: supported_ip_address_types did not take effect"),
         "{err}"
@@ -353,7 +353,7 @@ fn an_accepter_on_a_service_not_ours_fails_at_plan() {
         ws.init();
         let out = ws.run(&["plan", "-no-color", "-input=false"]);
         assert_ne!(out.code, 0, "{}", out.all());
-        let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+        let err = terraform::flat(&out.all());
         assert!(err.contains("Error: Endpoint service not found"), "{err}");
         assert!(
             err.contains(&format!(
@@ -601,7 +601,7 @@ resource "privatelink_endpoint_service" "second" {{
     );
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0, "{}", out.all());
-    let text = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = terraform::flat(&out.all());
     assert!(
         text.contains("Error: Provider configuration not known until apply"),
         "{text}"
@@ -734,7 +734,7 @@ fn the_provider_blocks_profile_wins_over_the_environments_keys() {
     ws.write("main.tf", &config("nosuch"));
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0, "{}", out.all());
-    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = terraform::flat(&out.all());
     assert!(err.contains("Error: AWS profile not found"), "{err}");
     assert!(err.contains("No profile \"nosuch\""), "{err}");
     assert!(err.contains("they define chained, other, vendor"), "{err}");

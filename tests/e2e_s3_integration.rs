@@ -650,7 +650,7 @@ fn a_role_name_another_integration_uses_is_refused() {
         second.init();
         let out = second.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
         assert_ne!(out.code, 0, "{}", out.all());
-        let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+        let err = terraform::flat(&out.all());
         assert!(
             err.contains("Role name used by another integration"),
             "{err}"
@@ -732,7 +732,7 @@ resource "privatelink_s3_storage_integration" "origins" {
     assert!(err.contains("2 to 1224 characters"), "{err}");
     // Origins S3 would store and then never match, and a block with host
     // bits set, with the network it probably means.
-    let folded = err.split_whitespace().collect::<Vec<_>>().join(" ");
+    let folded = terraform::flat(&err);
     assert_eq!(err.matches("Invalid allowed_origins").count(), 2, "{err}");
     assert!(folded.contains("no path or trailing slash"), "{err}");
     assert!(
@@ -765,7 +765,7 @@ resource "privatelink_s3_storage_integration" "origins" {
     elsewhere.init();
     let out = elsewhere.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
-    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = terraform::flat(&out.all());
     assert!(err.contains("Bucket in another Region"), "{err}");
     assert!(
         err.contains("is in us-west-2, and this provider works in us-east-1"),

@@ -5,7 +5,7 @@
 #[path = "support/terraform.rs"]
 mod terraform;
 
-use terraform::{all_terraforms, Workspace};
+use terraform::{all_terraforms, flat, Workspace};
 
 const HEADER: &str = r#"
 terraform {
@@ -158,7 +158,7 @@ fn the_unused_elbv2_endpoint_is_deprecated() {
         );
         ws.init();
         let out = ws.ok(&["validate", "-no-color"]);
-        let text = folded(&out.all());
+        let text = flat(&out.all());
         assert!(
             text.contains("Warning: Argument is deprecated"),
             "{}: {text}",
@@ -178,10 +178,6 @@ fn validate_error(body: &str) -> String {
     let out = ws.run(&["validate", "-no-color"]);
     assert_ne!(out.code, 0, "validate accepted bad input:\n{}", out.all());
     out.all()
-}
-
-fn folded(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The error text without the configuration lines Terraform quotes.
@@ -220,7 +216,7 @@ fn region_the_vendor_does_not_serve_lists_supported_regions() {
     let err = validate_error("data \"privatelink_vendor\" \"x\" {\n  name   = \"segment\"\n  region = \"eu-west-2\"\n}\n");
     assert!(err.contains("Segment does not serve eu-west-2"), "{err}");
     assert!(
-        folded(&err).contains("eu-west-1, us-east-1, us-east-2, us-west-2"),
+        flat(&err).contains("eu-west-1, us-east-1, us-east-2, us-west-2"),
         "{err}"
     );
     assert!(
@@ -296,7 +292,7 @@ fn plan_error(provider: &str, env: &[(&str, &str)]) -> String {
     ws.init();
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0, "the plan succeeded:\n{}", out.all());
-    folded(&out.all())
+    flat(&out.all())
 }
 
 /// A loopback port nothing listens on: below the ephemeral range, so an

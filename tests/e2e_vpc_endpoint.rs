@@ -477,7 +477,7 @@ fn subnet_in_an_unsupported_zone_fails_at_plan_and_creates_nothing() {
     );
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
-    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = flat(&out.all());
     assert!(err.contains("Subnet in another VPC"), "{err}");
     assert!(
         err.contains(&format!(
@@ -502,7 +502,7 @@ fn a_policy_narrower_than_full_access_fails_at_plan_for_a_partner_service() {
     ws.init();
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
-    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = flat(&out.all());
     assert!(
         err.contains("The service takes no endpoint policy"),
         "{err}"
@@ -690,7 +690,7 @@ fn data_source_by_id_and_a_service_not_shared_with_us() {
     );
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
-    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = flat(&out.all());
     assert!(err.contains("Endpoint service not found"), "{err}");
     assert!(
         err.contains("is a service in us-west-2, and this provider works in us-east-1"),
@@ -759,7 +759,7 @@ resource "privatelink_vpc_endpoint" "{name}" {{
     other.init();
     let out = other.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(out.code, 0);
-    let err = out.all().split_whitespace().collect::<Vec<_>>().join(" ");
+    let err = flat(&out.all());
     assert!(
         err.contains("Security group shared with another endpoint"),
         "{err}"

@@ -576,7 +576,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     let rules = group_rules(aws, sg).await?;
                     check_shared_ports(aws, &new.vpc_id, sg, Some(&id), &rules, &allow.ports)
                         .await?;
-                    set_group_rules(aws, sg, Some(rules), &cidrs, &allow.ports).await?;
+                    set_group_rules(aws, ctx, sg, Some(rules), &cidrs, &allow.ports).await?;
                     Some(sg.clone())
                 }
                 (None, _) => None,
@@ -1299,7 +1299,7 @@ async fn ensure_owned_group(
             rules
         }
     };
-    set_group_rules(aws, &group, Some(existing), &cidrs, ports).await?;
+    set_group_rules(aws, ctx, &group, Some(existing), &cidrs, ports).await?;
     Ok(group)
 }
 
@@ -1334,6 +1334,7 @@ fn simple_rules(perms: &[IpPermission]) -> (BTreeSet<(i64, String)>, bool) {
 /// it is read.
 async fn set_group_rules(
     aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
     group: &str,
     existing: Option<Vec<IpPermission>>,
     cidrs: &[String],
@@ -1428,7 +1429,7 @@ async fn set_group_rules(
             .collect();
         // A group just created may not be visible yet (EC2 is eventually
         // consistent): NotFound is retried for as long as AWS's own provider
-        // waits for a new group.
+        // waits for a new group, or until Terraform asks to stop.
         let since = std::time::Instant::now();
         loop {
             match aws
@@ -1446,7 +1447,12 @@ async fn set_group_rules(
                     if error_code(&e) == Some("InvalidGroup.NotFound")
                         && since.elapsed() < NEW_GROUP_VISIBLE_WITHIN =>
                 {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = ctx.stopped() => {
+                            return Err(wait_error(&format!("{group} to be visible"), WaitError::Stopped));
+                        }
+                    }
                 }
                 Err(e) => return Err(aws_error("add rules to the endpoint's security group", &e)),
             }

@@ -118,14 +118,7 @@ impl DataSource<ProviderData> for EndpointServiceDataSource {
             }
         };
         let Some(d) = find(aws, attr, &wanted).await? else {
-            let detail = match crate::resources::service_region(&wanted).filter(|r| *r != aws.region) {
-                Some(other) => format!("{wanted} is a service in {other}, and this provider works in {}: use a provider configured for {other}.", aws.region),
-                None => format!(
-                    "No endpoint service {wanted} is visible to your account in {}. Check the name with the service provider and ask them to allow your account's principal ({}).",
-                    aws.region,
-                    aws.root_principal()
-                ),
-            };
+            let detail = crate::resources::service_not_visible(aws, &wanted);
             return Err(Diagnostic::error("Endpoint service not found", detail)
                 .at(AttributePath::attr(attr))
                 .into());

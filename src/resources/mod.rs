@@ -28,6 +28,15 @@ pub fn service_region(service: &str) -> Option<&str> {
         .filter(|r| !r.is_empty())
 }
 
+/// Why this account cannot see `service`: another Region's, by its name,
+/// or not shared with the account.
+pub fn service_not_visible(aws: &AwsClients, service: &str) -> String {
+    match service_region(service).filter(|r| *r != aws.region) {
+        Some(other) => format!("{service} is a service in {other}, and this provider works in {}: endpoints are made, and services read, only in the provider's Region. Use a provider configured for {other}.", aws.region),
+        None => format!("{service} does not exist in {} or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal ({}).", aws.region, aws.root_principal()),
+    }
+}
+
 /// An EC2 filter matching any of `values`.
 pub fn any_of(name: &str, values: &[String]) -> aws_sdk_ec2::types::Filter {
     aws_sdk_ec2::types::Filter::builder()
@@ -619,6 +628,15 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(id, "fresh");
+    }
+
+    #[test]
+    fn a_partner_services_region_is_read_from_its_name() {
+        assert_eq!(
+            service_region("com.amazonaws.vpce.us-west-2.vpce-svc-0123456789abcdef0"),
+            Some("us-west-2")
+        );
+        assert_eq!(service_region("com.amazonaws.us-east-1.s3"), None);
     }
 
     #[test]

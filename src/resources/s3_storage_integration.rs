@@ -2425,12 +2425,8 @@ async fn remove(
                 DETACH_ADVICE,
                 None,
                 || async move {
-                    match aws.iam.delete_policy().policy_arn(arn).send().await {
-                        Ok(_) => Ok(Ok(())),
-                        Err(e) if code(&e) == "NoSuchEntity" => Ok(Ok(())),
-                        Err(e) if code(&e) == "DeleteConflict" => Ok(Err(error_text(&e))),
-                        Err(e) => Err(failed("delete the IAM policy", &e, None)),
-                    }
+                    let answer = aws.iam.delete_policy().policy_arn(arn).send().await;
+                    deleted_once_released(answer, "delete the IAM policy", None)
                 },
             )
             .await?;
@@ -2445,21 +2441,33 @@ async fn remove(
             DETACH_ADVICE,
             None,
             || async move {
-                match aws.iam.delete_role().role_name(role).send().await {
-                    Ok(_) => Ok(Ok(())),
-                    Err(e) if code(&e) == "NoSuchEntity" => Ok(Ok(())),
-                    Err(e) if code(&e) == "DeleteConflict" => Ok(Err(error_text(&e))),
-                    Err(e) => Err(failed(
-                        "delete the IAM role",
-                        &e,
-                        Some(AttributePath::attr("role_name")),
-                    )),
-                }
+                let answer = aws.iam.delete_role().role_name(role).send().await;
+                let at = Some(AttributePath::attr("role_name"));
+                deleted_once_released(answer, "delete the IAM role", at)
             },
         )
         .await?;
     }
     Ok(())
+}
+
+/// An IAM delete's answer as a retried step: deleted or already gone ends
+/// it, DeleteConflict (see `DETACH_ADVICE`) is "not yet".
+fn deleted_once_released<T, E, R>(
+    answer: Result<T, SdkError<E, R>>,
+    doing: &str,
+    at: Option<AttributePath>,
+) -> Attempt<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match answer {
+        Ok(_) => Ok(Ok(())),
+        Err(e) if code(&e) == "NoSuchEntity" => Ok(Ok(())),
+        Err(e) if code(&e) == "DeleteConflict" => Ok(Err(error_text(&e))),
+        Err(e) => Err(failed(doing, &e, at)),
+    }
 }
 
 /// IAM answers DeleteConflict while a detach it accepted has not reached

@@ -13,8 +13,8 @@
 use super::{
     any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
     endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id,
-    service_region, sorted, tag_map, taken_by_a_create, update_tags, wait_error, Created, Seen,
-    LISTED_WITHIN,
+    service_not_visible, sorted, tag_map, taken_by_a_create, update_tags, wait_error, Created,
+    Seen, LISTED_WITHIN,
 };
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, Resource};
@@ -884,14 +884,10 @@ where
 
 fn not_visible(aws: &AwsClients, service: &str) -> Diagnostics {
     let mut d = Diagnostics::new();
-    let detail = match service_region(service).filter(|r| *r != aws.region) {
-        Some(other) => format!("{service} is a service in {other}, and this provider works in {}: this resource makes endpoints only to services of its own Region. Use a provider configured for {other}.", aws.region),
-        None => format!("{service} does not exist in this Region or is not shared with your account. Check the name with the partner, and ask them to allow your account's principal ({}).", aws.root_principal()),
-    };
     d.error_at(
         AttributePath::attr("service_name"),
         "Endpoint service not found",
-        detail,
+        service_not_visible(aws, service),
     );
     d
 }
@@ -1887,15 +1883,6 @@ mod tests {
         );
         assert!(errors(config(true, true)).is_empty());
         assert!(errors(config(false, false)).is_empty());
-    }
-
-    #[test]
-    fn a_partner_services_region_is_read_from_its_name() {
-        assert_eq!(
-            service_region("com.amazonaws.vpce.us-west-2.vpce-svc-0123456789abcdef0"),
-            Some("us-west-2")
-        );
-        assert_eq!(service_region("com.amazonaws.us-east-1.s3"), None);
     }
 
     #[test]

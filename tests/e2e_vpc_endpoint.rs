@@ -1249,6 +1249,36 @@ fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
         json!([id.as_str()])
     );
 
+    // A name whose domain the partner has not verified yet is warned of on
+    // the attribute; the plan goes ahead.
+    let unverified = emu.fixture(&[
+        "partner-service",
+        "--acceptance-required",
+        "false",
+        "--private-dns-name",
+        "new.partner.example",
+        "--dns-verified",
+        "false",
+    ]);
+    let unverified = unverified["service_name"].as_str().unwrap();
+    ws.write(
+        "main.tf",
+        &format!(
+            "{without}\nresource \"privatelink_vpc_endpoint\" \"unverified\" {{\n  service_name        = {unverified:?}\n  vpc_id              = {:?}\n  subnet_ids          = [{s0:?}]\n  private_dns_enabled = true\n}}\n",
+            w.vpc_id
+        ),
+    );
+    let out = ws.plan_says("1 to add, 0 to change, 0 to destroy");
+    let warned = flat(&out.all());
+    assert!(
+        warned.contains("Warning: Private DNS name not verified")
+            && warned.contains(&format!(
+                "The private DNS name new.partner.example of {unverified} is pendingVerification"
+            ))
+            && warned.contains("private_dns_enabled = true"),
+        "{warned}"
+    );
+
     ws.write("main.tf", &without);
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }

@@ -31,8 +31,9 @@ use crate::provider::shapes::{
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, Filter, IpPermission, IpRange, ResourceType, SecurityGroup,
-    ServiceDetail, Subnet, TagSpecification, Vpc, VpcAttributeName, VpcEndpoint, VpcEndpointType,
+    AttributeBooleanValue, DnsNameState, Filter, IpPermission, IpRange, ResourceType,
+    SecurityGroup, ServiceDetail, Subnet, TagSpecification, Vpc, VpcAttributeName, VpcEndpoint,
+    VpcEndpointType,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -132,7 +133,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 )
                 .attribute(
                     Attribute::optional("private_dns_enabled", Type::Bool)
-                        .description("Resolve the service's private DNS name (e.g. `api.partner.com`) to this endpoint inside the VPC. Needs a service that offers a private DNS name and the VPC's DNS support and hostnames on; both are checked at plan time. AWS turns it on only for an accepted connection: for a partner that accepts by hand, set `wait_for_acceptance`, and the endpoint gets private DNS as soon as the partner accepts.")
+                        .description("Resolve the service's private DNS name (e.g. `api.partner.com`) to this endpoint inside the VPC. Needs a service that offers a private DNS name and the VPC's DNS support and hostnames on; both are checked at plan time, and a name its owner has not verified yet is warned of (AWS lets consumers use it only once verified). AWS turns it on only for an accepted connection: for a partner that accepts by hand, set `wait_for_acceptance`, and the endpoint gets private DNS as soon as the partner accepts.")
                         .default(Value::Bool(false)),
                 )
                 .attribute(
@@ -374,9 +375,8 @@ impl Resource<ProviderData> for VpcEndpointResource {
         if turns_private_dns_on {
             let service = plan.planned.get("service_name").and_then(Value::as_str);
             let vpc = plan.planned.get("vpc_id").and_then(Value::as_str);
-            if let Err(d) = check_private_dns(ctx, aws, service, vpc).await {
-                plan.diagnostics.extend(d);
-            }
+            plan.diagnostics
+                .extend(check_private_dns(ctx, aws, service, vpc).await);
             // AWS turns private DNS on only once the partner has accepted.
             let new_endpoint =
                 plan.is_create() || plan.changed("service_name") || plan.changed("vpc_id");
@@ -916,32 +916,77 @@ async fn checked_subnets(
 
 /// AWS refuses private DNS for a service that offers no private DNS name,
 /// and in a VPC without both DNS support and DNS hostnames on: said at plan
-/// time on `private_dns_enabled`, before anything is created.
+/// time on `private_dns_enabled`, before anything is created. A name its
+/// owner has not verified yet is only warned of: the endpoint is sound, but
+/// the name serves no consumer until it is verified.
 async fn check_private_dns(
     ctx: &Ctx<ProviderData>,
     aws: &AwsClients,
     service: Option<&str>,
     vpc_id: Option<&str>,
-) -> Result<(), Diagnostics> {
-    let at = || AttributePath::attr("private_dns_enabled");
+) -> Diagnostics {
+    let mut found = Diagnostics::new();
     if let Some(service) = service {
-        let detail = recent_service_detail(ctx, aws, service).await?;
-        // A service we cannot see is reported on service_name already.
-        let offers_name = |d: &ServiceDetail| {
-            d.private_dns_name().is_some_and(|n| !n.is_empty()) || !d.private_dns_names().is_empty()
-        };
-        if (*detail).as_ref().is_some_and(|d| !offers_name(d)) {
-            return Err(Diagnostic::error(
-                "No private DNS name to enable",
-                format!("The service {service} offers no private DNS name, so AWS refuses private DNS for endpoints to it. Leave private_dns_enabled out and connect to the endpoint's own names (dns_entries), or ask the service's owner to set a private DNS name."),
-            )
-            .at(at())
-            .into());
+        match recent_service_detail(ctx, aws, service).await {
+            // A service we cannot see is reported on service_name already.
+            Ok(detail) => match private_dns_finding(service, (*detail).as_ref()) {
+                Some(d) if d.is_error() => return d.into(),
+                Some(d) => found.push(d),
+                None => {}
+            },
+            Err(d) => return d,
         }
     }
-    let Some(vpc_id) = vpc_id else {
-        return Ok(());
+    if let Some(vpc_id) = vpc_id {
+        if let Err(d) = check_vpc_dns_attributes(ctx, aws, vpc_id).await {
+            found.extend(d);
+        }
+    }
+    found
+}
+
+/// What the partner's side of private DNS stops or risks: no name at all
+/// (AWS refuses), or a name whose domain its owner has not verified (AWS
+/// lets consumers use a name only once it is `verified`).
+fn private_dns_finding(service: &str, detail: Option<&ServiceDetail>) -> Option<Diagnostic> {
+    let detail = detail?;
+    let at = AttributePath::attr("private_dns_enabled");
+    let name = detail
+        .private_dns_name()
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            detail
+                .private_dns_names()
+                .iter()
+                .find_map(|n| n.private_dns_name())
+        });
+    let Some(name) = name else {
+        return Some(Diagnostic::error(
+            "No private DNS name to enable",
+            format!("The service {service} offers no private DNS name, so AWS refuses private DNS for endpoints to it. Leave private_dns_enabled out and connect to the endpoint's own names (dns_entries), or ask the service's owner to set a private DNS name."),
+        )
+        .at(at));
     };
+    let state = detail.private_dns_name_verification_state()?;
+    if *state == DnsNameState::Verified {
+        return None;
+    }
+    Some(
+        Diagnostic::warning(
+            "Private DNS name not verified",
+            format!("The private DNS name {name} of {service} is {} (not verified): AWS lets consumers use a service's private DNS name only once its owner has verified the domain, so {name} may not resolve to this endpoint, or AWS may refuse private DNS, until they have. Ask the service's owner to finish the verification; meanwhile the endpoint's own names (dns_entries) work.", state.as_str()),
+        )
+        .at(at),
+    )
+}
+
+/// Private DNS needs the VPC's DNS support and DNS hostnames both on.
+async fn check_vpc_dns_attributes(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    vpc_id: &str,
+) -> Result<(), Diagnostics> {
+    let at = || AttributePath::attr("private_dns_enabled");
     // Read once per VPC, however many of its endpoints are planned together.
     let off = ctx
         .data
@@ -1857,6 +1902,37 @@ async fn from_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_dns_is_refused_without_a_name_and_warned_of_until_verified() {
+        let svc = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0";
+        let with = |state: Option<DnsNameState>| {
+            ServiceDetail::builder()
+                .private_dns_name("api.partner.example")
+                .set_private_dns_name_verification_state(state)
+                .build()
+        };
+        let at = Some(AttributePath::attr("private_dns_enabled"));
+
+        let none = private_dns_finding(svc, Some(&ServiceDetail::builder().build())).unwrap();
+        assert!(none.is_error());
+        assert_eq!(none.summary, "No private DNS name to enable");
+        assert_eq!(none.path, at);
+
+        for state in [DnsNameState::PendingVerification, DnsNameState::Failed] {
+            let d = private_dns_finding(svc, Some(&with(Some(state.clone())))).unwrap();
+            assert!(!d.is_error(), "{state:?}");
+            assert_eq!(d.summary, "Private DNS name not verified");
+            assert!(d.detail.contains(state.as_str()), "{}", d.detail);
+            assert!(d.detail.contains("api.partner.example"), "{}", d.detail);
+            assert_eq!(d.path, at);
+        }
+        assert!(private_dns_finding(svc, Some(&with(Some(DnsNameState::Verified)))).is_none());
+        // Not reported: nothing to warn of.
+        assert!(private_dns_finding(svc, Some(&with(None))).is_none());
+        // A service that cannot be seen is reported on service_name instead.
+        assert!(private_dns_finding(svc, None).is_none());
+    }
 
     #[test]
     fn the_owned_groups_two_tags_count_only_with_the_block_and_no_name() {

@@ -8,8 +8,11 @@ Everything the emulator adds on top of moto lives here, in one place:
   AvailabilityZones/AvailabilityZoneIds that follow the service's NLBs;
   SupportedRegions that always list the home Region, with Region names
   checked and the home Region not removable; SupportedIpAddressTypes;
-  RemovePrivateDnsName on ModifyVpcEndpointServiceConfiguration; ClientToken
-  idempotency of CreateVpcEndpointServiceConfiguration.
+  RemovePrivateDnsName on ModifyVpcEndpointServiceConfiguration; a private
+  DNS name starts ``pendingVerification`` with its own TXT record, and
+  StartVpcEndpointServicePrivateDnsVerification marks it ``verified`` (no
+  DNS lookup); ClientToken idempotency of
+  CreateVpcEndpointServiceConfiguration.
 * EC2, consumer side: DescribeVpcEndpointServices shows the partner services
   of every emulated account that the caller owns or is allowed (else
   InvalidServiceName), as full ServiceDetails, with the documented filters
@@ -481,9 +484,8 @@ def _service_detail(config: Any) -> dict[str, Any]:
     if config.private_dns_name:
         detail["PrivateDnsName"] = config.private_dns_name
         detail["PrivateDnsNames"] = [{"PrivateDnsName": config.private_dns_name}]
-        # moto reports the name's ownership check as passed (see its
-        # PrivateDnsNameConfiguration), so the consumer sees it verified too.
-        detail["PrivateDnsNameVerificationState"] = "verified"
+        # As its owner sees it in PrivateDnsNameConfiguration.
+        detail["PrivateDnsNameVerificationState"] = _private_dns_name_configuration(config).get("State")
     return detail
 
 
@@ -1041,6 +1043,45 @@ def _remove_private_dns_name_too(original: _Handler) -> _Handler:
     return modify
 
 
+def _private_dns_name(config: Any) -> str | None:
+    return config.__dict__.get("_pl_dns_name")
+
+
+def _set_private_dns_name(config: Any, name: str | None) -> None:
+    """A new private DNS name starts unverified, with a fresh TXT record for
+    its owner to publish, as AWS gives it; removing it drops both."""
+    if name != config.__dict__.get("_pl_dns_name"):
+        config.__dict__["_pl_dns_record"] = (
+            {"Name": f"_{_random_label(20)}", "Value": f"vpce:{_random_label(20)}"} if name else None
+        )
+        config.__dict__["_pl_dns_state"] = "pendingVerification" if name else None
+    config.__dict__["_pl_dns_name"] = name
+
+
+def _private_dns_name_configuration(config: Any) -> dict[str, str]:
+    record = config.__dict__.get("_pl_dns_record")
+    if not config.private_dns_name or not record:
+        return {}
+    return {"State": config.__dict__["_pl_dns_state"], "Type": "TXT", **record}
+
+
+def _start_private_dns_verification(self: Any) -> ActionResult:
+    """StartVpcEndpointServicePrivateDnsVerification, by the service's owner.
+    The emulator has no DNS to look the TXT record up in: it takes the record
+    as published and marks the name verified."""
+    service_id = self._get_param("ServiceId")
+    config = self.ec2_backend.configurations.get(service_id)
+    if config is None:
+        raise AwsError(
+            "InvalidVpcEndpointServiceId.NotFound",
+            f"The Vpc Endpoint Service Id '{service_id}' does not exist",
+        )
+    if not config.private_dns_name:
+        raise AwsError("InvalidParameter", f"The service {service_id} has no private DNS name to verify.")
+    config.__dict__["_pl_dns_state"] = "verified"
+    return ActionResult({"ReturnValue": True})
+
+
 def _patch_ec2() -> None:
     from moto.ec2.models.security_groups import SecurityGroupBackend
     from moto.ec2.models.vpc_service_configuration import (
@@ -1063,6 +1104,8 @@ def _patch_ec2() -> None:
     VPCServiceConfiguration.supported_regions = property(_supported_regions)
     VPCServiceConfiguration.supported_ip_address_types = property(lambda config: ["ipv4"])
     VPCServiceConfiguration.to_dict = _service_detail
+    VPCServiceConfiguration.private_dns_name = property(_private_dns_name, _set_private_dns_name)
+    VPCServiceConfiguration.private_dns_name_configuration = property(_private_dns_name_configuration)
     # An accepted connection turns "available" once its pending time is up.
     VPCEndPoint.state = property(_endpoint_state, _set_endpoint_state)
 
@@ -1235,6 +1278,7 @@ def _patch_ec2() -> None:
     EC2Response.describe_vpc_endpoint_connections = _describe_vpc_endpoint_connections
     EC2Response.accept_vpc_endpoint_connections = _accept_vpc_endpoint_connections
     EC2Response.reject_vpc_endpoint_connections = _reject_vpc_endpoint_connections
+    EC2Response.start_vpc_endpoint_service_private_dns_verification = _start_private_dns_verification
 
 
 # --------------------------------------------------------------------------

@@ -16,12 +16,15 @@ on stdout.
     python fixtures.py URL delete-service SERVICE_ID  -> {"deleted": id}
     python fixtures.py URL partner-service [--account ACCOUNT] [--azs N]
             [--acceptance-required true|false] [--allow ACCOUNT] [--private-dns-name NAME]
+            [--dns-verified true|false]
                                                     -> {"service_id","service_name","azs","az_ids","owner"}
         As ACCOUNT (default 999988887777): a VPC, N subnets (default 2) in the
         Region's first N zones, an NLB on them and an endpoint service
         (acceptance required by default) that allows arn:aws:iam::ALLOW:root
         (default 123456789012, the default test keys' account), with the
-        private DNS name NAME if given.
+        private DNS name NAME if given, its domain verified (the owner's TXT
+        record published and StartVpcEndpointServicePrivateDnsVerification
+        called) unless --dns-verified false.
     python fixtures.py URL vpc-dns VPC_ID --support true|false --hostnames true|false
                                                     -> {"vpc_id","support","hostnames"}
         Sets the VPC's two DNS attributes by hand.
@@ -134,6 +137,7 @@ def partner_service(
     acceptance_required: bool = True,
     allow: str = "123456789012",
     private_dns_name: str = "",
+    dns_verified: bool = True,
 ) -> dict:
     creds = as_account(url, account)
     ec2 = client(url, "ec2", **creds)
@@ -154,6 +158,8 @@ def partner_service(
     ec2.modify_vpc_endpoint_service_permissions(
         ServiceId=config["ServiceId"], AddAllowedPrincipals=[f"arn:aws:iam::{allow}:root"]
     )
+    if private_dns_name and dns_verified:
+        ec2.start_vpc_endpoint_service_private_dns_verification(ServiceId=config["ServiceId"])
     return {
         "service_id": config["ServiceId"],
         "service_name": config["ServiceName"],
@@ -303,7 +309,13 @@ def main(argv):
         result = service_dns(url, args[0])
     elif cmd == "partner-service":
         _, opt = options(
-            args, account="999988887777", azs="2", acceptance_required="true", allow="123456789012", private_dns_name=""
+            args,
+            account="999988887777",
+            azs="2",
+            acceptance_required="true",
+            allow="123456789012",
+            private_dns_name="",
+            dns_verified="true",
         )
         result = partner_service(
             url,
@@ -312,6 +324,7 @@ def main(argv):
             opt["acceptance_required"].lower() == "true",
             opt["allow"],
             opt["private_dns_name"],
+            opt["dns_verified"].lower() == "true",
         )
     elif cmd == "vpc-dns":
         pos, opt = options(args, support="true", hostnames="true")

@@ -1021,13 +1021,34 @@ def test_private_dns_name_set_renamed_and_removed(owner, partner):
         return d
 
     assert configuration()["PrivateDnsName"] == "api.partner.example"
-    assert configuration()["PrivateDnsNameConfiguration"]["Type"] == "TXT"
+    first = configuration()["PrivateDnsNameConfiguration"]
+    assert first["Type"] == "TXT"
+    assert first["Name"].startswith("_") and first["Value"].startswith("vpce:"), first
+    # Unverified until the owner has published the record and asked AWS to
+    # check it; consumers see the same state.
+    assert first["State"] == "pendingVerification"
+    assert consumer_view()["PrivateDnsNameVerificationState"] == "pendingVerification"
+    assert ec2.start_vpc_endpoint_service_private_dns_verification(
+        ServiceId=service["ServiceId"]
+    )["ReturnValue"] is True
+    assert configuration()["PrivateDnsNameConfiguration"] == {**first, "State": "verified"}
+    assert consumer_view()["PrivateDnsNameVerificationState"] == "verified"
+    # Only the owner can ask.
+    with pytest.raises(ClientError) as err:
+        owner.client("ec2").start_vpc_endpoint_service_private_dns_verification(
+            ServiceId=service["ServiceId"]
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidVpcEndpointServiceId.NotFound"
 
+    # A new name needs verifying again, with a new record.
     ec2.modify_vpc_endpoint_service_configuration(
         ServiceId=service["ServiceId"], PrivateDnsName="data.partner.example"
     )
     assert configuration()["PrivateDnsName"] == "data.partner.example"
     assert consumer_view()["PrivateDnsNames"] == [{"PrivateDnsName": "data.partner.example"}]
+    renamed = configuration()["PrivateDnsNameConfiguration"]
+    assert renamed["State"] == "pendingVerification"
+    assert renamed["Value"] != first["Value"]
 
     # Removing the name drops its verification record too, for the owner
     # and for consumers.

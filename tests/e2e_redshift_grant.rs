@@ -468,6 +468,40 @@ data "privatelink_vendor" "sigma_south" {
     assert_eq!(authorization(emu, cid)["exists"], false);
 }
 
+/// Segment's account is not in the catalog (its CSM hands it out), so the
+/// docs' `data.privatelink_vendor.<vendor>.aws_account_id` is null for it:
+/// the plan stops on grantee_account, where the apply used to fail on a
+/// state it could not read.
+#[test]
+fn a_required_argument_that_comes_out_null_stops_the_plan_on_it() {
+    let emu = aws::emulator();
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap();
+    let body = grant_config(cid, Some(&format!("{SIGMA_VPC:?}")), "").replace(
+        "data.privatelink_vendor.sigma.aws_account_id",
+        "data.privatelink_vendor.segment.aws_account_id",
+    ) + r#"
+data "privatelink_vendor" "segment" {
+  name = "segment"
+}
+"#;
+    let ws = workspace(emu, &body);
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "the plan must fail:\n{}", out.all());
+    let text = flat(&out.all());
+    assert!(
+        text.contains("Error: No value for required argument grantee_account")
+            && text.contains("grantee_account is required, but its value is null"),
+        "{text}"
+    );
+    assert!(
+        text.contains("grantee_account = data.privatelink_vendor.segment.aws_account_id"),
+        "the error does not point at grantee_account:\n{text}"
+    );
+    assert_eq!(authorization(emu, cid)["exists"], false);
+}
+
 /// The onboarding module for a vendor whose Redshift facts the catalog does
 /// not publish (Segment's CSM hands out its Edge account and VPC): planned
 /// with the account and VPC given as inputs; without them, the plan stops on

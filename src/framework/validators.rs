@@ -2,7 +2,7 @@
 //! every known, non-null value, each reporting on the attribute at fault.
 
 use super::diag::{AttributePath, Diagnostics};
-use super::schema::{Block, Nesting};
+use super::schema::{Block, Mode, Nesting};
 use super::value::Value;
 use regex::Regex;
 use std::sync::OnceLock;
@@ -28,6 +28,11 @@ pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags:
         let Some(v) = attrs.get(&a.name) else {
             continue;
         };
+        if v.is_null() && a.mode == Mode::Required {
+            // Terraform checks only that a required argument is written,
+            // not that it has a value.
+            missing_required(&a.name, path, diags);
+        }
         if v.is_null() || !v.is_fully_known() {
             continue;
         }
@@ -53,6 +58,17 @@ pub fn validate_block(block: &Block, value: &Value, path: &AttributePath, diags:
             _ => {}
         }
     }
+}
+
+/// A required argument whose expression came out null: reported at plan,
+/// when Terraform validates again with the values it then knows, instead of
+/// failing the apply.
+fn missing_required(name: &str, path: &AttributePath, diags: &mut Diagnostics) {
+    diags.error_at(
+        path.then_attr(name),
+        format!("No value for required argument {name}"),
+        format!("{name} is required, but its value is null. A null usually comes from a reference to something that has no value (a fact the vendor catalog does not publish for this vendor or region, say): set it explicitly."),
+    );
 }
 
 /// A warning on each deprecated attribute the configuration sets, with its
@@ -393,6 +409,61 @@ mod tests {
         let mut d = Diagnostics::new();
         validate_block(&block, &fine, &AttributePath::root(), &mut d);
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn a_required_argument_that_comes_out_null_is_refused_on_it() {
+        use crate::framework::schema::{Attribute, Block, NestedBlock};
+        use crate::framework::value::Type;
+        let block = Block::new()
+            .attribute(Attribute::required("grantee_account", Type::String))
+            .attribute(Attribute::optional("note", Type::String))
+            .block(NestedBlock::list(
+                "rule",
+                Block::new().attribute(Attribute::required("port", Type::Number)),
+            ));
+        let config = |account: Value, port: Value| {
+            Value::object([
+                ("grantee_account", account),
+                ("note", Value::Null),
+                ("rule", Value::List(vec![Value::object([("port", port)])])),
+            ])
+        };
+        let mut d = Diagnostics::new();
+        validate_block(
+            &block,
+            &config(Value::Null, Value::Null),
+            &AttributePath::root(),
+            &mut d,
+        );
+        let paths: Vec<_> = d.0.iter().map(|x| x.path.clone()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                Some(AttributePath::attr("grantee_account")),
+                Some(AttributePath::attr("rule").then_index(0).then_attr("port")),
+            ]
+        );
+        assert_eq!(
+            d.0[0].summary,
+            "No value for required argument grantee_account"
+        );
+        assert!(d.has_errors());
+
+        // Known values, and values not known until apply, pass.
+        for account in [Value::string("123456789012"), Value::Unknown] {
+            let mut d = Diagnostics::new();
+            validate_block(
+                &block,
+                &config(
+                    account,
+                    Value::Number(crate::framework::value::Number::from_i64(443)),
+                ),
+                &AttributePath::root(),
+                &mut d,
+            );
+            assert!(d.is_empty(), "{d}");
+        }
     }
 
     #[test]

@@ -825,8 +825,8 @@ data "privatelink_vendor" "v" {{
 
 /// An update plans unknown only what it can change: a tag leaves the
 /// service's state and zones as they are, while moving to a load balancer
-/// in other zones plans the zones and the hand-off anew, and the apply
-/// records the new ones.
+/// in other zones plans the zones and the hand-off's zones anew (its service
+/// name and region stay known), and the apply records the new ones.
 #[test]
 fn updates_plan_unknown_only_what_they_change() {
     let emu = Emulator::start();
@@ -858,6 +858,15 @@ fn updates_plan_unknown_only_what_they_change() {
         assert!(
             plan.stdout.contains(&format!("~ {name} ")),
             "{name} must be planned anew:\n{}",
+            plan.stdout
+        );
+    }
+    // The service name and region the vendor holds do not change with the
+    // zones, and the plan must not show them going.
+    for kept in ["service_name", "region"] {
+        assert!(
+            !plan.stdout.contains(kept),
+            "{kept} planned as changing:\n{}",
             plan.stdout
         );
     }

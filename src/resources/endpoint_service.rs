@@ -46,7 +46,8 @@ pub struct PrivateDnsConfiguration {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Handoff {
     pub service_name: Option<String>,
-    pub availability_zone_ids: Vec<String>,
+    /// None in a plan that moves the service to other load balancers.
+    pub availability_zone_ids: Option<Vec<String>>,
     pub region: String,
 }
 
@@ -229,10 +230,13 @@ impl Resource<ProviderData> for EndpointService {
                 .planned
                 .get("availability_zone_ids")
                 .is_some_and(Value::is_unknown);
-        if !inputs_changed {
-            if let Some(prior) = plan.prior.get("vendor_handoff").cloned() {
-                plan.set("vendor_handoff", prior);
+        if let Some(Value::Object(mut prior)) = plan.prior.get("vendor_handoff").cloned() {
+            if inputs_changed {
+                // Only the zones follow the load balancers: the service
+                // name and region the vendor holds stay as they are.
+                prior.insert("availability_zone_ids".to_string(), Value::Unknown);
             }
+            plan.set("vendor_handoff", Value::Object(prior));
         }
     }
 
@@ -901,7 +905,7 @@ async fn from_configuration(
         manages_vpc_endpoints: c.manages_vpc_endpoints(),
         vendor_handoff: Some(Handoff {
             service_name: service_name.clone(),
-            availability_zone_ids: az_ids,
+            availability_zone_ids: Some(az_ids),
             region: aws.region.clone(),
         }),
         service_name,

@@ -617,6 +617,9 @@ fn switching_between_all_vpcs_and_a_list_replaces() {
     assert_eq!(authorization(emu, cid)["exists"], false);
 }
 
+/// Destroy refuses to cut off the grantee's endpoints unless forced. Under
+/// Terraform 1.3 and later the refusal comes while the destroy is planned,
+/// so a grant beside it is not revoked either.
 #[test]
 fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
     let emu = aws::emulator();
@@ -625,6 +628,15 @@ fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
     let vpc = emu.redshift_fixture(&["grantee-vpc", "--account", SIGMA, "--cidr", "10.61.0.0/16"]);
     let vpc = vpc["vpc_id"].as_str().unwrap().to_string();
     let both = format!("{vpc:?}, {OTHER_VPC:?}");
+    const BYSTANDER: &str = "444455556666";
+    let bystander = format!(
+        "\nresource \"privatelink_redshift_endpoint_grant\" \"bystander\" {{\n  cluster_identifier = {cid:?}\n  grantee_account    = {BYSTANDER:?}\n  vpc_ids            = [{THIRD_VPC:?}]\n}}\n"
+    );
+    let grant_config = |cluster: &str, vpcs: Option<&str>, extra: &str| {
+        grant_config(cluster, vpcs, extra) + &bystander
+    };
+    let bystander_status =
+        || emu.redshift_fixture(&["authorization", cid, BYSTANDER])["status"].clone();
     let ws = workspace(emu, &grant_config(cid, Some(&both), ""));
     ws.init();
     ws.apply();
@@ -671,6 +683,13 @@ fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
         "{text}"
     );
     assert!(text.contains("force_revoke = true"), "{text}");
+    if ws.terraform_version() >= (1, 3) {
+        assert!(
+            !text.contains("Destroying..."),
+            "refused while planned, before anything was destroyed:\n{text}"
+        );
+        assert_eq!(bystander_status(), "Authorized");
+    }
     let remote = authorization(emu, cid);
     assert_eq!(remote["status"], "Authorized", "{remote}");
     assert_eq!(remote["endpoint_count"], 1);
@@ -693,6 +712,10 @@ fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
     );
     ws.destroy();
     assert_eq!(authorization(emu, cid)["exists"], false);
+    assert_eq!(
+        emu.redshift_fixture(&["authorization", cid, BYSTANDER])["exists"],
+        false
+    );
     assert_eq!(
         emu.redshift_fixture(&["grantee-endpoints", cid, "--account", SIGMA]),
         serde_json::json!([])

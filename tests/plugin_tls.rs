@@ -190,7 +190,7 @@ async fn serves_without_get_schema_first_and_says_so() {
         metadata
             .server_capabilities
             .as_ref()
-            .is_some_and(|c| c.get_provider_schema_optional && !c.plan_destroy),
+            .is_some_and(|c| c.get_provider_schema_optional && c.plan_destroy),
         "{:?}",
         metadata.server_capabilities
     );

@@ -78,6 +78,12 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
     /// available unless the provider configuration is still unknown.
     async fn modify_plan(&self, _ctx: Option<&Ctx<D>>, _plan: &mut PlanContext) {}
 
+    /// What stops destroying `prior`, said while Terraform plans the
+    /// destroy, before it destroys anything else (Terraform 1.3 and later).
+    async fn plan_destroy(&self, _ctx: Option<&Ctx<D>>, _prior: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
     async fn create(&self, ctx: &Ctx<D>, planned: &Value, config: &Value) -> ApplyResult;
 
     /// Returns None when the object no longer exists (Terraform then drops it

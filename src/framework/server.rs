@@ -328,11 +328,12 @@ fn replace_unknown_with_null(v: Value) -> Value {
 /// Every RPC is served without a prior GetProviderSchema in this process
 /// (the schemas are built at start), so Terraform may reuse the schema it
 /// already holds instead of asking each provider process it starts for it.
-/// Destroy plans are left to Terraform (no `plan_destroy`): nothing here
-/// needs to see them.
+/// Destroy plans come here too (`plan_destroy`), so that a resource can
+/// stop a destroy before Terraform has destroyed anything.
 fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         get_provider_schema_optional: true,
+        plan_destroy: true,
         ..Default::default()
     }
 }
@@ -577,12 +578,20 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let proposed = decode(req.proposed_new_state.as_ref(), &r.ty, "proposed state")?;
                 let config = decode(req.config.as_ref(), &r.ty, "configuration")?;
                 if proposed.is_null() {
-                    // Destroy: nothing to plan.
-                    return Ok(pb::plan_resource_change::Response {
-                        planned_state: Some(encode(&Value::Null, &r.ty, "plan")?),
-                        planned_private: req.prior_private.clone(),
-                        ..Default::default()
-                    });
+                    // Destroy: nothing to plan, but maybe something to stop it.
+                    let diags = if prior.is_null() {
+                        Diagnostics::new()
+                    } else {
+                        r.imp.plan_destroy(self.ctx().as_ref(), &prior).await
+                    };
+                    return Ok(with_diags(
+                        pb::plan_resource_change::Response {
+                            planned_state: Some(encode(&Value::Null, &r.ty, "plan")?),
+                            planned_private: req.prior_private.clone(),
+                            ..Default::default()
+                        },
+                        &diags,
+                    ));
                 }
                 let mut pc: PlanContext = plan::plan(&r.schema.block, &prior, &proposed, &config);
                 let ctx = self.ctx();

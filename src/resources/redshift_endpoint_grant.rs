@@ -195,7 +195,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 )
                 .attribute(
                     Attribute::optional("force_revoke", Type::Bool)
-                        .description("When revoking (destroy, or removing a VPC), also delete the grantee's Redshift-managed endpoints that use the grant. When false, destroy fails while the grantee still has endpoints, naming how many and whose; set it to true and apply before destroying to remove them with the grant.")
+                        .description("When revoking (destroy, or removing a VPC), also delete the grantee's Redshift-managed endpoints that use the grant. When false, destroy fails while the grantee still has endpoints, naming how many and whose (under Terraform 1.3 and later while the destroy is planned, before anything else is destroyed); set it to true and apply before destroying to remove them with the grant.")
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
@@ -409,6 +409,32 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         }
     }
 
+    /// A grant whose revoke would cut off the grantee's endpoints stops the
+    /// destroy while it is planned: otherwise Terraform destroys what it
+    /// orders first (an accepter's rejection cannot be undone) and the
+    /// grant fails only then.
+    async fn plan_destroy(&self, ctx: Option<&Ctx<ProviderData>>, prior: &Value) -> Diagnostics {
+        let Ok(state) = typed::from_value::<State>(prior) else {
+            return Diagnostics::new();
+        };
+        if state.force_revoke == Some(true) {
+            return Diagnostics::new();
+        }
+        let Some(ctx) = ctx else {
+            return Diagnostics::new();
+        };
+        let Ok(aws) = ctx.data.aws().await else {
+            return Diagnostics::new();
+        };
+        // Unreadable now: the delete reads it again and decides there.
+        match describe_grant(aws, &state.cluster_identifier, &state.grantee_account).await {
+            Ok(Some(grant)) if grant.status != "Revoking" && grant.endpoint_count > 0 => {
+                endpoints_remain(&grant, None)
+            }
+            _ => Diagnostics::new(),
+        }
+    }
+
     async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
@@ -601,10 +627,11 @@ fn cluster_missing(aws: &AwsClients, cluster: &str) -> Diagnostic {
 
 /// Destroy (or a VPC's removal) refused because the grantee has endpoints.
 fn endpoints_remain(grant: &Grant, vpcs: Option<&[String]>) -> Diagnostics {
+    // Redshift tells the grantor how many endpoints there are, not where.
     let through = match vpcs {
         Some(v) => format!("in VPCs {}", v.join(", ")),
-        None if grant.allowed_all_vpcs => "from any of its VPCs".to_string(),
-        None => format!("in VPCs {}", grant.allowed_vpcs.join(", ")),
+        None if grant.allowed_all_vpcs => "(its grant covers all its VPCs)".to_string(),
+        None => format!("(its grant covers VPCs {})", grant.allowed_vpcs.join(", ")),
     };
     let count = if vpcs.is_some() {
         "Redshift-managed VPC endpoints".to_string()

@@ -433,6 +433,40 @@ fn apply_checks_the_prerequisites_again() {
     assert!(!listed.contains(TYPE), "nothing must be in state: {listed}");
 }
 
+/// A grant whose cluster stops qualifying after it was made: adding a VPC
+/// is only warned of at plan and refused at apply, and a destroy, which
+/// plans the pending change first, still removes the grant.
+#[test]
+fn a_cluster_that_stops_qualifying_blocks_more_grants_but_not_destroy() {
+    let emu = aws::emulator();
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap();
+    let ws = workspace(emu, &grant_config(cid, Some(&format!("{SIGMA_VPC:?}")), ""));
+    ws.init();
+    ws.apply();
+    let both = format!("{SIGMA_VPC:?}, {OTHER_VPC:?}");
+    rewrite(emu, &ws, &grant_config(cid, Some(&both), ""));
+    emu.redshift_fixture(&["set-relocation", cid, "false"]);
+
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    let text = flat(&plan.all());
+    assert!(
+        text.contains("Warning: Cluster relocation required")
+            && text.contains("applying the VPCs added to this grant fails"),
+        "{text}"
+    );
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(flat(&out.all()).contains("Error: Cluster relocation required"));
+    assert_eq!(
+        authorization(emu, cid)["allowed_vpcs"],
+        serde_json::json!([SIGMA_VPC])
+    );
+
+    ws.destroy();
+    assert_eq!(authorization(emu, cid)["exists"], false);
+}
+
 /// Switching between all VPCs and a list cannot be done in place.
 /// Sigma serves ap-south-1 but publishes no Redshift VPC there, so the
 /// catalog's `redshift_vpc_id` is null: a list holding it must not read as

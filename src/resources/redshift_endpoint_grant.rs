@@ -17,7 +17,7 @@ use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::{each, pattern};
 use crate::framework::{
-    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Severity, Type, Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
 use crate::provider::shapes::{aws_account_id, vpc_id};
@@ -271,7 +271,21 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             return;
         };
         match recent_cluster(ctx, aws, &cluster).await {
-            Ok(Some(c)) => plan.diagnostics.extend(check_prerequisites(&cluster, &c)),
+            Ok(Some(c)) if plan.is_create() => {
+                plan.diagnostics.extend(check_prerequisites(&cluster, &c))
+            }
+            // Only warned of for a grant that exists: Terraform plans pending
+            // changes before a destroy too, which must not be stopped by what
+            // stops only granting more. Apply refuses the new VPCs.
+            Ok(Some(c)) => {
+                for d in check_prerequisites(&cluster, &c).0 {
+                    plan.diagnostics.push(Diagnostic {
+                        severity: Severity::Warning,
+                        detail: format!("{} Until then, applying the VPCs added to this grant fails; the grant as it is stays, and can be destroyed.", d.detail),
+                        ..d
+                    });
+                }
+            }
             Ok(None) => plan.diagnostics.push(cluster_missing(aws, &cluster)),
             Err(d) => plan.diagnostics.push(
                 Diagnostic::warning(

@@ -413,29 +413,55 @@ fn vendor_flow_with_accepter() {
         &format!("{service_id}_{vpce}"),
     );
 
-    // Rejected out of band: the next plan re-creates the accepter, and the
-    // apply says why it cannot (a rejected endpoint must be made anew).
+    // Rejected out of band: it cannot be accepted again (a rejected
+    // endpoint must be made anew). The plan warns of it on vpc_endpoint_id,
+    // and the apply fails.
     emu.fixture(&["reject-connection", &service_id, &vpce]);
-    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
-    assert_eq!(plan.code, 2, "{}", plan.all());
+    let plan = ws.plan_says("1 to add, 0 to change, 0 to destroy");
+    let text = terraform::flat(&plan.all());
     assert!(
-        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
-        "{}",
-        plan.stdout
+        text.contains("Warning: The connection cannot be accepted")
+            && text.contains(&format!(
+                "The connection from {vpce} to {service_id} is rejected"
+            ))
+            && text.contains(&format!("vpc_endpoint_id = {vpce:?}")),
+        "{text}"
     );
     let failed = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(failed.code, 0);
     assert!(
-        failed.all().contains("cannot be accepted"),
+        terraform::flat(&failed.all()).contains("Error: The connection cannot be accepted"),
         "{}",
         failed.all()
     );
 
-    // The vendor makes a new endpoint, and someone accepts it by hand just
-    // before the apply: AWS shows it "pending" (accepted, not yet
-    // available). The accepter adopts it without accepting again.
+    // The vendor makes a new endpoint. An ID mistyped for it waits for a
+    // connection that never comes, and the timeout names the one waiting.
     let again = emu.fixture(&["vendor-endpoint", &service_name, "185497759670"]);
     let vpce2 = again["vpc_endpoint_id"].as_str().unwrap().to_string();
+    let typo = "vpce-0123456789abcdef0";
+    ws.write(
+        "main.tf",
+        &main_tf(&ws).replace(
+            &format!("vpc_endpoint_id = {vpce:?}"),
+            &format!("vpc_endpoint_id = {typo:?}\n  timeouts {{\n    create = \"2s\"\n  }}"),
+        ),
+    );
+    let failed = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(failed.code, 0);
+    let text = terraform::flat(&failed.all());
+    assert!(
+        text.contains(&format!(
+            "Timed out waiting for {typo} to request a connection to {service_id}"
+        )) && text.contains(&format!(
+            "Waiting on {service_id} for acceptance instead: {vpce2} (account 185497759670)."
+        )),
+        "{text}"
+    );
+
+    // Someone accepts the new endpoint by hand just before the apply: AWS
+    // shows it "pending" (accepted, not yet available). The accepter adopts
+    // it without accepting again.
     // Pending far longer than the plan before the accepter's first look.
     emu.fault(serde_json::json!({"accepted_pending_seconds": 15}));
     let by_hand = emu.fixture(&[
@@ -448,7 +474,13 @@ fn vendor_flow_with_accepter() {
         "false",
     ]);
     assert_eq!(by_hand["state"], "pending", "{by_hand}");
-    ws.write("main.tf", &main_tf(&ws).replace(&vpce, &vpce2));
+    ws.write(
+        "main.tf",
+        &main_tf(&ws).replace(
+            &format!("{typo:?}\n  timeouts {{\n    create = \"2s\"\n  }}"),
+            &format!("{vpce2:?}"),
+        ),
+    );
     emu.clear_requests();
     ws.apply();
     emu.clear_faults();

@@ -76,6 +76,13 @@ async fn checked_own_service(
 }
 
 /// States in which the connection no longer exists for our purposes.
+fn cannot_accept(svc: &str, vpce: &str, state: &str) -> Diagnostic {
+    Diagnostic::error(
+        "The connection cannot be accepted",
+        format!("The connection from {vpce} to {svc} is {state}; ask the endpoint's owner to create a new endpoint, and set vpc_endpoint_id to it."),
+    )
+}
+
 fn gone(state: &str) -> bool {
     matches!(
         state,
@@ -112,8 +119,11 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         )
     }
 
-    /// A service that is not there fails the plan, on `service_id`, when
-    /// its ID is known by then.
+    /// A service that is not there fails the plan, on `service_id`, when its
+    /// ID is known by then. A connection that can no longer be accepted is
+    /// warned of on `vpc_endpoint_id`, and fails the apply: Terraform plans
+    /// pending creates before a destroy too, and an error here would stop
+    /// tearing down everything beside it.
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
         let Some(svc) = plan.planned.get("service_id").and_then(Value::as_str) else {
             return;
@@ -128,6 +138,23 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         };
         if let Err(d) = checked_own_service(ctx, aws, svc).await {
             plan.diagnostics.extend(d);
+            return;
+        }
+        let Some(vpce) = plan.planned.get("vpc_endpoint_id").and_then(Value::as_str) else {
+            return;
+        };
+        // Unreadable now: apply reads it again.
+        if let Ok(Some((state, _))) = connection(aws, svc, vpce).await {
+            if gone(&state) {
+                let refused = cannot_accept(svc, vpce, &state);
+                plan.diagnostics.push(
+                    Diagnostic::warning(
+                        refused.summary,
+                        format!("{} Applying this fails.", refused.detail),
+                    )
+                    .at(AttributePath::attr("vpc_endpoint_id")),
+                );
+            }
         }
     }
 
@@ -143,36 +170,61 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             let (svc, vpce) = (plan.service_id.as_str(), plan.vpc_endpoint_id.as_str());
             let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
             checked_own_service(ctx, aws, svc).await?;
-            let (state, _) = timeouts::poll(timeout, Duration::from_secs(1), ctx.stopped(), || async {
+            let waited = timeouts::poll(timeout, Duration::from_secs(1), ctx.stopped(), || async {
                 match connection(aws, svc, vpce).await? {
                     Some((state, owner)) => Ok(Ok((state, owner))),
                     None => Ok(Err("no connection yet".to_string())),
                 }
             })
-            .await
-            .map_err(|e| wait_error(&format!("{vpce} to request a connection to {svc}"), e))?;
+            .await;
+            let (state, _) = match waited {
+                Ok(found) => found,
+                Err(e) => {
+                    let timed_out = matches!(e, timeouts::WaitError::TimedOut { .. });
+                    let mut d = wait_error(&format!("{vpce} to request a connection to {svc}"), e);
+                    if timed_out {
+                        // A mistyped endpoint ID waits the whole timeout:
+                        // name the connections that did come.
+                        if let Some(first) = d.0.first_mut() {
+                            first.detail =
+                                format!("{} {}", first.detail, waiting_instead(aws, svc).await);
+                        }
+                    }
+                    return Err(d);
+                }
+            };
             match state.as_str() {
                 "pendingAcceptance" => accept(aws, svc, vpce).await?,
-                s if gone(s) => {
-                    return Err(Diagnostic::error(
-                        "The connection cannot be accepted",
-                        format!("The connection from {vpce} to {svc} is {s}; ask the endpoint's owner to create a new endpoint."),
-                    )
-                    .into())
-                }
+                s if gone(s) => return Err(cannot_accept(svc, vpce, s).into()),
                 // pending (AWS's state just after an accept) or available:
                 // accepted already, or automatically; adopt it.
                 _ => {}
             }
-            let (state, owner) = timeouts::poll(timeout, Duration::from_millis(500), ctx.stopped(), || async {
-                match connection(aws, svc, vpce).await? {
-                    Some((s, o)) if s == "available" => Ok(Ok((s, o))),
-                    Some((s, _)) if gone(&s) => Err(Diagnostic::error("The connection was rejected", format!("{vpce} is {s}.")).into()),
-                    other => Ok(Err(other.map(|(s, _)| s).unwrap_or_else(|| "not found".into()))),
-                }
-            })
+            let (state, owner) = timeouts::poll(
+                timeout,
+                Duration::from_millis(500),
+                ctx.stopped(),
+                || async {
+                    match connection(aws, svc, vpce).await? {
+                        Some((s, o)) if s == "available" => Ok(Ok((s, o))),
+                        Some((s, _)) if gone(&s) => Err(Diagnostic::error(
+                            "The connection was rejected",
+                            format!("{vpce} is {s}."),
+                        )
+                        .into()),
+                        other => Ok(Err(other
+                            .map(|(s, _)| s)
+                            .unwrap_or_else(|| "not found".into()))),
+                    }
+                },
+            )
             .await
-            .map_err(|e| wait_error(&format!("the connection from {vpce} to become available"), e))?;
+            .map_err(|e| {
+                wait_error(
+                    &format!("the connection from {vpce} to become available"),
+                    e,
+                )
+            })?;
             Ok(State {
                 id: Some(format!("{svc}_{vpce}")),
                 state: Some(state),
@@ -327,6 +379,40 @@ async fn connection(
 }
 
 type Connections = HashMap<(String, String), (String, String)>;
+
+/// Which endpoints do wait on `svc` for acceptance, as a sentence for an
+/// error about one that never came.
+async fn waiting_instead(aws: &AwsClients, svc: &str) -> String {
+    let out = aws
+        .ec2
+        .describe_vpc_endpoint_connections()
+        .filters(any_of("service-id", &[svc.to_string()]))
+        .filters(any_of(
+            "vpc-endpoint-state",
+            &["pendingAcceptance".to_string()],
+        ))
+        .send()
+        .await;
+    let Ok(out) = out else {
+        return String::new();
+    };
+    let waiting: Vec<String> = out
+        .vpc_endpoint_connections()
+        .iter()
+        .filter_map(|c| {
+            let id = c.vpc_endpoint_id()?;
+            Some(format!(
+                "{id} (account {})",
+                c.vpc_endpoint_owner().unwrap_or("unknown")
+            ))
+        })
+        .collect();
+    if waiting.is_empty() {
+        format!("No endpoint waits on {svc} for acceptance: check that the vendor has created its endpoint to this service's name.")
+    } else {
+        format!("Waiting on {svc} for acceptance instead: {}. If one of them is the vendor's, set vpc_endpoint_id to it.", waiting.join(", "))
+    }
+}
 
 /// One DescribeVpcEndpointConnections for `keys`; None when AWS answers
 /// that a service is not found.

@@ -236,6 +236,17 @@ fn a_setting_aws_did_not_apply_is_named_on_its_attribute() {
         state["supported_ip_address_types"],
         serde_json::json!(["ipv4"])
     );
+    // A new object: Terraform taints it, as the message says.
+    assert!(
+        err.contains("the next apply replaces it; `terraform untaint` keeps it"),
+        "{err}"
+    );
+    let plan = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        plan.stdout.contains("is tainted, so must be replaced"),
+        "{}",
+        plan.stdout
+    );
     ws.destroy();
 }
 

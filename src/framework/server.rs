@@ -272,9 +272,21 @@ fn require_known(value: Value, type_name: &str, diags: &mut Diagnostics) -> Valu
 
 /// A planned value the object does not have after the change (the service
 /// took the request but not that setting) is said on its attribute; the
-/// state keeps what is there, so the next plan shows the difference,
-/// instead of Terraform reporting a provider bug and tainting the object.
-fn unkept_changes(block: &Block, planned: &Value, actual: &Value, diags: &mut Diagnostics) {
+/// state keeps what is there, instead of Terraform reporting a provider
+/// bug. An update's next plan shows the difference; a new object with an
+/// error Terraform taints, so the message says how to keep it.
+fn unkept_changes(
+    block: &Block,
+    planned: &Value,
+    actual: &Value,
+    created: bool,
+    diags: &mut Diagnostics,
+) {
+    let next = if created {
+        "The state records what is there, but Terraform marks a new object that comes with an error as tainted, so the next apply replaces it; `terraform untaint` keeps it instead, and the next plan then shows the difference."
+    } else {
+        "The state records what is there, so the next plan shows the difference."
+    };
     for (name, want, got) in plan::unkept_attributes(planned, actual) {
         // A sensitive value is never written out, here as anywhere.
         let sensitive = block
@@ -292,7 +304,7 @@ fn unkept_changes(block: &Block, planned: &Value, actual: &Value, diags: &mut Di
             AttributePath::attr(name),
             format!("{name} did not take effect"),
             format!(
-                "The change set {name} to {}, but afterwards the object has {}. The service accepted the request without applying this value: check that it is supported here. The state records what is there, so the next plan shows the difference.",
+                "The change set {name} to {}, but afterwards the object has {}. The service accepted the request without applying this value: check that it is supported here. {next}",
                 shown(want),
                 shown(got)
             ),
@@ -654,7 +666,13 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     match state {
                         Some(v) if !diags.has_errors() => {
                             let v = require_known(v, &req.type_name, &mut diags);
-                            unkept_changes(&r.schema.block, &planned, &v, &mut diags);
+                            unkept_changes(
+                                &r.schema.block,
+                                &planned,
+                                &v,
+                                prior.is_null(),
+                                &mut diags,
+                            );
                             v
                         }
                         Some(v) => require_known(v, &req.type_name, &mut diags),
@@ -790,7 +808,7 @@ mod tests {
             ("note", Value::string("kept")),
         ]);
         let mut diags = Diagnostics::new();
-        unkept_changes(&block, &planned, &actual, &mut diags);
+        unkept_changes(&block, &planned, &actual, false, &mut diags);
         let text: Vec<String> = diags.0.iter().map(|d| d.detail.clone()).collect();
         assert_eq!(text.len(), 2, "{text:?}");
         let all = text.join("\n");

@@ -310,6 +310,53 @@ resource "privatelink_endpoint_service" "svc" {
     );
 }
 
+/// A load balancer of another Region fails the plan; one that does not
+/// exist fails the apply, naming the ARNs; both on the attribute, and
+/// neither leaves a service behind.
+#[test]
+fn load_balancers_elsewhere_or_missing_are_named_on_the_attribute() {
+    let emu = aws::emulator();
+    let config = |arn: &str| {
+        format!(
+            "resource \"privatelink_endpoint_service\" \"svc\" {{\n  network_load_balancer_arns = [{arn:?}]\n  allowed_principals         = [\"arn:aws:iam::185497759670:root\"]\n}}\n"
+        )
+    };
+    let elsewhere =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/warehouse/0123456789abcdef";
+    let ws = workspace(emu, &config(elsewhere));
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let err = terraform::flat(&out.all());
+    assert!(
+        err.contains("Error: Load balancer in another Region")
+            && err.contains(&format!(
+                "{elsewhere} is in eu-west-1, but this provider makes the service in us-east-1"
+            ))
+            && err.contains("network_load_balancer_arns = ["),
+        "{err}"
+    );
+
+    let missing = elsewhere.replace("eu-west-1", "us-east-1");
+    harness::rewrite(emu, &ws, &config(&missing));
+    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let err = terraform::flat(&out.all());
+    assert!(
+        err.contains("Error: Failed to create the VPC endpoint service")
+            && err.contains(&format!(
+                "Check each of network_load_balancer_arns ({missing})"
+            ))
+            && err.contains("network_load_balancer_arns = ["),
+        "{err}"
+    );
+    let listed = ws.run(&["state", "list"]).stdout;
+    assert!(
+        listed.trim().is_empty(),
+        "nothing must be in state: {listed}"
+    );
+}
+
 /// A module passes `allow_all_principals` through a variable: validate
 /// cannot know it, so the wildcard is judged at plan, on the element.
 #[test]

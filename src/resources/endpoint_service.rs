@@ -19,8 +19,8 @@ use crate::framework::validators::{each, one_of, pattern, NotEmpty, Pattern};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
-use crate::provider::aws::error_code;
 use crate::provider::aws::AwsClients;
+use crate::provider::aws::{error_code, error_text};
 use crate::provider::shapes::{aws_region, aws_tags, dns_name, network_load_balancer_arn};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -206,6 +206,11 @@ impl Resource<ProviderData> for EndpointService {
         wildcard_principals(&plan.config, &mut plan.diagnostics);
         if plan.planned.is_null() {
             return;
+        }
+        if plan.is_create() || plan.changed("network_load_balancer_arns") {
+            if let Some(home) = ctx.and_then(|c| c.data.config.region.as_deref()) {
+                load_balancers_elsewhere(plan, home);
+            }
         }
         if !plan.is_create() {
             // The zones are the load balancers'; the TXT record is the
@@ -552,6 +557,29 @@ fn keep_regions_differing_only_by_home(plan: &mut PlanContext, home: &str) {
     }
 }
 
+/// An endpoint service takes load balancers of its own Region only: one
+/// from another Region fails the plan on `network_load_balancer_arns`.
+fn load_balancers_elsewhere(plan: &mut PlanContext, home: &str) {
+    let Some(Value::Set(arns)) = plan.planned.get("network_load_balancer_arns") else {
+        return;
+    };
+    let elsewhere: Vec<(String, String)> = arns
+        .iter()
+        .filter_map(Value::as_str)
+        .filter_map(|arn| {
+            let region = arn.split(':').nth(3)?;
+            (region != home).then(|| (arn.to_string(), region.to_string()))
+        })
+        .collect();
+    for (arn, region) in elsewhere {
+        plan.diagnostics.error_at(
+            AttributePath::attr("network_load_balancer_arns"),
+            "Load balancer in another Region",
+            format!("{arn} is in {region}, but this provider makes the service in {home}, and an endpoint service takes load balancers of its own Region only. Use a provider configured for {region} (an alias), or a load balancer in {home}."),
+        );
+    }
+}
+
 /// Creates the service with the plan's ClientTokens (`client_token`): a
 /// re-run apply gets the service its lost answer made, and a token spent on
 /// a service since deleted moves on to the next.
@@ -591,6 +619,19 @@ async fn create_service(
                 None => Err(no_id(WHAT)),
             },
             Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
+            Err(e) if error_code(&e).is_some_and(|c| c.starts_with("LoadBalancer")) => {
+                Err(Diagnostic::error(
+                    "Failed to create the VPC endpoint service",
+                    format!(
+                        "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {} of this account.",
+                        error_text(&e),
+                        sorted(plan.network_load_balancer_arns.clone()).join(", "),
+                        aws.region
+                    ),
+                )
+                .at(AttributePath::attr("network_load_balancer_arns"))
+                .into())
+            }
             Err(e) => Err(aws_error("create the VPC endpoint service", &e)),
         }
     };

@@ -28,6 +28,15 @@ def as_account(url, account):
     )
 
 
+def usage_if_asked(argv: list[str], doc: str | None) -> None:
+    """Prints the script's usage (its docstring) and exits for --help, -h,
+    or too few arguments to name a URL and a command."""
+    asked = any(a in ("-h", "--help") for a in argv[1:3])
+    if asked or len(argv) < 3:
+        print((doc or "").strip())
+        raise SystemExit(0 if asked else 2)
+
+
 def options(args: list[str], **defaults: str) -> tuple[list[str], dict[str, str]]:
     """Positional arguments and --name VALUE options (names as in DEFAULTS,
     with dashes for underscores)."""

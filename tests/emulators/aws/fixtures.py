@@ -61,7 +61,7 @@ import time
 
 from botocore.exceptions import ClientError
 
-from fixture_kit import as_account, client, options
+from fixture_kit import as_account, client, options, usage_if_asked
 
 
 def nlb(url, name="test-nlb", creds=None, zones=(0, 1)):
@@ -293,6 +293,7 @@ def accept_as_owner(url: str, service_id: str, vpce_id: str, account: str, wait:
 
 
 def main(argv):
+    usage_if_asked(argv, __doc__)
     url, cmd, args = argv[1], argv[2], argv[3:]
     if cmd == "nlb":
         _, opt = options(args, name="test-nlb", zones="0,1")

@@ -34,7 +34,7 @@ import uuid
 
 from botocore.exceptions import ClientError
 
-from fixture_kit import OWNER, as_account, client, options
+from fixture_kit import OWNER, as_account, client, options, usage_if_asked
 
 
 def cluster(url, node_type="ra3.xlplus", relocation=True, port=5439):
@@ -145,6 +145,7 @@ def truth(text):
 
 
 def main(argv):
+    usage_if_asked(argv, __doc__)
     url, cmd, args = argv[1], argv[2], argv[3:]
     if cmd == "cluster":
         _, opt = options(args, node_type="ra3.xlplus", relocation="true", port="5439")

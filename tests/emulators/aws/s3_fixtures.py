@@ -36,7 +36,7 @@ import uuid
 
 from botocore.exceptions import ClientError
 
-from fixture_kit import OWNER, as_account, client, options
+from fixture_kit import OWNER, as_account, client, options, usage_if_asked
 
 
 def raw_body(s3, operation, **params):
@@ -180,6 +180,7 @@ def vendor_user(url, account, name):
 
 
 def main(argv):
+    usage_if_asked(argv, __doc__)
     url, cmd, args = argv[1], argv[2], argv[3:]
     if cmd == "bucket":
         _, opt = options(args, name="", foreign="true", fill_cors="0", region="us-east-1")

@@ -26,7 +26,7 @@ import uuid
 
 import fixtures
 import redshift_fixtures
-from fixture_kit import as_account, client, options
+from fixture_kit import as_account, client, options, usage_if_asked
 
 SIGMA = "185497759670"
 
@@ -118,6 +118,7 @@ def estate(url, nlbs, targets, clusters, bucket_count, vpcs, snowflake_account):
 
 
 def main(argv):
+    usage_if_asked(argv, __doc__)
     url, cmd, args = argv[1], argv[2], argv[3:]
     if cmd != "estate":
         raise SystemExit(f"unknown command {cmd}")

@@ -323,6 +323,38 @@ output "registrations" {{
 
     ws.assert_plan_empty();
 
+    // A new delay on a registered pin is recorded in place, with a warning:
+    // registering again would unpin the endpoint and restart enforcement.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}\n{}",
+            body.replace("delay_minutes   = 30", "delay_minutes   = 90")
+        ),
+    );
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    let text = flat(&plan.all());
+    assert!(
+        text.contains("Warning: The new delay changes nothing in Snowflake")
+            && text.contains("delay_minutes = 90")
+            && !text.contains("must be replaced"),
+        "{text}"
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+    let kept = pin_values(&ws, "pin");
+    assert_eq!(kept["delay_minutes"], 90);
+    for k in ["id", "registered_at", "enforced_at"] {
+        assert_eq!(kept[k], pin[k], "{k} changed with the delay");
+    }
+    assert_eq!(
+        w.sf.registrations_of("MYORG-ACCT1"),
+        regs,
+        "Snowflake was called"
+    );
+    ws.write("main.tf", &format!("{HEADER}\n{body}"));
+    ws.apply();
+
     // Import the same pin elsewhere: what Snowflake reports matches; what
     // only the registering call knew is null, and the configured delay is
     // recorded in place, never by replacing the pin.

@@ -217,7 +217,7 @@ variable "snowflake_subnet_ids" {
 }
 
 variable "snowflake_pin_delay_minutes" {
-  description = "Minutes before Snowflake enforces the pin (0 to 1440), so every account can pin the endpoint first. Changing it replaces the pin."
+  description = "Minutes before Snowflake enforces the pin (0 to 1440), so every account can pin the endpoint first. Only registering uses it: changing it later is recorded without touching Snowflake."
   type        = number
   default     = 60
 

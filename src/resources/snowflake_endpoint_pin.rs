@@ -9,7 +9,9 @@
 //! GetFederationToken to role sessions, so that case is detected up front
 //! and explained (`federation_profile`).
 //!
-//! Snowflake has no update: a different delay replaces the pin. Its
+//! Snowflake has no update, and the delay matters only when it registers:
+//! a new delay is recorded in place (with a warning), since registering
+//! again would unpin the endpoint for a moment and restart enforcement. Its
 //! registration list has no times, so `registered_at` and `enforced_at` come
 //! from the registering call and stay as recorded (null after import, and
 //! after create adopts a registration an interrupted apply made for the
@@ -95,9 +97,8 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                 )
                 .attribute(
                     Attribute::optional("delay_minutes", Type::Number)
-                        .description("Minutes before Snowflake enforces the pin, 0 to 1440, so every account can pin the endpoint before traffic from it is refused elsewhere. It counts from the endpoint's first registration in any account. Snowflake cannot change it: a new value replaces the pin. Null after import, since Snowflake does not report it.")
+                        .description("Minutes before Snowflake enforces the pin, 0 to 1440, so every account can pin the endpoint before traffic from it is refused elsewhere. It counts from the endpoint's first registration in any account, and only registering uses it: a new value on a registered pin is recorded in place, with a warning, and changes nothing in Snowflake (`enforced_at` stays). Registering again would unpin the endpoint for a moment and start enforcement over; `terraform apply -replace` does that when it is wanted. Null after import, since Snowflake does not report it.")
                         .default(Value::int(60))
-                        .requires_replace()
                         .validate(int_between(0, 1440)),
                 )
                 .attribute(
@@ -138,13 +139,19 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         }
         // An imported pin has no delay on record (Snowflake does not report
         // it): keep it null when the configuration leaves it out, and
-        // record a configured one without replacing the pin.
+        // record a configured one.
         if plan.prior.get("delay_minutes").is_some_and(Value::is_null) {
-            let path = AttributePath::attr("delay_minutes");
-            plan.requires_replace.retain(|p| p != &path);
             if plan.config.get("delay_minutes").is_none_or(Value::is_null) {
                 plan.set("delay_minutes", Value::Null);
             }
+        } else if plan.changed("delay_minutes") {
+            plan.diagnostics.push(
+                Diagnostic::warning(
+                    "The new delay changes nothing in Snowflake",
+                    "Snowflake uses delay_minutes only when it registers the pin, and this pin is registered: the new value is recorded, and enforcement stays as enforced_at says. Registering again would unpin the endpoint for a moment and start enforcement over; if that is wanted, apply with -replace on this pin.",
+                )
+                .at(AttributePath::attr("delay_minutes")),
+            );
         }
     }
 

@@ -615,6 +615,31 @@ module "segment" {{
         out.all()
     );
     assert_eq!(authorization(emu, cid)["exists"], false);
+
+    // The service allows the vendor's principal and any added beside it.
+    rewrite(
+        emu,
+        &ws,
+        &module(&format!(
+            "{with_nlb}  redshift_grantee_account = \"111122223333\"\n  redshift_vpc_id = \"vpc-0123456789abcdef0\"\n  additional_principal_arns = [\"arn:aws:iam::444455556666:root\"]\n"
+        )),
+    );
+    ws.ok(&["plan", "-no-color", "-input=false", "-out=tfplan"]);
+    let shown = ws.ok(&["show", "-json", "tfplan"]);
+    let plan: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    let service = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "privatelink_endpoint_service")
+        .unwrap_or_else(|| panic!("no service planned: {plan}"));
+    assert_eq!(
+        sorted_strings(&service["change"]["after"]["allowed_principals"]),
+        sorted_of(&[
+            "arn:aws:iam::111122223333:role/segment-edge",
+            "arn:aws:iam::444455556666:root"
+        ])
+    );
 }
 
 #[test]

@@ -35,7 +35,10 @@ resource "privatelink_endpoint_service" "this" {
   network_load_balancer_arns = [var.nlb_arn]
   # The vendor's principal from the catalog, or vendor_principal_arn where
   # the catalog has none (coalesce fails the plan when both are missing).
-  allowed_principals  = [coalesce(var.vendor_principal_arn, data.privatelink_vendor.this.principal_arn)]
+  allowed_principals = concat(
+    [coalesce(var.vendor_principal_arn, data.privatelink_vendor.this.principal_arn)],
+    var.additional_principal_arns,
+  )
   acceptance_required = true
   # The vendor's connection is rejected on destroy rather than blocking it.
   force_destroy = true

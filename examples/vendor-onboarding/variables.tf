@@ -26,6 +26,17 @@ variable "vendor_principal_arn" {
   }
 }
 
+variable "additional_principal_arns" {
+  description = "More principals to allow beside the vendor's, e.g. its previous one while it moves to a new one (the catalog's legacy_principal_arn)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.additional_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/[A-Za-z0-9+=,.@_-]+|user/[A-Za-z0-9+=,.@_-]+)$", p))])
+    error_message = "Each of additional_principal_arns must be an IAM ARN without a path: arn:aws:iam::ACCOUNT:root, :role/NAME or :user/NAME."
+  }
+}
+
 variable "tags" {
   description = "Tags for everything the module creates that takes tags (the endpoint service, the storage integration's role and policy, the Snowflake endpoint). The module sets Name on the endpoint service (\"<vendor>-privatelink\") and the Snowflake endpoint (\"snowflake\")."
   type        = map(string)

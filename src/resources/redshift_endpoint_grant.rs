@@ -659,7 +659,7 @@ fn endpoints_remain(grant: &Grant, vpcs: Option<&[String]>) -> Diagnostics {
     Diagnostic::error(
         "The grantee still has Redshift-managed endpoints",
         format!(
-            "Account {} has {count} to cluster {} {through}; revoking would cut them off. Ask the account's owner to delete them (in that account, `aws redshift describe-endpoint-access --cluster-identifier {} --resource-owner {}` lists them), or set force_revoke = true and apply, so that revoking deletes them too.",
+            "Account {} has {count} to cluster {} {through}; revoking would cut them off. Ask the account's owner to delete them (in that account, `aws redshift describe-endpoint-access --cluster-identifier {} --resource-owner {}` lists them), or set force_revoke = true and apply, so that revoking deletes them too. Apply it while the grant is still in the configuration: a grant removed from it is destroyed with the force_revoke last applied.",
             grant.grantee, grant.cluster_identifier, grant.cluster_identifier, grant.grantor
         ),
     )

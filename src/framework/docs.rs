@@ -99,6 +99,29 @@ pub fn render(
                 );
                 md.push_str(cmd.trim_end());
                 md.push_str("\n```\n");
+                // Never read back from the remote object, so an import
+                // cannot know them.
+                let steering: Vec<String> = page
+                    .schema
+                    .block
+                    .attributes
+                    .iter()
+                    .filter(|a| a.provider_only && a.default.is_some())
+                    .map(|a| format!("`{}`", a.name))
+                    .collect();
+                if !steering.is_empty() {
+                    let (its, it, steers) = if steering.len() == 1 {
+                        ("its default", "it", "steers")
+                    } else {
+                        ("their defaults", "they", "steer")
+                    };
+                    md.push_str(&format!(
+                        "\nImport sets {} to {its}, since {it} only {steers} what the provider does and nothing remote stores {}: the first plan after an import updates {} in place if the configuration says otherwise.\n",
+                        steering.join(", "),
+                        if steering.len() == 1 { "it" } else { "them" },
+                        if steering.len() == 1 { "it" } else { "them" },
+                    ));
+                }
             }
         }
         out.insert(path, md.trim_end().to_string() + "\n");

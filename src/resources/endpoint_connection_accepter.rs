@@ -408,7 +408,7 @@ async fn waiting_instead(aws: &AwsClients, svc: &str) -> String {
         })
         .collect();
     if waiting.is_empty() {
-        format!("No endpoint waits on {svc} for acceptance: check that the vendor has created its endpoint to this service's name.")
+        format!("No endpoint waits on {svc} for acceptance: check that the vendor has created its endpoint to this service's name. A service made anew has a new name, so an endpoint the vendor made to the old one never reaches it.")
     } else {
         format!("Waiting on {svc} for acceptance instead: {}. If one of them is the vendor's, set vpc_endpoint_id to it.", waiting.join(", "))
     }

@@ -119,6 +119,16 @@ impl Diagnostic {
         self.path = (!path.is_root()).then_some(path);
         self
     }
+    /// The same finding as a warning, `also` added to its detail: for what
+    /// fails the apply but must not stop a plan (Terraform plans pending
+    /// changes before a destroy, and an error there stops the destroy).
+    pub fn as_warning(self, also: &str) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            detail: format!("{} {also}", self.detail),
+            ..self
+        }
+    }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

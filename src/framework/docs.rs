@@ -110,16 +110,14 @@ pub fn render(
                     .map(|a| format!("`{}`", a.name))
                     .collect();
                 if !steering.is_empty() {
-                    let (its, it, steers) = if steering.len() == 1 {
-                        ("its default", "it", "steers")
+                    let (its, it, steers, them) = if steering.len() == 1 {
+                        ("its default", "it", "steers", "it")
                     } else {
-                        ("their defaults", "they", "steer")
+                        ("their defaults", "they", "steer", "them")
                     };
                     md.push_str(&format!(
-                        "\nImport sets {} to {its}, since {it} only {steers} what the provider does and nothing remote stores {}: the first plan after an import updates {} in place if the configuration says otherwise.\n",
+                        "\nImport sets {} to {its}, since {it} only {steers} what the provider does and nothing remote stores {them}: the first plan after an import updates {them} in place if the configuration says otherwise.\n",
                         steering.join(", "),
-                        if steering.len() == 1 { "it" } else { "them" },
-                        if steering.len() == 1 { "it" } else { "them" },
                     ));
                 }
             }

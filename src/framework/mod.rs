@@ -13,6 +13,6 @@ pub mod typed;
 pub mod validators;
 pub mod value;
 
-pub use diag::{AttributePath, Diagnostic, Diagnostics, Severity};
+pub use diag::{AttributePath, Diagnostic, Diagnostics};
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 pub use value::{CodecError, Number, Type, Value};

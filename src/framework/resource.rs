@@ -75,7 +75,10 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
 
     /// Adjusts the plan after the framework has applied the schema's rules
     /// (computed values, defaults, requires-replace). Provider data is
-    /// available unless the provider configuration is still unknown.
+    /// available unless the provider configuration is still unknown. An
+    /// error here also stops `terraform destroy`, which plans pending
+    /// changes first: what only an apply of the change would meet is better
+    /// a warning (`Diagnostic::as_warning`) on objects that exist.
     async fn modify_plan(&self, _ctx: Option<&Ctx<D>>, _plan: &mut PlanContext) {}
 
     /// What stops destroying `prior`, said while Terraform plans the

@@ -795,6 +795,26 @@ mod tests {
     use crate::framework::value::Type;
 
     #[test]
+    fn an_unkept_value_on_a_new_object_says_terraform_taints_it() {
+        let block = Block::new().attribute(Attribute::optional("note", Type::String));
+        let planned = Value::object([("note", Value::string("wanted"))]);
+        let actual = Value::object([("note", Value::string("kept"))]);
+        let said = |created: bool| {
+            let mut diags = Diagnostics::new();
+            unkept_changes(&block, &planned, &actual, created, &mut diags);
+            diags.0[0].detail.clone()
+        };
+        assert!(
+            said(true).contains("the next apply replaces it"),
+            "{}",
+            said(true)
+        );
+        assert!(!said(true).contains("so the next plan shows the difference"));
+        assert!(said(false).contains("so the next plan shows the difference"));
+        assert!(!said(false).contains("tainted"));
+    }
+
+    #[test]
     fn an_unkept_sensitive_value_is_named_but_never_written_out() {
         let block = Block::new()
             .attribute(Attribute::optional("secret", Type::String).sensitive())

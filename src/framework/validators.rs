@@ -1,5 +1,6 @@
 //! Attribute validators: checks run at `terraform validate` and plan time on
-//! every known, non-null value, each reporting on the attribute at fault.
+//! every known, non-null value, each reporting on the attribute at fault;
+//! and the check that a required argument did not come out null.
 
 use super::diag::{AttributePath, Diagnostics};
 use super::schema::{Block, Mode, Nesting};

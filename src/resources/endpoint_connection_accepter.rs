@@ -75,7 +75,7 @@ async fn checked_own_service(
         .map(|_| ())
 }
 
-/// States in which the connection no longer exists for our purposes.
+/// Why a connection in a `gone` state cannot be accepted, and what to do.
 fn cannot_accept(svc: &str, vpce: &str, state: &str) -> Diagnostic {
     Diagnostic::error(
         "The connection cannot be accepted",
@@ -83,6 +83,7 @@ fn cannot_accept(svc: &str, vpce: &str, state: &str) -> Diagnostic {
     )
 }
 
+/// States in which the connection no longer exists for our purposes.
 fn gone(state: &str) -> bool {
     matches!(
         state,
@@ -146,13 +147,10 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         // Unreadable now: apply reads it again.
         if let Ok(Some((state, _))) = connection(aws, svc, vpce).await {
             if gone(&state) {
-                let refused = cannot_accept(svc, vpce, &state);
                 plan.diagnostics.push(
-                    Diagnostic::warning(
-                        refused.summary,
-                        format!("{} Applying this fails.", refused.detail),
-                    )
-                    .at(AttributePath::attr("vpc_endpoint_id")),
+                    cannot_accept(svc, vpce, &state)
+                        .at(AttributePath::attr("vpc_endpoint_id"))
+                        .as_warning("Applying this fails."),
                 );
             }
         }

@@ -558,7 +558,9 @@ fn keep_regions_differing_only_by_home(plan: &mut PlanContext, home: &str) {
 }
 
 /// An endpoint service takes load balancers of its own Region only: one
-/// from another Region fails the plan on `network_load_balancer_arns`.
+/// from another Region fails a new service's plan on
+/// `network_load_balancer_arns`, and is warned of for one that exists (an
+/// error would stop destroying it too).
 fn load_balancers_elsewhere(plan: &mut PlanContext, home: &str) {
     let Some(Value::Set(arns)) = plan.planned.get("network_load_balancer_arns") else {
         return;
@@ -572,11 +574,16 @@ fn load_balancers_elsewhere(plan: &mut PlanContext, home: &str) {
         })
         .collect();
     for (arn, region) in elsewhere {
-        plan.diagnostics.error_at(
-            AttributePath::attr("network_load_balancer_arns"),
+        let d = Diagnostic::error(
             "Load balancer in another Region",
             format!("{arn} is in {region}, but this provider makes the service in {home}, and an endpoint service takes load balancers of its own Region only. Use a provider configured for {region} (an alias), or a load balancer in {home}."),
-        );
+        )
+        .at(AttributePath::attr("network_load_balancer_arns"));
+        plan.diagnostics.push(if plan.is_create() {
+            d
+        } else {
+            d.as_warning("Applying this change fails.")
+        });
     }
 }
 
@@ -619,7 +626,11 @@ async fn create_service(
                 None => Err(no_id(WHAT)),
             },
             Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
-            Err(e) if error_code(&e).is_some_and(|c| c.starts_with("LoadBalancer")) => {
+            // moto's code; EC2 documents none for this, so its message too.
+            Err(e)
+                if error_code(&e).is_some_and(|c| c.starts_with("LoadBalancer"))
+                    || error_text(&e).to_lowercase().contains("load balancer") =>
+            {
                 Err(Diagnostic::error(
                     "Failed to create the VPC endpoint service",
                     format!(

@@ -17,7 +17,7 @@ use crate::framework::resource::{ApplyResult, Ctx, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::{each, pattern};
 use crate::framework::{
-    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Severity, Type, Value,
+    typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
 use crate::provider::shapes::{aws_account_id, vpc_id};
@@ -279,11 +279,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             // stops only granting more. Apply refuses the new VPCs.
             Ok(Some(c)) => {
                 for d in check_prerequisites(&cluster, &c).0 {
-                    plan.diagnostics.push(Diagnostic {
-                        severity: Severity::Warning,
-                        detail: format!("{} Until then, applying the VPCs added to this grant fails; the grant as it is stays, and can be destroyed.", d.detail),
-                        ..d
-                    });
+                    plan.diagnostics.push(d.as_warning("Until then, applying the VPCs added to this grant fails; the grant as it is stays, and can be destroyed."));
                 }
             }
             Ok(None) => plan.diagnostics.push(cluster_missing(aws, &cluster)),
@@ -659,7 +655,7 @@ fn endpoints_remain(grant: &Grant, vpcs: Option<&[String]>) -> Diagnostics {
     Diagnostic::error(
         "The grantee still has Redshift-managed endpoints",
         format!(
-            "Account {} has {count} to cluster {} {through}; revoking would cut them off. Ask the account's owner to delete them (in that account, `aws redshift describe-endpoint-access --cluster-identifier {} --resource-owner {}` lists them), or set force_revoke = true and apply, so that revoking deletes them too. Apply it while the grant is still in the configuration: a grant removed from it is destroyed with the force_revoke last applied.",
+            "Account {} has {count} to cluster {} {through}; revoking would cut them off. Ask the account's owner to delete them (in that account, `aws redshift describe-endpoint-access --cluster-identifier {} --resource-owner {}` lists them), or set force_revoke = true and apply, so that revoking deletes them too. Apply it while the grant is still in the configuration: a grant removed from it is destroyed with the force_revoke last applied. If this configuration also manages those endpoints, destroy them first (`-target`).",
             grant.grantee, grant.cluster_identifier, grant.cluster_identifier, grant.grantor
         ),
     )

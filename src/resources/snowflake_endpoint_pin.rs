@@ -144,7 +144,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
             if plan.config.get("delay_minutes").is_none_or(Value::is_null) {
                 plan.set("delay_minutes", Value::Null);
             }
-        } else if plan.changed("delay_minutes") {
+        } else if plan.changed("delay_minutes") && plan.requires_replace.is_empty() {
             plan.diagnostics.push(
                 Diagnostic::warning(
                     "The new delay changes nothing in Snowflake",
@@ -235,7 +235,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         _config: &Value,
     ) -> ApplyResult {
         // Only what Snowflake never sees changes in place: the profile, the
-        // timeouts, and the delay of an imported pin (recorded, not sent).
+        // timeouts, and the delay (recorded, not sent).
         let result = (|| {
             let old: State = typed::from_value(prior).map_err(invalid_state)?;
             let new: State = typed::from_value(planned).map_err(invalid_state)?;

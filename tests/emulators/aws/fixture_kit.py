@@ -1,6 +1,7 @@
 """What every fixture script shares: boto3 clients on the emulator, the
 credentials of another account, and the scripts' `--name VALUE` options."""
 
+import sys
 import boto3
 from botocore.config import Config
 
@@ -33,7 +34,7 @@ def usage_if_asked(argv: list[str], doc: str | None) -> None:
     or too few arguments to name a URL and a command."""
     asked = any(a in ("-h", "--help") for a in argv[1:3])
     if asked or len(argv) < 3:
-        print((doc or "").strip())
+        print((doc or "").strip(), file=sys.stdout if asked else sys.stderr)
         raise SystemExit(0 if asked else 2)
 
 

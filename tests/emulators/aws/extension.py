@@ -281,15 +281,21 @@ def _describe_vpc_endpoint_connections(self: Any) -> ActionResult:
     return ActionResult(result)
 
 
-def _decide_connections(self: Any, new_state: str, allowed_from: tuple[str, ...]) -> ActionResult:
-    service_id = self._get_param("ServiceId")
+def _owned_service(self: Any, service_id: str) -> Any:
+    """The caller's own service configuration: only its owner's account can
+    see or act on a service's connections and settings."""
     config = self.ec2_backend.configurations.get(service_id)
     if config is None:
-        # Only the service owner's account can see or act on its connections.
         raise AwsError(
             "InvalidVpcEndpointServiceId.NotFound",
             f"The Vpc Endpoint Service Id '{service_id}' does not exist",
         )
+    return config
+
+
+def _decide_connections(self: Any, new_state: str, allowed_from: tuple[str, ...]) -> ActionResult:
+    service_id = self._get_param("ServiceId")
+    config = _owned_service(self, service_id)
     endpoint_ids = self._get_param("VpcEndpointIds", [])
     connections = {e.id: e for e in _connections_of(config, self.region)}
     unsuccessful = []
@@ -1070,12 +1076,7 @@ def _start_private_dns_verification(self: Any) -> ActionResult:
     The emulator has no DNS to look the TXT record up in: it takes the record
     as published and marks the name verified."""
     service_id = self._get_param("ServiceId")
-    config = self.ec2_backend.configurations.get(service_id)
-    if config is None:
-        raise AwsError(
-            "InvalidVpcEndpointServiceId.NotFound",
-            f"The Vpc Endpoint Service Id '{service_id}' does not exist",
-        )
+    config = _owned_service(self, service_id)
     if not config.private_dns_name:
         raise AwsError("InvalidParameter", f"The service {service_id} has no private DNS name to verify.")
     config.__dict__["_pl_dns_state"] = "verified"

@@ -378,9 +378,14 @@ impl Resource<ProviderData> for EndpointService {
                             (!remove_ip.is_empty()).then_some(remove_ip),
                         );
                 }
-                req.send()
-                    .await
-                    .map_err(|e| aws_error("modify the VPC endpoint service", &e))?;
+                req.send().await.map_err(|e| {
+                    service_error(
+                        "modify the VPC endpoint service",
+                        &e,
+                        &new.network_load_balancer_arns,
+                        &aws.region,
+                    )
+                })?;
                 wait_available(
                     aws,
                     ctx,
@@ -587,6 +592,36 @@ fn load_balancers_elsewhere(plan: &mut PlanContext, home: &str) {
     }
 }
 
+/// AWS's refusal of a create or modify; one about a load balancer names the
+/// ARNs and points at `network_load_balancer_arns`.
+fn service_error<E, R>(
+    doing: &str,
+    e: &aws_sdk_ec2::error::SdkError<E, R>,
+    arns: &[String],
+    region: &str,
+) -> Diagnostics
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    // moto's code; EC2 documents none for this, so its message too.
+    let about_load_balancers = error_code(e).is_some_and(|c| c.starts_with("LoadBalancer"))
+        || error_text(e).to_lowercase().contains("load balancer");
+    if !about_load_balancers {
+        return aws_error(doing, e);
+    }
+    Diagnostic::error(
+        format!("Failed to {doing}"),
+        format!(
+            "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {region} of this account.",
+            error_text(e),
+            sorted(arns.to_vec()).join(", "),
+        ),
+    )
+    .at(AttributePath::attr("network_load_balancer_arns"))
+    .into()
+}
+
 /// Creates the service with the plan's ClientTokens (`client_token`): a
 /// re-run apply gets the service its lost answer made, and a token spent on
 /// a service since deleted moves on to the next.
@@ -626,24 +661,12 @@ async fn create_service(
                 None => Err(no_id(WHAT)),
             },
             Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
-            // moto's code; EC2 documents none for this, so its message too.
-            Err(e)
-                if error_code(&e).is_some_and(|c| c.starts_with("LoadBalancer"))
-                    || error_text(&e).to_lowercase().contains("load balancer") =>
-            {
-                Err(Diagnostic::error(
-                    "Failed to create the VPC endpoint service",
-                    format!(
-                        "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {} of this account.",
-                        error_text(&e),
-                        sorted(plan.network_load_balancer_arns.clone()).join(", "),
-                        aws.region
-                    ),
-                )
-                .at(AttributePath::attr("network_load_balancer_arns"))
-                .into())
-            }
-            Err(e) => Err(aws_error("create the VPC endpoint service", &e)),
+            Err(e) => Err(service_error(
+                "create the VPC endpoint service",
+                &e,
+                &plan.network_load_balancer_arns,
+                &aws.region,
+            )),
         }
     };
     let look = |id: String| async move {

@@ -438,9 +438,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         };
         // Unreadable now: the delete reads it again and decides there.
         match describe_grant(aws, &state.cluster_identifier, &state.grantee_account).await {
-            Ok(Some(grant)) if grant.status != "Revoking" && grant.endpoint_count > 0 => {
-                endpoints_remain(&grant, None)
-            }
+            Ok(Some(grant)) if revoke_refused(&grant, false) => endpoints_remain(&grant, None),
             _ => Diagnostics::new(),
         }
     }
@@ -456,10 +454,10 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         let Some(grant) = describe_grant(aws, cluster, account).await? else {
             return Ok(());
         };
+        if revoke_refused(&grant, force) {
+            return Err(endpoints_remain(&grant, None));
+        }
         if grant.status != "Revoking" {
-            if grant.endpoint_count > 0 && !force {
-                return Err(endpoints_remain(&grant, None));
-            }
             let out = aws
                 .redshift
                 .revoke_endpoint_access()
@@ -636,6 +634,12 @@ fn cluster_missing(aws: &AwsClients, cluster: &str) -> Diagnostic {
 }
 
 /// Destroy (or a VPC's removal) refused because the grantee has endpoints.
+/// Whether revoking `grant` would cut off the grantee's live endpoints
+/// without `force`: destroy refuses then, when planned and when applied.
+fn revoke_refused(grant: &Grant, force: bool) -> bool {
+    grant.status != "Revoking" && grant.endpoint_count > 0 && !force
+}
+
 fn endpoints_remain(grant: &Grant, vpcs: Option<&[String]>) -> Diagnostics {
     // Redshift tells the grantor how many endpoints there are, not where.
     let through = match vpcs {

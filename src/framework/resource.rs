@@ -104,7 +104,8 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
     async fn delete(&self, ctx: &Ctx<D>, prior: &Value) -> Result<(), Diagnostics>;
 
     /// Builds the minimal state from an import ID; Terraform reads it
-    /// afterwards. The default refuses import.
+    /// afterwards. Provider-only arguments left null start at their
+    /// defaults (the framework sets them). The default refuses import.
     async fn import(&self, _ctx: &Ctx<D>, _id: &str) -> Result<Value, Diagnostics> {
         Err(Diagnostic::error(
             "Import not supported",

@@ -270,6 +270,23 @@ fn require_known(value: Value, type_name: &str, diags: &mut Diagnostics) -> Valu
     replace_unknown_with_null(value)
 }
 
+/// An imported object's provider-only arguments (what destroy does, a
+/// wait) exist nowhere remote: they start at their defaults, as the
+/// resource pages' Import sections say.
+fn provider_only_defaults(block: &Block, state: Value) -> Value {
+    let Value::Object(mut attrs) = state else {
+        return state;
+    };
+    for a in block.attributes.iter().filter(|a| a.provider_only) {
+        if let Some(default) = &a.default {
+            if attrs.get(&a.name).is_none_or(Value::is_null) {
+                attrs.insert(a.name.clone(), default.clone());
+            }
+        }
+    }
+    Value::Object(attrs)
+}
+
 /// A planned value the object does not have after the change (the service
 /// took the request but not that setting) is said on its attribute; the
 /// state keeps what is there, instead of Terraform reporting a provider
@@ -708,6 +725,7 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let mut diags = Diagnostics::new();
                 let state = r.imp.import(&ctx, &req.id).await?;
                 let state = require_known(state, &req.type_name, &mut diags);
+                let state = provider_only_defaults(&r.schema.block, state);
                 Ok(with_diags(
                     pb::import_resource_state::Response {
                         imported_resources: vec![pb::import_resource_state::ImportedResource {
@@ -793,6 +811,31 @@ mod tests {
     use super::*;
     use crate::framework::schema::Attribute;
     use crate::framework::value::Type;
+
+    #[test]
+    fn an_import_starts_provider_only_arguments_at_their_defaults() {
+        let block = Block::new()
+            .attribute(Attribute::computed("id", Type::String))
+            .attribute(
+                Attribute::optional("force_destroy", Type::Bool)
+                    .default(Value::Bool(false))
+                    .provider_only(),
+            )
+            .attribute(Attribute::optional("profile", Type::String).provider_only())
+            .attribute(Attribute::optional("acceptance", Type::Bool).default(Value::Bool(true)));
+        let imported = Value::object([
+            ("id", Value::string("x")),
+            ("force_destroy", Value::Null),
+            ("profile", Value::Null),
+            ("acceptance", Value::Null),
+        ]);
+        let state = provider_only_defaults(&block, imported);
+        assert_eq!(state.get("force_destroy"), Some(&Value::Bool(false)));
+        // No default to give, and not provider-only: left as read.
+        assert_eq!(state.get("profile"), Some(&Value::Null));
+        assert_eq!(state.get("acceptance"), Some(&Value::Null));
+        assert_eq!(state.get("id"), Some(&Value::string("x")));
+    }
 
     #[test]
     fn an_unkept_value_on_a_new_object_says_terraform_taints_it() {

@@ -507,7 +507,6 @@ impl Resource<ProviderData> for EndpointService {
         let aws = ctx.data.aws().await?;
         let defaults = State {
             id: Some(id.to_string()),
-            force_destroy: Some(false),
             allow_all_principals: Some(false),
             ..State::default()
         };

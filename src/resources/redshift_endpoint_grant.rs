@@ -521,7 +521,6 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             id: Some(format!("{cluster}:{account}")),
             cluster_identifier: cluster.to_string(),
             grantee_account: account.to_string(),
-            force_revoke: Some(false),
             ..State::default()
         };
         if let Some(s) = read(aws, &defaults).await? {

@@ -768,7 +768,6 @@ impl Resource<ProviderData> for VpcEndpointResource {
         };
         let defaults = State {
             id: Some(id.to_string()),
-            wait_for_acceptance: Some(false),
             allow_from_vpc_cidr: owned.as_ref().map(|_| AllowFromVpcCidr::default()),
             owned_security_group_id: owned,
             ..State::default()

@@ -547,20 +547,29 @@ mod tests {
                 Seen::Live
             })
         };
-        let id = create_with_tokens(
-            &plan,
-            "thing",
-            create,
-            look,
-            LISTED_WITHIN,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+        let id = created(&plan, create, look, LISTED_WITHIN).await;
         assert_eq!(id, "new");
         let sent = sent.into_inner().unwrap();
         let expected: Vec<String> = (0..3).map(|n| client_token(&plan, n)).collect();
         assert_eq!(sent, expected);
+    }
+
+    /// `create_with_tokens` for a "thing", never stopped; its ID.
+    async fn created<C, CF, L, LF>(
+        plan: &crate::framework::Value,
+        create: C,
+        look: L,
+        windows: (Duration, Duration),
+    ) -> String
+    where
+        C: FnMut(String) -> CF,
+        CF: std::future::Future<Output = Result<Option<Created>, Diagnostics>>,
+        L: FnMut(String) -> LF,
+        LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
+    {
+        create_with_tokens(plan, "thing", create, look, windows, std::future::pending())
+            .await
+            .unwrap()
     }
 
     fn made(id: &str, made_now: bool) -> Option<Created> {
@@ -590,16 +599,7 @@ mod tests {
             *sent.lock().unwrap() += 1;
             async { Ok(made("lagging-new-object", true)) }
         };
-        let id = create_with_tokens(
-            &plan,
-            "thing",
-            create,
-            look,
-            windows,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+        let id = created(&plan, create, look, windows).await;
         assert_eq!(id, "lagging-new-object");
         assert_eq!(*sent.lock().unwrap(), 1, "one create, no second object");
 
@@ -617,16 +617,7 @@ mod tests {
                 Seen::Live
             })
         };
-        let id = create_with_tokens(
-            &plan,
-            "thing",
-            create,
-            look,
-            windows,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+        let id = created(&plan, create, look, windows).await;
         assert_eq!(id, "fresh");
     }
 
@@ -667,26 +658,8 @@ mod tests {
             async move { Ok(made(&id, true)) }
         };
         let look = |_id: String| async { Ok(Seen::Live) };
-        let first = create_with_tokens(
-            &plan,
-            "thing",
-            create,
-            look,
-            LISTED_WITHIN,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-        let second = create_with_tokens(
-            &plan,
-            "thing",
-            create,
-            look,
-            LISTED_WITHIN,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+        let first = created(&plan, create, look, LISTED_WITHIN).await;
+        let second = created(&plan, create, look, LISTED_WITHIN).await;
         assert_eq!(first, "twin-object-0");
         assert_eq!(second, "twin-object-1", "not the first instance's object");
     }

@@ -260,10 +260,19 @@ fn lifecycle_create_update_import_drift_destroy() {
     assert_import_matches(&emu, &ws, "privatelink_vpc_endpoint", &id);
 
     // Deleted out of band: state keeps the owned group, and the next plan
-    // replaces the endpoint (and the group with it).
+    // replaces the endpoint (and the group with it), saying why.
     emu.fixture(&["delete-endpoint", &id]);
     let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.all());
+    let group = groups[0]["id"].as_str().unwrap();
+    assert!(
+        plan.all()
+            .contains("VPC endpoint deleted outside Terraform")
+            && plan.all().contains(&format!("{id} no longer exists"))
+            && plan.all().contains(group),
+        "{}",
+        plan.all()
+    );
     assert!(
         plan.stdout.contains("1 to add, 0 to change, 1 to destroy"),
         "{}",

@@ -54,6 +54,31 @@ impl ApplyResult {
     }
 }
 
+/// What read found: the object's state, None when it no longer exists
+/// (Terraform then drops it from state and the next plan re-creates it),
+/// and warnings about what it found, shown with the refresh.
+pub struct ReadResult {
+    pub state: Option<Value>,
+    pub warnings: Diagnostics,
+}
+
+impl From<Option<Value>> for ReadResult {
+    fn from(state: Option<Value>) -> ReadResult {
+        ReadResult {
+            state,
+            warnings: Diagnostics::new(),
+        }
+    }
+}
+
+impl ReadResult {
+    pub fn warn(mut self, warning: Diagnostic) -> ReadResult {
+        debug_assert!(!warning.is_error(), "a read that fails returns Err");
+        self.warnings.push(warning);
+        self
+    }
+}
+
 impl From<Result<Value, Diagnostics>> for ApplyResult {
     fn from(r: Result<Value, Diagnostics>) -> ApplyResult {
         match r {
@@ -89,9 +114,9 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync + 'static {
 
     async fn create(&self, ctx: &Ctx<D>, planned: &Value, config: &Value) -> ApplyResult;
 
-    /// Returns None when the object no longer exists (Terraform then drops it
-    /// from state and the next plan re-creates it).
-    async fn read(&self, ctx: &Ctx<D>, state: &Value) -> Result<Option<Value>, Diagnostics>;
+    /// The object as it is now (see `ReadResult`); an error fails the
+    /// refresh and keeps the stored state.
+    async fn read(&self, ctx: &Ctx<D>, state: &Value) -> Result<ReadResult, Diagnostics>;
 
     async fn update(
         &self,

@@ -575,8 +575,9 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     });
                 }
                 let ctx = self.require_ctx()?;
-                let mut diags = Diagnostics::new();
-                let new_state = match r.imp.read(&ctx, &state).await? {
+                let read = r.imp.read(&ctx, &state).await?;
+                let mut diags = read.warnings;
+                let new_state = match read.state {
                     Some(v) => require_known(v, &req.type_name, &mut diags),
                     None => Value::Null,
                 };

@@ -10,7 +10,7 @@ use super::{
     any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each, FILTER_VALUES,
 };
 use crate::framework::plan::PlanContext;
-use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
@@ -241,12 +241,12 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         &self,
         ctx: &Ctx<ProviderData>,
         state: &Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    ) -> Result<ReadResult, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
         match connection(aws, &prior.service_id, &prior.vpc_endpoint_id).await? {
-            Some((s, _)) if gone(&s) => Ok(None),
-            None => Ok(None),
+            Some((s, _)) if gone(&s) => Ok(None.into()),
+            None => Ok(None.into()),
             Some((s, owner)) => Ok(Some(to_value(
                 &State {
                     state: Some(s),
@@ -254,7 +254,8 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                     ..prior
                 },
                 self,
-            )?)),
+            )?)
+            .into()),
         }
     }
 

@@ -13,7 +13,7 @@ use super::{
     Created, Seen, FILTER_VALUES, LISTED_WITHIN,
 };
 use crate::framework::plan::PlanContext;
-use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::{each, one_of, pattern, NotEmpty, Pattern};
 use crate::framework::{
@@ -299,16 +299,14 @@ impl Resource<ProviderData> for EndpointService {
         &self,
         ctx: &Ctx<ProviderData>,
         state: &Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    ) -> Result<ReadResult, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
         let Some(id) = prior.id.clone() else {
-            return Ok(None);
+            return Ok(None.into());
         };
-        match read(aws, &id, &prior).await? {
-            Some(s) => Ok(Some(to_value(&s, self)?)),
-            None => Ok(None),
-        }
+        let found = read(aws, &id, &prior).await?;
+        Ok(found.map(|s| to_value(&s, self)).transpose()?.into())
     }
 
     async fn update(

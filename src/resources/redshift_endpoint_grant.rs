@@ -13,7 +13,7 @@
 
 use super::{aws_error, invalid_state, sorted, wait_error};
 use crate::framework::plan::PlanContext;
-use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::{each, pattern};
 use crate::framework::{
@@ -336,13 +336,11 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         &self,
         ctx: &Ctx<ProviderData>,
         state: &Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    ) -> Result<ReadResult, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
-        match read(aws, &prior).await? {
-            Some(s) => Ok(Some(self.to_value(&s)?)),
-            None => Ok(None),
-        }
+        let found = read(aws, &prior).await?;
+        Ok(found.map(|s| self.to_value(&s)).transpose()?.into())
     }
 
     async fn update(

@@ -19,7 +19,7 @@
 use super::{invalid_state, sorted, wait_error};
 use crate::catalog;
 use crate::framework::plan::PlanContext;
-use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts, WaitError};
 use crate::framework::validators::{self, each, int_between, one_of, pattern, NotEmpty, Validator};
 use crate::framework::{
@@ -1318,13 +1318,11 @@ impl Resource<ProviderData> for S3StorageIntegration {
         &self,
         ctx: &Ctx<ProviderData>,
         state: &Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    ) -> Result<ReadResult, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
-        match read(aws, &prior).await? {
-            Some(s) => Ok(Some(self.to_value(&s)?)),
-            None => Ok(None),
-        }
+        let found = read(aws, &prior).await?;
+        Ok(found.map(|s| self.to_value(&s)).transpose()?.into())
     }
 
     async fn update(

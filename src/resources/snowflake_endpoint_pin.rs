@@ -19,7 +19,7 @@
 
 use super::invalid_state;
 use crate::framework::plan::PlanContext;
-use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
 use crate::framework::validators::int_between;
 use crate::framework::{
@@ -209,11 +209,11 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         &self,
         ctx: &Ctx<ProviderData>,
         state: &Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    ) -> Result<ReadResult, Diagnostics> {
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
         let sf = ctx.data.snowflake().await?;
         let Some(r) = find(sf, ctx, &prior.vpc_endpoint_id, READ_TIMEOUT).await? else {
-            return Ok(None);
+            return Ok(None.into());
         };
         let locator = locator(sf, ctx).await?;
         Ok(Some(to_value(
@@ -224,7 +224,8 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                 ..prior
             },
             self,
-        )?))
+        )?)
+        .into())
     }
 
     async fn update(

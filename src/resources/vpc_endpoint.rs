@@ -17,7 +17,7 @@ use super::{
     Seen, LISTED_WITHIN,
 };
 use crate::framework::plan::PlanContext;
-use crate::framework::resource::{ApplyResult, Ctx, Resource};
+use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts, WaitError};
 use crate::framework::validators::{each, int_between, NotEmpty};
 use crate::framework::{
@@ -519,20 +519,24 @@ impl Resource<ProviderData> for VpcEndpointResource {
         &self,
         ctx: &Ctx<ProviderData>,
         state: &Value,
-    ) -> Result<Option<Value>, Diagnostics> {
+    ) -> Result<ReadResult, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
         let found = match prior.id.clone() {
             Some(id) => read(aws, &id, &prior).await?,
             None => None,
         };
-        match found {
-            Some(s) => Ok(Some(to_value(&s, self)?)),
-            None => match orphaned_group(aws, &prior).await? {
-                Some(s) => Ok(Some(to_value(&s, self)?)),
-                None => Ok(None),
-            },
+        if let Some(s) = found {
+            return Ok(Some(to_value(&s, self)?).into());
         }
+        let Some(left) = orphaned_group(aws, &prior).await? else {
+            return Ok(None.into());
+        };
+        let read = ReadResult::from(Some(to_value(&left, self)?));
+        Ok(match (&prior.id, &left.owned_security_group_id) {
+            (Some(id), Some(group)) => read.warn(deleted_outside(id, group)),
+            _ => read,
+        })
     }
 
     async fn update(
@@ -1712,6 +1716,16 @@ async fn orphaned_group(aws: &AwsClients, prior: &State) -> Result<Option<State>
         id: None,
         ..prior.clone()
     }))
+}
+
+/// Why a refresh shows the endpoint's ID going to null rather than the
+/// endpoint as deleted: its security group is still in state.
+fn deleted_outside(id: &str, group: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "VPC endpoint deleted outside Terraform",
+        format!("{id} no longer exists. The security group this resource made for it, {group}, still does, so the resource stays in state without an endpoint ID: the next apply deletes the group and makes the endpoint anew with a new group, and `terraform destroy` deletes the group. `terraform state rm` would leave the group behind in the VPC."),
+    )
+    .at(AttributePath::attr("id"))
 }
 
 /// The endpoint, unless it is gone (or going).

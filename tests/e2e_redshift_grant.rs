@@ -408,6 +408,42 @@ fn plan_refuses_a_missing_cluster() {
     );
 }
 
+/// A cluster deleted outside Terraform takes its grants with it: the
+/// refresh says so on cluster_identifier, the plan to make the grant again
+/// fails there, and the destroy the message offers goes through.
+#[test]
+fn a_cluster_deleted_outside_terraform_is_said_and_the_way_out_works() {
+    let emu = aws::emulator();
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap();
+    let ws = workspace(emu, &grant_config(cid, Some(&format!("{SIGMA_VPC:?}")), ""));
+    ws.init();
+    ws.apply();
+    emu.redshift_fixture(&["delete-cluster", cid]);
+
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let text = flat(&out.all());
+    assert!(
+        text.contains("Warning: Redshift cluster deleted outside Terraform")
+            && text.contains(&format!("Cluster {cid} no longer exists in us-east-1"))
+            && text.contains("Error: Redshift cluster not found")
+            && text.contains("terraform destroy -refresh=false"),
+        "{text}"
+    );
+    assert_on_cluster_line(&out.all(), cid);
+
+    ws.ok(&[
+        "destroy",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-refresh=false",
+    ]);
+    let left = ws.ok(&["state", "list"]).stdout;
+    assert!(left.trim().is_empty(), "{left}");
+}
+
 /// A cluster that stops qualifying between plan and apply: apply checks
 /// again and grants nothing.
 #[test]

@@ -339,8 +339,18 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
     ) -> Result<ReadResult, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
-        let found = read(aws, &prior).await?;
-        Ok(found.map(|s| self.to_value(&s)).transpose()?.into())
+        if let Some(found) = read(aws, &prior).await? {
+            return Ok(Some(self.to_value(&found)?).into());
+        }
+        // The grant went with its cluster: the plan's create will fail on
+        // cluster_identifier, so say what happened first.
+        let gone = ReadResult::from(None);
+        Ok(
+            match describe_cluster(aws, &prior.cluster_identifier).await {
+                Ok(None) => gone.warn(cluster_deleted(aws, &prior.cluster_identifier)),
+                _ => gone,
+            },
+        )
     }
 
     async fn update(
@@ -623,9 +633,21 @@ fn cluster_missing(aws: &AwsClients, cluster: &str) -> Diagnostic {
     Diagnostic::error(
         "Redshift cluster not found",
         format!(
-            "No cluster {cluster} exists in {}{account}. Check the identifier and the provider's region; if the cluster is created in this configuration, reference its computed ID (aws_redshift_cluster.x.id) so the check waits for apply.",
+            "No cluster {cluster} exists in {}{account}. Check the identifier and the provider's region; if the cluster is created in this configuration, reference its computed ID (aws_redshift_cluster.x.id) so the check waits for apply. {DELETED_CLUSTER_WAY_OUT}",
             aws.region
         ),
+    )
+    .at(cluster_path())
+}
+
+/// A plan that fails on a missing cluster also stops `terraform destroy`,
+/// which plans the configuration first.
+const DELETED_CLUSTER_WAY_OUT: &str = "If the cluster was deleted, remove this grant from the configuration or point it at the cluster that replaces it; until then `terraform destroy -refresh=false` destroys the rest.";
+
+fn cluster_deleted(aws: &AwsClients, cluster: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Redshift cluster deleted outside Terraform",
+        format!("Cluster {cluster} no longer exists in {}, and its endpoint grants went with it, so this grant is dropped from state. {DELETED_CLUSTER_WAY_OUT}", aws.region),
     )
     .at(cluster_path())
 }

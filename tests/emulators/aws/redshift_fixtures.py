@@ -9,6 +9,8 @@ in the AWS emulator, through boto3, and prints them as one JSON value on stdout
         fresh identifier; the AZ ID is looked up through EC2.
     python redshift_fixtures.py URL set-relocation CLUSTER true|false
                                         -> {"cluster_identifier","relocation"}
+    python redshift_fixtures.py URL delete-cluster CLUSTER
+                                        -> {"deleted": cluster}   (out-of-band deletion)
     python redshift_fixtures.py URL authorization CLUSTER ACCOUNT
                                         -> {"exists": false} or {"exists": true,"status","grantor",
                                             "allowed_all_vpcs","allowed_vpcs","endpoint_count"}
@@ -67,6 +69,11 @@ def set_relocation(url, cluster_id, on):
     rs.modify_cluster(ClusterIdentifier=cluster_id, AvailabilityZoneRelocation=on)
     [c] = rs.describe_clusters(ClusterIdentifier=cluster_id)["Clusters"]
     return {"cluster_identifier": cluster_id, "relocation": c["AvailabilityZoneRelocationStatus"]}
+
+
+def delete_cluster(url, cluster_id):
+    client(url, "redshift").delete_cluster(ClusterIdentifier=cluster_id, SkipFinalClusterSnapshot=True)
+    return {"deleted": cluster_id}
 
 
 def grant_dict(a):
@@ -153,6 +160,9 @@ def main(argv):
     elif cmd == "set-relocation":
         pos, _ = options(args)
         result = set_relocation(url, pos[0], truth(pos[1]))
+    elif cmd == "delete-cluster":
+        pos, _ = options(args)
+        result = delete_cluster(url, pos[0])
     elif cmd == "authorization":
         pos, _ = options(args)
         result = authorization(url, pos[0], pos[1])

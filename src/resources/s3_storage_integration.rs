@@ -33,7 +33,8 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::BTreeMap;
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -361,34 +362,15 @@ fn trust_parties(doc: &serde_json::Value) -> Option<(String, String)> {
     Some((principal, external_id))
 }
 
-/// IAM returns policy documents URL-encoded (RFC 3986).
-fn percent_decode(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(byte) = hex {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A policy document as IAM returns it, parsed.
 fn iam_document(raw: &str) -> Option<serde_json::Value> {
     let text = if raw.trim_start().starts_with('{') {
         raw.to_string()
     } else {
-        percent_decode(raw)
+        // IAM returns policy documents URL-encoded (RFC 3986).
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned()
     };
     serde_json::from_str(&text).ok()
 }
@@ -411,138 +393,37 @@ struct Statements {
     members: usize,
 }
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
-        i += 1;
-    }
-    i
-}
-
-fn string_end(b: &[u8], i: usize) -> Result<usize, String> {
-    let mut j = i + 1;
-    while j < b.len() {
-        match b[j] {
-            b'\\' => j += 2,
-            b'"' => return Ok(j + 1),
-            _ => j += 1,
-        }
-    }
-    Err("unterminated string".into())
-}
-
-fn value_end(b: &[u8], i: usize) -> Result<usize, String> {
-    match b.get(i) {
-        Some(b'"') => string_end(b, i),
-        Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            let mut j = i;
-            while j < b.len() {
-                match b[j] {
-                    b'"' => {
-                        j = string_end(b, j)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-            Err("unbalanced brackets".into())
-        }
-        Some(_) => {
-            let mut j = i;
-            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            {
-                j += 1;
-            }
-            if j == i {
-                Err(format!("unexpected character at {i}"))
-            } else {
-                Ok(j)
-            }
-        }
-        None => Err("unexpected end".into()),
-    }
+/// The byte range of `part`, a slice of `whole`, within `whole`: serde_json
+/// hands out borrowed raw values as slices of the text it parsed.
+fn span_in(whole: &str, part: &RawValue) -> (usize, usize) {
+    let start = part.get().as_ptr() as usize - whole.as_ptr() as usize;
+    (start, start + part.get().len())
 }
 
 fn scan_statements(text: &str) -> Result<Statements, String> {
-    let b = text.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
+    if !text.trim_start().starts_with('{') {
         return Err("the policy is not a JSON object".into());
     }
-    i += 1;
-    let mut value = None;
-    let mut members = 0;
-    let close;
-    loop {
-        i = skip_ws(b, i);
-        match b.get(i) {
-            Some(b'}') => {
-                close = i;
-                break;
-            }
-            Some(b'"') => {}
-            _ => return Err(format!("expected a key at {i}")),
+    let members: HashMap<String, &RawValue> =
+        serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let statement = members.get("Statement").copied();
+    let (array, items) = match statement {
+        None => (false, Vec::new()),
+        Some(raw) if raw.get().starts_with('[') => {
+            let list: Vec<&RawValue> =
+                serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+            (true, list.iter().map(|s| span_in(text, s)).collect())
         }
-        let key_end = string_end(b, i)?;
-        let key: String = serde_json::from_str(&text[i..key_end]).map_err(|e| e.to_string())?;
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
-            return Err(format!("expected ':' at {i}"));
-        }
-        i = skip_ws(b, i + 1);
-        let end = value_end(b, i)?;
-        if key == "Statement" {
-            value = Some((i, end));
-        }
-        members += 1;
-        i = skip_ws(b, end);
-        match b.get(i) {
-            Some(b',') => i += 1,
-            Some(b'}') => {
-                close = i;
-                break;
-            }
-            _ => return Err(format!("expected ',' or '}}' at {i}")),
-        }
-    }
-    let mut items = Vec::new();
-    let mut array = false;
-    if let Some((start, end)) = value {
-        match b[start] {
-            b'[' => {
-                array = true;
-                let mut j = skip_ws(b, start + 1);
-                if b.get(j) != Some(&b']') {
-                    loop {
-                        let e = value_end(b, j)?;
-                        items.push((j, e));
-                        j = skip_ws(b, e);
-                        match b.get(j) {
-                            Some(b',') => j = skip_ws(b, j + 1),
-                            Some(b']') => break,
-                            _ => return Err(format!("expected ',' or ']' at {j}")),
-                        }
-                    }
-                }
-            }
-            b'{' => items.push((start, end)),
-            _ => return Err("Statement is neither a list nor an object".into()),
-        }
-    }
+        Some(raw) if raw.get().starts_with('{') => (false, vec![span_in(text, raw)]),
+        Some(_) => return Err("Statement is neither a list nor an object".into()),
+    };
     Ok(Statements {
-        value,
+        value: statement.map(|raw| span_in(text, raw)),
         array,
         items,
-        close,
-        members,
+        // The document is an object, so its text ends with its brace.
+        close: text.trim_end().len() - 1,
+        members: members.len(),
     })
 }
 
@@ -2604,7 +2485,6 @@ mod tests {
             trust_parties(&parsed),
             Some(("arn:aws:iam::185497759670:user/x".into(), "ext".into()))
         );
-        assert_eq!(percent_decode("a%2"), "a%2");
     }
 
     const FOREIGN: &str = "{\n  \"Version\": \"2012-10-17\",\n  \"Id\": \"team\",\n  \"Statement\": [\n    {\n      \"Sid\": \"TeamRead\", \"Effect\": \"Allow\",\n      \"Principal\": {\"AWS\": \"arn:aws:iam::123456789012:root\"},\n      \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::b/p/*\", \"Note\": \"[{\\\"Sid\\\":\\\"x\\\"}]\"\n    }\n  ]\n}";

@@ -348,6 +348,117 @@ fn two_phases_keep_foreign_rules_and_statement_byte_for_byte() {
 /// the apply fails, the state records the IAM objects already created, the
 /// next apply converges through two OperationAborted answers (retried, the
 /// configuration re-read each time), and destroy leaves no IAM object.
+/// An integration set up by hand with Sigma's runbook, on a bucket other
+/// teams use, adopted by import: the vendor comes from the hand-made CORS
+/// rule (which has no ID), the allowlist from the hand-made statement, and
+/// the first apply takes both over in place instead of adding twins beside
+/// them. Destroy then leaves only the other teams' rules and statement.
+#[test]
+fn a_runbook_made_integration_is_imported_and_taken_over_without_twins() {
+    let emu = Emulator::start();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let role = "sigma-by-hand";
+    let user = emu.s3_fixture(&["vendor-user", "--name", "sigma-by-hand-user"]);
+    let user = user["arn"].as_str().unwrap();
+    let ext = "SIGMA_ab12_SFCRole=3_abc=";
+    let cidr = "203.0.113.0/24";
+    let hand = emu.s3_fixture(&[
+        "runbook",
+        &bucket,
+        PREFIX,
+        role,
+        "--vendor-user",
+        user,
+        "--external-id",
+        ext,
+        "--policy-name",
+        "SigmaStorageIntegrationS3",
+        "--cidr",
+        cidr,
+    ]);
+    assert_eq!(hand["statement"]["Sid"], "RunbookAllowlist", "{hand}");
+    let sigma_rules = |emu: &Emulator| -> Vec<Value> {
+        emu.s3_fixture(&["cors", &bucket])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["AllowedOrigins"] == json!(["https://app.sigmacomputing.com"]))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(sigma_rules(&emu).len(), 1);
+
+    // Written from the hand-made values, without `vendor` known to the import.
+    let ws = workspace(
+        &emu,
+        &config(
+            &bucket,
+            role,
+            &format!(
+                "  policy_name = \"SigmaStorageIntegrationS3\"\n  vendor_iam_user_arn = {user:?}\n  external_id = {ext:?}\n  allowed_source_cidrs = [{cidr:?}]"
+            ),
+        ),
+    );
+    ws.init();
+    let address = format!("{TYPE}.sigma");
+    ws.ok(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        &address,
+        &format!("{bucket}/{PREFIX}/{role}"),
+    ]);
+    let imported = ws.resource_values(TYPE);
+    assert_eq!(imported["vendor"], "sigma", "{imported}");
+    assert_eq!(
+        imported["allowed_source_cidrs"],
+        json!([cidr]),
+        "{imported}"
+    );
+    assert_eq!(imported["cors_rule_id"], Value::Null, "{imported}");
+
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    let text = terraform::flat(&plan.all());
+    assert!(
+        text.contains("Warning: CORS rule made by hand")
+            && text.contains(&format!("gives it the ID privatelink-{role}")),
+        "{text}"
+    );
+    ws.apply();
+    let rules = sigma_rules(&emu);
+    assert_eq!(rules.len(), 1, "a second Sigma rule: {rules:?}");
+    assert_eq!(rules[0]["ID"], format!("privatelink-{role}").as_str());
+    let policy = policy_text(&emu, &bucket).unwrap();
+    let doc: Value = serde_json::from_str(&policy).unwrap();
+    let sids: Vec<&str> = doc["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Sid"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(sids.len(), 2, "{policy}");
+    assert_eq!(sids[0], "AnalyticsTeamRead", "{policy}");
+    assert!(sids[1].starts_with("PrivatelinkAllowlist"), "{policy}");
+    assert_eq!(
+        statement(&policy, sids[1])["Condition"]["NotIpAddress"]["aws:SourceIp"],
+        cidr,
+        "{policy}"
+    );
+    ws.assert_plan_empty();
+
+    ws.destroy();
+    assert!(sigma_rules(&emu).is_empty());
+    assert_eq!(
+        emu.s3_fixture(&["cors", &bucket]).as_array().unwrap().len(),
+        2
+    );
+    let policy = policy_text(&emu, &bucket).unwrap();
+    let doc: Value = serde_json::from_str(&policy).unwrap();
+    assert_eq!(doc["Statement"].as_array().unwrap().len(), 1, "{policy}");
+    assert_no_iam_objects(&emu, role);
+}
+
 #[test]
 fn injected_cors_failure_then_converging_apply_and_clean_destroy() {
     let emu = Emulator::start();

@@ -441,11 +441,23 @@ enum Change<T> {
     Delete,
 }
 
-/// The bucket policy with our statement (Sid `sid`) set to `ours`, or
-/// removed when `ours` is None. Everything else keeps its exact text.
+/// An allowlist statement's shape: what it denies, to whom and where,
+/// without its Sid and ranges. None for a statement of another kind.
+fn allowlist_shape(statement: &serde_json::Value) -> Option<String> {
+    let mut v = statement.clone();
+    v.as_object_mut()?.remove("Sid");
+    *v.pointer_mut("/Condition/NotIpAddress/aws:SourceIp")? = serde_json::Value::Null;
+    Some(canonical(&v))
+}
+
+/// The bucket policy with our statement set to `ours`, or removed when
+/// `ours` is None. Ours are those whose Sid is in `sids`; with none of them
+/// there, a statement of `ours`'s shape under another Sid (the runbook's IP
+/// allowlist, made by hand) is taken over rather than doubled. Everything
+/// else keeps its exact text.
 fn merge_statement(
     current: Option<&str>,
-    sid: &str,
+    sids: &[&str],
     ours: Option<&str>,
 ) -> Result<Change<String>, String> {
     let Some(original) = current else {
@@ -456,12 +468,19 @@ fn merge_statement(
     };
     let mut text = original.to_string();
     let scan = scan_statements(&text)?;
-    let own: Vec<usize> = (0..scan.items.len())
-        .filter(|&k| {
-            let (s, e) = scan.items[k];
-            sid_of(&text[s..e]).as_deref() == Some(sid)
-        })
+    let is_own = |statement: &str| sid_of(statement).is_some_and(|s| sids.contains(&s.as_str()));
+    let mut own: Vec<usize> = (0..scan.items.len())
+        .filter(|&k| is_own(&text[scan.items[k].0..scan.items[k].1]))
         .collect();
+    if let (Some(o), true) = (ours, own.is_empty()) {
+        let shape = serde_json::from_str(o)
+            .ok()
+            .and_then(|v| allowlist_shape(&v));
+        own.extend(scan.items.iter().position(|&(s, e)| {
+            let found = serde_json::from_str(&text[s..e]).ok();
+            shape.is_some() && found.and_then(|v| allowlist_shape(&v)) == shape
+        }));
+    }
     if let (Some(o), [k]) = (ours, own.as_slice()) {
         let (s, e) = scan.items[*k];
         if &text[s..e] == o {
@@ -473,10 +492,9 @@ fn merge_statement(
     // Remove every statement of ours (normally at most one), one at a time.
     loop {
         let scan = scan_statements(&text)?;
-        let Some(k) = (0..scan.items.len()).find(|&k| {
-            let (s, e) = scan.items[k];
-            sid_of(&text[s..e]).as_deref() == Some(sid)
-        }) else {
+        let Some(k) =
+            (0..scan.items.len()).find(|&k| is_own(&text[scan.items[k].0..scan.items[k].1]))
+        else {
             break;
         };
         let (vs, ve) = scan.value.unwrap_or((0, 0));
@@ -511,12 +529,34 @@ fn merge_statement(
     }
 }
 
-/// Our statement in a bucket policy: its canonical text and its ranges.
-fn find_statement(policy: &str, sid: &str) -> Option<(String, Option<Vec<String>>)> {
+/// The Sids of the allowlist statement this resource owns: its own, and
+/// the one of a hand-made statement an import took over, until the next
+/// apply gives it the resource's own.
+fn owned_sids(s: &State) -> Vec<String> {
+    let mut sids = vec![statement_sid(&s.role_name)];
+    let taken = s.allowlist_statement.as_deref().and_then(sid_of);
+    sids.extend(taken.filter(|t| *t != sids[0]));
+    sids
+}
+
+/// Whether a statement's Sid is one of `sids`.
+fn sid_in(sids: &[String]) -> impl Fn(&serde_json::Value) -> bool + '_ {
+    |v| {
+        let sid = v.get("Sid").and_then(serde_json::Value::as_str);
+        sid.is_some_and(|sid| sids.iter().any(|s| s == sid))
+    }
+}
+
+/// The first statement of a bucket policy that `is_ours`: its canonical
+/// text and its ranges.
+fn find_statement(
+    policy: &str,
+    is_ours: impl Fn(&serde_json::Value) -> bool,
+) -> Option<(String, Option<Vec<String>>)> {
     let scan = scan_statements(policy).ok()?;
     scan.items.iter().find_map(|&(s, e)| {
         let mut v: serde_json::Value = serde_json::from_str(&policy[s..e]).ok()?;
-        if v.get("Sid")?.as_str()? != sid {
+        if !is_ours(&v) {
             return None;
         }
         normalise_source_ips(&mut v);
@@ -537,19 +577,33 @@ fn find_statement(policy: &str, sid: &str) -> Option<(String, Option<Vec<String>
     })
 }
 
+/// A rule with no ID and `wanted`'s settings: the vendor's runbook gives its
+/// rule without one, so a bucket set up by hand holds it so.
+fn unclaimed_rule(rules: &[CorsRule], wanted: &Rule) -> Option<usize> {
+    rules
+        .iter()
+        .position(|r| r.id().is_none_or(str::is_empty) && Rule::of(r) == *wanted)
+}
+
 /// The CORS rules with ours (ID `id`) set to `ours`, or removed when None.
-/// Other rules keep their place and content.
+/// With no rule of ours there, an unclaimed one (`unclaimed_rule`) becomes
+/// ours rather than getting a twin. Other rules keep their place and
+/// content.
 fn merge_rules(
     mut rules: Vec<CorsRule>,
     id: &str,
     ours: Option<CorsRule>,
 ) -> Result<Change<Vec<CorsRule>>, Diagnostics> {
-    let own: Vec<usize> = (0..rules.len())
+    let mut own: Vec<usize> = (0..rules.len())
         .filter(|&i| rules[i].id() == Some(id))
         .collect();
+    if let (Some(rule), true) = (&ours, own.is_empty()) {
+        own.extend(unclaimed_rule(&rules, &Rule::of(rule)));
+    }
     match ours {
         Some(rule) => {
-            if own.len() == 1 && Rule::of(&rules[own[0]]) == Rule::of(&rule) {
+            let settled = |r: &CorsRule| r.id() == Some(id) && Rule::of(r) == Rule::of(&rule);
+            if own.len() == 1 && settled(&rules[own[0]]) {
                 return Ok(Change::Keep);
             }
             let foreign = rules.len() - own.len();
@@ -743,7 +797,6 @@ struct Want {
     trust_phase: &'static str,
     rule_id: String,
     rule: Rule,
-    sid: String,
     statement: Option<String>,
     handoff: Handoff,
 }
@@ -778,7 +831,6 @@ fn want(plan: &State, aws: &AwsClients, account: &str) -> Result<Want, Diagnosti
             .allowed_source_cidrs
             .as_ref()
             .map(|c| allowlist_statement(&sid, &role, partition, &plan.bucket, &plan.prefix, c)),
-        sid,
         handoff: Handoff {
             role_arn: role.clone(),
             bucket_path: format!("{}/{}", plan.bucket, plan.prefix),
@@ -874,7 +926,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
             |name: &str, ty: Type, text: &str| Attribute::computed(name, ty).description(text);
         Schema::new(
             Block::new()
-                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated. S3 replaces the whole configuration or policy on each write, so integrations on one bucket write it in turn within a Terraform run; two runs changing one bucket's CORS or policy at the same moment can still undo each other's change, which the next plan shows.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
+                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan, with one exception: the integration's own, made by hand with the vendor's runbook (a CORS rule with exactly this resource's settings and no ID; a statement of exactly the allowlist's shape under another Sid) is taken over in its place rather than doubled. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated. S3 replaces the whole configuration or policy on each write, so integrations on one bucket write it in turn within a Terraform run; two runs changing one bucket's CORS or policy at the same moment can still undo each other's change, which the next plan shows.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
                 .attribute(computed("id", Type::String, "`BUCKET/PREFIX/ROLE_NAME`, the import ID."))
                 .attribute(
                     Attribute::required("bucket", Type::String)
@@ -1202,8 +1254,13 @@ impl Resource<ProviderData> for S3StorageIntegration {
     ) -> Result<ReadResult, Diagnostics> {
         let aws = ctx.data.aws().await?;
         let prior: State = typed::from_value(state).map_err(invalid_state)?;
-        let found = read(aws, &prior).await?;
-        Ok(found.map(|s| self.to_value(&s)).transpose()?.into())
+        let mut notes = Diagnostics::new();
+        let found = read(aws, &prior, &mut notes).await?;
+        let state = found.map(|s| self.to_value(&s)).transpose()?;
+        Ok(ReadResult {
+            state,
+            warnings: notes,
+        })
     }
 
     async fn update(
@@ -1260,7 +1317,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
             policy_name: Some(policy_name.unwrap_or_else(|| default_policy_name(role_name))),
             ..State::default()
         };
-        let Some(mut s) = read(aws, &prior).await? else {
+        let Some(mut s) = read(aws, &prior, &mut Diagnostics::new()).await? else {
             return Err(Diagnostic::error(
                 "Cannot import non-existent remote object",
                 format!("Neither role {role_name}, its policy, a CORS rule `{}` on bucket {bucket} nor an allowlist statement exists.", rule_id(role_name)),
@@ -1281,6 +1338,34 @@ impl Resource<ProviderData> for S3StorageIntegration {
                     ),
                 )
                 .into());
+            }
+        }
+        // Made by the vendor's runbook rather than by this resource: the
+        // rule has no ID and the statement another Sid. Taken over, they
+        // read as this resource's, and the next apply renames them.
+        if s.cors_rule_id.is_none() {
+            let rules = cors_rules(aws, bucket).await?.unwrap_or_default();
+            s.vendor = catalog::VENDORS
+                .iter()
+                .find(|v| {
+                    effective_rule(None, Some(v.name))
+                        .is_some_and(|r| unclaimed_rule(&rules, &r).is_some())
+                })
+                .map(|v| v.name.to_string());
+        }
+        if s.allowlist_statement.is_none() {
+            let role = role_arn(aws.partition(), &aws.caller_account().await?, role_name);
+            let ours = allowlist_statement("", &role, aws.partition(), bucket, prefix, &[]);
+            let shape = serde_json::from_str(&ours)
+                .ok()
+                .and_then(|v| allowlist_shape(&v));
+            let policy = bucket_policy(aws, bucket).await.ok().flatten();
+            if let Some((text, cidrs)) = policy
+                .as_deref()
+                .and_then(|p| find_statement(p, |v| allowlist_shape(v) == shape))
+            {
+                s.allowlist_statement = Some(text);
+                s.allowed_source_cidrs = cidrs;
             }
         }
         // `vendor` only supplies defaults: name the catalog vendor whose
@@ -1508,8 +1593,13 @@ async fn bucket_policy(
 
 /// Everything this resource owns, as AWS holds it now. Settings AWS does
 /// not store (vendor, timeouts, policy_name) come from `prior`. None when
-/// nothing owned exists any more.
-async fn read(aws: &AwsClients, prior: &State) -> Result<Option<State>, Diagnostics> {
+/// nothing owned exists any more. What an apply will take over is added
+/// to `notes`.
+async fn read(
+    aws: &AwsClients,
+    prior: &State,
+    notes: &mut Diagnostics,
+) -> Result<Option<State>, Diagnostics> {
     let account = aws.caller_account().await?;
     let part = aws.partition();
     let mut s = prior.clone();
@@ -1570,13 +1660,18 @@ async fn read(aws: &AwsClients, prior: &State) -> Result<Option<State>, Diagnost
     };
 
     let id = rule_id(&prior.role_name);
-    let rule = cors_rules(aws, &prior.bucket)
-        .await?
-        .unwrap_or_default()
+    let rules = cors_rules(aws, &prior.bucket).await?.unwrap_or_default();
+    let rule = rules
         .iter()
         .find(|r| r.id() == Some(id.as_str()))
         .map(Rule::of);
     s.cors_rule_id = rule.as_ref().map(|_| id.clone());
+    let wanted = effective_rule(prior.cors.as_ref(), prior.vendor.as_deref());
+    if let (None, Some(wanted)) = (&rule, wanted) {
+        if unclaimed_rule(&rules, &wanted).is_some() {
+            notes.push(Diagnostic::warning("CORS rule made by hand", format!("Bucket {} has a CORS rule with this integration's settings but no ID, as the vendor's runbook writes it. The next apply gives it the ID {id} (the plan's cors_rule_id), so that this resource manages it and removes it on destroy, rather than adding a second rule.", prior.bucket)).at(AttributePath::attr("cors_rule_id")));
+        }
+    }
     if let Some(rule) = rule {
         let defaults = effective_rule(None, prior.vendor.as_deref());
         s.cors = if prior.cors.is_none() && defaults.as_ref() == Some(&rule) {
@@ -1586,13 +1681,16 @@ async fn read(aws: &AwsClients, prior: &State) -> Result<Option<State>, Diagnost
         };
     }
 
-    let sid = statement_sid(&prior.role_name);
+    let sids = owned_sids(prior);
     let policy = match bucket_policy(aws, &prior.bucket).await {
         Ok(p) => p,
         Err(None) => None,
         Err(Some(d)) => return Err(d),
     };
-    match policy.as_deref().and_then(|p| find_statement(p, &sid)) {
+    match policy
+        .as_deref()
+        .and_then(|p| find_statement(p, sid_in(&sids)))
+    {
         Some((text, cidrs)) => {
             s.allowlist_statement = Some(text);
             s.allowed_source_cidrs = cidrs;
@@ -1897,7 +1995,7 @@ async fn converge(
             ctx,
             deadline,
             &plan.bucket,
-            &want.sid,
+            &owned_sids(have),
             want.statement.as_deref(),
             true,
         )
@@ -2201,11 +2299,12 @@ async fn set_statement(
     ctx: &Ctx<ProviderData>,
     deadline: Instant,
     bucket: &str,
-    sid: &str,
+    sids: &[String],
     ours: Option<&str>,
     required: bool,
 ) -> Result<(), Diagnostics> {
     let _writing = one_writer(bucket, "policy").await;
+    let sids: Vec<&str> = sids.iter().map(String::as_str).collect();
     let at = Some(AttributePath::attr("allowed_source_cidrs"));
     retry(ctx, deadline, "S3 to accept the allowlist statement", "S3 kept refusing the statement: if it says \"Invalid principal in policy\", the new role has not propagated yet; run apply again in a few minutes.", at.clone(), || async {
         let current = match bucket_policy(aws, bucket).await {
@@ -2216,7 +2315,7 @@ async fn set_statement(
             }
             Err(Some(d)) => return Err(d),
         };
-        let change = merge_statement(current.as_deref(), sid, ours).map_err(|e| {
+        let change = merge_statement(current.as_deref(), &sids, ours).map_err(|e| {
             Diagnostics::from(Diagnostic::error(
                 "Cannot merge into the bucket policy",
                 format!("The bucket's current policy could not be read as a policy document ({e}); it was left unchanged."),
@@ -2254,7 +2353,7 @@ async fn remove(
         ctx,
         deadline,
         &state.bucket,
-        &statement_sid(&state.role_name),
+        &owned_sids(state),
         None,
         false,
     )
@@ -2487,6 +2586,7 @@ mod tests {
         );
     }
 
+    const MINE: &[&str] = &["Mine"];
     const FOREIGN: &str = "{\n  \"Version\": \"2012-10-17\",\n  \"Id\": \"team\",\n  \"Statement\": [\n    {\n      \"Sid\": \"TeamRead\", \"Effect\": \"Allow\",\n      \"Principal\": {\"AWS\": \"arn:aws:iam::123456789012:root\"},\n      \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::b/p/*\", \"Note\": \"[{\\\"Sid\\\":\\\"x\\\"}]\"\n    }\n  ]\n}";
 
     #[test]
@@ -2503,7 +2603,7 @@ mod tests {
         );
         for written in [&ours, &as_list] {
             let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{written}]}}"#);
-            let (found, cidrs) = find_statement(&policy, "Mine").unwrap();
+            let (found, cidrs) = find_statement(&policy, sid_in(&["Mine".to_string()])).unwrap();
             assert_eq!(found, ours);
             assert_eq!(cidrs, Some(one.to_vec()));
         }
@@ -2514,34 +2614,44 @@ mod tests {
             "{ours}"
         );
         let policy = format!(r#"{{"Statement":[{ours}]}}"#);
-        assert_eq!(find_statement(&policy, "Mine").unwrap().0, ours);
+        assert_eq!(
+            find_statement(&policy, sid_in(&["Mine".to_string()]))
+                .unwrap()
+                .0,
+            ours
+        );
     }
 
     #[test]
     fn statements_merge_beside_others_and_leave_them_byte_for_byte() {
         let ours = r#"{"Effect":"Deny","Sid":"Mine"}"#;
-        let Change::Put(added) = merge_statement(Some(FOREIGN), "Mine", Some(ours)).unwrap() else {
+        let Change::Put(added) = merge_statement(Some(FOREIGN), MINE, Some(ours)).unwrap() else {
             panic!("expected a put")
         };
         assert!(added.contains(ours), "{added}");
-        assert_eq!(find_statement(&added, "Mine").unwrap().0, ours);
         assert_eq!(
-            merge_statement(Some(&added), "Mine", Some(ours)).unwrap(),
+            find_statement(&added, sid_in(&["Mine".to_string()]))
+                .unwrap()
+                .0,
+            ours
+        );
+        assert_eq!(
+            merge_statement(Some(&added), MINE, Some(ours)).unwrap(),
             Change::Keep
         );
         let replaced = r#"{"Effect":"Deny","Sid":"Mine","X":1}"#;
-        let Change::Put(updated) = merge_statement(Some(&added), "Mine", Some(replaced)).unwrap()
+        let Change::Put(updated) = merge_statement(Some(&added), MINE, Some(replaced)).unwrap()
         else {
             panic!("expected a put")
         };
         assert_eq!(updated, added.replace(ours, replaced));
         // Removing ours gives back the original text exactly.
         assert_eq!(
-            merge_statement(Some(&updated), "Mine", None).unwrap(),
+            merge_statement(Some(&updated), MINE, None).unwrap(),
             Change::Put(FOREIGN.to_string())
         );
         assert_eq!(
-            merge_statement(Some(FOREIGN), "Mine", None).unwrap(),
+            merge_statement(Some(FOREIGN), MINE, None).unwrap(),
             Change::Keep
         );
     }
@@ -2550,32 +2660,32 @@ mod tests {
     fn statements_in_other_shapes() {
         let ours = r#"{"Sid":"Mine"}"#;
         // No policy: a new one; only ours: deleted.
-        let Change::Put(fresh) = merge_statement(None, "Mine", Some(ours)).unwrap() else {
+        let Change::Put(fresh) = merge_statement(None, MINE, Some(ours)).unwrap() else {
             panic!()
         };
         assert_eq!(
-            merge_statement(Some(&fresh), "Mine", None).unwrap(),
+            merge_statement(Some(&fresh), MINE, None).unwrap(),
             Change::Delete
         );
         // Ours first of two; a single-object Statement; an empty list.
         let two = r#"{"Statement":[{"Sid":"Mine"} , {"Sid":"Other"}]}"#;
         assert_eq!(
-            merge_statement(Some(two), "Mine", None).unwrap(),
+            merge_statement(Some(two), MINE, None).unwrap(),
             Change::Put(r#"{"Statement":[{"Sid":"Other"}]}"#.into())
         );
         let single = r#"{"Version":"2012-10-17","Statement":{"Sid":"Other"}}"#;
         assert_eq!(
-            merge_statement(Some(single), "Mine", Some(ours)).unwrap(),
+            merge_statement(Some(single), MINE, Some(ours)).unwrap(),
             Change::Put(
                 r#"{"Version":"2012-10-17","Statement":[{"Sid":"Other"},{"Sid":"Mine"}]}"#.into()
             )
         );
         assert_eq!(
-            merge_statement(Some(r#"{"Statement": [ ]}"#), "Mine", Some(ours)).unwrap(),
+            merge_statement(Some(r#"{"Statement": [ ]}"#), MINE, Some(ours)).unwrap(),
             Change::Put(r#"{"Statement": [{"Sid":"Mine"} ]}"#.into())
         );
-        assert!(merge_statement(Some("[]"), "Mine", Some(ours)).is_err());
-        assert!(merge_statement(Some(r#"{"Statement":[{"Sid":"a"}"#), "Mine", Some(ours)).is_err());
+        assert!(merge_statement(Some("[]"), MINE, Some(ours)).is_err());
+        assert!(merge_statement(Some(r#"{"Statement":[{"Sid":"a"}"#), MINE, Some(ours)).is_err());
     }
 
     fn rule(id: Option<&str>, origin: &str) -> CorsRule {
@@ -2624,6 +2734,94 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("at most 100"), "{err}");
+    }
+
+    /// The runbook's rule, added by hand without an ID, becomes ours in its
+    /// place; a rule with an ID, or other settings, is never taken.
+    #[test]
+    fn an_unclaimed_rule_with_our_settings_is_taken_over_not_doubled() {
+        let ours = rule(Some("privatelink-r"), "https://app");
+        let hand_made = vec![
+            rule(Some("team"), "https://app"),
+            rule(None, "https://other"),
+            rule(None, "https://app"),
+        ];
+        let Change::Put(taken) =
+            merge_rules(hand_made.clone(), "privatelink-r", Some(ours.clone())).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            taken,
+            vec![hand_made[0].clone(), hand_made[1].clone(), ours.clone()]
+        );
+        assert_eq!(
+            merge_rules(taken, "privatelink-r", Some(ours.clone())).unwrap(),
+            Change::Keep
+        );
+        let Change::Put(beside) =
+            merge_rules(hand_made[..2].to_vec(), "privatelink-r", Some(ours.clone())).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(beside.len(), 3, "{beside:?}");
+        assert_eq!(unclaimed_rule(&hand_made, &Rule::of(&ours)), Some(2));
+    }
+
+    /// The runbook's IP allowlist, written by hand under its own Sid, is
+    /// taken over in its place, whatever its ranges; other statements are
+    /// left as they are, and an import's taken Sid counts as ours.
+    #[test]
+    fn a_hand_made_allowlist_statement_is_taken_over_not_doubled() {
+        let role = "arn:aws:iam::1:role/r";
+        let theirs = allowlist_statement(
+            "RunbookAllowlist",
+            role,
+            "aws",
+            "b",
+            "p",
+            &["203.0.113.0/24".to_string()],
+        );
+        let other_role = allowlist_statement(
+            "Other",
+            "arn:aws:iam::1:role/x",
+            "aws",
+            "b",
+            "p",
+            &["203.0.113.0/24".to_string()],
+        );
+        let ours = allowlist_statement(
+            "Mine",
+            role,
+            "aws",
+            "b",
+            "p",
+            &["198.51.100.0/24".to_string()],
+        );
+        let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{other_role},{theirs}]}}"#);
+        let Change::Put(taken) = merge_statement(Some(&policy), MINE, Some(&ours)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(taken, policy.replace(&theirs, &ours));
+        // Removal by the Sids ours are known by: the taken one included.
+        let state = State {
+            role_name: "r".into(),
+            allowlist_statement: Some(theirs.clone()),
+            ..State::default()
+        };
+        let sids = owned_sids(&state);
+        assert_eq!(
+            sids,
+            vec![statement_sid("r"), "RunbookAllowlist".to_string()]
+        );
+        let sids: Vec<&str> = sids.iter().map(String::as_str).collect();
+        assert_eq!(
+            merge_statement(Some(&policy), &sids, None).unwrap(),
+            Change::Put(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{other_role}]}}"#
+            ))
+        );
+        assert!(find_statement(&policy, sid_in(&["RunbookAllowlist".to_string()])).is_some());
     }
 
     #[test]

@@ -27,11 +27,19 @@ prints them as one JSON value on stdout (the same convention as fixtures.py).
             -> {"edited": role}   (out-of-band change of the trust's sts:ExternalId)
     python s3_fixtures.py URL vendor-user [--account 185497759670] [--name NAME]
             -> {"arn"}   (an IAM user in the vendor's account, as the vendor's side)
+    python s3_fixtures.py URL runbook BUCKET PREFIX ROLE_NAME --vendor-user ARN
+            --external-id ID [--policy-name NAME] [--cidr CIDR]
+            -> {"role_arn","policy_arn","statement"}
+        Sigma's storage-integration runbook done by hand: the policy from its
+        template, the role trusting the vendor's user with the external ID,
+        its CORS rule appended as given (no ID) and, with --cidr, an IP
+        allowlist statement (Sid RunbookAllowlist) appended to the policy.
 """
 
 import json
 import re
 import sys
+import time
 import uuid
 
 from botocore.exceptions import ClientError
@@ -179,6 +187,72 @@ def vendor_user(url, account, name):
     return {"arn": iam.create_user(UserName=name or f"sigma-{uuid.uuid4().hex[:8]}")["User"]["Arn"]}
 
 
+def until_propagated(call, attempts=30):
+    """CALL, tried again while IAM refuses a principal made moments ago
+    (Invalid principal in policy), as a person following a runbook would."""
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ClientError as err:
+            if err.response["Error"]["Code"] not in ("MalformedPolicyDocument", "MalformedPolicy") or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
+def runbook(url, bucket, prefix, role_name, vendor_user_arn, external_id, policy_name, cidr):
+    iam, s3 = client(url, "iam"), client(url, "s3")
+    template = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Action": ["s3:ListBucket"], "Effect": "Allow", "Resource": f"arn:aws:s3:::{bucket}"},
+            {
+                "Action": ["s3:PutObject", "s3:GetObject", "s3:PutObjectTagging"],
+                "Effect": "Allow",
+                "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*",
+            },
+        ],
+    }
+    policy_arn = iam.create_policy(PolicyName=policy_name, PolicyDocument=json.dumps(template))["Policy"]["Arn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": vendor_user_arn},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ],
+    }
+    role_arn = until_propagated(
+        lambda: iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    )
+    iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+    rule = {
+        "AllowedHeaders": ["*"],
+        "AllowedMethods": ["GET", "PUT", "POST"],
+        "AllowedOrigins": ["https://app.sigmacomputing.com"],
+        "ExposeHeaders": ["Access-Control-Allow-Origin", "ETag"],
+        "MaxAgeSeconds": 3600,
+    }
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors(url, bucket) + [rule]})
+    statement = None
+    if cidr:
+        statement = {
+            "Sid": "RunbookAllowlist",
+            "Effect": "Deny",
+            "Principal": {"AWS": role_arn},
+            "Action": "s3:*",
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": [cidr]}},
+        }
+        current = policy_raw(url, bucket)["policy"]
+        policy = json.loads(current) if current else {"Version": "2012-10-17", "Statement": []}
+        policy["Statement"].append(statement)
+        until_propagated(lambda: s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy, indent=2)))
+    return {"role_arn": role_arn, "policy_arn": policy_arn, "statement": statement}
+
+
 def main(argv):
     usage_if_asked(argv, __doc__)
     url, cmd, args = argv[1], argv[2], argv[3:]
@@ -204,6 +278,12 @@ def main(argv):
         result = iam_objects(url, args[0])
     elif cmd == "edit-trust":
         result = edit_trust(url, args[0], args[1])
+    elif cmd == "runbook":
+        pos, opt = options(args, vendor_user="", external_id="", policy_name="", cidr="")
+        if len(pos) != 3 or not opt["vendor_user"] or not opt["external_id"]:
+            raise SystemExit("usage: runbook BUCKET PREFIX ROLE_NAME --vendor-user ARN --external-id ID [--policy-name NAME] [--cidr CIDR]")
+        policy_name = opt["policy_name"] or f"{pos[2]}-policy"
+        result = runbook(url, *pos, opt["vendor_user"], opt["external_id"], policy_name, opt["cidr"])
     elif cmd == "vendor-user":
         _, opt = options(args, account="185497759670", name="")
         result = vendor_user(url, opt["account"], opt["name"])

@@ -567,7 +567,7 @@ fn owned_drift_shows_in_the_plan_and_foreign_edits_do_not() {
         &config(
             &bucket,
             role,
-            "  allowed_source_cidrs = [\"203.0.113.0/24\"]",
+            "  allowed_source_cidrs = [\"203.0.113.0/24\"]\n  tags = { Team = \"data\" }",
         ),
     );
     ws.init();
@@ -611,6 +611,23 @@ fn owned_drift_shows_in_the_plan_and_foreign_edits_do_not() {
     ws.assert_plan_empty();
     let trust = &emu.s3_fixture(&["role", role])["trust"]["Statement"][0];
     assert_eq!(trust["Condition"]["StringEquals"]["sts:ExternalId"], "0000");
+
+    // The policy's tags drift apart from the role's: shown, and put back.
+    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/{role}-s3-access");
+    emu.s3_fixture(&["untag-policy", &policy_arn, "Team"]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "policy tag drift must show:\n{}", plan.all());
+    assert!(
+        plan.stdout.contains("\"Team\" = \"data\""),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+    assert_eq!(
+        emu.s3_fixture(&["policy-tags", &policy_arn])["Team"],
+        "data"
+    );
 
     ws.destroy();
     let rules = emu.s3_fixture(&["cors", &bucket]);
@@ -699,6 +716,23 @@ fn unknown_vendor_principal_is_retried_then_reported_on_its_attribute() {
     assert_eq!(ws.resource_values(TYPE)["trust_phase"], "placeholder");
     let trust = &emu.s3_fixture(&["role", role])["trust"]["Statement"][0];
     assert_eq!(trust["Condition"]["StringEquals"]["sts:ExternalId"], "0000");
+
+    // The policy's tags drift apart from the role's: shown, and put back.
+    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/{role}-s3-access");
+    emu.s3_fixture(&["untag-policy", &policy_arn, "Team"]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "policy tag drift must show:\n{}", plan.all());
+    assert!(
+        plan.stdout.contains("\"Team\" = \"data\""),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+    assert_eq!(
+        emu.s3_fixture(&["policy-tags", &policy_arn])["Team"],
+        "data"
+    );
 
     emu.s3_fixture(&["vendor-user", "--name", "sigma-not-yet"]);
     rewrite(&emu, &ws, &phase2(""));

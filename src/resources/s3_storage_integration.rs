@@ -1649,7 +1649,16 @@ async fn read(
     }
 
     let arn = policy_arn(part, &account, &policy_name);
-    s.policy_document = policy_text(aws, &arn).await?.map(|(doc, _)| doc);
+    let policy = policy_text(aws, &arn).await?;
+    // One `tags` stands for both objects: a policy whose tags drifted from
+    // the role's shows its own, so that the plan puts them back.
+    if let (Some((_, policy_tags)), Some(role_tags)) = (&policy, &s.tags) {
+        let policy_tags = user_tags(policy_tags);
+        if policy_tags != *role_tags {
+            s.tags = Some(policy_tags);
+        }
+    }
+    s.policy_document = policy.map(|(doc, _)| doc);
     s.policy_arn = match (&role, &s.policy_document) {
         (Some(_), Some(_)) => match attached_policies(aws, &prior.role_name).await {
             Ok(list) => list.contains(&arn).then_some(arn),

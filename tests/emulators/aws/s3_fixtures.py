@@ -21,6 +21,8 @@ prints them as one JSON value on stdout (the same convention as fixtures.py).
     python s3_fixtures.py URL role ROLE_NAME
             -> {"exists": false} or {"exists": true,"arn","trust","attached":[arn],"tags":{k: v},"description"}
     python s3_fixtures.py URL policy-document POLICY_ARN -> the default version's document, or null
+    python s3_fixtures.py URL policy-tags POLICY_ARN -> {k: v}
+    python s3_fixtures.py URL untag-policy POLICY_ARN KEY -> {"untagged": key}   (out-of-band change)
     python s3_fixtures.py URL iam-objects NAME_PREFIX
             -> {"roles":[name], "policies":[name]}   (customer-managed, names starting with NAME_PREFIX)
     python s3_fixtures.py URL edit-trust ROLE_NAME EXTERNAL_ID
@@ -274,6 +276,12 @@ def main(argv):
         result = role(url, args[0])
     elif cmd == "policy-document":
         result = policy_document(url, args[0])
+    elif cmd == "policy-tags":
+        tags = client(url, "iam").list_policy_tags(PolicyArn=args[0])["Tags"]
+        result = {t["Key"]: t["Value"] for t in tags}
+    elif cmd == "untag-policy":
+        client(url, "iam").untag_policy(PolicyArn=args[0], TagKeys=[args[1]])
+        result = {"untagged": args[1]}
     elif cmd == "iam-objects":
         result = iam_objects(url, args[0])
     elif cmd == "edit-trust":

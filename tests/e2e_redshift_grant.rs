@@ -265,7 +265,12 @@ fn lifecycle_create_update_import_drift_destroy() {
             &import_id,
         ]);
         assert_ne!(out.code, 0);
-        assert!(flat(&out.all()).contains(&says), "{}", out.all());
+        let text = flat(&out.all());
+        // Each error names what was being imported (Terraform does not).
+        assert!(
+            text.contains(&says) && text.contains(&format!("Importing {TYPE} {import_id:?}: ")),
+            "{text}"
+        );
     }
 
     // A VPC added out of band shows in the next plan, and apply removes it.

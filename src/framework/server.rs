@@ -124,6 +124,15 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostics {
 }
 
 /// Decodes a DynamicValue: msgpack when present, else JSON, else null.
+/// Terraform shows an import's errors without the resource address, and a
+/// configuration may import many objects in one plan: each says which.
+fn importing(type_name: &str, id: &str, mut diags: Diagnostics) -> Diagnostics {
+    for d in &mut diags.0 {
+        d.detail = format!("Importing {type_name} {id:?}: {}", d.detail);
+    }
+    diags
+}
+
 fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
     let Some(dv) = dv else {
         return Ok(Value::Null);
@@ -724,7 +733,11 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let r = self.resource(&req.type_name)?;
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
-                let state = r.imp.import(&ctx, &req.id).await?;
+                let state = r
+                    .imp
+                    .import(&ctx, &req.id)
+                    .await
+                    .map_err(|d| importing(&req.type_name, &req.id, d))?;
                 let state = require_known(state, &req.type_name, &mut diags);
                 let state = provider_only_defaults(&r.schema.block, state);
                 Ok(with_diags(

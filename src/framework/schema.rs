@@ -124,6 +124,9 @@ impl Attribute {
         if let Some(d) = &self.default {
             text.push_str(&format!(" Defaults to `{}`.", render_default(d)));
         }
+        if self.requires_replace {
+            text.push_str(" Changing it replaces the resource.");
+        }
         if !self.env.is_empty() {
             let vars: Vec<String> = self.env.iter().map(|v| format!("`{v}`")).collect();
             text.push_str(&format!(
@@ -422,5 +425,26 @@ fn lint_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
             problems.push(format!("{name}: no description"));
         }
         lint_block(&b.block, &format!("{name}."), problems);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the schema knows goes into the description Terraform and the
+    /// generated docs show, so the docs cannot leave it out.
+    #[test]
+    fn the_description_says_the_default_the_variables_and_replacement() {
+        let a = Attribute::optional("name", Type::String)
+            .description("The name.")
+            .default(Value::string("x"))
+            .requires_replace();
+        assert_eq!(
+            a.full_description(),
+            "The name. Defaults to `\"x\"`. Changing it replaces the resource."
+        );
+        let plain = Attribute::optional("other", Type::String).description("Other.");
+        assert_eq!(plain.full_description(), "Other.");
     }
 }

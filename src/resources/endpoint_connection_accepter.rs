@@ -110,7 +110,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                 )
                 .attribute(
                     Attribute::required("vpc_endpoint_id", Type::String)
-                        .description("ID of the vendor's VPC endpoint, as the vendor tells you (`vpce-...`).")
+                        .description("ID of the vendor's VPC endpoint, as the vendor tells you (`vpce-...`). A new ID rejects the connection of the old one, as destroying does.")
                         .requires_replace()
                         .validate(vpc_endpoint_id()),
                 )

@@ -174,7 +174,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 .attribute(Attribute::computed("id", Type::String).description("`CLUSTER:ACCOUNT`, the form `terraform import` takes.").use_state_for_unknown())
                 .attribute(
                     Attribute::required("cluster_identifier", Type::String)
-                        .description("The cluster to grant access to, in the provider's account and region. Changing it replaces the grant. When the cluster is created in the same configuration, reference its computed ID (`aws_redshift_cluster.x.id`): the plan-time check then waits for apply instead of reporting the cluster missing.")
+                        .description("The cluster to grant access to, in the provider's account and region. When the cluster is created in the same configuration, reference its computed ID (`aws_redshift_cluster.x.id`): the plan-time check then waits for apply instead of reporting the cluster missing.")
                         .requires_replace()
                         .validate(
                             pattern(r"^[a-z](-?[a-z0-9])*$", "a Redshift cluster identifier: lowercase letters, digits and single hyphens, starting with a letter")
@@ -183,7 +183,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 )
                 .attribute(
                     Attribute::required("grantee_account", Type::String)
-                        .description("The AWS account to grant access to, e.g. `data.privatelink_vendor.sigma.aws_account_id`. Changing it replaces the grant.")
+                        .description("The AWS account to grant access to, e.g. `data.privatelink_vendor.sigma.aws_account_id`.")
                         .requires_replace()
                         .validate(aws_account_id()),
                 )

@@ -302,7 +302,7 @@ resource "privatelink_endpoint_service" "svc" {
     assert!(!err.contains("crashed"), "{err}");
     assert!(err.contains("Empty network_load_balancer_arns"), "{err}");
     assert!(err.contains("Invalid allowed_principals"), "{err}");
-    assert!(err.contains("without a path"), "{err}");
+    assert!(err.contains("a 12-digit account ID"), "{err}");
     assert!(err.contains("Wildcard principal"), "{err}");
     assert!(
         err.contains("allowed_principals         = ["),

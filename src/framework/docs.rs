@@ -120,6 +120,15 @@ pub fn render(
                         steering.join(", "),
                     ));
                 }
+                if page
+                    .schema
+                    .block
+                    .blocks
+                    .iter()
+                    .any(|b| b.name == "timeouts")
+                {
+                    md.push_str("\nA `timeouts` block in the configuration is likewise recorded by the first plan after an import, as an in-place update that changes nothing remote.\n");
+                }
             }
         }
         out.insert(path, md.trim_end().to_string() + "\n");

@@ -153,7 +153,7 @@ impl AwsClients {
         let Some(region) = sdk.region().map(|r| r.to_string()) else {
             return Err(Diagnostic::error(
                 "No AWS region",
-                "Set region in the provider block, or AWS_REGION, or a region in your AWS profile.",
+                "Set region in the provider block, or AWS_REGION (or AWS_DEFAULT_REGION), or a region in your AWS profile.",
             )
             .at(AttributePath::attr("region"))
             .into());

@@ -88,7 +88,7 @@ fn handoff_type() -> Type {
 fn principal() -> Pattern {
     pattern(
         r"^(\*|arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/[A-Za-z0-9_+=,.@-]+))$",
-        "an IAM principal ARN without a path, such as `arn:aws:iam::185497759670:role/cdktf-operator` or `arn:aws:iam::123456789012:root`",
+        "an IAM principal ARN: `arn:aws:iam::`, a 12-digit account ID, then `:root`, `:role/NAME` or `:user/NAME` with no path, such as `arn:aws:iam::185497759670:role/cdktf-operator` or `arn:aws:iam::123456789012:root`",
     )
 }
 

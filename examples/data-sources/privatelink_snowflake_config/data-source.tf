@@ -1,3 +1,9 @@
+# Snowflake calls need the provider's snowflake block, even when all its
+# settings come from SNOWFLAKE_* environment variables.
+provider "privatelink" {
+  snowflake {}
+}
+
 data "privatelink_snowflake_config" "snowflake" {}
 
 # The endpoint service to create your interface endpoint to...

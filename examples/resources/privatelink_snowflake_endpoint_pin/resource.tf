@@ -1,3 +1,9 @@
+# Snowflake calls need the provider's snowflake block, even when all its
+# settings come from SNOWFLAKE_* environment variables.
+provider "privatelink" {
+  snowflake {}
+}
+
 # Your interface endpoint to Snowflake's endpoint service...
 data "privatelink_snowflake_config" "snowflake" {}
 

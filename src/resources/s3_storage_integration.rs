@@ -91,6 +91,7 @@ struct State {
     policy_arn: Option<String>,
     trust_phase: Option<String>,
     cors_rule_id: Option<String>,
+    cors_rule: Option<Cors>,
     vendor_handoff: Option<Handoff>,
     policy_document: Option<String>,
     assume_role_policy: Option<String>,
@@ -164,6 +165,17 @@ fn effective_rule(cors: Option<&Cors>, vendor: Option<&str>) -> Option<Rule> {
         expose: c.expose_headers.unwrap_or_else(|| strings(&DEFAULT_EXPOSE)),
         max_age: c.max_age_seconds.or(Some(DEFAULT_MAX_AGE)),
     })
+}
+
+fn cors_rule_type() -> Type {
+    let strings = || Type::list(Type::String);
+    Type::object([
+        ("allowed_origins", strings()),
+        ("allowed_methods", strings()),
+        ("allowed_headers", strings()),
+        ("expose_headers", strings()),
+        ("max_age_seconds", Type::Number),
+    ])
 }
 
 fn handoff_type() -> Type {
@@ -977,6 +989,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 .attribute(computed("policy_arn", Type::String, "ARN of the IAM policy while it is attached to the role."))
                 .attribute(computed("trust_phase", Type::String, "`placeholder` while the role trusts your own account with the placeholder external ID, `vendor` once it trusts the vendor's user."))
                 .attribute(computed("cors_rule_id", Type::String, "ID of the CORS rule this resource owns, `privatelink-<role_name>` (null while it is missing)."))
+                .attribute(computed("cors_rule", cors_rule_type(), "The CORS rule this resource owns as S3 holds it, every default filled in: `allowed_origins`, `allowed_methods`, `allowed_headers`, `expose_headers`, `max_age_seconds` (null while it is missing). A rule changed outside Terraform shows its drift here."))
                 .attribute(computed("vendor_handoff", handoff_type(), "What to enter in the vendor's form: `role_arn` and `bucket_path` (`bucket/prefix`)."))
                 .attribute(computed("policy_document", Type::String, "The IAM policy's document as AWS holds it (compact JSON)."))
                 .attribute(computed("assume_role_policy", Type::String, "The role's trust policy as AWS holds it (compact JSON)."))
@@ -984,7 +997,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 .block(NestedBlock::single(
                     "cors",
                     Block::new()
-                        .description("The CORS rule for the vendor's web app. Without this block every setting takes its default.")
+                        .description("The CORS rule for the vendor's web app. Without this block every setting takes its default; `cors_rule` shows the rule as written, defaults filled in.")
                         .attribute(
                             Attribute::optional_computed("allowed_origins", Type::list(Type::String))
                                 .description("Origins allowed to call the bucket from a browser. Defaults to the `vendor`'s app origin from the catalog (`https://app.sigmacomputing.com` for Sigma).")
@@ -1084,6 +1097,18 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 cors.set_attr("allowed_origins", origins);
             }
         }
+
+        // The rule the apply writes, every default filled in: known once
+        // the vendor and the `cors` block are.
+        let rule = match (&vendor, plan.planned.get("cors")) {
+            (Some(v), Some(c)) if c.is_fully_known() => {
+                let cors: Option<Cors> = typed::from_value(c).ok().flatten();
+                effective_rule(cors.as_ref(), v.as_deref())
+                    .and_then(|r| typed::to_value(&Some(r.to_cors()), &cors_rule_type()).ok())
+            }
+            _ => None,
+        };
+        plan.set("cors_rule", rule.unwrap_or(Value::Unknown));
 
         let cidrs: Option<Option<Vec<String>>> = match plan.planned.get("allowed_source_cidrs") {
             Some(v) if v.is_null() => Some(None),
@@ -1369,14 +1394,15 @@ impl Resource<ProviderData> for S3StorageIntegration {
             }
         }
         // `vendor` only supplies defaults: name the catalog vendor whose
-        // defaults produce the rule found, so the next plan is empty.
-        if let Some(found) = effective_rule(s.cors.as_ref(), None) {
-            if let Some(v) = catalog::VENDORS
+        // defaults produce the rule found, so the next plan is empty, or
+        // else record the rule's settings as the `cors` block.
+        if let Some(found) = effective_rule(s.cors_rule.as_ref(), None) {
+            match catalog::VENDORS
                 .iter()
                 .find(|v| effective_rule(None, Some(v.name)).as_ref() == Some(&found))
             {
-                s.vendor = Some(v.name.to_string());
-                s.cors = None;
+                Some(v) => s.vendor = Some(v.name.to_string()),
+                None => s.cors = s.cors_rule.clone(),
             }
         }
         self.to_value(&s)
@@ -1675,19 +1701,12 @@ async fn read(
         .find(|r| r.id() == Some(id.as_str()))
         .map(Rule::of);
     s.cors_rule_id = rule.as_ref().map(|_| id.clone());
+    s.cors_rule = rule.as_ref().map(Rule::to_cors);
     let wanted = effective_rule(prior.cors.as_ref(), prior.vendor.as_deref());
     if let (None, Some(wanted)) = (&rule, wanted) {
         if unclaimed_rule(&rules, &wanted).is_some() {
             notes.push(Diagnostic::warning("CORS rule made by hand", format!("Bucket {} has a CORS rule with this integration's settings but no ID, as the vendor's runbook writes it. The next apply gives it the ID {id} (the plan's cors_rule_id), so that this resource manages it and removes it on destroy, rather than adding a second rule.", prior.bucket)).at(AttributePath::attr("cors_rule_id")));
         }
-    }
-    if let Some(rule) = rule {
-        let defaults = effective_rule(None, prior.vendor.as_deref());
-        s.cors = if prior.cors.is_none() && defaults.as_ref() == Some(&rule) {
-            None
-        } else {
-            Some(rule.to_cors())
-        };
     }
 
     let sids = owned_sids(prior);
@@ -1978,7 +1997,7 @@ async fn converge(
     let have_rule = have
         .cors_rule_id
         .as_ref()
-        .and_then(|_| effective_rule(have.cors.as_ref(), have.vendor.as_deref()));
+        .and_then(|_| effective_rule(have.cors_rule.as_ref(), None));
     if have.cors_rule_id.as_deref() != Some(want.rule_id.as_str())
         || have_rule.as_ref() != Some(&want.rule)
     {
@@ -1993,6 +2012,7 @@ async fn converge(
         )
         .await?;
         have.cors_rule_id = Some(want.rule_id.clone());
+        have.cors_rule = Some(want.rule.to_cors());
     }
     have.cors = plan.cors.clone();
     have.vendor = plan.vendor.clone();

@@ -387,6 +387,12 @@ output "registrations" {{
         plan.stdout
     );
     assert!(plan.stdout.contains("delay_minutes"), "{}", plan.stdout);
+    let text = flat(&plan.all());
+    assert!(
+        text.contains("Warning: The new delay changes nothing in Snowflake")
+            && text.contains("enforcement stays as it was registered"),
+        "{text}"
+    );
     other.ok(&["state", "rm", "-no-color", &format!("{PIN}.pin")]);
     let wrong = other.run(&[
         "import",

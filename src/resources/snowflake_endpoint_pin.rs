@@ -140,18 +140,26 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         // An imported pin has no delay on record (Snowflake does not report
         // it): keep it null when the configuration leaves it out, and
         // record a configured one.
-        if plan.prior.get("delay_minutes").is_some_and(Value::is_null) {
-            if plan.config.get("delay_minutes").is_none_or(Value::is_null) {
-                plan.set("delay_minutes", Value::Null);
-            }
-        } else if plan.changed("delay_minutes") && plan.requires_replace.is_empty() {
+        let recorded_only = |plan: &mut PlanContext, enforcement: &str| {
             plan.diagnostics.push(
                 Diagnostic::warning(
                     "The new delay changes nothing in Snowflake",
-                    "Snowflake uses delay_minutes only when it registers the pin, and this pin is registered: the new value is recorded, and enforcement stays as enforced_at says. Registering again would unpin the endpoint for a moment and start enforcement over; if that is wanted, apply with -replace on this pin.",
+                    format!("Snowflake uses delay_minutes only when it registers the pin, and this pin is registered: the new value is recorded, and enforcement stays {enforcement}. Registering again would unpin the endpoint for a moment and start enforcement over; if that is wanted, apply with -replace on this pin."),
                 )
                 .at(AttributePath::attr("delay_minutes")),
             );
+        };
+        if plan.prior.get("delay_minutes").is_some_and(Value::is_null) {
+            if plan.config.get("delay_minutes").is_none_or(Value::is_null) {
+                plan.set("delay_minutes", Value::Null);
+            } else if plan.requires_replace.is_empty() {
+                recorded_only(
+                    plan,
+                    "as it was registered (Snowflake does not report a registration's delay)",
+                );
+            }
+        } else if plan.changed("delay_minutes") && plan.requires_replace.is_empty() {
+            recorded_only(plan, "as enforced_at says");
         }
     }
 

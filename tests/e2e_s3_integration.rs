@@ -407,9 +407,11 @@ fn a_runbook_made_integration_is_imported_and_taken_over_without_twins() {
         "-no-color",
         "-input=false",
         &address,
-        &format!("{bucket}/{PREFIX}/{role}"),
+        // The S3 console's s3:// form of the path.
+        &format!("s3://{bucket}/{PREFIX}/{role}"),
     ]);
     let imported = ws.resource_values(TYPE);
+    assert_eq!(imported["id"], format!("{bucket}/{PREFIX}/{role}").as_str());
     assert_eq!(imported["vendor"], "sigma", "{imported}");
     assert_eq!(
         imported["allowed_source_cidrs"],

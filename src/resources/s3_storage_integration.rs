@@ -1325,7 +1325,9 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 ),
             ))
         };
-        let (bucket, rest) = id.split_once('/').ok_or_else(invalid)?;
+        // The path as the S3 console copies it is the same ID.
+        let path = id.strip_prefix("s3://").unwrap_or(id);
+        let (bucket, rest) = path.split_once('/').ok_or_else(invalid)?;
         let (prefix, role_name) = rest.rsplit_once('/').ok_or_else(invalid)?;
         if bucket.is_empty() || prefix.is_empty() || role_name.is_empty() {
             return Err(invalid());

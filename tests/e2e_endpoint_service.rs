@@ -173,6 +173,53 @@ fn lifecycle_create_update_import_drift_destroy() {
 /// The same configuration applied, destroyed and applied again (or
 /// re-applied after the service was deleted by hand) makes a new service:
 /// the ClientToken AWS spent on the deleted one is not reused.
+/// Tags other systems set, named in the provider's ignore_tags, never show
+/// as drift and survive applies; other tags added out of band are drift and
+/// go, and a key written in `tags` is managed even when a prefix matches.
+#[test]
+fn ignored_tags_are_left_alone_and_other_drift_is_not() {
+    let emu = aws::emulator();
+    let nlb = &nlb_arn(emu, "ignore-tags-nlb");
+    let provider = emu.provider_block().replacen(
+        "provider \"privatelink\" {\n",
+        "provider \"privatelink\" {\n  ignore_tags {\n    keys         = [\"CostCenter\"]\n    key_prefixes = [\"cost:\"]\n  }\n",
+        1,
+    );
+    let body = service_config(
+        nlb,
+        "  tags = { Name = \"warehouse\", \"cost:team\" = \"data\" }",
+    );
+    let ws = copy_of(emu, &format!("{HEADER}{provider}\n{body}"));
+    ws.init();
+    ws.apply();
+    ws.assert_plan_empty();
+    let id = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    for (k, v) in [
+        ("CostCenter", "42"),
+        ("cost:owner", "finance"),
+        ("Extra", "x"),
+    ] {
+        emu.fixture(&["tag", &id, k, v]);
+    }
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    assert!(
+        plan.stdout.contains("\"Extra\"")
+            && !plan.stdout.contains("CostCenter")
+            && !plan.stdout.contains("cost:owner"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    ws.assert_plan_empty();
+    let tags = emu.fixture(&["tags", &id]);
+    assert_eq!(tags["CostCenter"], "42", "{tags}");
+    assert_eq!(tags["cost:owner"], "finance", "{tags}");
+    assert_eq!(tags["cost:team"], "data", "{tags}");
+    assert_eq!(tags["Name"], "warehouse", "{tags}");
+    assert!(tags.get("Extra").is_none(), "{tags}");
+    ws.destroy();
+}
+
 #[test]
 fn the_same_configuration_recreated_after_destroy_gets_a_new_service() {
     let emu = Emulator::start();

@@ -15,6 +15,13 @@ provider "privatelink" {
   # Optional: refuse to act with credentials of any other account.
   # allowed_account_ids = ["123456789012"]
 
+  # Optional: tags that other systems (cost tooling, say) set on what this
+  # provider tags; they never show as drift and are never removed.
+  # ignore_tags {
+  #   keys         = ["CostCenter"]
+  #   key_prefixes = ["cost:"]
+  # }
+
   # Optional: act through a role in the data account.
   # assume_role {
   #   role_arn = "arn:aws:iam::123456789012:role/platform-privatelink"

@@ -82,6 +82,7 @@ fn main() {
         forbidden_account_ids: None,
         snowflake: None,
         federation_profile: None,
+        ignore_tags: Default::default(),
         pending: Vec::new(),
     };
     // One thread, as the provider serves Terraform.

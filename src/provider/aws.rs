@@ -4,7 +4,7 @@
 //! throttling and transient faults.
 
 use super::coalesce::{Coalesce, Coalescers};
-use super::config::ProviderConfig;
+use super::config::{IgnoreTags, ProviderConfig};
 use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -34,6 +34,8 @@ pub struct AwsClients {
     sdk: SdkConfig,
     /// The role the credentials come from, for messages.
     assumed_role: Option<String>,
+    /// Tags other systems set, which reads leave out.
+    pub ignore_tags: IgnoreTags,
 }
 
 fn endpoint<'a>(config: &'a ProviderConfig, service: &str) -> Option<&'a str> {
@@ -225,6 +227,7 @@ impl AwsClients {
             sts,
             sdk,
             assumed_role: config.assume_role.as_ref().map(|r| r.role_arn.clone()),
+            ignore_tags: config.ignore_tags.clone(),
         };
         if !config.skip_credentials_validation {
             let account = &clients.caller_identity().await?.account;

@@ -11,6 +11,7 @@ use crate::framework::{
     Value,
 };
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 pub const AWS_SERVICES: &[(&str, &str)] = &[
@@ -99,6 +100,19 @@ pub fn schema() -> Schema {
                         Attribute::optional("session_name", Type::String)
                             .description("Session name recorded in CloudTrail. Defaults to `terraform-provider-privatelink`.")
                             .validate(pattern(r"^[A-Za-z0-9_+=,.@-]+$", "2 to 64 letters, digits or `+=,.@_-`").length(2, 64)),
+                    ),
+            ))
+            .block(NestedBlock::single(
+                "ignore_tags",
+                Block::new()
+                    .description("Tags that systems other than Terraform (cost tooling, say) set on the objects this provider tags: endpoint services, VPC endpoints, and the S3 integration's IAM role and policy. They never show as drift, and an apply never removes them. A key also written in a resource's `tags` is managed there as usual.")
+                    .attribute(
+                        Attribute::optional("keys", Type::set(Type::String))
+                            .description("Tag keys to ignore."),
+                    )
+                    .attribute(
+                        Attribute::optional("key_prefixes", Type::set(Type::String))
+                            .description("Tag key prefixes to ignore, e.g. `kubernetes.io/`."),
                     ),
             ))
             .block(NestedBlock::single("endpoints", endpoints))
@@ -247,6 +261,7 @@ pub struct ProviderConfig {
     pub snowflake: Option<SnowflakeConfig>,
     /// Profile whose (IAM user) credentials mint Snowflake pin tokens.
     pub federation_profile: Option<String>,
+    pub ignore_tags: IgnoreTags,
     /// Settings (`region`, `snowflake.account`...) whose values come from
     /// other resources and are not known until apply. Terraform configures
     /// the provider with them unknown while planning; no client is built
@@ -330,8 +345,40 @@ struct RawBlock {
     forbidden_account_ids: Option<Vec<String>>,
     max_retries: Option<i64>,
     assume_role: Option<RawAssumeRole>,
+    ignore_tags: Option<IgnoreTags>,
     endpoints: Option<std::collections::BTreeMap<String, Option<String>>>,
     snowflake: Option<RawSnowflake>,
+}
+
+/// Tags another system sets (`ignore_tags`): left out of what a read
+/// reports, so they never show as drift nor get removed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IgnoreTags {
+    keys: Option<Vec<String>>,
+    key_prefixes: Option<Vec<String>>,
+}
+
+impl IgnoreTags {
+    fn ignores(&self, key: &str) -> bool {
+        self.keys.iter().flatten().any(|k| k == key)
+            || self
+                .key_prefixes
+                .iter()
+                .flatten()
+                .any(|p| key.starts_with(p.as_str()))
+    }
+
+    /// `found` without the ignored tags, except those `configured` names.
+    pub fn keep(
+        &self,
+        found: BTreeMap<String, String>,
+        configured: Option<&BTreeMap<String, String>>,
+    ) -> BTreeMap<String, String> {
+        found
+            .into_iter()
+            .filter(|(k, _)| !self.ignores(k) || configured.is_some_and(|c| c.contains_key(k)))
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -466,6 +513,7 @@ pub fn resolve(
         max_attempts,
         snowflake: snowflake.flatten(),
         federation_profile: raw.federation_profile,
+        ignore_tags: raw.ignore_tags.unwrap_or_default(),
         pending,
     })
 }
@@ -726,6 +774,27 @@ fn resolve_snowflake(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ignored_tags_are_left_out_unless_configured() {
+        let ignore = IgnoreTags {
+            keys: Some(vec!["CostCenter".into()]),
+            key_prefixes: Some(vec!["cost:".into()]),
+        };
+        let found: BTreeMap<String, String> = [
+            ("CostCenter", "1"),
+            ("cost:a", "2"),
+            ("cost:b", "3"),
+            ("Name", "n"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let configured: BTreeMap<String, String> = [("cost:b".to_string(), "3".to_string())].into();
+        let kept = ignore.keep(found.clone(), Some(&configured));
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["Name", "cost:b"]);
+        assert_eq!(IgnoreTags::default().keep(found.clone(), None), found);
+    }
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {

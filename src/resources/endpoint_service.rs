@@ -910,7 +910,7 @@ async fn from_configuration(
     if az_ids.is_empty() && !azs.is_empty() {
         az_ids = aws.zone_ids(&azs).await?;
     }
-    let tags = tag_map(c.tags());
+    let tags = aws.ignore_tags.keep(tag_map(c.tags()), prior.tags.as_ref());
     let ip_types: Vec<String> = sorted(
         c.supported_ip_address_types()
             .iter()

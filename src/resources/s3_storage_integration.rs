@@ -1668,7 +1668,7 @@ async fn read(
     s.role_arn = role.as_ref().map(|(arn, ..)| arn.clone());
     s.assume_role_policy = role.as_ref().map(|(_, trust, ..)| trust.clone());
     if let Some((_, _, tags, _)) = &role {
-        let tags = user_tags(tags);
+        let tags = aws.ignore_tags.keep(user_tags(tags), prior.tags.as_ref());
         s.tags = if tags.is_empty() && prior.tags.is_none() {
             None
         } else {
@@ -1681,7 +1681,9 @@ async fn read(
     // One `tags` stands for both objects: a policy whose tags drifted from
     // the role's shows its own, so that the plan puts them back.
     if let (Some((_, policy_tags)), Some(role_tags)) = (&policy, &s.tags) {
-        let policy_tags = user_tags(policy_tags);
+        let policy_tags = aws
+            .ignore_tags
+            .keep(user_tags(policy_tags), prior.tags.as_ref());
         if policy_tags != *role_tags {
             s.tags = Some(policy_tags);
         }

@@ -1875,7 +1875,7 @@ async fn from_endpoint(
         (Some(p), Some(r)) if same_json(p, r) => Some(p.clone()),
         _ => remote_policy,
     };
-    let tags = tag_map(e.tags());
+    let tags = aws.ignore_tags.keep(tag_map(e.tags()), prior.tags.as_ref());
     Ok(Some(State {
         id: Some(id),
         service_name: e.service_name().unwrap_or_default().to_string(),

@@ -51,6 +51,8 @@ on stdout.
         unless --wait false, waits while AWS shows it "pending".
     python fixtures.py URL attach-open-group VPCE_ID -> {"attached": sg id}
         A new group open to 0.0.0.0/0 on 443, attached by hand beside the endpoint's.
+    python fixtures.py URL tag RESOURCE_ID KEY VALUE -> {"tagged": id}   (out-of-band CreateTags)
+    python fixtures.py URL tags RESOURCE_ID         -> {k: v}   (the EC2 object's tags, all of them)
     python fixtures.py URL credentials-of ACCOUNT   -> {"aws_access_key_id","aws_secret_access_key","aws_session_token"}
         Temporary credentials that act as ACCOUNT (an assumed role).
 """
@@ -304,6 +306,12 @@ def main(argv):
         result = state_of_endpoints(url, args[0])
     elif cmd == "delete-service":
         result = delete_service(url, args[0])
+    elif cmd == "tag":
+        client(url, "ec2").create_tags(Resources=[args[0]], Tags=[{"Key": args[1], "Value": args[2]}])
+        result = {"tagged": args[0]}
+    elif cmd == "tags":
+        found = client(url, "ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [args[0]]}])["Tags"]
+        result = {t["Key"]: t["Value"] for t in found}
     elif cmd == "service-exists":
         result = service_exists(url, args[0])
     elif cmd == "service-dns":

@@ -413,17 +413,28 @@ fn plan_refuses_a_missing_cluster() {
     );
 }
 
+/// A fresh eligible cluster and a workspace that has granted it to Sigma's
+/// VPC.
+fn granted_to_sigma_vpc(emu: &Emulator) -> (String, terraform::Workspace) {
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap().to_string();
+    let ws = workspace(
+        emu,
+        &grant_config(&cid, Some(&format!("{SIGMA_VPC:?}")), ""),
+    );
+    ws.init();
+    ws.apply();
+    (cid, ws)
+}
+
 /// A cluster deleted outside Terraform takes its grants with it: the
 /// refresh says so on cluster_identifier, the plan to make the grant again
 /// fails there, and the destroy the message offers goes through.
 #[test]
 fn a_cluster_deleted_outside_terraform_is_said_and_the_way_out_works() {
     let emu = aws::emulator();
-    let fx = cluster(emu, &[]);
-    let cid = fx["cluster_identifier"].as_str().unwrap();
-    let ws = workspace(emu, &grant_config(cid, Some(&format!("{SIGMA_VPC:?}")), ""));
-    ws.init();
-    ws.apply();
+    let (cid, ws) = granted_to_sigma_vpc(emu);
+    let cid = cid.as_str();
     emu.redshift_fixture(&["delete-cluster", cid]);
 
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
@@ -480,11 +491,8 @@ fn apply_checks_the_prerequisites_again() {
 #[test]
 fn a_cluster_that_stops_qualifying_blocks_more_grants_but_not_destroy() {
     let emu = aws::emulator();
-    let fx = cluster(emu, &[]);
-    let cid = fx["cluster_identifier"].as_str().unwrap();
-    let ws = workspace(emu, &grant_config(cid, Some(&format!("{SIGMA_VPC:?}")), ""));
-    ws.init();
-    ws.apply();
+    let (cid, ws) = granted_to_sigma_vpc(emu);
+    let cid = cid.as_str();
     let both = format!("{SIGMA_VPC:?}, {OTHER_VPC:?}");
     rewrite(emu, &ws, &grant_config(cid, Some(&both), ""));
     emu.redshift_fixture(&["set-relocation", cid, "false"]);

@@ -563,6 +563,14 @@ fn vendor_flow_with_accepter() {
         )),
         "{text}"
     );
+    // The plan said so before the wait.
+    assert!(
+        text.contains("Warning: No connection request yet")
+            && text.contains(&format!(
+                "{typo} has not requested a connection to {service_id}. Apply waits up to 2s"
+            )),
+        "{text}"
+    );
 
     // Someone accepts the new endpoint by hand just before the apply: AWS
     // shows it "pending" (accepted, not yet available). The accepter adopts
@@ -598,9 +606,26 @@ fn vendor_flow_with_accepter() {
     assert_eq!(ws.outputs()["accepted"]["value"]["state"], "available");
     ws.assert_plan_empty();
 
+    // Planning another endpoint in its place says what replacing costs.
+    let accepting = main_tf(&ws);
+    ws.write(
+        "main.tf",
+        &accepting.replace(&format!("{vpce2:?}"), &format!("{vpce:?}")),
+    );
+    let plan = ws.plan_says("1 to add, 0 to change, 1 to destroy");
+    let text = terraform::flat(&plan.all());
+    assert!(
+        text.contains("Warning: The vendor's connection will be rejected for good")
+            && text.contains(&format!(
+                "Replacing this accepter rejects the connection from {vpce2}"
+            )),
+        "{text}"
+    );
+    ws.write("main.tf", &accepting);
+
     // Destroying the accepter rejects the connection.
     emu.clear_requests();
-    ws.ok(&[
+    let destroyed = ws.ok(&[
         "destroy",
         "-no-color",
         "-input=false",
@@ -608,6 +633,17 @@ fn vendor_flow_with_accepter() {
         "-target=privatelink_endpoint_connection_accepter.sigma",
     ]);
     let accepter_destroy = connection_calls(&emu);
+    // Said while planned, where Terraform plans destroys with the provider.
+    if ws.terraform_version() >= (1, 3) {
+        let text = terraform::flat(&destroyed.all());
+        assert!(
+            text.contains("Warning: The vendor's connection will be rejected for good")
+                && text.contains(&format!(
+                    "Destroying this accepter rejects the connection from {vpce2}"
+                )),
+            "{text}"
+        );
+    }
     let states = emu.fixture(&["state-of-endpoints", &service_id]);
     assert!(
         states

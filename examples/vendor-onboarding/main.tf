@@ -54,6 +54,12 @@ resource "privatelink_endpoint_connection_accepter" "vendor" {
 
   service_id      = privatelink_endpoint_service.this[0].id
   vpc_endpoint_id = var.vendor_endpoint_id
+
+  # A new vendor_endpoint_id is accepted before the old connection is
+  # rejected, so the vendor is never without one.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # --- Redshift: let the vendor's VPC create a managed endpoint ---------------

@@ -83,6 +83,19 @@ fn cannot_accept(svc: &str, vpce: &str, state: &str) -> Diagnostic {
     )
 }
 
+/// What destroying (or replacing) an accepter whose connection is live
+/// does, said while it is planned: it cannot be undone.
+fn rejects_for_good(prior: &Value, doing: &str) -> Option<Diagnostic> {
+    let state = prior.get("state").and_then(Value::as_str)?;
+    let vpce = prior.get("vpc_endpoint_id").and_then(Value::as_str)?;
+    (!gone(state)).then(|| {
+        Diagnostic::warning(
+            "The vendor's connection will be rejected for good",
+            format!("{doing} this accepter rejects the connection from {vpce}, and a rejected connection cannot be accepted again: the endpoint's owner would have to create a new endpoint. To move the resource, use a `moved` block instead; to switch to the vendor's new endpoint without a gap, give the accepter `lifecycle {{ create_before_destroy = true }}`."),
+        )
+    })
+}
+
 /// States in which the connection no longer exists for our purposes.
 fn gone(state: &str) -> bool {
     matches!(
@@ -100,7 +113,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry.")
+                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry. A plan that destroys or replaces an accepter whose connection is live warns of it. To switch to a vendor's new endpoint without a gap, give the accepter `lifecycle { create_before_destroy = true }`: the new connection is accepted before the old one is rejected.")
                 .attribute(Attribute::computed("id", Type::String).description("`SERVICEID_ENDPOINTID`.").use_state_for_unknown())
                 .attribute(
                     Attribute::required("service_id", Type::String)
@@ -130,6 +143,12 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             return;
         };
         if !plan.is_create() {
+            if !plan.requires_replace.is_empty() {
+                if let Some(d) = rejects_for_good(&plan.prior, "Replacing") {
+                    plan.diagnostics
+                        .push(d.at(AttributePath::attr("vpc_endpoint_id")));
+                }
+            }
             return;
         }
         let Some(ctx) = ctx else { return };
@@ -145,15 +164,28 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             return;
         };
         // Unreadable now: apply reads it again.
-        if let Ok(Some((state, _))) = connection(aws, svc, vpce).await {
-            if gone(&state) {
+        match connection(aws, svc, vpce).await {
+            Ok(Some((state, _))) if gone(&state) => plan.diagnostics.push(
+                cannot_accept(svc, vpce, &state)
+                    .at(AttributePath::attr("vpc_endpoint_id"))
+                    .as_warning("Applying this fails."),
+            ),
+            Ok(None) => {
+                let wait = timeouts::get(&plan.planned, "create", CREATE_TIMEOUT);
                 plan.diagnostics.push(
-                    cannot_accept(svc, vpce, &state)
-                        .at(AttributePath::attr("vpc_endpoint_id"))
-                        .as_warning("Applying this fails."),
+                    Diagnostic::warning(
+                        "No connection request yet",
+                        format!("{vpce} has not requested a connection to {svc}. Apply waits up to {} (the create timeout) for the endpoint's owner to create it; if the ID is mistyped, or the endpoint was deleted, the wait ends in an error.", timeouts::format_duration(wait)),
+                    )
+                    .at(AttributePath::attr("vpc_endpoint_id")),
                 );
             }
+            _ => {}
         }
+    }
+
+    async fn plan_destroy(&self, _ctx: Option<&Ctx<ProviderData>>, prior: &Value) -> Diagnostics {
+        Diagnostics(rejects_for_good(prior, "Destroying").into_iter().collect())
     }
 
     async fn create(

@@ -755,11 +755,18 @@ fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
     ws.refresh();
     assert_eq!(grant_output(&ws)["endpoint_count"], 1);
 
-    // Removing the endpoint's VPC without force_revoke is refused.
+    // Removing the endpoint's VPC without force_revoke is warned of at
+    // plan, and refused at apply.
     rewrite(
         emu,
         &ws,
         &grant_config(cid, Some(&format!("{OTHER_VPC:?}")), ""),
+    );
+    let warned = flat(&ws.plan_says("0 to add, 1 to change, 0 to destroy").all());
+    assert!(
+        warned.contains("Warning: The grantee has Redshift-managed endpoints")
+            && warned.contains(&format!("If one is in {vpc}, removing it fails at apply")),
+        "{warned}"
     );
     let refused = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(refused.code, 0, "{}", refused.all());

@@ -239,6 +239,9 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 if let Some(prior) = plan.prior.get("vendor_handoff").cloned() {
                     plan.set("vendor_handoff", prior);
                 }
+                if let Some(d) = removal_may_fail(plan, &prior_vpcs, planned_vpcs.as_deref()) {
+                    plan.diagnostics.push(d);
+                }
             }
         }
 
@@ -657,6 +660,33 @@ fn cluster_deleted(aws: &AwsClients, cluster: &str) -> Diagnostic {
 /// without `force`: destroy refuses then, when planned and when applied.
 fn revoke_refused(grant: &Grant, force: bool) -> bool {
     grant.status != "Revoking" && grant.endpoint_count > 0 && !force
+}
+
+/// VPCs removed from a grant whose grantee has endpoints: applying fails if
+/// one of them is in a removed VPC, which Redshift does not tell. A warning,
+/// from the refreshed state: an error would also stop a destroy.
+fn removal_may_fail(
+    plan: &PlanContext,
+    prior: &[String],
+    planned: Option<&[String]>,
+) -> Option<Diagnostic> {
+    let planned = planned?;
+    let removed: Vec<&String> = prior.iter().filter(|v| !planned.contains(v)).collect();
+    let endpoints = plan
+        .prior
+        .get("endpoint_count")
+        .and_then(Value::as_number)
+        .and_then(|n| n.as_i64())
+        .unwrap_or(0);
+    let forced = plan.planned.get("force_revoke").and_then(Value::as_bool) == Some(true);
+    (!removed.is_empty() && endpoints > 0 && !forced).then(|| {
+        let removed: Vec<&str> = removed.iter().map(|v| v.as_str()).collect();
+        Diagnostic::warning(
+            "The grantee has Redshift-managed endpoints",
+            format!("The grantee has {endpoints} Redshift-managed VPC endpoint{} to this cluster, and Redshift does not say in which VPCs. If one is in {}, removing it fails at apply. Ask the grantee's owner to delete it first, or set force_revoke = true so that the revoke deletes it.", if endpoints == 1 { "" } else { "s" }, removed.join(", ")),
+        )
+        .at(AttributePath::attr("vpc_ids"))
+    })
 }
 
 fn endpoints_remain(grant: &Grant, vpcs: Option<&[String]>) -> Diagnostics {

@@ -1065,10 +1065,13 @@ fn updates_plan_unknown_only_what_they_change() {
 }
 
 /// `-replace` of an unchanged service under create_before_destroy: AWS
-/// answers the new instance's create with the old service, which the
-/// deposed object's destroy must then leave alone.
+/// answers the new instance's first create token with the old service
+/// (which the provider leaves to its holder), and a load balancer backs one
+/// service at a time, so the new one cannot be made on the same load
+/// balancer. The apply fails on network_load_balancer_arns, and the service
+/// state holds stays, in state and in AWS.
 #[test]
-fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
+fn a_create_before_destroy_replacement_on_the_same_load_balancer_keeps_the_service() {
     let emu = Emulator::start();
     let nlb = nlb_arn(&emu, "cbd-nlb");
     let ws = workspace(
@@ -1077,8 +1080,24 @@ fn a_create_before_destroy_replacement_never_deletes_what_state_holds() {
     );
     ws.init();
     ws.apply();
-    ws.apply_replacing("privatelink_endpoint_service.svc");
     let id = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    let out = ws.run(&[
+        "apply",
+        "-no-color",
+        "-input=false",
+        "-auto-approve",
+        "-replace=privatelink_endpoint_service.svc",
+    ]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let text = terraform::flat(&out.all());
+    assert!(
+        text.contains(&format!(
+            "{nlb} is already associated with another VPC endpoint service ({id})"
+        )) && text.contains("backs no other endpoint service")
+            && text.contains("network_load_balancer_arns"),
+        "{text}"
+    );
+    assert_eq!(ws.outputs()["id"]["value"], id.as_str());
     assert_eq!(
         emu.fixture(&["service-exists", &id])["exists"],
         true,

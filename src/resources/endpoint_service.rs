@@ -610,7 +610,7 @@ where
     Diagnostic::error(
         format!("Failed to {doing}"),
         format!(
-            "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {region} of this account.",
+            "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {region} of this account and backs no other endpoint service (AWS lets a load balancer back one at a time; to let another vendor in through it, add the vendor's principal to that service's allowed_principals).",
             error_text(e),
             sorted(arns.to_vec()).join(", "),
         ),

@@ -1017,6 +1017,21 @@ def _region_names(home: str) -> frozenset[str]:
     return frozenset(session.get_available_regions("ec2", partition_name=get_partition(home))) | {home}
 
 
+def _check_load_balancers_free(backend: Any, arns: Iterable[str], service_id: str | None = None) -> None:
+    """A load balancer backs one endpoint service at a time (the PrivateLink
+    guide's considerations for creating an endpoint service). EC2 documents
+    no error code for this: InvalidParameter, naming the load balancer."""
+    for config in backend.configurations.values():
+        if config.id == service_id:
+            continue
+        for arn in arns:
+            if arn in config.network_load_balancer_arns:
+                raise AwsError(
+                    "InvalidParameter",
+                    f"The load balancer {arn} is already associated with another VPC endpoint service ({config.id}).",
+                )
+
+
 def _check_regions(regions: Iterable[str], home: str) -> None:
     valid = _region_names(home)
     for region in regions:
@@ -1115,6 +1130,7 @@ def _patch_ec2() -> None:
     def create_configuration(backend: Any, *args: Any, **kwargs: Any) -> Any:
         regions = list(dict.fromkeys(kwargs.get("supported_regions") or []))
         _check_regions(regions, backend.region_name)
+        _check_load_balancers_free(backend, kwargs.get("lb_arns", args[0] if args else []) or [])
         kwargs["supported_regions"] = [r for r in regions if r != backend.region_name]
         return original_create_config(backend, *args, **kwargs)
 
@@ -1148,6 +1164,7 @@ def _patch_ec2() -> None:
             ("add_gateway_lbs", config.gateway_load_balancer_arns),
         ):
             kwargs[key] = [a for a in dict.fromkeys(kwargs.get(key) or []) if a not in have]
+        _check_load_balancers_free(backend, kwargs["add_network_lbs"], service_id)
         original_modify_config(backend, service_id, **kwargs)
 
     VPCServiceConfigurationBackend.modify_vpc_endpoint_service_configuration = modify_configuration

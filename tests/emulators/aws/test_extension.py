@@ -130,12 +130,16 @@ def make_vpc(ec2, cidr="10.0.0.0/16", azs=("us-east-1a", "us-east-1b")):
     return vpc_id, subnets
 
 
-def make_service(account: Account, acceptance_required=True):
-    ec2 = account.client("ec2")
-    _, subnets = make_vpc(ec2)
-    nlb = account.client("elbv2").create_load_balancer(
+def make_nlb(account: Account) -> str:
+    _, subnets = make_vpc(account.client("ec2"))
+    return account.client("elbv2").create_load_balancer(
         Name=f"nlb-{uuid.uuid4().hex[:8]}", Subnets=subnets, Type="network", Scheme="internal"
     )["LoadBalancers"][0]["LoadBalancerArn"]
+
+
+def make_service(account: Account, acceptance_required=True):
+    ec2 = account.client("ec2")
+    nlb = make_nlb(account)
     config = ec2.create_vpc_endpoint_service_configuration(
         NetworkLoadBalancerArns=[nlb], AcceptanceRequired=acceptance_required
     )["ServiceConfiguration"]
@@ -330,6 +334,28 @@ def test_availability_zone_ids_filled(owner):
     assert sorted(detail["AvailabilityZoneIds"]) == expected
 
 
+def test_a_load_balancer_backs_one_service_at_a_time(owner):
+    ec2 = owner.client("ec2")
+    config, nlb = make_service(owner)
+    with pytest.raises(ClientError) as refused:
+        ec2.create_vpc_endpoint_service_configuration(NetworkLoadBalancerArns=[nlb])
+    assert error_code(refused) == "InvalidParameter"
+    assert nlb in str(refused.value) and config["ServiceId"] in str(refused.value)
+    other, other_nlb = make_service(owner)
+    with pytest.raises(ClientError) as refused:
+        ec2.modify_vpc_endpoint_service_configuration(
+            ServiceId=other["ServiceId"], AddNetworkLoadBalancerArns=[nlb]
+        )
+    assert error_code(refused) == "InvalidParameter"
+    # Its own load balancer again is no change; a deleted service frees one.
+    ec2.modify_vpc_endpoint_service_configuration(
+        ServiceId=other["ServiceId"], AddNetworkLoadBalancerArns=[other_nlb]
+    )
+    ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[config["ServiceId"]])
+    again = ec2.create_vpc_endpoint_service_configuration(NetworkLoadBalancerArns=[nlb])
+    assert again["ServiceConfiguration"]["ServiceId"] != config["ServiceId"]
+
+
 # --------------------------------------------------------------------------
 # EC2: the consumer side (interface endpoints to a partner's service)
 # --------------------------------------------------------------------------
@@ -510,7 +536,7 @@ def test_client_token_idempotency(owner, partner):
 
     # The same for endpoint service configurations.
     p_ec2 = partner.client("ec2")
-    nlb = config["NetworkLoadBalancerArns"][0]
+    nlb = make_nlb(partner)
     svc = p_ec2.create_vpc_endpoint_service_configuration(
         NetworkLoadBalancerArns=[nlb], AcceptanceRequired=True, ClientToken="svc-token"
     )

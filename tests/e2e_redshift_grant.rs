@@ -670,7 +670,7 @@ module "segment" {{
         emu,
         &ws,
         &module(&format!(
-            "{with_nlb}  redshift_grantee_account = \"111122223333\"\n  redshift_vpc_id = \"vpc-0123456789abcdef0\"\n  additional_principal_arns = [\"arn:aws:iam::444455556666:root\"]\n"
+            "{with_nlb}  redshift_grantee_account = \"111122223333\"\n  redshift_vpc_id = \"vpc-0123456789abcdef0\"\n  redshift_additional_vpc_ids = [\"vpc-0fedcba9876543210\"]\n  additional_principal_arns = [\"arn:aws:iam::444455556666:root\"]\n"
         )),
     );
     ws.ok(&["plan", "-no-color", "-input=false", "-out=tfplan"]);
@@ -688,6 +688,17 @@ module "segment" {{
             "arn:aws:iam::111122223333:role/segment-edge",
             "arn:aws:iam::444455556666:root"
         ])
+    );
+    // And the grant covers the VPC it hands out beside the first.
+    let grant = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == TYPE)
+        .unwrap_or_else(|| panic!("no grant planned: {plan}"));
+    assert_eq!(
+        grant["change"]["after"]["vpc_ids"],
+        serde_json::json!(["vpc-0123456789abcdef0", "vpc-0fedcba9876543210"])
     );
 }
 

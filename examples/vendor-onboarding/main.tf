@@ -73,7 +73,10 @@ resource "privatelink_redshift_endpoint_grant" "vendor" {
   # support for a region outside its table). Never all of the account's
   # VPCs: where neither gives a VPC, the plan stops on vpc_ids.
   grantee_account = var.redshift_grantee_account != "" ? var.redshift_grantee_account : data.privatelink_vendor.this.aws_account_id
-  vpc_ids         = [var.redshift_vpc_id != "" ? var.redshift_vpc_id : data.privatelink_vendor.this.redshift_vpc_id]
+  vpc_ids = concat(
+    [var.redshift_vpc_id != "" ? var.redshift_vpc_id : data.privatelink_vendor.this.redshift_vpc_id],
+    var.redshift_additional_vpc_ids,
+  )
   force_revoke    = var.redshift_force_revoke
 }
 

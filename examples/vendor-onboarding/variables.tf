@@ -108,6 +108,17 @@ variable "redshift_vpc_id" {
   }
 }
 
+variable "redshift_additional_vpc_ids" {
+  description = "More of the vendor's VPCs to grant beside the catalog's (or redshift_vpc_id), e.g. while the vendor moves to a new VPC. Removing one the vendor still has an endpoint in fails at apply unless redshift_force_revoke is applied first."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for v in var.redshift_additional_vpc_ids : can(regex("^vpc-[0-9a-f]{8,17}$", v))])
+    error_message = "Each of redshift_additional_vpc_ids must be a VPC ID, vpc- followed by hex digits."
+  }
+}
+
 variable "redshift_force_revoke" {
   description = "When the grant is destroyed, also delete the Redshift-managed endpoints the vendor created with it. False (the default): destroy fails while the vendor still has endpoints; set true and apply before off-boarding."
   type        = bool
@@ -161,8 +172,8 @@ variable "vendor_iam_user_arn" {
   default     = ""
 
   validation {
-    condition     = var.vendor_iam_user_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:user/.+$", var.vendor_iam_user_arn))
-    error_message = "The vendor_iam_user_arn must be empty or an IAM user ARN, arn:aws:iam::ACCOUNT:user/NAME."
+    condition     = var.vendor_iam_user_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|(user|role)/.+)$", var.vendor_iam_user_arn))
+    error_message = "The vendor_iam_user_arn must be empty or the IAM principal ARN the vendor shows: arn:aws:iam::ACCOUNT:user/NAME (or role/NAME, or root)."
   }
 }
 

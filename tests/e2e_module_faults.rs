@@ -984,6 +984,9 @@ fn canaries_for_every_secret_never_reach_state_plans_outputs_or_trace_logs() {
     for what in [
         "submitting Snowflake statement",
         "minting a federation token",
+        // The AWS call log, with what it names: none of the canaries below.
+        "AWS answered",
+        "AuthorizeEndpointAccess",
         "privatelink_s3_storage_integration",
         "privatelink_redshift_endpoint_grant",
         "privatelink_endpoint_connection_accepter",

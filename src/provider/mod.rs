@@ -2,6 +2,7 @@
 //! the list of resources and data sources it serves.
 
 pub mod aws;
+pub mod call_log;
 pub mod coalesce;
 pub mod config;
 pub mod docs;

@@ -461,6 +461,46 @@ fn a_runbook_made_integration_is_imported_and_taken_over_without_twins() {
     assert_no_iam_objects(&emu, role);
 }
 
+/// A vendor with no browser app (Segment) gets no CORS rule; switching the
+/// vendor adds and removes the rule in place, beside the other teams'.
+#[test]
+fn a_vendor_without_a_browser_app_gets_no_cors_rule() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let role = "segment-no-cors";
+    let segment =
+        config(&bucket, role, "").replace("vendor    = \"sigma\"", "vendor    = \"segment\"");
+    assert!(segment.contains("\"segment\""), "{segment}");
+    let ws = workspace(emu, &segment);
+    ws.init();
+    ws.apply();
+    let out = integration(&ws);
+    assert_eq!(out["cors_rule_id"], Value::Null, "{out}");
+    assert_eq!(out["cors_rule"], Value::Null, "{out}");
+    let rules = || emu.s3_fixture(&["cors", &bucket]).as_array().unwrap().len();
+    assert_eq!(rules(), 2, "only the other teams' rules");
+    ws.assert_plan_empty();
+
+    rewrite(emu, &ws, &config(&bucket, role, ""));
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    ws.apply();
+    assert_eq!(
+        integration(&ws)["cors_rule_id"],
+        format!("privatelink-{role}").as_str()
+    );
+    assert_eq!(rules(), 3);
+    ws.assert_plan_empty();
+
+    rewrite(emu, &ws, &segment);
+    ws.apply();
+    assert_eq!(integration(&ws)["cors_rule_id"], Value::Null);
+    assert_eq!(rules(), 2);
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_no_iam_objects(emu, role);
+}
+
 #[test]
 fn injected_cors_failure_then_converging_apply_and_clean_destroy() {
     let emu = Emulator::start();

@@ -150,7 +150,7 @@ variable "bucket_prefix" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins of the vendor's web app for the bucket's CORS rule. Empty (the default): the origins the catalog publishes for the vendor; a vendor it publishes none for (e.g. Segment) needs them here when bucket is set."
+  description = "Origins of the vendor's web app for the bucket's CORS rule. Empty (the default): the origins the catalog publishes for the vendor; a vendor it publishes none for (e.g. Segment, which writes from servers) gets no CORS rule."
   type        = list(string)
   default     = []
 }

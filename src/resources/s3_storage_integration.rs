@@ -808,7 +808,8 @@ struct Want {
     trust: String,
     trust_phase: &'static str,
     rule_id: String,
-    rule: Rule,
+    /// None for a vendor with no browser app: no CORS rule.
+    rule: Option<Rule>,
     statement: Option<String>,
     handoff: Handoff,
 }
@@ -827,9 +828,10 @@ fn want(plan: &State, aws: &AwsClients, account: &str) -> Result<Want, Diagnosti
             "placeholder",
         ),
     };
-    let Some(rule) = effective_rule(plan.cors.as_ref(), plan.vendor.as_deref()) else {
+    let rule = effective_rule(plan.cors.as_ref(), plan.vendor.as_deref());
+    if rule.is_none() && plan.vendor.is_none() {
         return Err(no_origins().into());
-    };
+    }
     let sid = statement_sid(&plan.role_name);
     Ok(Want {
         policy_arn: policy_arn(partition, account, &policy_name),
@@ -975,7 +977,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 )
                 .attribute(
                     Attribute::optional("vendor", Type::String)
-                        .description(&format!("Catalog vendor whose browser origin is the default of `cors.allowed_origins`: one of {}.", catalog::vendor_names().iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
+                        .description(&format!("Catalog vendor whose browser origin is the default of `cors.allowed_origins`: one of {}. A vendor the catalog lists no browser app for (Segment) gets no CORS rule unless a `cors` block lists origins.", catalog::vendor_names().iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
                         .validate(one_of(catalog::vendor_names())),
                 )
                 .attribute(
@@ -988,7 +990,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 .attribute(computed("role_arn", Type::String, "ARN of the IAM role (null while it is missing)."))
                 .attribute(computed("policy_arn", Type::String, "ARN of the IAM policy while it is attached to the role."))
                 .attribute(computed("trust_phase", Type::String, "`placeholder` while the role trusts your own account with the placeholder external ID, `vendor` once it trusts the vendor's user."))
-                .attribute(computed("cors_rule_id", Type::String, "ID of the CORS rule this resource owns, `privatelink-<role_name>` (null while it is missing)."))
+                .attribute(computed("cors_rule_id", Type::String, "ID of the CORS rule this resource owns, `privatelink-<role_name>` (null while it is missing, and for a vendor with no browser app, such as Segment: no rule is made without a `cors` block)."))
                 .attribute(computed("cors_rule", cors_rule_type(), "The CORS rule this resource owns as S3 holds it, every default filled in: `allowed_origins`, `allowed_methods`, `allowed_headers`, `expose_headers`, `max_age_seconds` (null while it is missing). A rule changed outside Terraform shows its drift here."))
                 .attribute(computed("vendor_handoff", handoff_type(), "What to enter in the vendor's form: `role_arn` and `bucket_path` (`bucket/prefix`)."))
                 .attribute(computed("policy_document", Type::String, "The IAM policy's document as AWS holds it (compact JSON)."))
@@ -1036,15 +1038,20 @@ impl Resource<ProviderData> for S3StorageIntegration {
             .get("cors")
             .and_then(|c| c.get("allowed_origins"))
             .unwrap_or(&Value::Null);
+        // A catalog vendor without a browser app (Segment) needs no CORS
+        // rule; a `cors` block still asks for one.
+        let cors_block = config
+            .get("cors")
+            .is_some_and(|c| !c.is_null() && !c.is_unknown());
         if origins.is_null() && vendor.is_null() {
             diags.push(no_origins());
-        } else if origins.is_null() {
+        } else if origins.is_null() && cors_block {
             if let Some(name) = vendor.as_str() {
                 if catalog::vendor(name).is_some() && vendor_origins(Some(name)).is_none() {
                     diags.error_at(
-                        AttributePath::attr("vendor"),
+                        AttributePath::attr("cors"),
                         "The vendor publishes no browser origin",
-                        format!("The catalog has no app origin for {name:?}: list the origins in `cors {{ allowed_origins = [...] }}`."),
+                        format!("The catalog has no app origin for {name:?}: list the origins in `cors {{ allowed_origins = [...] }}`, or leave the `cors` block out for no CORS rule at all."),
                     );
                 }
             }
@@ -1099,16 +1106,23 @@ impl Resource<ProviderData> for S3StorageIntegration {
         }
 
         // The rule the apply writes, every default filled in: known once
-        // the vendor and the `cors` block are.
-        let rule = match (&vendor, plan.planned.get("cors")) {
+        // the vendor and the `cors` block are; none for a vendor with no
+        // browser app.
+        let rule: Option<Option<Rule>> = match (&vendor, plan.planned.get("cors")) {
             (Some(v), Some(c)) if c.is_fully_known() => {
                 let cors: Option<Cors> = typed::from_value(c).ok().flatten();
-                effective_rule(cors.as_ref(), v.as_deref())
-                    .and_then(|r| typed::to_value(&Some(r.to_cors()), &cors_rule_type()).ok())
+                Some(effective_rule(cors.as_ref(), v.as_deref()))
             }
             _ => None,
         };
-        plan.set("cors_rule", rule.unwrap_or(Value::Unknown));
+        let rule_value = match &rule {
+            Some(Some(r)) => {
+                typed::to_value(&Some(r.to_cors()), &cors_rule_type()).unwrap_or(Value::Unknown)
+            }
+            Some(None) => Value::Null,
+            None => Value::Unknown,
+        };
+        plan.set("cors_rule", rule_value);
 
         let cidrs: Option<Option<Vec<String>>> = match plan.planned.get("allowed_source_cidrs") {
             Some(v) if v.is_null() => Some(None),
@@ -1161,10 +1175,11 @@ impl Resource<ProviderData> for S3StorageIntegration {
         plan.set("id", id);
         plan.set(
             "cors_rule_id",
-            role_name
-                .as_deref()
-                .map(|r| Value::string(rule_id(r)))
-                .unwrap_or(Value::Unknown),
+            match (&rule, role_name.as_deref()) {
+                (Some(None), _) => Value::Null,
+                (_, Some(r)) => Value::string(rule_id(r)),
+                (_, None) => Value::Unknown,
+            },
         );
         plan.set(
             "trust_phase",
@@ -1997,26 +2012,26 @@ async fn converge(
         have.policy_arn = Some(want.policy_arn.clone());
     }
 
-    // 4. The CORS rule, merged into the bucket's configuration.
+    // 4. The CORS rule, merged into the bucket's configuration (or taken
+    // out of it, for a vendor with no browser app).
     let have_rule = have
         .cors_rule_id
         .as_ref()
         .and_then(|_| effective_rule(have.cors_rule.as_ref(), None));
-    if have.cors_rule_id.as_deref() != Some(want.rule_id.as_str())
-        || have_rule.as_ref() != Some(&want.rule)
-    {
+    let want_id = want.rule.as_ref().map(|_| want.rule_id.as_str());
+    if have.cors_rule_id.as_deref() != want_id || have_rule != want.rule {
         set_cors_rule(
             aws,
             ctx,
             deadline,
             &plan.bucket,
             &want.rule_id,
-            Some(&want.rule),
-            true,
+            want.rule.as_ref(),
+            want.rule.is_some(),
         )
         .await?;
-        have.cors_rule_id = Some(want.rule_id.clone());
-        have.cors_rule = Some(want.rule.to_cors());
+        have.cors_rule_id = want_id.map(str::to_string);
+        have.cors_rule = want.rule.as_ref().map(Rule::to_cors);
     }
     have.cors = plan.cors.clone();
     have.vendor = plan.vendor.clone();
@@ -2891,12 +2906,20 @@ mod tests {
         let mut d = Diagnostics::new();
         S3StorageIntegration.validate(&cfg(Value::Null, Value::Null, Value::Null), &mut d);
         assert_eq!(d.0[0].path, Some(AttributePath::attr("vendor")), "{d}");
+        // Segment has no browser app: no rule, unless a cors block asks for
+        // one, which then needs its origins.
         let mut d = Diagnostics::new();
         S3StorageIntegration.validate(
             &cfg(Value::Null, Value::Null, Value::string("segment")),
             &mut d,
         );
-        assert!(d.has_errors(), "segment publishes no app origin");
+        assert!(d.is_empty(), "{d}");
+        let mut block = cfg(Value::Null, Value::Null, Value::string("segment"));
+        block.set_attr("cors", Value::object([("allowed_origins", Value::Null)]));
+        let mut d = Diagnostics::new();
+        S3StorageIntegration.validate(&block, &mut d);
+        assert_eq!(d.0.len(), 1, "{d}");
+        assert_eq!(d.0[0].path, Some(AttributePath::attr("cors")), "{d}");
         let mut d = Diagnostics::new();
         S3StorageIntegration.validate(
             &cfg(Value::Null, Value::Null, Value::string("sigma")),

@@ -344,10 +344,6 @@ fn two_phases_keep_foreign_rules_and_statement_byte_for_byte() {
     );
 }
 
-/// S3 fails the CORS step (InternalError on every attempt the SDK makes):
-/// the apply fails, the state records the IAM objects already created, the
-/// next apply converges through two OperationAborted answers (retried, the
-/// configuration re-read each time), and destroy leaves no IAM object.
 /// An integration set up by hand with Sigma's runbook, on a bucket other
 /// teams use, adopted by import: the vendor comes from the hand-made CORS
 /// rule (which has no ID), the allowlist from the hand-made statement, and
@@ -461,6 +457,59 @@ fn a_runbook_made_integration_is_imported_and_taken_over_without_twins() {
     assert_no_iam_objects(&emu, role);
 }
 
+/// A new integration beside one made by hand never takes the hand-made
+/// rule or statement (only an import does): its own go beside them, and its
+/// destroy leaves the hand-made ones as they were.
+#[test]
+fn a_create_beside_a_hand_made_integration_leaves_it_alone() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket", "--foreign", "false"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let user = emu.s3_fixture(&["vendor-user", "--name", "sigma-beside-user"]);
+    let user = user["arn"].as_str().unwrap();
+    emu.s3_fixture(&[
+        "runbook",
+        &bucket,
+        "sigma/prod",
+        "sigma-by-hand-prod",
+        "--vendor-user",
+        user,
+        "--external-id",
+        "ext",
+        "--cidr",
+        "10.1.0.0/16",
+    ]);
+    let before = (
+        emu.s3_fixture(&["cors", &bucket]),
+        policy_text(emu, &bucket).unwrap(),
+    );
+    let ws = workspace(
+        emu,
+        &config(
+            &bucket,
+            "sigma-terraform-dev",
+            "  allowed_source_cidrs = [\"0.0.0.0/0\"]",
+        ),
+    );
+    ws.init();
+    ws.apply();
+    let rules = emu.s3_fixture(&["cors", &bucket]);
+    assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
+    assert_eq!(rules[0], before.0[0], "the hand-made rule changed: {rules}");
+    let policy = policy_text(emu, &bucket).unwrap();
+    assert_eq!(
+        statement(&policy, "RunbookAllowlist")["Condition"]["NotIpAddress"]["aws:SourceIp"],
+        json!(["10.1.0.0/16"]),
+        "{policy}"
+    );
+    ws.destroy();
+    assert_eq!(emu.s3_fixture(&["cors", &bucket]), before.0);
+    assert_eq!(
+        statement(&policy_text(emu, &bucket).unwrap(), "RunbookAllowlist"),
+        statement(&before.1, "RunbookAllowlist")
+    );
+}
+
 /// A vendor with no browser app (Segment) gets no CORS rule; switching the
 /// vendor adds and removes the rule in place, beside the other teams'.
 #[test]
@@ -501,6 +550,10 @@ fn a_vendor_without_a_browser_app_gets_no_cors_rule() {
     assert_no_iam_objects(emu, role);
 }
 
+/// S3 fails the CORS step (InternalError on every attempt the SDK makes):
+/// the apply fails, the state records the IAM objects already created, the
+/// next apply converges through two OperationAborted answers (retried, the
+/// configuration re-read each time), and destroy leaves no IAM object.
 #[test]
 fn injected_cors_failure_then_converging_apply_and_clean_destroy() {
     let emu = Emulator::start();
@@ -643,6 +696,15 @@ fn owned_drift_shows_in_the_plan_and_foreign_edits_do_not() {
     assert_eq!(rules[1]["MaxAgeSeconds"], 30, "others' edit kept: {rules}");
     assert_eq!(rules[2]["ID"], owned.as_str());
     assert_eq!(rules[2]["MaxAgeSeconds"], 3600, "ours restored: {rules}");
+    // A setting taken out of the rule by hand is put back too.
+    emu.s3_fixture(&["edit-cors", &bucket, &owned, "none"]);
+    assert!(emu.s3_fixture(&["cors", &bucket])[2]
+        .get("MaxAgeSeconds")
+        .is_none());
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    ws.apply();
+    ws.assert_plan_empty();
+    assert_eq!(emu.s3_fixture(&["cors", &bucket])[2]["MaxAgeSeconds"], 3600);
 
     emu.s3_fixture(&["edit-trust", role, "tampered"]);
     let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
@@ -672,6 +734,18 @@ fn owned_drift_shows_in_the_plan_and_foreign_edits_do_not() {
     assert_eq!(
         emu.s3_fixture(&["policy-tags", &policy_arn])["Team"],
         "data"
+    );
+    // A tag added to the role alone: shown, and taken off the role.
+    emu.s3_fixture(&["tag-role", role, "Extra", "1"]);
+    let plan = ws.run(&["plan", "-no-color", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "role tag drift must show:\n{}", plan.all());
+    assert!(plan.stdout.contains("\"Extra\""), "{}", plan.stdout);
+    ws.apply();
+    ws.assert_plan_empty();
+    let tags = &emu.s3_fixture(&["role", role])["tags"];
+    assert!(
+        tags.get("Extra").is_none() && tags["Team"] == "data",
+        "{tags}"
     );
 
     ws.destroy();

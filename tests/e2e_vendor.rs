@@ -199,7 +199,7 @@ fn every_documented_example_validates() {
     }
     files.sort();
     assert!(files.len() >= 11, "{files:?}");
-    let foreign = regex::Regex::new(r"\baws_[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+").unwrap();
+    let foreign = regex::Regex::new(r"\b(data\.)?aws_[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+").unwrap();
     let ws = Workspace::new(&config(""));
     ws.init();
     for file in files {
@@ -209,16 +209,15 @@ fn every_documented_example_validates() {
         {
             text.push_str(&service);
         }
-        let mut stand_ins: Vec<String> = Vec::new();
+        let mut stand_ins = std::collections::BTreeSet::new();
         text = foreign
             .replace_all(&text, |m: &regex::Captures| {
                 let name = m[0].replace('.', "_");
-                stand_ins.push(format!("variable {name:?} {{}}\n"));
+                stand_ins.insert(format!("variable {name:?} {{}}\n"));
                 format!("var.{name}")
             })
             .into_owned();
-        stand_ins.dedup();
-        text.push_str(&stand_ins.concat());
+        text.extend(stand_ins);
         if !text.contains("required_providers") {
             text = config(&text);
         }

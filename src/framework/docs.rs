@@ -127,7 +127,8 @@ pub fn render(
                     .iter()
                     .any(|b| b.name == "timeouts")
                 {
-                    md.push_str("\nA `timeouts` block in the configuration is likewise recorded by the first plan after an import, as an in-place update that changes nothing remote.\n");
+                    let likewise = if steering.is_empty() { "" } else { "likewise " };
+                    md.push_str(&format!("\nA `timeouts` block in the configuration is {likewise}recorded by the first plan after an import, as an in-place update that changes nothing remote.\n"));
                 }
             }
         }

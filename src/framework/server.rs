@@ -123,16 +123,21 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     .into()
 }
 
-/// Decodes a DynamicValue: msgpack when present, else JSON, else null.
 /// Terraform shows an import's errors without the resource address, and a
-/// configuration may import many objects in one plan: each says which.
+/// configuration may import many objects in one plan: each says which (the
+/// ID only where the error does not quote it already).
 fn importing(type_name: &str, id: &str, mut diags: Diagnostics) -> Diagnostics {
     for d in &mut diags.0 {
-        d.detail = format!("Importing {type_name} {id:?}: {}", d.detail);
+        d.detail = if d.detail.contains(id) {
+            format!("Importing {type_name}: {}", d.detail)
+        } else {
+            format!("Importing {type_name} {id:?}: {}", d.detail)
+        };
     }
     diags
 }
 
+/// Decodes a DynamicValue: msgpack when present, else JSON, else null.
 fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
     let Some(dv) = dv else {
         return Ok(Value::Null);

@@ -650,7 +650,7 @@ const DELETED_CLUSTER_WAY_OUT: &str = "If the cluster was deleted, remove this g
 fn cluster_deleted(aws: &AwsClients, cluster: &str) -> Diagnostic {
     Diagnostic::warning(
         "Redshift cluster deleted outside Terraform",
-        format!("Cluster {cluster} no longer exists in {}, and its endpoint grants went with it, so this grant is dropped from state. {DELETED_CLUSTER_WAY_OUT}", aws.region),
+        format!("Cluster {cluster} no longer exists in {}, and its endpoint grants went with it, so this grant is dropped from state.", aws.region),
     )
     .at(cluster_path())
 }

@@ -9,12 +9,14 @@
 //! this resource owns one CORS rule (ID `privatelink-<role_name>`) and one
 //! policy statement (Sid `PrivatelinkAllowlist...`), adds them beside what is
 //! there, replaces only them and removes only them. Other rules are sent back
-//! as S3 returned them, other statements byte for byte.
+//! as S3 returned them, other statements byte for byte. Only an import takes
+//! over what the vendor's runbook made by hand (its ID-less CORS rule, its
+//! allowlist statement under a Sid of its own); a create never does.
 //!
-//! Drift: the computed `policy_document`, `assume_role_policy` and
-//! `allowlist_statement` hold what AWS has; the plan computes what it should
-//! hold, so an out-of-band edit of anything owned shows as a change, and
-//! nothing owned by others is ever read into state.
+//! Drift: the computed `cors_rule`, `policy_document`, `assume_role_policy`
+//! and `allowlist_statement` hold what AWS has; the plan computes what they
+//! should hold, so an out-of-band edit of anything owned shows as a change,
+//! and nothing owned by others is read into state.
 
 use super::{invalid_state, sorted, wait_error};
 use crate::catalog;
@@ -117,6 +119,17 @@ impl Rule {
             expose: r.expose_headers().to_vec(),
             max_age: r.max_age_seconds().map(i64::from),
         }
+    }
+    /// The rule a `cors_rule` (as S3 held it) describes, exactly: no
+    /// defaults filled in, so that a setting S3 lacks compares as missing.
+    fn exact(c: &Cors) -> Option<Rule> {
+        Some(Rule {
+            origins: c.allowed_origins.clone()?,
+            methods: c.allowed_methods.clone().unwrap_or_default(),
+            headers: c.allowed_headers.clone().unwrap_or_default(),
+            expose: c.expose_headers.clone().unwrap_or_default(),
+            max_age: c.max_age_seconds,
+        })
     }
     fn to_cors(&self) -> Cors {
         Cors {
@@ -462,11 +475,29 @@ fn allowlist_shape(statement: &serde_json::Value) -> Option<String> {
     Some(canonical(&v))
 }
 
+/// The runbook's IP allowlist, made by hand under a Sid of its own: a
+/// statement of exactly this resource's allowlist shape for `role`, bucket
+/// and prefix. An import takes it over (see `owned_sids`).
+fn runbook_statement(
+    policy: &str,
+    role: &str,
+    partition: &str,
+    bucket: &str,
+    prefix: &str,
+) -> Option<(String, Option<Vec<String>>)> {
+    let ours = allowlist_statement("", role, partition, bucket, prefix, &[]);
+    let shape = allowlist_shape(&serde_json::from_str(&ours).ok()?)?;
+    find_statement(policy, |v| {
+        v.get("Sid")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+            && allowlist_shape(v).as_ref() == Some(&shape)
+    })
+}
+
 /// The bucket policy with our statement set to `ours`, or removed when
-/// `ours` is None. Ours are those whose Sid is in `sids`; with none of them
-/// there, a statement of `ours`'s shape under another Sid (the runbook's IP
-/// allowlist, made by hand) is taken over rather than doubled. Everything
-/// else keeps its exact text.
+/// `ours` is None. Ours are those whose Sid is in `sids` (see `owned_sids`).
+/// Everything else keeps its exact text.
 fn merge_statement(
     current: Option<&str>,
     sids: &[&str],
@@ -481,18 +512,9 @@ fn merge_statement(
     let mut text = original.to_string();
     let scan = scan_statements(&text)?;
     let is_own = |statement: &str| sid_of(statement).is_some_and(|s| sids.contains(&s.as_str()));
-    let mut own: Vec<usize> = (0..scan.items.len())
+    let own: Vec<usize> = (0..scan.items.len())
         .filter(|&k| is_own(&text[scan.items[k].0..scan.items[k].1]))
         .collect();
-    if let (Some(o), true) = (ours, own.is_empty()) {
-        let shape = serde_json::from_str(o)
-            .ok()
-            .and_then(|v| allowlist_shape(&v));
-        own.extend(scan.items.iter().position(|&(s, e)| {
-            let found = serde_json::from_str(&text[s..e]).ok();
-            shape.is_some() && found.and_then(|v| allowlist_shape(&v)) == shape
-        }));
-    }
     if let (Some(o), [k]) = (ours, own.as_slice()) {
         let (s, e) = scan.items[*k];
         if &text[s..e] == o {
@@ -598,19 +620,20 @@ fn unclaimed_rule(rules: &[CorsRule], wanted: &Rule) -> Option<usize> {
 }
 
 /// The CORS rules with ours (ID `id`) set to `ours`, or removed when None.
-/// With no rule of ours there, an unclaimed one (`unclaimed_rule`) becomes
-/// ours rather than getting a twin. Other rules keep their place and
-/// content.
+/// `adopted` is a hand-made rule an import took over: with no rule of ours
+/// there, it becomes ours in its place rather than getting a twin. Other
+/// rules keep their place and content.
 fn merge_rules(
     mut rules: Vec<CorsRule>,
     id: &str,
     ours: Option<CorsRule>,
+    adopted: Option<&Rule>,
 ) -> Result<Change<Vec<CorsRule>>, Diagnostics> {
     let mut own: Vec<usize> = (0..rules.len())
         .filter(|&i| rules[i].id() == Some(id))
         .collect();
-    if let (Some(rule), true) = (&ours, own.is_empty()) {
-        own.extend(unclaimed_rule(&rules, &Rule::of(rule)));
+    if let (Some(_), Some(adopted), true) = (&ours, adopted, own.is_empty()) {
+        own.extend(unclaimed_rule(&rules, adopted));
     }
     match ours {
         Some(rule) => {
@@ -940,7 +963,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
             |name: &str, ty: Type, text: &str| Attribute::computed(name, ty).description(text);
         Schema::new(
             Block::new()
-                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan, with one exception: the integration's own, made by hand with the vendor's runbook (a CORS rule with exactly this resource's settings and no ID; a statement of exactly the allowlist's shape under another Sid) is taken over in its place rather than doubled. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated. S3 replaces the whole configuration or policy on each write, so integrations on one bucket write it in turn within a Terraform run; two runs changing one bucket's CORS or policy at the same moment can still undo each other's change, which the next plan shows.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
+                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan. Only an import takes over an integration made by hand with the vendor's runbook: its CORS rule (no ID, exactly the vendor's settings) and its IP allowlist statement (exactly this resource's shape for the role and prefix, under a Sid of its own, whatever its ranges). The first apply then gives them this resource's ID and Sid in their place, and from then on they are this resource's: `allowed_source_cidrs` sets the statement's ranges, and destroy removes both. A create never takes anything over. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated. S3 replaces the whole configuration or policy on each write, so integrations on one bucket write it in turn within a Terraform run; two runs changing one bucket's CORS or policy at the same moment can still undo each other's change, which the next plan shows.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
                 .attribute(computed("id", Type::String, "`BUCKET/PREFIX/ROLE_NAME`, the import ID."))
                 .attribute(
                     Attribute::required("bucket", Type::String)
@@ -991,7 +1014,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 .attribute(computed("policy_arn", Type::String, "ARN of the IAM policy while it is attached to the role."))
                 .attribute(computed("trust_phase", Type::String, "`placeholder` while the role trusts your own account with the placeholder external ID, `vendor` once it trusts the vendor's user."))
                 .attribute(computed("cors_rule_id", Type::String, "ID of the CORS rule this resource owns, `privatelink-<role_name>` (null while it is missing, and for a vendor with no browser app, such as Segment: no rule is made without a `cors` block)."))
-                .attribute(computed("cors_rule", cors_rule_type(), "The CORS rule this resource owns as S3 holds it, every default filled in: `allowed_origins`, `allowed_methods`, `allowed_headers`, `expose_headers`, `max_age_seconds` (null while it is missing). A rule changed outside Terraform shows its drift here."))
+                .attribute(computed("cors_rule", cors_rule_type(), "The CORS rule this resource owns as S3 holds it: `allowed_origins`, `allowed_methods`, `allowed_headers`, `expose_headers`, `max_age_seconds` (null while it is missing). The plan shows it as the apply writes it, every default filled in, so a rule changed outside Terraform shows its drift here."))
                 .attribute(computed("vendor_handoff", handoff_type(), "What to enter in the vendor's form: `role_arn` and `bucket_path` (`bucket/prefix`)."))
                 .attribute(computed("policy_document", Type::String, "The IAM policy's document as AWS holds it (compact JSON)."))
                 .attribute(computed("assume_role_policy", Type::String, "The role's trust policy as AWS holds it (compact JSON)."))
@@ -999,7 +1022,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                 .block(NestedBlock::single(
                     "cors",
                     Block::new()
-                        .description("The CORS rule for the vendor's web app. Without this block every setting takes its default; `cors_rule` shows the rule as written, defaults filled in.")
+                        .description("The CORS rule for the vendor's web app. Without this block every setting takes its default; `cors_rule` shows the rule as S3 holds it.")
                         .attribute(
                             Attribute::optional_computed("allowed_origins", Type::list(Type::String))
                                 .description("Origins allowed to call the bucket from a browser. Defaults to the `vendor`'s app origin from the catalog (`https://app.sigmacomputing.com` for Sigma).")
@@ -1387,24 +1410,18 @@ impl Resource<ProviderData> for S3StorageIntegration {
         // read as this resource's, and the next apply renames them.
         if s.cors_rule_id.is_none() {
             let rules = cors_rules(aws, bucket).await?.unwrap_or_default();
-            s.vendor = catalog::VENDORS
-                .iter()
-                .find(|v| {
-                    effective_rule(None, Some(v.name))
-                        .is_some_and(|r| unclaimed_rule(&rules, &r).is_some())
-                })
-                .map(|v| v.name.to_string());
+            let runbook = catalog::VENDORS.iter().find_map(|v| {
+                let rule = effective_rule(None, Some(v.name))?;
+                unclaimed_rule(&rules, &rule).map(|_| rule)
+            });
+            s.cors_rule = runbook.map(|r| r.to_cors());
         }
         if s.allowlist_statement.is_none() {
             let role = role_arn(aws.partition(), &aws.caller_account().await?, role_name);
-            let ours = allowlist_statement("", &role, aws.partition(), bucket, prefix, &[]);
-            let shape = serde_json::from_str(&ours)
-                .ok()
-                .and_then(|v| allowlist_shape(&v));
             let policy = bucket_policy(aws, bucket).await.ok().flatten();
             if let Some((text, cidrs)) = policy
                 .as_deref()
-                .and_then(|p| find_statement(p, |v| allowlist_shape(v) == shape))
+                .and_then(|p| runbook_statement(p, &role, aws.partition(), bucket, prefix))
             {
                 s.allowlist_statement = Some(text);
                 s.allowed_source_cidrs = cidrs;
@@ -1682,26 +1699,24 @@ async fn read(
     );
     s.role_arn = role.as_ref().map(|(arn, ..)| arn.clone());
     s.assume_role_policy = role.as_ref().map(|(_, trust, ..)| trust.clone());
-    if let Some((_, _, tags, _)) = &role {
-        let tags = aws.ignore_tags.keep(user_tags(tags), prior.tags.as_ref());
+    let arn = policy_arn(part, &account, &policy_name);
+    let policy = policy_text(aws, &arn).await?;
+    // One `tags` stands for both objects: whichever drifted from what state
+    // holds shows (the role first), so that the plan puts them back.
+    let held = prior.tags.clone().unwrap_or_default();
+    let role_tags = role.as_ref().map(|(_, _, tags, _)| tags);
+    let drifted = [role_tags, policy.as_ref().map(|(_, tags)| tags)]
+        .into_iter()
+        .flatten()
+        .map(|tags| aws.ignore_tags.keep(user_tags(tags), prior.tags.as_ref()))
+        .find(|tags| *tags != held);
+    if role.is_some() || policy.is_some() {
+        let tags = drifted.unwrap_or(held);
         s.tags = if tags.is_empty() && prior.tags.is_none() {
             None
         } else {
             Some(tags)
         };
-    }
-
-    let arn = policy_arn(part, &account, &policy_name);
-    let policy = policy_text(aws, &arn).await?;
-    // One `tags` stands for both objects: a policy whose tags drifted from
-    // the role's shows its own, so that the plan puts them back.
-    if let (Some((_, policy_tags)), Some(role_tags)) = (&policy, &s.tags) {
-        let policy_tags = aws
-            .ignore_tags
-            .keep(user_tags(policy_tags), prior.tags.as_ref());
-        if policy_tags != *role_tags {
-            s.tags = Some(policy_tags);
-        }
     }
     s.policy_document = policy.map(|(doc, _)| doc);
     s.policy_arn = match (&role, &s.policy_document) {
@@ -1721,11 +1736,15 @@ async fn read(
         .map(Rule::of);
     s.cors_rule_id = rule.as_ref().map(|_| id.clone());
     s.cors_rule = rule.as_ref().map(Rule::to_cors);
-    let wanted = effective_rule(prior.cors.as_ref(), prior.vendor.as_deref());
-    if let (None, Some(wanted)) = (&rule, wanted) {
-        if unclaimed_rule(&rules, &wanted).is_some() {
-            notes.push(Diagnostic::warning("CORS rule made by hand", format!("Bucket {} has a CORS rule with this integration's settings but no ID, as the vendor's runbook writes it. The next apply gives it the ID {id} (the plan's cors_rule_id), so that this resource manages it and removes it on destroy, rather than adding a second rule.", prior.bucket)).at(AttributePath::attr("cors_rule_id")));
-        }
+    // A hand-made rule an import took over stays this resource's until an
+    // apply gives it our ID; nothing else without our ID ever is.
+    let adopted = match (&prior.cors_rule_id, &prior.cors_rule, &rule) {
+        (None, Some(c), None) => Rule::exact(c).filter(|r| unclaimed_rule(&rules, r).is_some()),
+        _ => None,
+    };
+    if let Some(adopted) = adopted {
+        s.cors_rule = Some(adopted.to_cors());
+        notes.push(Diagnostic::warning("CORS rule made by hand", format!("Bucket {} has the CORS rule this integration took over at import, without an ID, as the vendor's runbook writes it. An apply gives it the ID {id} (cors_rule_id) in its place rather than adding a second rule; from then on this resource manages it, and destroying it removes it.", prior.bucket)).at(AttributePath::attr("cors_rule_id")));
     }
 
     let sids = owned_sids(prior);
@@ -2017,8 +2036,14 @@ async fn converge(
     let have_rule = have
         .cors_rule_id
         .as_ref()
-        .and_then(|_| effective_rule(have.cors_rule.as_ref(), None));
+        .and(have.cors_rule.as_ref())
+        .and_then(Rule::exact);
     let want_id = want.rule.as_ref().map(|_| want.rule_id.as_str());
+    // A rule an import took over: state holds it (cors_rule) without our ID.
+    let adopted = match (&have.cors_rule_id, &have.cors_rule) {
+        (None, Some(c)) => Rule::exact(c),
+        _ => None,
+    };
     if have.cors_rule_id.as_deref() != want_id || have_rule != want.rule {
         set_cors_rule(
             aws,
@@ -2027,7 +2052,7 @@ async fn converge(
             &plan.bucket,
             &want.rule_id,
             want.rule.as_ref(),
-            want.rule.is_some(),
+            adopted.as_ref(),
         )
         .await?;
         have.cors_rule_id = want_id.map(str::to_string);
@@ -2178,18 +2203,30 @@ async fn sync_tags(
     if old == new {
         return Ok(());
     }
-    let removed: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k) && *k != MARKER_TAG)
-        .cloned()
-        .collect();
+    // What each object holds now: the other may have drifted unseen.
+    let removed = |held: Vec<aws_sdk_iam::types::Tag>| -> Vec<String> {
+        aws.ignore_tags
+            .keep(user_tags(&held), Some(new))
+            .into_keys()
+            .filter(|k| !new.contains_key(k))
+            .collect()
+    };
     let set = iam_tags(&Some(new.clone()), role_name)?;
     if !skip_role {
+        let held = aws.iam.list_role_tags().role_name(role_name).send().await;
+        let held = held.map_err(|e| {
+            failed(
+                "list the role's tags",
+                &e,
+                Some(AttributePath::attr("tags")),
+            )
+        })?;
+        let removed = removed(held.tags);
         if !removed.is_empty() {
             aws.iam
                 .untag_role()
                 .role_name(role_name)
-                .set_tag_keys(Some(removed.clone()))
+                .set_tag_keys(Some(removed))
                 .send()
                 .await
                 .map_err(|e| {
@@ -2209,6 +2246,20 @@ async fn sync_tags(
             .map_err(|e| failed("tag the role", &e, Some(AttributePath::attr("tags"))))?;
     }
     if !skip_policy {
+        let held = aws
+            .iam
+            .list_policy_tags()
+            .policy_arn(policy_arn)
+            .send()
+            .await;
+        let held = held.map_err(|e| {
+            failed(
+                "list the policy's tags",
+                &e,
+                Some(AttributePath::attr("tags")),
+            )
+        })?;
+        let removed = removed(held.tags);
         if !removed.is_empty() {
             aws.iam
                 .untag_policy()
@@ -2241,6 +2292,8 @@ const ABORTED_ADVICE: &str = "Another change to the bucket's configuration kept 
 /// on every attempt so a concurrent change by others is never overwritten
 /// with a stale copy. `required`: a missing bucket is an error (else, on
 /// destroy, there is nothing left to remove).
+/// Sets this resource's rule (ID `id`) to `ours`, or removes it when None
+/// (then tolerating a bucket that is gone); `adopted` as in `merge_rules`.
 async fn set_cors_rule(
     aws: &AwsClients,
     ctx: &Ctx<ProviderData>,
@@ -2248,8 +2301,9 @@ async fn set_cors_rule(
     bucket: &str,
     id: &str,
     ours: Option<&Rule>,
-    required: bool,
+    adopted: Option<&Rule>,
 ) -> Result<(), Diagnostics> {
+    let required = ours.is_some();
     let _writing = one_writer(bucket, "cors").await;
     let ours = ours.map(|r| r.to_sdk(id)).transpose()?;
     retry(
@@ -2276,7 +2330,7 @@ async fn set_cors_rule(
                     Ok(Ok(()))
                 };
             };
-            let result = match merge_rules(rules, id, ours.clone())? {
+            let result = match merge_rules(rules, id, ours.clone(), adopted)? {
                 Change::Keep => return Ok(Ok(())),
                 Change::Put(rules) => {
                     let config = CorsConfiguration::builder()
@@ -2413,7 +2467,7 @@ async fn remove(
         &state.bucket,
         &rule_id(&state.role_name),
         None,
-        false,
+        None,
     )
     .await?;
     let policy_name = state
@@ -2750,23 +2804,24 @@ mod tests {
         let foreign = vec![rule(Some("team"), "https://a"), rule(None, "https://b")];
         let ours = rule(Some("privatelink-r"), "https://app");
         let Change::Put(added) =
-            merge_rules(foreign.clone(), "privatelink-r", Some(ours.clone())).unwrap()
+            merge_rules(foreign.clone(), "privatelink-r", Some(ours.clone()), None).unwrap()
         else {
             panic!()
         };
         assert_eq!(&added[..2], &foreign[..]);
         assert_eq!(
-            merge_rules(added.clone(), "privatelink-r", Some(ours)).unwrap(),
+            merge_rules(added.clone(), "privatelink-r", Some(ours), None).unwrap(),
             Change::Keep
         );
         assert_eq!(
-            merge_rules(added, "privatelink-r", None).unwrap(),
+            merge_rules(added, "privatelink-r", None, None).unwrap(),
             Change::Put(foreign)
         );
         assert_eq!(
             merge_rules(
                 vec![rule(Some("privatelink-r"), "https://app")],
                 "privatelink-r",
+                None,
                 None
             )
             .unwrap(),
@@ -2779,24 +2834,31 @@ mod tests {
             full,
             "privatelink-r",
             Some(rule(Some("privatelink-r"), "https://app")),
+            None,
         )
         .unwrap_err();
         assert!(err.to_string().contains("at most 100"), "{err}");
     }
 
-    /// The runbook's rule, added by hand without an ID, becomes ours in its
-    /// place; a rule with an ID, or other settings, is never taken.
+    /// A rule an import took over (no ID, as the runbook writes it) becomes
+    /// ours in its place; without one adopted, an identical ID-less rule of
+    /// someone else's is left alone and ours goes beside it.
     #[test]
-    fn an_unclaimed_rule_with_our_settings_is_taken_over_not_doubled() {
+    fn only_an_adopted_rule_is_taken_over() {
         let ours = rule(Some("privatelink-r"), "https://app");
         let hand_made = vec![
             rule(Some("team"), "https://app"),
             rule(None, "https://other"),
             rule(None, "https://app"),
         ];
-        let Change::Put(taken) =
-            merge_rules(hand_made.clone(), "privatelink-r", Some(ours.clone())).unwrap()
-        else {
+        let adopted = Rule::of(&hand_made[2]);
+        let Change::Put(taken) = merge_rules(
+            hand_made.clone(),
+            "privatelink-r",
+            Some(ours.clone()),
+            Some(&adopted),
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -2804,31 +2866,34 @@ mod tests {
             vec![hand_made[0].clone(), hand_made[1].clone(), ours.clone()]
         );
         assert_eq!(
-            merge_rules(taken, "privatelink-r", Some(ours.clone())).unwrap(),
+            merge_rules(taken, "privatelink-r", Some(ours.clone()), None).unwrap(),
             Change::Keep
         );
         let Change::Put(beside) =
-            merge_rules(hand_made[..2].to_vec(), "privatelink-r", Some(ours.clone())).unwrap()
+            merge_rules(hand_made.clone(), "privatelink-r", Some(ours.clone()), None).unwrap()
         else {
             panic!()
         };
-        assert_eq!(beside.len(), 3, "{beside:?}");
+        assert_eq!(beside.len(), 4, "{beside:?}");
+        assert_eq!(&beside[..3], &hand_made[..]);
         assert_eq!(unclaimed_rule(&hand_made, &Rule::of(&ours)), Some(2));
     }
 
     /// The runbook's IP allowlist, written by hand under its own Sid, is
-    /// taken over in its place, whatever its ranges; other statements are
-    /// left as they are, and an import's taken Sid counts as ours.
+    /// found by an import and then replaced in its place through the Sid
+    /// state holds; a statement of the same shape that no import took is
+    /// left alone, as is one without a Sid, or for another role.
     #[test]
-    fn a_hand_made_allowlist_statement_is_taken_over_not_doubled() {
+    fn a_hand_made_allowlist_statement_is_taken_over_only_through_import() {
         let role = "arn:aws:iam::1:role/r";
+        let cidrs = |c: &str| vec![c.to_string()];
         let theirs = allowlist_statement(
             "RunbookAllowlist",
             role,
             "aws",
             "b",
             "p",
-            &["203.0.113.0/24".to_string()],
+            &cidrs("203.0.113.0/24"),
         );
         let other_role = allowlist_statement(
             "Other",
@@ -2836,22 +2901,33 @@ mod tests {
             "aws",
             "b",
             "p",
-            &["203.0.113.0/24".to_string()],
+            &cidrs("203.0.113.0/24"),
         );
-        let ours = allowlist_statement(
-            "Mine",
+        let ours = allowlist_statement("Mine", role, "aws", "b", "p", &cidrs("198.51.100.0/24"));
+        let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{other_role},{theirs}]}}"#);
+        // Found by import, ranges and all; the one for another role is not.
+        let (found, found_cidrs) = runbook_statement(&policy, role, "aws", "b", "p").unwrap();
+        assert_eq!(found, theirs);
+        assert_eq!(found_cidrs, Some(cidrs("203.0.113.0/24")));
+        let sidless = theirs.replace(r#","Sid":"RunbookAllowlist""#, "");
+        assert!(!sidless.contains("Sid"), "{sidless}");
+        assert!(runbook_statement(
+            &format!(r#"{{"Statement":[{sidless}]}}"#),
             role,
             "aws",
             "b",
-            "p",
-            &["198.51.100.0/24".to_string()],
-        );
-        let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{other_role},{theirs}]}}"#);
-        let Change::Put(taken) = merge_statement(Some(&policy), MINE, Some(&ours)).unwrap() else {
+            "p"
+        )
+        .is_none());
+        // Not taken without the import's Sid: ours goes beside it.
+        let Change::Put(beside) = merge_statement(Some(&policy), MINE, Some(&ours)).unwrap() else {
             panic!()
         };
-        assert_eq!(taken, policy.replace(&theirs, &ours));
-        // Removal by the Sids ours are known by: the taken one included.
+        assert!(
+            beside.contains(&theirs) && beside.contains(&ours),
+            "{beside}"
+        );
+        // With it (owned_sids of the imported state), replaced in place...
         let state = State {
             role_name: "r".into(),
             allowlist_statement: Some(theirs.clone()),
@@ -2862,6 +2938,15 @@ mod tests {
             sids,
             vec![statement_sid("r"), "RunbookAllowlist".to_string()]
         );
+        let mut with_mine = sids.clone();
+        with_mine.push("Mine".to_string());
+        let with_mine: Vec<&str> = with_mine.iter().map(String::as_str).collect();
+        let Change::Put(taken) = merge_statement(Some(&policy), &with_mine, Some(&ours)).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(taken, policy.replace(&theirs, &ours));
+        // ...or removed, leaving the other role's.
         let sids: Vec<&str> = sids.iter().map(String::as_str).collect();
         assert_eq!(
             merge_statement(Some(&policy), &sids, None).unwrap(),
@@ -2869,7 +2954,6 @@ mod tests {
                 r#"{{"Version":"2012-10-17","Statement":[{other_role}]}}"#
             ))
         );
-        assert!(find_statement(&policy, sid_in(&["RunbookAllowlist".to_string()])).is_some());
     }
 
     #[test]

@@ -17,12 +17,14 @@ prints them as one JSON value on stdout (the same convention as fixtures.py).
     python s3_fixtures.py URL put-policy-raw BUCKET TEXT -> {"put": bucket}
         (the bucket policy set to TEXT as given, e.g. in the form S3 returns)
     python s3_fixtures.py URL edit-cors BUCKET ID_OR_#INDEX MAX_AGE
-            -> {"edited": selector}   (out-of-band change of one rule's MaxAgeSeconds)
+            -> {"edited": selector}   (out-of-band change of one rule's MaxAgeSeconds;
+                                        MAX_AGE none takes the setting out of the rule)
     python s3_fixtures.py URL role ROLE_NAME
             -> {"exists": false} or {"exists": true,"arn","trust","attached":[arn],"tags":{k: v},"description"}
     python s3_fixtures.py URL policy-document POLICY_ARN -> the default version's document, or null
     python s3_fixtures.py URL policy-tags POLICY_ARN -> {k: v}
     python s3_fixtures.py URL untag-policy POLICY_ARN KEY -> {"untagged": key}   (out-of-band change)
+    python s3_fixtures.py URL tag-role ROLE_NAME KEY VALUE -> {"tagged": role}   (out-of-band change)
     python s3_fixtures.py URL iam-objects NAME_PREFIX
             -> {"roles":[name], "policies":[name]}   (customer-managed, names starting with NAME_PREFIX)
     python s3_fixtures.py URL edit-trust ROLE_NAME EXTERNAL_ID
@@ -134,7 +136,10 @@ def edit_cors(url, bucket, selector, max_age):
         index = int(selector[1:])
     else:
         index = next(i for i, r in enumerate(rules) if r.get("ID") == selector)
-    rules[index]["MaxAgeSeconds"] = max_age
+    if max_age is None:
+        rules[index].pop("MaxAgeSeconds", None)
+    else:
+        rules[index]["MaxAgeSeconds"] = max_age
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
     return {"edited": selector}
 
@@ -271,7 +276,7 @@ def main(argv):
         client(url, "s3").put_bucket_policy(Bucket=args[0], Policy=args[1])
         result = {"put": args[0]}
     elif cmd == "edit-cors":
-        result = edit_cors(url, args[0], args[1], int(args[2]))
+        result = edit_cors(url, args[0], args[1], None if args[2] == "none" else int(args[2]))
     elif cmd == "role":
         result = role(url, args[0])
     elif cmd == "policy-document":
@@ -279,6 +284,9 @@ def main(argv):
     elif cmd == "policy-tags":
         tags = client(url, "iam").list_policy_tags(PolicyArn=args[0])["Tags"]
         result = {t["Key"]: t["Value"] for t in tags}
+    elif cmd == "tag-role":
+        client(url, "iam").tag_role(RoleName=args[0], Tags=[{"Key": args[1], "Value": args[2]}])
+        result = {"tagged": args[0]}
     elif cmd == "untag-policy":
         client(url, "iam").untag_policy(PolicyArn=args[0], TagKeys=[args[1]])
         result = {"untagged": args[1]}

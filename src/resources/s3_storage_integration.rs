@@ -420,9 +420,13 @@ struct Statements {
 
 /// The byte range of `part`, a slice of `whole`, within `whole`: serde_json
 /// hands out borrowed raw values as slices of the text it parsed.
-fn span_in(whole: &str, part: &RawValue) -> (usize, usize) {
-    let start = part.get().as_ptr() as usize - whole.as_ptr() as usize;
-    (start, start + part.get().len())
+fn span_in(whole: &str, part: &RawValue) -> Result<(usize, usize), String> {
+    let len = part.get().len();
+    (part.get().as_ptr() as usize)
+        .checked_sub(whole.as_ptr() as usize)
+        .filter(|start| start + len <= whole.len())
+        .map(|start| (start, start + len))
+        .ok_or_else(|| "a statement outside the policy's text".to_string())
 }
 
 fn scan_statements(text: &str) -> Result<Statements, String> {
@@ -437,13 +441,14 @@ fn scan_statements(text: &str) -> Result<Statements, String> {
         Some(raw) if raw.get().starts_with('[') => {
             let list: Vec<&RawValue> =
                 serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
-            (true, list.iter().map(|s| span_in(text, s)).collect())
+            let items = list.iter().map(|s| span_in(text, s));
+            (true, items.collect::<Result<_, _>>()?)
         }
-        Some(raw) if raw.get().starts_with('{') => (false, vec![span_in(text, raw)]),
+        Some(raw) if raw.get().starts_with('{') => (false, vec![span_in(text, raw)?]),
         Some(_) => return Err("Statement is neither a list nor an object".into()),
     };
     Ok(Statements {
-        value: statement.map(|raw| span_in(text, raw)),
+        value: statement.map(|raw| span_in(text, raw)).transpose()?,
         array,
         items,
         // The document is an object, so its text ends with its brace.

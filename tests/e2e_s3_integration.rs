@@ -458,8 +458,9 @@ fn a_runbook_made_integration_is_imported_and_taken_over_without_twins() {
 }
 
 /// A new integration beside one made by hand never takes the hand-made
-/// rule or statement (only an import does): its own go beside them, and its
-/// destroy leaves the hand-made ones as they were.
+/// CORS rule (only an import does): its own goes beside it, and its destroy
+/// leaves the hand-made one as it was. Nor does adding an allowlist take
+/// over a statement of the same shape another team put there for the role.
 #[test]
 fn a_create_beside_a_hand_made_integration_leaves_it_alone() {
     let emu = aws::emulator();
@@ -476,38 +477,111 @@ fn a_create_beside_a_hand_made_integration_leaves_it_alone() {
         user,
         "--external-id",
         "ext",
-        "--cidr",
-        "10.1.0.0/16",
     ]);
-    let before = (
-        emu.s3_fixture(&["cors", &bucket]),
-        policy_text(emu, &bucket).unwrap(),
-    );
-    let ws = workspace(
-        emu,
-        &config(
-            &bucket,
-            "sigma-terraform-dev",
-            "  allowed_source_cidrs = [\"0.0.0.0/0\"]",
-        ),
-    );
+    let hand_made = emu.s3_fixture(&["cors", &bucket]);
+    let role = "sigma-terraform-dev";
+    let ws = workspace(emu, &config(&bucket, role, ""));
     ws.init();
     ws.apply();
     let rules = emu.s3_fixture(&["cors", &bucket]);
     assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
-    assert_eq!(rules[0], before.0[0], "the hand-made rule changed: {rules}");
+    assert_eq!(
+        rules[0], hand_made[0],
+        "the hand-made rule changed: {rules}"
+    );
+
+    // A security team locks the role to its own ranges, then the
+    // integration gets an allowlist: both statements stand.
+    let lock = json!({
+        "Sid": "SecurityTeamLock",
+        "Effect": "Deny",
+        "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/{role}")},
+        "Action": "s3:*",
+        "Resource": format!("arn:aws:s3:::{bucket}/{PREFIX}/*"),
+        "Condition": {"NotIpAddress": {"aws:SourceIp": "10.1.0.0/16"}},
+    });
+    let policy = json!({"Version": "2012-10-17", "Statement": [lock]}).to_string();
+    emu.s3_fixture(&["put-policy-raw", &bucket, &policy]);
+    rewrite(
+        emu,
+        &ws,
+        &config(&bucket, role, "  allowed_source_cidrs = [\"0.0.0.0/0\"]"),
+    );
+    ws.apply();
     let policy = policy_text(emu, &bucket).unwrap();
-    assert_eq!(
-        statement(&policy, "RunbookAllowlist")["Condition"]["NotIpAddress"]["aws:SourceIp"],
-        json!(["10.1.0.0/16"]),
-        "{policy}"
-    );
+    assert_eq!(statement(&policy, "SecurityTeamLock"), lock, "{policy}");
+    let doc: Value = serde_json::from_str(&policy).unwrap();
+    assert_eq!(doc["Statement"].as_array().unwrap().len(), 2, "{policy}");
+
     ws.destroy();
-    assert_eq!(emu.s3_fixture(&["cors", &bucket]), before.0);
+    assert_eq!(emu.s3_fixture(&["cors", &bucket]), hand_made);
     assert_eq!(
-        statement(&policy_text(emu, &bucket).unwrap(), "RunbookAllowlist"),
-        statement(&before.1, "RunbookAllowlist")
+        statement(&policy_text(emu, &bucket).unwrap(), "SecurityTeamLock"),
+        lock
     );
+}
+
+/// A hand-made integration for a vendor with no browser app, imported from
+/// a bucket whose only ID-less rule is another vendor's: the import takes
+/// that rule for the vendor's, and the configuration's vendor sets it
+/// straight. The apply releases the rule untouched, and the next plan is
+/// empty.
+#[test]
+fn an_import_that_took_another_vendors_rule_lets_it_go() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket", "--foreign", "false"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let user = emu.s3_fixture(&["vendor-user", "--name", "segment-by-hand-user"]);
+    let user = user["arn"].as_str().unwrap();
+    emu.s3_fixture(&[
+        "runbook",
+        &bucket,
+        "sigma/prod",
+        "sigma-by-hand",
+        "--vendor-user",
+        user,
+        "--external-id",
+        "ext",
+    ]);
+    let role = "segment-by-hand";
+    emu.s3_fixture(&[
+        "runbook",
+        &bucket,
+        PREFIX,
+        role,
+        "--vendor-user",
+        user,
+        "--external-id",
+        "ext",
+        "--policy-name",
+        "segment-by-hand-policy",
+        "--cors",
+        "false",
+    ]);
+    let hand_made = emu.s3_fixture(&["cors", &bucket]);
+    let segment = config(
+        &bucket,
+        role,
+        &format!("  policy_name = \"segment-by-hand-policy\"\n  vendor_iam_user_arn = {user:?}\n  external_id = \"ext\""),
+    )
+    .replace("vendor    = \"sigma\"", "vendor    = \"segment\"");
+    let ws = workspace(emu, &segment);
+    ws.init();
+    ws.ok(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        &format!("{TYPE}.sigma"),
+        &format!("{bucket}/{PREFIX}/{role}"),
+    ]);
+    assert_eq!(ws.resource_values(TYPE)["vendor"], "sigma");
+    ws.apply();
+    ws.assert_plan_empty();
+    let out = integration(&ws);
+    assert_eq!(out["cors_rule_id"], Value::Null, "{out}");
+    assert_eq!(emu.s3_fixture(&["cors", &bucket]), hand_made);
+    ws.destroy();
+    assert_eq!(emu.s3_fixture(&["cors", &bucket]), hand_made);
 }
 
 /// A vendor with no browser app (Segment) gets no CORS rule; switching the
@@ -747,6 +821,19 @@ fn owned_drift_shows_in_the_plan_and_foreign_edits_do_not() {
         tags.get("Extra").is_none() && tags["Team"] == "data",
         "{tags}"
     );
+    // Each object drifted its own way: one apply puts both back, since it
+    // reads what each holds rather than what state shows.
+    emu.s3_fixture(&["tag-role", role, "Extra1", "1"]);
+    emu.s3_fixture(&["tag-policy", &policy_arn, "Extra2", "2"]);
+    ws.apply();
+    ws.assert_plan_empty();
+    assert!(emu.s3_fixture(&["role", role])["tags"]
+        .get("Extra1")
+        .is_none());
+    assert!(emu
+        .s3_fixture(&["policy-tags", &policy_arn])
+        .get("Extra2")
+        .is_none());
 
     ws.destroy();
     let rules = emu.s3_fixture(&["cors", &bucket]);

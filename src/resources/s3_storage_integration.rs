@@ -616,6 +616,16 @@ fn find_statement(
     })
 }
 
+/// A rule an import took over: state holds it (`cors_rule`) without our ID
+/// until an apply gives it ours. Until then it is not ours to delete: a
+/// rule is not tied to a role, so it may be another integration's too.
+fn adopted_rule(s: &State) -> Option<Rule> {
+    match (&s.cors_rule_id, &s.cors_rule) {
+        (None, Some(c)) => Rule::exact(c),
+        _ => None,
+    }
+}
+
 /// A rule with no ID and `wanted`'s settings: the vendor's runbook gives its
 /// rule without one, so a bucket set up by hand holds it so.
 fn unclaimed_rule(rules: &[CorsRule], wanted: &Rule) -> Option<usize> {
@@ -1205,8 +1215,8 @@ impl Resource<ProviderData> for S3StorageIntegration {
             "cors_rule_id",
             match (&rule, role_name.as_deref()) {
                 (Some(None), _) => Value::Null,
-                (_, Some(r)) => Value::string(rule_id(r)),
-                (_, None) => Value::Unknown,
+                (Some(Some(_)), Some(r)) => Value::string(rule_id(r)),
+                _ => Value::Unknown,
             },
         );
         plan.set(
@@ -2044,12 +2054,16 @@ async fn converge(
         .and(have.cors_rule.as_ref())
         .and_then(Rule::exact);
     let want_id = want.rule.as_ref().map(|_| want.rule_id.as_str());
-    // A rule an import took over: state holds it (cors_rule) without our ID.
-    let adopted = match (&have.cors_rule_id, &have.cors_rule) {
-        (None, Some(c)) => Rule::exact(c),
-        _ => None,
-    };
-    if have.cors_rule_id.as_deref() != want_id || have_rule != want.rule {
+    let adopted = adopted_rule(have);
+    if want.rule.is_none() {
+        // No rule for this vendor: ours goes; one an import took over is
+        // left as it was made, for it never became ours.
+        if have.cors_rule_id.is_some() {
+            set_cors_rule(aws, ctx, deadline, &plan.bucket, &want.rule_id, None, None).await?;
+        }
+        have.cors_rule_id = None;
+        have.cors_rule = None;
+    } else if have.cors_rule_id.as_deref() != want_id || have_rule != want.rule {
         set_cors_rule(
             aws,
             ctx,

@@ -25,6 +25,7 @@ prints them as one JSON value on stdout (the same convention as fixtures.py).
     python s3_fixtures.py URL policy-tags POLICY_ARN -> {k: v}
     python s3_fixtures.py URL untag-policy POLICY_ARN KEY -> {"untagged": key}   (out-of-band change)
     python s3_fixtures.py URL tag-role ROLE_NAME KEY VALUE -> {"tagged": role}   (out-of-band change)
+    python s3_fixtures.py URL tag-policy POLICY_ARN KEY VALUE -> {"tagged": arn}   (out-of-band change)
     python s3_fixtures.py URL iam-objects NAME_PREFIX
             -> {"roles":[name], "policies":[name]}   (customer-managed, names starting with NAME_PREFIX)
     python s3_fixtures.py URL edit-trust ROLE_NAME EXTERNAL_ID
@@ -32,11 +33,12 @@ prints them as one JSON value on stdout (the same convention as fixtures.py).
     python s3_fixtures.py URL vendor-user [--account 185497759670] [--name NAME]
             -> {"arn"}   (an IAM user in the vendor's account, as the vendor's side)
     python s3_fixtures.py URL runbook BUCKET PREFIX ROLE_NAME --vendor-user ARN
-            --external-id ID [--policy-name NAME] [--cidr CIDR]
+            --external-id ID [--policy-name NAME] [--cidr CIDR] [--cors true|false]
             -> {"role_arn","policy_arn","statement"}
         Sigma's storage-integration runbook done by hand: the policy from its
         template, the role trusting the vendor's user with the external ID,
-        its CORS rule appended as given (no ID) and, with --cidr, an IP
+        its CORS rule appended as given (no ID; none with --cors false, as for
+        a vendor with no browser app) and, with --cidr, an IP
         allowlist statement (Sid RunbookAllowlist) appended to the policy.
 """
 
@@ -206,7 +208,7 @@ def until_propagated(call, attempts=30):
             time.sleep(0.5)
 
 
-def runbook(url, bucket, prefix, role_name, vendor_user_arn, external_id, policy_name, cidr):
+def runbook(url, bucket, prefix, role_name, vendor_user_arn, external_id, policy_name, cidr, with_cors=True):
     iam, s3 = client(url, "iam"), client(url, "s3")
     template = {
         "Version": "2012-10-17",
@@ -242,7 +244,8 @@ def runbook(url, bucket, prefix, role_name, vendor_user_arn, external_id, policy
         "ExposeHeaders": ["Access-Control-Allow-Origin", "ETag"],
         "MaxAgeSeconds": 3600,
     }
-    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors(url, bucket) + [rule]})
+    if with_cors:
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors(url, bucket) + [rule]})
     statement = None
     if cidr:
         statement = {
@@ -273,7 +276,7 @@ def main(argv):
     elif cmd == "policy-raw":
         result = policy_raw(url, args[0])
     elif cmd == "put-policy-raw":
-        client(url, "s3").put_bucket_policy(Bucket=args[0], Policy=args[1])
+        until_propagated(lambda: client(url, "s3").put_bucket_policy(Bucket=args[0], Policy=args[1]))
         result = {"put": args[0]}
     elif cmd == "edit-cors":
         result = edit_cors(url, args[0], args[1], None if args[2] == "none" else int(args[2]))
@@ -284,6 +287,9 @@ def main(argv):
     elif cmd == "policy-tags":
         tags = client(url, "iam").list_policy_tags(PolicyArn=args[0])["Tags"]
         result = {t["Key"]: t["Value"] for t in tags}
+    elif cmd == "tag-policy":
+        client(url, "iam").tag_policy(PolicyArn=args[0], Tags=[{"Key": args[1], "Value": args[2]}])
+        result = {"tagged": args[0]}
     elif cmd == "tag-role":
         client(url, "iam").tag_role(RoleName=args[0], Tags=[{"Key": args[1], "Value": args[2]}])
         result = {"tagged": args[0]}
@@ -295,11 +301,13 @@ def main(argv):
     elif cmd == "edit-trust":
         result = edit_trust(url, args[0], args[1])
     elif cmd == "runbook":
-        pos, opt = options(args, vendor_user="", external_id="", policy_name="", cidr="")
+        pos, opt = options(args, vendor_user="", external_id="", policy_name="", cidr="", cors="true")
         if len(pos) != 3 or not opt["vendor_user"] or not opt["external_id"]:
             raise SystemExit("usage: runbook BUCKET PREFIX ROLE_NAME --vendor-user ARN --external-id ID [--policy-name NAME] [--cidr CIDR]")
         policy_name = opt["policy_name"] or f"{pos[2]}-policy"
-        result = runbook(url, *pos, opt["vendor_user"], opt["external_id"], policy_name, opt["cidr"])
+        result = runbook(
+            url, *pos, opt["vendor_user"], opt["external_id"], policy_name, opt["cidr"], opt["cors"].lower() == "true"
+        )
     elif cmd == "vendor-user":
         _, opt = options(args, account="185497759670", name="")
         result = vendor_user(url, opt["account"], opt["name"])

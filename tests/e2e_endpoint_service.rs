@@ -170,9 +170,6 @@ fn lifecycle_create_update_import_drift_destroy() {
     );
 }
 
-/// The same configuration applied, destroyed and applied again (or
-/// re-applied after the service was deleted by hand) makes a new service:
-/// the ClientToken AWS spent on the deleted one is not reused.
 /// Tags other systems set, named in the provider's ignore_tags, never show
 /// as drift and survive applies; other tags added out of band are drift and
 /// go, and a key written in `tags` is managed even when a prefix matches.
@@ -217,9 +214,29 @@ fn ignored_tags_are_left_alone_and_other_drift_is_not() {
     assert_eq!(tags["cost:team"], "data", "{tags}");
     assert_eq!(tags["Name"], "warehouse", "{tags}");
     assert!(tags.get("Extra").is_none(), "{tags}");
+
+    // Written in tags, an ignored key is managed; taken out again, it is
+    // left on the service rather than removed.
+    let with_cost = |cost: &str| {
+        let body = service_config(
+            nlb,
+            &format!("  tags = {{ Name = \"warehouse\", \"cost:team\" = \"data\"{cost} }}"),
+        );
+        ws.write("main.tf", &format!("{HEADER}{provider}\n{body}"));
+    };
+    with_cost(", CostCenter = \"99\"");
+    ws.apply();
+    assert_eq!(emu.fixture(&["tags", &id])["CostCenter"], "99");
+    with_cost("");
+    ws.apply();
+    ws.assert_plan_empty();
+    assert_eq!(emu.fixture(&["tags", &id])["CostCenter"], "99");
     ws.destroy();
 }
 
+/// The same configuration applied, destroyed and applied again (or
+/// re-applied after the service was deleted by hand) makes a new service:
+/// the ClientToken AWS spent on the deleted one is not reused.
 #[test]
 fn the_same_configuration_recreated_after_destroy_gets_a_new_service() {
     let emu = Emulator::start();

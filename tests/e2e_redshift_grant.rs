@@ -415,6 +415,17 @@ fn plan_refuses_a_missing_cluster() {
     );
 }
 
+/// The change `terraform show -json` gives for the first resource of
+/// `resource_type` in a saved plan.
+fn planned_change<'a>(plan: &'a serde_json::Value, resource_type: &str) -> &'a serde_json::Value {
+    plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == resource_type)
+        .unwrap_or_else(|| panic!("no {resource_type} planned: {plan}"))
+}
+
 /// A fresh eligible cluster and a workspace that has granted it to Sigma's
 /// VPC.
 fn granted_to_sigma_vpc(emu: &Emulator) -> (String, terraform::Workspace) {
@@ -629,12 +640,7 @@ module "segment" {{
     ws.ok(&["plan", "-no-color", "-input=false", "-out=tfplan"]);
     let shown = ws.ok(&["show", "-json", "tfplan"]);
     let plan: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
-    let grant = plan["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == TYPE)
-        .unwrap_or_else(|| panic!("no grant planned: {plan}"));
+    let grant = planned_change(&plan, TYPE);
     assert!(
         !plan["resource_changes"]
             .as_array()
@@ -678,12 +684,7 @@ module "segment" {{
     ws.ok(&["plan", "-no-color", "-input=false", "-out=tfplan"]);
     let shown = ws.ok(&["show", "-json", "tfplan"]);
     let plan: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
-    let service = plan["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "privatelink_endpoint_service")
-        .unwrap_or_else(|| panic!("no service planned: {plan}"));
+    let service = planned_change(&plan, "privatelink_endpoint_service");
     assert_eq!(
         sorted_strings(&service["change"]["after"]["allowed_principals"]),
         sorted_of(&[
@@ -692,12 +693,7 @@ module "segment" {{
         ])
     );
     // And the grant covers the VPC it hands out beside the first.
-    let grant = plan["resource_changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == TYPE)
-        .unwrap_or_else(|| panic!("no grant planned: {plan}"));
+    let grant = planned_change(&plan, TYPE);
     assert_eq!(
         grant["change"]["after"]["vpc_ids"],
         serde_json::json!(["vpc-0123456789abcdef0", "vpc-0fedcba9876543210"])

@@ -15,7 +15,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::time::Instant;
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct CallLog;
 
 /// When the call started, kept in the call's own config bag.
@@ -68,6 +68,7 @@ impl Intercept for CallLog {
         tracing::debug!(
             service,
             operation,
+            // 0: no answer came (the connection failed or timed out).
             status,
             attempts,
             millis = at.elapsed().as_millis() as u64,

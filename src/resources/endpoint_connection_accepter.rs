@@ -91,7 +91,7 @@ fn rejects_for_good(prior: &Value, doing: &str) -> Option<Diagnostic> {
     (!gone(state)).then(|| {
         Diagnostic::warning(
             "The vendor's connection will be rejected for good",
-            format!("{doing} this accepter rejects the connection from {vpce}, and a rejected connection cannot be accepted again: the endpoint's owner would have to create a new endpoint. To move the resource, use a `moved` block instead; to switch to the vendor's new endpoint without a gap, give the accepter `lifecycle {{ create_before_destroy = true }}`."),
+            format!("{doing} this accepter rejects the connection from {vpce}, and a rejected connection cannot be accepted again: the endpoint's owner would have to create a new endpoint. That is what off-boarding the vendor means. If the resource is only being renamed or moved, a `moved` block keeps the connection; if the vendor is moving to a new endpoint, `lifecycle {{ create_before_destroy = true }}` on the accepter (the onboarding module sets it) accepts the new one before this one is rejected."),
         )
     })
 }
@@ -113,7 +113,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry. A plan that destroys or replaces an accepter whose connection is live warns of it. To switch to a vendor's new endpoint without a gap, give the accepter `lifecycle { create_before_destroy = true }`: the new connection is accepted before the old one is rejected.")
+                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry. A plan that destroys an accepter whose connection is live, or replaces it for a new `service_id` or `vpc_endpoint_id`, warns of it (`-replace` does not). To switch to a vendor's new endpoint without a gap, give the accepter `lifecycle { create_before_destroy = true }`: the new connection is accepted before the old one is rejected.")
                 .attribute(Attribute::computed("id", Type::String).description("`SERVICEID_ENDPOINTID`.").use_state_for_unknown())
                 .attribute(
                     Attribute::required("service_id", Type::String)

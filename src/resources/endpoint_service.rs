@@ -399,7 +399,7 @@ impl Resource<ProviderData> for EndpointService {
                 &new.allowed_principals.clone().unwrap_or_default(),
             )
             .await?;
-            update_tags(&aws.ec2, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
+            update_tags(aws, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
             read(aws, &id, &new).await?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     "The VPC endpoint service disappeared",

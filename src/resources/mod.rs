@@ -467,17 +467,21 @@ where
     crate::provider::aws::error_code(err).is_some_and(|c| c.contains("NotFound"))
 }
 
-/// Sets an EC2 object's tags to `new`, touching only the keys that differ.
+/// Sets an EC2 object's tags to `new`, touching only the keys that differ
+/// and never removing one the provider's ignore_tags names (state from
+/// before it was set may still hold such a key).
 pub async fn update_tags(
-    ec2: &aws_sdk_ec2::Client,
+    aws: &crate::provider::aws::AwsClients,
     id: &str,
     old: Option<&std::collections::BTreeMap<String, String>>,
     new: Option<&std::collections::BTreeMap<String, String>>,
 ) -> Result<(), Diagnostics> {
+    let ec2 = &aws.ec2;
     let empty = std::collections::BTreeMap::new();
     let old = old.unwrap_or(&empty);
     let new = new.unwrap_or(&empty);
-    let removed: Vec<aws_sdk_ec2::types::Tag> = old
+    let removable = aws.ignore_tags.keep(old.clone(), Some(new));
+    let removed: Vec<aws_sdk_ec2::types::Tag> = removable
         .keys()
         .filter(|k| !new.contains_key(*k))
         .map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build())

@@ -697,11 +697,12 @@ impl Minter {
                         .find(|(s, _)| s == service)
                         .map(|(_, u)| u.clone())
                 };
-                let mut s = aws_sdk_sts::config::Builder::from(&sdk);
+                let call_log = crate::provider::call_log::CallLog;
+                let mut s = aws_sdk_sts::config::Builder::from(&sdk).interceptor(call_log);
                 if let Some(u) = endpoint("sts") {
                     s = s.endpoint_url(u);
                 }
-                let mut e = aws_sdk_ec2::config::Builder::from(&sdk);
+                let mut e = aws_sdk_ec2::config::Builder::from(&sdk).interceptor(call_log);
                 if let Some(u) = endpoint("ec2") {
                     e = e.endpoint_url(u);
                 }

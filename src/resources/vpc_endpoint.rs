@@ -638,7 +638,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     endpoint_error(aws, "modify the VPC endpoint", &new.service_name, &e)
                 })?;
             }
-            update_tags(&aws.ec2, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
+            update_tags(aws, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
             if let (None, Some(sg)) = (&owned, &old.owned_security_group_id) {
                 // Another endpoint to the service from this VPC still uses
                 // the shared group: it stays for that one to delete.

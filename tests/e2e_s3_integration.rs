@@ -457,6 +457,27 @@ fn a_runbook_made_integration_is_imported_and_taken_over_without_twins() {
     assert_no_iam_objects(&emu, role);
 }
 
+/// A bucket no other team uses, holding a Sigma integration (role `role`,
+/// prefix `sigma/prod`) made by hand with the runbook: (bucket, the
+/// vendor's IAM user ARN it trusts).
+fn sigma_made_by_hand(emu: &Emulator, role: &str) -> (String, String) {
+    let fx = emu.s3_fixture(&["bucket", "--foreign", "false"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let user = emu.s3_fixture(&["vendor-user", "--name", &format!("{role}-user")]);
+    let user = user["arn"].as_str().unwrap().to_string();
+    emu.s3_fixture(&[
+        "runbook",
+        &bucket,
+        "sigma/prod",
+        role,
+        "--vendor-user",
+        &user,
+        "--external-id",
+        "ext",
+    ]);
+    (bucket, user)
+}
+
 /// A new integration beside one made by hand never takes the hand-made
 /// CORS rule (only an import does): its own goes beside it, and its destroy
 /// leaves the hand-made one as it was. Nor does adding an allowlist take
@@ -464,20 +485,7 @@ fn a_runbook_made_integration_is_imported_and_taken_over_without_twins() {
 #[test]
 fn a_create_beside_a_hand_made_integration_leaves_it_alone() {
     let emu = aws::emulator();
-    let fx = emu.s3_fixture(&["bucket", "--foreign", "false"]);
-    let bucket = fx["bucket"].as_str().unwrap().to_string();
-    let user = emu.s3_fixture(&["vendor-user", "--name", "sigma-beside-user"]);
-    let user = user["arn"].as_str().unwrap();
-    emu.s3_fixture(&[
-        "runbook",
-        &bucket,
-        "sigma/prod",
-        "sigma-by-hand-prod",
-        "--vendor-user",
-        user,
-        "--external-id",
-        "ext",
-    ]);
+    let (bucket, _) = sigma_made_by_hand(emu, "sigma-by-hand-prod");
     let hand_made = emu.s3_fixture(&["cors", &bucket]);
     let role = "sigma-terraform-dev";
     let ws = workspace(emu, &config(&bucket, role, ""));
@@ -529,20 +537,8 @@ fn a_create_beside_a_hand_made_integration_leaves_it_alone() {
 #[test]
 fn an_import_that_took_another_vendors_rule_lets_it_go() {
     let emu = aws::emulator();
-    let fx = emu.s3_fixture(&["bucket", "--foreign", "false"]);
-    let bucket = fx["bucket"].as_str().unwrap().to_string();
-    let user = emu.s3_fixture(&["vendor-user", "--name", "segment-by-hand-user"]);
-    let user = user["arn"].as_str().unwrap();
-    emu.s3_fixture(&[
-        "runbook",
-        &bucket,
-        "sigma/prod",
-        "sigma-by-hand",
-        "--vendor-user",
-        user,
-        "--external-id",
-        "ext",
-    ]);
+    let (bucket, user) = sigma_made_by_hand(emu, "sigma-by-hand");
+    let user = user.as_str();
     let role = "segment-by-hand";
     emu.s3_fixture(&[
         "runbook",

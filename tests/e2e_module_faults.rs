@@ -203,6 +203,7 @@ output "snowflake" {{
         for (k, v) in self.aws.env() {
             ws.set_env(k, v);
         }
+        ws.check_after_destroy(self.aws.documented_calls_check());
         ws
     }
 

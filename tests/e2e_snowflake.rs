@@ -137,6 +137,7 @@ impl World {
         for (k, v) in self.aws.env() {
             ws.set_env(k, v);
         }
+        ws.check_after_destroy(self.aws.documented_calls_check());
         let dir = ws.path().to_path_buf();
         ws.set_env(
             "AWS_CONFIG_FILE",

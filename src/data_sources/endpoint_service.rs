@@ -3,11 +3,13 @@
 //! can check the service and its Availability Zone IDs before creating an
 //! endpoint (`privatelink_vpc_endpoint`).
 
+use crate::framework::operation::Operation;
 use crate::framework::resource::{Ctx, DataSource};
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::AwsClients;
+use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{endpoint_service_id, endpoint_service_name};
 use crate::provider::ProviderData;
 use crate::resources::{endpoint_service_detail, sorted, tag_map};
@@ -15,6 +17,15 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::ServiceDetail;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The AWS actions a read may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[(
+    Operation::ReadData,
+    &[
+        "ec2:DescribeAvailabilityZones",
+        "ec2:DescribeVpcEndpointServices",
+    ],
+)];
 
 pub struct EndpointServiceDataSource;
 

@@ -5,6 +5,7 @@
 
 use crate::framework::resource::{Ctx, DataSource};
 use crate::framework::{typed, Attribute, Block, Diagnostics, Schema, Type, Value};
+use crate::provider::permissions::Permissions;
 use crate::provider::snowflake;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -12,6 +13,9 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// The AWS actions a read may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[];
 
 pub struct SnowflakeConfigDataSource;
 

@@ -5,11 +5,15 @@
 
 use crate::framework::resource::{Ctx, DataSource};
 use crate::framework::{typed, Attribute, Block, Diagnostics, Schema, Type, Value};
+use crate::provider::permissions::Permissions;
 use crate::provider::snowflake;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use serde::Serialize;
 use std::time::Duration;
+
+/// The AWS actions a read may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[];
 
 pub struct SnowflakeEndpointRegistrations;
 

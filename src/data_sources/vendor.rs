@@ -7,10 +7,14 @@ use crate::framework::validators::one_of;
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
+use crate::provider::permissions::Permissions;
 use crate::provider::shapes::aws_region;
 use crate::provider::ProviderData;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+/// The AWS actions a read may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[];
 
 pub struct VendorDataSource;
 

@@ -22,6 +22,14 @@ pub struct Page<'a> {
     /// Full type name (`privatelink_vendor`), or the provider name.
     pub type_name: &'a str,
     pub schema: &'a Schema,
+    /// Sections the provider adds after the generated ones.
+    pub sections: Vec<Section>,
+}
+
+/// A section of a page: a `## heading` and its markdown.
+pub struct Section {
+    pub heading: String,
+    pub body: String,
 }
 
 /// Renders every page; returns paths relative to the docs folder. Examples
@@ -131,6 +139,13 @@ pub fn render(
                     md.push_str(&format!("\nA `timeouts` block in the configuration is {likewise}recorded by the first plan after an import, as an in-place update that changes nothing remote.\n"));
                 }
             }
+        }
+        for section in &page.sections {
+            md.push_str(&format!(
+                "\n## {}\n\n{}\n",
+                section.heading,
+                section.body.trim_end()
+            ));
         }
         out.insert(path, md.trim_end().to_string() + "\n");
     }

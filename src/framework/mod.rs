@@ -4,6 +4,7 @@ pub mod diag;
 pub mod docs;
 pub mod json;
 pub mod msgpack;
+pub mod operation;
 pub mod plan;
 pub mod resource;
 pub mod schema;

@@ -4,6 +4,7 @@
 //! crashed plugin.
 
 use super::diag::{Diagnostic, Diagnostics};
+use super::operation::{within, Operation};
 use super::plan::{self, PlanContext};
 use super::resource::{ApplyResult, Ctx, DataSource, Provider, Resource};
 use super::schema::{Block, Schema};
@@ -589,7 +590,8 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     });
                 }
                 let ctx = self.require_ctx()?;
-                let read = r.imp.read(&ctx, &state).await?;
+                let read =
+                    within(r.imp.type_name(), Operation::Read, r.imp.read(&ctx, &state)).await?;
                 let mut diags = read.warnings;
                 let new_state = match read.state {
                     Some(v) => require_known(v, &req.type_name, &mut diags),
@@ -626,7 +628,12 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     let diags = if prior.is_null() {
                         Diagnostics::new()
                     } else {
-                        r.imp.plan_destroy(self.ctx().as_ref(), &prior).await
+                        within(
+                            r.imp.type_name(),
+                            Operation::Plan,
+                            r.imp.plan_destroy(self.ctx().as_ref(), &prior),
+                        )
+                        .await
                     };
                     return Ok(with_diags(
                         pb::plan_resource_change::Response {
@@ -639,7 +646,12 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 }
                 let mut pc: PlanContext = plan::plan(&r.schema.block, &prior, &proposed, &config);
                 let ctx = self.ctx();
-                r.imp.modify_plan(ctx.as_ref(), &mut pc).await;
+                within(
+                    r.imp.type_name(),
+                    Operation::Plan,
+                    r.imp.modify_plan(ctx.as_ref(), &mut pc),
+                )
+                .await;
                 pc.settle();
                 Ok(with_diags(
                     pb::plan_resource_change::Response {
@@ -675,7 +687,13 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
                 let new_state = if planned.is_null() {
-                    match r.imp.delete(&ctx, &prior).await {
+                    match within(
+                        r.imp.type_name(),
+                        Operation::Delete,
+                        r.imp.delete(&ctx, &prior),
+                    )
+                    .await
+                    {
                         Ok(()) => Value::Null,
                         // The object still exists: keep it in state.
                         Err(d) => {
@@ -685,14 +703,24 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     }
                 } else {
                     let ApplyResult { state, diagnostics } = if prior.is_null() {
-                        r.imp.create(&ctx, &planned, &config).await
+                        within(
+                            r.imp.type_name(),
+                            Operation::Create,
+                            r.imp.create(&ctx, &planned, &config),
+                        )
+                        .await
                     } else if planned.is_fully_known()
                         && r.schema.block.only_provider_side_differs(&prior, &planned)
                     {
                         // Nothing to send: the object is as it was.
                         ApplyResult::ok(planned.clone())
                     } else {
-                        r.imp.update(&ctx, &prior, &planned, &config).await
+                        within(
+                            r.imp.type_name(),
+                            Operation::Update,
+                            r.imp.update(&ctx, &prior, &planned, &config),
+                        )
+                        .await
                     };
                     diags.extend(diagnostics);
                     match state {
@@ -738,11 +766,13 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let r = self.resource(&req.type_name)?;
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
-                let state = r
-                    .imp
-                    .import(&ctx, &req.id)
-                    .await
-                    .map_err(|d| importing(&req.type_name, &req.id, d))?;
+                let state = within(
+                    r.imp.type_name(),
+                    Operation::Import,
+                    r.imp.import(&ctx, &req.id),
+                )
+                .await
+                .map_err(|d| importing(&req.type_name, &req.id, d))?;
                 let state = require_known(state, &req.type_name, &mut diags);
                 let state = provider_only_defaults(&r.schema.block, state);
                 Ok(with_diags(
@@ -774,7 +804,12 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let config = decode(req.config.as_ref(), &d.ty, "configuration")?;
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
-                let state = d.imp.read(&ctx, &config).await?;
+                let state = within(
+                    d.imp.type_name(),
+                    Operation::ReadData,
+                    d.imp.read(&ctx, &config),
+                )
+                .await?;
                 let state = require_known(state, &req.type_name, &mut diags);
                 Ok(with_diags(
                     pb::read_data_source::Response {

@@ -3,6 +3,7 @@
 //! region, profile, role and endpoints, and retries with backoff for
 //! throttling and transient faults.
 
+use super::attribution::Attribution;
 use super::call_log::CallLog;
 use super::coalesce::{Coalesce, Coalescers};
 use super::config::{IgnoreTags, ProviderConfig};
@@ -180,28 +181,36 @@ impl AwsClients {
                 .build();
         }
         let ec2 = {
-            let mut b = aws_sdk_ec2::config::Builder::from(&sdk).interceptor(CallLog);
+            let mut b = aws_sdk_ec2::config::Builder::from(&sdk)
+                .interceptor(CallLog)
+                .interceptor(Attribution);
             if let Some(url) = endpoint(config, "ec2") {
                 b = b.endpoint_url(url);
             }
             aws_sdk_ec2::Client::from_conf(b.build())
         };
         let iam = {
-            let mut b = aws_sdk_iam::config::Builder::from(&sdk).interceptor(CallLog);
+            let mut b = aws_sdk_iam::config::Builder::from(&sdk)
+                .interceptor(CallLog)
+                .interceptor(Attribution);
             if let Some(url) = endpoint(config, "iam") {
                 b = b.endpoint_url(url);
             }
             aws_sdk_iam::Client::from_conf(b.build())
         };
         let redshift = {
-            let mut b = aws_sdk_redshift::config::Builder::from(&sdk).interceptor(CallLog);
+            let mut b = aws_sdk_redshift::config::Builder::from(&sdk)
+                .interceptor(CallLog)
+                .interceptor(Attribution);
             if let Some(url) = endpoint(config, "redshift") {
                 b = b.endpoint_url(url);
             }
             aws_sdk_redshift::Client::from_conf(b.build())
         };
         let s3 = {
-            let mut b = aws_sdk_s3::config::Builder::from(&sdk).interceptor(CallLog);
+            let mut b = aws_sdk_s3::config::Builder::from(&sdk)
+                .interceptor(CallLog)
+                .interceptor(Attribution);
             if let Some(url) = endpoint(config, "s3") {
                 // Custom endpoints (emulators, VPC endpoints for S3) rarely
                 // serve virtual-hosted bucket names.
@@ -210,7 +219,9 @@ impl AwsClients {
             aws_sdk_s3::Client::from_conf(b.build())
         };
         let sts = {
-            let mut b = aws_sdk_sts::config::Builder::from(&sdk).interceptor(CallLog);
+            let mut b = aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(CallLog)
+                .interceptor(Attribution);
             if let Some(url) = endpoint(config, "sts") {
                 b = b.endpoint_url(url);
             }

@@ -1,6 +1,6 @@
 //! The provider's documentation pages, generated from its schemas.
 
-use super::{PrivatelinkProvider, TYPE_NAME};
+use super::{permissions, PrivatelinkProvider, TYPE_NAME};
 use crate::framework::docs::{self, Kind, Page};
 use crate::framework::resource::Provider;
 use std::collections::BTreeMap;
@@ -20,21 +20,41 @@ pub fn render(repo_root: &Path) -> Result<BTreeMap<PathBuf, String>, String> {
         .iter()
         .map(|d| (d.type_name(), d.schema()))
         .collect();
+    let resource_permissions = |name: &str| {
+        permissions::of_resource(name).ok_or_else(|| format!("{name} declares no permissions"))
+    };
+    let data_source_permissions = |name: &str| {
+        permissions::of_data_source(name).ok_or_else(|| format!("{name} declares no permissions"))
+    };
+    let mut all = Vec::new();
+    for (name, _) in &resources {
+        all.push(resource_permissions(name)?);
+    }
+    for (name, _) in &data_sources {
+        all.push(data_source_permissions(name)?);
+    }
     let mut pages = vec![Page {
         kind: Kind::Provider,
         type_name: TYPE_NAME,
         schema: &provider_schema,
+        sections: vec![permissions::provider_section(&all)],
     }];
-    pages.extend(resources.iter().map(|(name, schema)| Page {
-        kind: Kind::Resource,
-        type_name: name,
-        schema,
-    }));
-    pages.extend(data_sources.iter().map(|(name, schema)| Page {
-        kind: Kind::DataSource,
-        type_name: name,
-        schema,
-    }));
+    for (name, schema) in &resources {
+        pages.push(Page {
+            kind: Kind::Resource,
+            type_name: name,
+            schema,
+            sections: vec![permissions::section(resource_permissions(name)?, false)],
+        });
+    }
+    for (name, schema) in &data_sources {
+        pages.push(Page {
+            kind: Kind::DataSource,
+            type_name: name,
+            schema,
+            sections: vec![permissions::section(data_source_permissions(name)?, true)],
+        });
+    }
     let mut out = docs::render(
         TYPE_NAME,
         "PrivateLink",

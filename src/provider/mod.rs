@@ -1,11 +1,13 @@
 //! The privatelink provider: its block, the data it builds at Configure, and
 //! the list of resources and data sources it serves.
 
+pub mod attribution;
 pub mod aws;
 pub mod call_log;
 pub mod coalesce;
 pub mod config;
 pub mod docs;
+pub mod permissions;
 pub mod proxy;
 pub mod shapes;
 pub mod snowflake;

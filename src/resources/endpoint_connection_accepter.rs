@@ -9,6 +9,7 @@
 use super::{
     any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each, FILTER_VALUES,
 };
+use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -16,12 +17,40 @@ use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::AwsClients;
+use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{endpoint_service_id, vpc_endpoint_id};
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// The AWS actions each operation may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[
+    (Operation::Read, &["ec2:DescribeVpcEndpointConnections"]),
+    (
+        Operation::Plan,
+        &[
+            "ec2:DescribeVpcEndpointConnections",
+            "ec2:DescribeVpcEndpointServiceConfigurations",
+        ],
+    ),
+    (
+        Operation::Create,
+        &[
+            "ec2:AcceptVpcEndpointConnections",
+            "ec2:DescribeVpcEndpointConnections",
+        ],
+    ),
+    (
+        Operation::Delete,
+        &[
+            "ec2:DescribeVpcEndpointConnections",
+            "ec2:RejectVpcEndpointConnections",
+        ],
+    ),
+    (Operation::Import, &["ec2:DescribeVpcEndpointConnections"]),
+];
 
 pub struct EndpointConnectionAccepter;
 

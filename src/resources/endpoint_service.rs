@@ -12,6 +12,7 @@ use super::{
     sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each,
     Created, Seen, FILTER_VALUES, LISTED_WITHIN,
 };
+use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -21,6 +22,7 @@ use crate::framework::{
 };
 use crate::provider::aws::AwsClients;
 use crate::provider::aws::{error_code, error_text};
+use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{aws_region, aws_tags, dns_name, network_load_balancer_arn};
 use crate::provider::ProviderData;
 use async_trait::async_trait;
@@ -28,6 +30,54 @@ use aws_sdk_ec2::types::{ResourceType, ServiceConfiguration, TagSpecification};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+
+/// The AWS actions each operation may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[
+    (
+        Operation::Read,
+        &[
+            "ec2:DescribeVpcEndpointServiceConfigurations",
+            "ec2:DescribeVpcEndpointServicePermissions",
+        ],
+    ),
+    (
+        Operation::Create,
+        &[
+            "ec2:CreateTags",
+            "ec2:CreateVpcEndpointServiceConfiguration",
+            "ec2:DescribeVpcEndpointServiceConfigurations",
+            "ec2:DescribeVpcEndpointServicePermissions",
+            "ec2:ModifyVpcEndpointServicePermissions",
+        ],
+    ),
+    (
+        Operation::Update,
+        &[
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+            "ec2:DescribeVpcEndpointServiceConfigurations",
+            "ec2:DescribeVpcEndpointServicePermissions",
+            "ec2:ModifyVpcEndpointServiceConfiguration",
+            "ec2:ModifyVpcEndpointServicePermissions",
+        ],
+    ),
+    (
+        Operation::Delete,
+        &[
+            "ec2:DeleteVpcEndpointServiceConfigurations",
+            "ec2:DescribeVpcEndpointConnections",
+            "ec2:DescribeVpcEndpointServiceConfigurations",
+            "ec2:RejectVpcEndpointConnections",
+        ],
+    ),
+    (
+        Operation::Import,
+        &[
+            "ec2:DescribeVpcEndpointServiceConfigurations",
+            "ec2:DescribeVpcEndpointServicePermissions",
+        ],
+    ),
+];
 
 pub struct EndpointService;
 

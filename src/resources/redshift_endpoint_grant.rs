@@ -12,6 +12,7 @@
 //! `vendor_handoff` holds what the vendor's runbook asks you to send.
 
 use super::{aws_error, invalid_state, sorted, wait_error};
+use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -20,12 +21,66 @@ use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
+use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{aws_account_id, vpc_id};
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// The AWS actions each operation may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[
+    (
+        Operation::Read,
+        &[
+            "ec2:DescribeAvailabilityZones",
+            "redshift:DescribeClusters",
+            "redshift:DescribeEndpointAuthorization",
+        ],
+    ),
+    (
+        Operation::Plan,
+        &[
+            "redshift:DescribeClusters",
+            "redshift:DescribeEndpointAuthorization",
+        ],
+    ),
+    (
+        Operation::Create,
+        &[
+            "ec2:DescribeAvailabilityZones",
+            "redshift:AuthorizeEndpointAccess",
+            "redshift:DescribeClusters",
+            "redshift:DescribeEndpointAuthorization",
+        ],
+    ),
+    (
+        Operation::Update,
+        &[
+            "ec2:DescribeAvailabilityZones",
+            "redshift:AuthorizeEndpointAccess",
+            "redshift:DescribeClusters",
+            "redshift:DescribeEndpointAuthorization",
+            "redshift:RevokeEndpointAccess",
+        ],
+    ),
+    (
+        Operation::Delete,
+        &[
+            "redshift:DescribeEndpointAuthorization",
+            "redshift:RevokeEndpointAccess",
+        ],
+    ),
+    (
+        Operation::Import,
+        &[
+            "ec2:DescribeAvailabilityZones",
+            "redshift:DescribeClusters",
+            "redshift:DescribeEndpointAuthorization",
+        ],
+    ),
+];
 
 pub struct RedshiftEndpointGrant;
 

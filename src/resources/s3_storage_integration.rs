@@ -20,6 +20,7 @@
 
 use super::{invalid_state, sorted, wait_error};
 use crate::catalog;
+use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts, WaitError};
@@ -29,6 +30,7 @@ use crate::framework::{
     Value,
 };
 use crate::provider::aws::{error_code, error_text, AwsClients};
+use crate::provider::permissions::Permissions;
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -39,6 +41,80 @@ use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::{Duration, Instant};
+
+/// The AWS actions each operation may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[
+    (
+        Operation::Read,
+        &[
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "s3:GetBucketCORS",
+            "s3:GetBucketPolicy",
+        ],
+    ),
+    (Operation::Plan, &["s3:ListBucket"]),
+    (Operation::Create, APPLY_ACTIONS),
+    (Operation::Update, APPLY_ACTIONS),
+    (
+        Operation::Delete,
+        &[
+            "iam:DeletePolicy",
+            "iam:DeletePolicyVersion",
+            "iam:DeleteRole",
+            "iam:DetachRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListPolicyVersions",
+            "s3:DeleteBucketPolicy",
+            "s3:GetBucketCORS",
+            "s3:GetBucketPolicy",
+            "s3:PutBucketCORS",
+            "s3:PutBucketPolicy",
+        ],
+    ),
+    (
+        Operation::Import,
+        &[
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "s3:GetBucketCORS",
+            "s3:GetBucketPolicy",
+            "s3:ListBucket",
+        ],
+    ),
+];
+/// Create and update converge the same objects, so either may call any of
+/// these.
+const APPLY_ACTIONS: &[&str] = &[
+    "iam:AttachRolePolicy",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:CreateRole",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListPolicyTags",
+    "iam:ListPolicyVersions",
+    "iam:ListRoleTags",
+    "iam:TagPolicy",
+    "iam:TagRole",
+    "iam:UntagPolicy",
+    "iam:UntagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketCORS",
+    "s3:GetBucketPolicy",
+    "s3:PutBucketCORS",
+    "s3:PutBucketPolicy",
+];
 
 pub struct S3StorageIntegration;
 

@@ -18,6 +18,7 @@
 //! same AWS account).
 
 use super::invalid_state;
+use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts};
@@ -25,9 +26,12 @@ use crate::framework::validators::int_between;
 use crate::framework::{
     typed, Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
+use crate::provider::attribution::Attribution;
 use crate::provider::aws::{error_code, error_text, CallerIdentity};
+use crate::provider::call_log::CallLog;
 use crate::provider::coalesce::Coalesce;
 use crate::provider::config::Secret;
+use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{aws_account_id, vpc_endpoint_id};
 use crate::provider::snowflake::{self, Bind, Registration, SnowflakeClient, Statement};
 use crate::provider::ProviderData;
@@ -36,6 +40,15 @@ use aws_credential_types::provider::ProvideCredentials as _;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The AWS actions each operation may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[
+    (
+        Operation::Create,
+        &["ec2:DescribeVpcEndpoints", "sts:GetFederationToken"],
+    ),
+    (Operation::Delete, &["sts:GetFederationToken"]),
+];
 
 pub struct SnowflakeEndpointPin;
 
@@ -697,12 +710,16 @@ impl Minter {
                         .find(|(s, _)| s == service)
                         .map(|(_, u)| u.clone())
                 };
-                let call_log = crate::provider::call_log::CallLog;
-                let mut s = aws_sdk_sts::config::Builder::from(&sdk).interceptor(call_log);
+                let call_log = CallLog;
+                let mut s = aws_sdk_sts::config::Builder::from(&sdk)
+                    .interceptor(call_log)
+                    .interceptor(Attribution);
                 if let Some(u) = endpoint("sts") {
                     s = s.endpoint_url(u);
                 }
-                let mut e = aws_sdk_ec2::config::Builder::from(&sdk).interceptor(call_log);
+                let mut e = aws_sdk_ec2::config::Builder::from(&sdk)
+                    .interceptor(call_log)
+                    .interceptor(Attribution);
                 if let Some(u) = endpoint("ec2") {
                     e = e.endpoint_url(u);
                 }

@@ -16,6 +16,7 @@ use super::{
     service_not_visible, sorted, tag_map, taken_by_a_create, update_tags, wait_error, Created,
     Seen, LISTED_WITHIN,
 };
+use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
 use crate::framework::timeouts::{self, Timeouts, WaitError};
@@ -25,6 +26,7 @@ use crate::framework::{
     Value,
 };
 use crate::provider::aws::{error_code, AwsClients};
+use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{
     aws_tags, endpoint_service_name, security_group_id, subnet_id, vpc_id,
 };
@@ -38,6 +40,60 @@ use aws_sdk_ec2::types::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
+
+/// The AWS actions each operation may call: the docs' Permissions section.
+pub const PERMISSIONS: Permissions = &[
+    (
+        Operation::Read,
+        &["ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints"],
+    ),
+    (
+        Operation::Plan,
+        &[
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcAttribute",
+            "ec2:DescribeVpcEndpointServices",
+            "ec2:DescribeVpcs",
+        ],
+    ),
+    (
+        Operation::Create,
+        &[
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:CreateSecurityGroup",
+            "ec2:CreateTags",
+            "ec2:CreateVpcEndpoint",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeVpcEndpoints",
+            "ec2:ModifyVpcEndpoint",
+        ],
+    ),
+    (
+        Operation::Update,
+        &[
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:CreateSecurityGroup",
+            "ec2:CreateTags",
+            "ec2:DeleteTags",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeVpcEndpoints",
+            "ec2:ModifyVpcEndpoint",
+            "ec2:RevokeSecurityGroupIngress",
+        ],
+    ),
+    (
+        Operation::Delete,
+        &[
+            "ec2:DeleteSecurityGroup",
+            "ec2:DeleteVpcEndpoints",
+            "ec2:DescribeVpcEndpoints",
+        ],
+    ),
+    (
+        Operation::Import,
+        &["ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints"],
+    ),
+];
 
 pub struct VpcEndpointResource;
 

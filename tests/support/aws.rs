@@ -126,32 +126,14 @@ impl Emulator {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> serde_json::Value {
-        // A tiny HTTP/1.1 client: the admin hooks are plain JSON on loopback.
-        use std::io::{Read, Write};
-        let addr = self.url.trim_start_matches("http://");
-        let mut s = std::net::TcpStream::connect(addr).expect("connect emulator");
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("write");
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).expect("read");
-        // A hook that fails must fail the test: read as "nothing", it would
-        // let every "no call was made" assertion pass unchecked.
-        let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or_else(|| {
-            panic!("no HTTP answer from the emulator's {method} {path}: {resp:?}")
-        });
-        let status = head.split_whitespace().nth(1).unwrap_or_default();
-        assert!(
-            status.starts_with('2'),
-            "the emulator's {method} {path} answered {head:?}: {payload}"
-        );
-        serde_json::from_str(payload).unwrap_or_else(|e| {
-            panic!("the emulator's {method} {path} answered no JSON ({e}): {payload:?}")
-        })
+        admin_at(&self.url, method, path, body)
+    }
+
+    /// A check, for a workspace to run after its destroy, that every AWS
+    /// call the provider made to this emulator so far is documented.
+    pub fn documented_calls_check(&self) -> impl Fn() + 'static {
+        let url = self.url.clone();
+        move || assert_calls_documented(&admin_at(&url, "GET", "/_privatelink/requests", None))
     }
 
     /// Every AWS call the emulator has served: (service, action, status).
@@ -172,7 +154,10 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// Clears the request log, first holding the calls in it to the docs
+    /// (`assert_calls_documented`), so that no call goes unchecked.
     pub fn clear_requests(&self) {
+        assert_calls_documented(&self.admin("GET", "/_privatelink/requests", None));
         self.admin("DELETE", "/_privatelink/requests", None);
     }
 
@@ -242,4 +227,138 @@ impl Emulator {
         );
         serde_json::from_slice(&out.stdout).expect("fixture JSON")
     }
+}
+
+/// Calls an admin hook of the emulator at `url`.
+fn admin_at(
+    url: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    // A tiny HTTP/1.1 client: the admin hooks are plain JSON on loopback.
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+
+    let mut s = std::net::TcpStream::connect(addr).expect("connect emulator");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    // A hook that fails must fail the test: read as "nothing", it would
+    // let every "no call was made" assertion pass unchecked.
+    let (head, payload) = resp
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer from the emulator's {method} {path}: {resp:?}"));
+    let status = head.split_whitespace().nth(1).unwrap_or_default();
+    assert!(
+        status.starts_with('2'),
+        "the emulator's {method} {path} answered {head:?}: {payload}"
+    );
+    serde_json::from_str(payload).unwrap_or_else(|e| {
+        panic!("the emulator's {method} {path} answered no JSON ({e}): {payload:?}")
+    })
+}
+
+/// The IAM action an AWS API call needs. S3 names a few of its actions
+/// apart from their calls (AWS's S3 API reference, each call's
+/// "permissions" paragraph); the other services name them alike.
+fn iam_action(service: &str, call: &str) -> String {
+    let action = match (service, call) {
+        ("s3", "HeadBucket") => "ListBucket",
+        ("s3", "GetBucketCors") => "GetBucketCORS",
+        ("s3", "PutBucketCors" | "DeleteBucketCors") => "PutBucketCORS",
+        _ => call,
+    };
+    format!("{service}:{action}")
+}
+
+/// Each type's documented actions by operation, read from the generated
+/// docs' Permissions tables: `(type, operation word) -> actions`. A data
+/// source's read is `read-data`, as the provider's User-Agent names it.
+fn documented_permissions() -> std::collections::BTreeMap<(String, String), Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for (dir, data_source) in [("docs/resources", false), ("docs/data-sources", true)] {
+        for entry in std::fs::read_dir(repo().join(dir)).expect("docs folder") {
+            let path = entry.expect("docs entry").path();
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            let type_name = format!("privatelink_{stem}");
+            let text = std::fs::read_to_string(&path).expect("docs page");
+            let section = text
+                .split("\n## Permissions\n")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{} has no Permissions section", path.display()));
+            let section = section.split("\n## ").next().unwrap_or_default();
+            for row in section.lines().filter(|l| l.starts_with("| ")) {
+                let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+                let [label, _, actions] = cells[..] else {
+                    continue;
+                };
+                if label == "Operation" {
+                    continue;
+                }
+                let op = match (label, data_source) {
+                    ("Read", true) => "read-data".to_string(),
+                    (l, _) => l.to_lowercase(),
+                };
+                let actions: Vec<String> = actions
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(str::to_string)
+                    .collect();
+                out.insert((type_name.clone(), op), actions);
+            }
+        }
+    }
+    out
+}
+
+/// Every call the provider made (its User-Agent names it, and the resource
+/// and operation the call was for) is one the docs list for that resource
+/// and operation. Credential calls are the provider's own: GetCallerIdentity
+/// needs no permission, and AssumeRole is granted on the role.
+pub fn assert_calls_documented(log: &serde_json::Value) {
+    let documented = documented_permissions();
+    let mut undocumented = std::collections::BTreeSet::new();
+    for call in log.as_array().expect("request log") {
+        let agent = call["user_agent"].as_str().unwrap_or_default();
+        if !agent.contains("app/terraform-provider-privatelink") {
+            continue; // A fixture's call.
+        }
+        let action = iam_action(
+            call["service"].as_str().unwrap_or_default(),
+            call["action"].as_str().unwrap_or_default(),
+        );
+        if action == "sts:GetCallerIdentity" {
+            continue;
+        }
+        let metadata = |key: &str| {
+            agent
+                .split(' ')
+                .find_map(|part| part.strip_prefix(&format!("md/{key}#")))
+                .map(str::to_string)
+        };
+        let (Some(type_name), Some(op)) = (metadata("tf-resource"), metadata("tf-operation"))
+        else {
+            if action != "sts:AssumeRole" {
+                undocumented.insert(format!("{action} made for no resource ({agent})"));
+            }
+            continue;
+        };
+        let listed = documented.get(&(type_name.clone(), op.clone()));
+        if !listed.is_some_and(|l| l.contains(&action)) {
+            undocumented.insert(format!("{type_name} {op}: {action}"));
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "AWS calls the docs' Permissions sections do not list (declare them in the type's PERMISSIONS and run `make docs`):\n  {}",
+        undocumented.into_iter().collect::<Vec<_>>().join("\n  ")
+    );
 }

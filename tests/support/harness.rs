@@ -42,6 +42,7 @@ fn with_emulator_env(emu: &Emulator, mut ws: Workspace) -> Workspace {
     for (k, v) in emu.env() {
         ws.set_env(k, v);
     }
+    ws.check_after_destroy(emu.documented_calls_check());
     ws
 }
 

@@ -108,6 +108,9 @@ pub struct Workspace {
     pub dir: tempfile::TempDir,
     terraform: PathBuf,
     env: Vec<(String, String)>,
+    /// Run after each successful `destroy()`: checks of what the run did
+    /// beyond its own outcome (the calls it made, say).
+    after_destroy: Vec<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Workspace {
@@ -132,6 +135,7 @@ impl Workspace {
             dir,
             terraform,
             env: Vec::new(),
+            after_destroy: Vec::new(),
         }
     }
 
@@ -148,6 +152,10 @@ impl Workspace {
 
     pub fn write(&self, name: &str, text: &str) {
         std::fs::write(self.path().join(name), text).expect("write file");
+    }
+
+    pub fn check_after_destroy(&mut self, check: impl Fn() + Send + Sync + 'static) {
+        self.after_destroy.push(Box::new(check));
     }
 
     pub fn set_env(&mut self, key: &str, value: &str) {
@@ -318,7 +326,11 @@ impl Workspace {
     }
 
     pub fn destroy(&self) -> Output {
-        self.ok(&["destroy", "-no-color", "-input=false", "-auto-approve"])
+        let out = self.ok(&["destroy", "-no-color", "-input=false", "-auto-approve"]);
+        for check in &self.after_destroy {
+            check();
+        }
+        out
     }
 
     /// Asserts a plan after apply is empty (HashiCorp's harness: "After

@@ -487,6 +487,55 @@ fn an_accepter_on_a_service_not_ours_fails_at_plan() {
     }
 }
 
+/// A connection imported while it still waits for acceptance (a team
+/// adopting a vendor it had not accepted yet) is accepted by the next
+/// apply, which the plan shows as the state becoming available; it is not
+/// left pending under a clean plan.
+#[test]
+fn an_imported_waiting_connection_is_accepted_by_the_next_apply() {
+    let emu = Emulator::start();
+    let nlb = &nlb_arn(&emu, "imported-waiting-nlb");
+    let ws = workspace(&emu, &service_config(nlb, "  force_destroy = true"));
+    ws.init();
+    ws.apply();
+    let out = ws.outputs();
+    let service_id = out["id"]["value"].as_str().unwrap().to_string();
+    let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap();
+    let vendor = emu.fixture(&["vendor-endpoint", service_name, "185497759670"]);
+    let vpce = vendor["vpc_endpoint_id"].as_str().unwrap().to_string();
+    let accepter = format!(
+        "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n}}\n"
+    );
+    ws.write("main.tf", &(main_tf(&ws) + &accepter));
+    ws.ok(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        "privatelink_endpoint_connection_accepter.sigma",
+        &format!("{service_id}_{vpce}"),
+    ]);
+    assert_eq!(
+        ws.resource_values("privatelink_endpoint_connection_accepter")["state"],
+        "pendingAcceptance"
+    );
+
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    assert!(
+        terraform::flat(&plan.stdout).contains(r#"~ state = "pendingAcceptance" -> "available""#),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    let now = emu.fixture(&["state-of-endpoints", &service_id]);
+    assert_eq!(now[0]["state"], "available", "{now}");
+    assert_eq!(
+        ws.resource_values("privatelink_endpoint_connection_accepter")["state"],
+        "available"
+    );
+    ws.assert_plan_empty();
+    ws.destroy();
+}
+
 /// The whole vendor flow: publish to the vendor's principal from the
 /// catalog, the vendor (another account) connects, the accepter accepts it;
 /// destroy rejects the connection and deletes the service.

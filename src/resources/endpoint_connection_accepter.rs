@@ -42,6 +42,14 @@ pub const PERMISSIONS: Permissions = &[
             "ec2:DescribeVpcEndpointConnections",
         ],
     ),
+    // Accepting a connection an import found still waiting.
+    (
+        Operation::Update,
+        &[
+            "ec2:AcceptVpcEndpointConnections",
+            "ec2:DescribeVpcEndpointConnections",
+        ],
+    ),
     (
         Operation::Delete,
         &[
@@ -142,7 +150,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry. A plan that destroys an accepter whose connection is live, or replaces it for a new `service_id` or `vpc_endpoint_id`, warns of it (`-replace` does not). To switch to a vendor's new endpoint without a gap, give the accepter `lifecycle { create_before_destroy = true }`: the new connection is accepted before the old one is rejected.")
+                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. An imported connection still waiting for acceptance is accepted by the next apply, shown in the plan as `state` changing to `available`. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry. A plan that destroys an accepter whose connection is live, or replaces it for a new `service_id` or `vpc_endpoint_id`, warns of it (`-replace` does not). To switch to a vendor's new endpoint without a gap, give the accepter `lifecycle { create_before_destroy = true }`: the new connection is accepted before the old one is rejected.")
                 .attribute(Attribute::computed("id", Type::String).description("`SERVICEID_ENDPOINTID`.").use_state_for_unknown())
                 .attribute(
                     Attribute::required("service_id", Type::String)
@@ -177,6 +185,10 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                     plan.diagnostics
                         .push(d.at(AttributePath::attr("vpc_endpoint_id")));
                 }
+            } else if plan.prior.get("state").and_then(Value::as_str) == Some(PENDING) {
+                // Imported (or left) waiting: accepting it is this
+                // resource's whole job, so the plan shows it as a change.
+                plan.set("state", Value::string(AVAILABLE));
             }
             return;
         }
@@ -252,38 +264,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                     return Err(d);
                 }
             };
-            match state.as_str() {
-                "pendingAcceptance" => accept(aws, svc, vpce).await?,
-                s if gone(s) => return Err(cannot_accept(svc, vpce, s).into()),
-                // pending (AWS's state just after an accept) or available:
-                // accepted already, or automatically; adopt it.
-                _ => {}
-            }
-            let (state, owner) = timeouts::poll(
-                timeout,
-                Duration::from_millis(500),
-                ctx.stopped(),
-                || async {
-                    match connection(aws, svc, vpce).await? {
-                        Some((s, o)) if s == "available" => Ok(Ok((s, o))),
-                        Some((s, _)) if gone(&s) => Err(Diagnostic::error(
-                            "The connection was rejected",
-                            format!("{vpce} is {s}."),
-                        )
-                        .into()),
-                        other => Ok(Err(other
-                            .map(|(s, _)| s)
-                            .unwrap_or_else(|| "not found".into()))),
-                    }
-                },
-            )
-            .await
-            .map_err(|e| {
-                wait_error(
-                    &format!("the connection from {vpce} to become available"),
-                    e,
-                )
-            })?;
+            let (state, owner) = accepted(ctx, aws, svc, vpce, &state, timeout).await?;
             Ok(State {
                 id: Some(format!("{svc}_{vpce}")),
                 state: Some(state),
@@ -320,25 +301,36 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         }
     }
 
+    /// Accepts a connection still waiting (an imported one), else records
+    /// new timeouts: everything else replaces.
     async fn update(
         &self,
-        _ctx: &Ctx<ProviderData>,
+        ctx: &Ctx<ProviderData>,
         prior: &Value,
         planned: &Value,
         _config: &Value,
     ) -> ApplyResult {
-        // Only timeouts can change in place; everything else replaces.
-        let result = (|| {
+        let result: Result<Value, Diagnostics> = async {
             let old: State = typed::from_value(prior).map_err(invalid_state)?;
             let new: State = typed::from_value(planned).map_err(invalid_state)?;
-            to_value(
-                &State {
-                    timeouts: new.timeouts,
-                    ..old
-                },
-                self,
-            )
-        })();
+            let mut state = State {
+                timeouts: new.timeouts,
+                ..old
+            };
+            if state.state.as_deref() == Some(PENDING) {
+                let aws = ctx.data.aws().await?;
+                let (svc, vpce) = (state.service_id.as_str(), state.vpc_endpoint_id.as_str());
+                let timeout = Timeouts::get(&state.timeouts, "create", CREATE_TIMEOUT);
+                let now = connection(aws, svc, vpce)
+                    .await?
+                    .map_or_else(|| "deleted".to_string(), |(s, _)| s);
+                let (s, owner) = accepted(ctx, aws, svc, vpce, &now, timeout).await?;
+                state.state = Some(s);
+                state.vpc_endpoint_owner = Some(owner);
+            }
+            to_value(&state, self)
+        }
+        .await;
         result.into()
     }
 
@@ -409,6 +401,55 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
             .into()),
         }
     }
+}
+
+/// AWS's state of a connection waiting for the service owner.
+const PENDING: &str = "pendingAcceptance";
+/// AWS's state of an accepted connection.
+const AVAILABLE: &str = "available";
+
+/// Accepts the connection from `vpce`, found in `state`, unless it is
+/// accepted already (`pending` is AWS's state just after an accept, or an
+/// automatic one: adopted as it is), and waits until it is available:
+/// (state, owner).
+async fn accepted(
+    ctx: &Ctx<ProviderData>,
+    aws: &AwsClients,
+    svc: &str,
+    vpce: &str,
+    state: &str,
+    timeout: Duration,
+) -> Result<(String, String), Diagnostics> {
+    match state {
+        PENDING => accept(aws, svc, vpce).await?,
+        s if gone(s) => return Err(cannot_accept(svc, vpce, s).into()),
+        _ => {}
+    }
+    timeouts::poll(
+        timeout,
+        Duration::from_millis(500),
+        ctx.stopped(),
+        || async {
+            match connection(aws, svc, vpce).await? {
+                Some((s, o)) if s == AVAILABLE => Ok(Ok((s, o))),
+                Some((s, _)) if gone(&s) => Err(Diagnostic::error(
+                    "The connection was rejected",
+                    format!("{vpce} is {s}."),
+                )
+                .into()),
+                other => Ok(Err(other
+                    .map(|(s, _)| s)
+                    .unwrap_or_else(|| "not found".into()))),
+            }
+        },
+    )
+    .await
+    .map_err(|e| {
+        wait_error(
+            &format!("the connection from {vpce} to become available"),
+            e,
+        )
+    })
 }
 
 fn to_value(s: &State, r: &EndpointConnectionAccepter) -> Result<Value, Diagnostics> {

@@ -590,6 +590,22 @@ fn bad_delay_and_endpoint_id_fail_at_plan_time_before_any_call() {
         "{}",
         out.all()
     );
+    // And so does a pin's plan, not only its apply: a saved plan or a CI
+    // gate stops on it.
+    let ws = w.workspace(&format!(
+        "{}\n{}",
+        w.provider(None, "", ""),
+        pin_config("vpce-0123456789abcdef0", "")
+    ));
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    assert!(
+        err.contains("Error: No Snowflake account configured")
+            && err.contains(&format!("with {PIN}.pin")),
+        "{err}"
+    );
 }
 
 /// A wrong passphrase is named on the provider block's passphrase at

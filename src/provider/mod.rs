@@ -111,15 +111,17 @@ impl ProviderData {
             return Err(not_known_yet(&pending, "Snowflake"));
         }
         let Some(cfg) = &self.config.snowflake else {
-            return Err(crate::framework::Diagnostic::error(
-                "No Snowflake account configured",
-                "privatelink_snowflake_* resources and data sources need a `snowflake { ... }` block in this provider's configuration (its attributes may come from the SNOWFLAKE_* environment variables). Use one provider alias per Snowflake account.",
-            )
-            .into());
+            return Err(no_snowflake_block());
         };
         self.snowflake
             .get_or_try_init(|| async { snowflake::SnowflakeClient::new(cfg) })
             .await
+    }
+
+    /// Whether the provider has a `snowflake` block, so that a plan can
+    /// say what every Snowflake call would (`no_snowflake_block`).
+    pub fn has_snowflake(&self) -> bool {
+        self.config.snowflake.is_some()
     }
 
     /// The provider's region, or an error on `at` asking for one.
@@ -263,6 +265,15 @@ impl Provider for PrivatelinkProvider {
         }
         Ok(ProviderData::new(config))
     }
+}
+
+/// What any Snowflake use says when the provider has no `snowflake` block.
+pub fn no_snowflake_block() -> Diagnostics {
+    crate::framework::Diagnostic::error(
+        "No Snowflake account configured",
+        "privatelink_snowflake_* resources and data sources need a `snowflake { ... }` block in this provider's configuration (its attributes may come from the SNOWFLAKE_* environment variables). Use one provider alias per Snowflake account.",
+    )
+    .into()
 }
 
 #[cfg(test)]

@@ -144,6 +144,12 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         }
         if plan.is_create() {
             if let Some(ctx) = ctx {
+                // Known now; the apply would fail on it.
+                if !ctx.data.has_snowflake() {
+                    plan.diagnostics
+                        .extend(crate::provider::no_snowflake_block());
+                    return;
+                }
                 if let Some(d) = assumed_role_cannot_mint(ctx, &plan.config) {
                     plan.diagnostics.push(d);
                 }

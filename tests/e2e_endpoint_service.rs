@@ -563,6 +563,13 @@ fn vendor_flow_with_accepter() {
         "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n}}\n\noutput \"accepted\" {{\n  value = privatelink_endpoint_connection_accepter.sigma\n}}\n"
     );
     ws.write("main.tf", &(main_tf(&ws) + &accepter));
+    // The ID is known from the two IDs before anything is accepted.
+    let plan = ws.plan_says("1 to add, 0 to change, 0 to destroy");
+    assert!(
+        terraform::flat(&plan.stdout).contains(&format!("+ id = \"{service_id}_{vpce}\"")),
+        "{}",
+        plan.stdout
+    );
     emu.clear_requests();
     ws.apply();
     let accepter_create = connection_calls(&emu);

@@ -176,9 +176,15 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     /// pending creates before a destroy too, and an error here would stop
     /// tearing down everything beside it.
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
-        let Some(svc) = plan.planned.get("service_id").and_then(Value::as_str) else {
+        let Some(svc) = plan
+            .planned
+            .get("service_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             return;
         };
+        let svc = svc.as_str();
         if !plan.is_create() {
             if !plan.requires_replace.is_empty() {
                 if let Some(d) = rejects_for_good(&plan.prior, "Replacing") {
@@ -191,6 +197,12 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                 plan.set("state", Value::string(AVAILABLE));
             }
             return;
+        }
+        // The ID is the two known IDs: shown in the plan, not "known after
+        // apply".
+        if let Some(vpce) = plan.planned.get("vpc_endpoint_id").and_then(Value::as_str) {
+            let id = format!("{svc}_{vpce}");
+            plan.set("id", Value::string(id));
         }
         let Some(ctx) = ctx else { return };
         let Ok(aws) = ctx.data.aws().await else {

@@ -136,13 +136,18 @@ pub fn partition_of(region: &str) -> &'static str {
         .map_or("aws", |(_, partition)| partition)
 }
 
+/// The name every AWS call's User-Agent carries (`app/...`): CloudTrail's
+/// userAgent then names the tool that made a change.
+pub fn app_name() -> Option<aws_config::AppName> {
+    aws_config::AppName::new("terraform-provider-privatelink").ok()
+}
+
 impl AwsClients {
     pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry_config(config.max_attempts));
-        // CloudTrail's userAgent then names the tool that made a change.
-        if let Ok(name) = aws_config::AppName::new("terraform-provider-privatelink") {
-            loader = loader.app_name(name);
+        if let Some(app) = app_name() {
+            loader = loader.app_name(app);
         }
         if let Some(r) = &config.region {
             loader = loader.region(Region::new(r.clone()));

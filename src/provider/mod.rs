@@ -121,7 +121,9 @@ impl ProviderData {
     /// Whether the provider has a `snowflake` block, so that a plan can
     /// say what every Snowflake call would (`no_snowflake_block`).
     pub fn has_snowflake(&self) -> bool {
-        self.config.snowflake.is_some()
+        // Settings not known until apply leave the block out of the
+        // configuration read so far.
+        self.config.snowflake.is_some() || !self.config.pending_for_snowflake().is_empty()
     }
 
     /// The provider's region, or an error on `at` asking for one.
@@ -310,6 +312,23 @@ mod tests {
         ProviderData::new(
             config::resolve(&Value::Null, &|_| None).expect("an empty provider block resolves"),
         )
+    }
+
+    #[test]
+    fn a_snowflake_block_known_only_after_apply_counts_as_configured() {
+        let resolved =
+            |block: Value| ProviderData::new(config::resolve(&block, &|_| None).expect("resolves"));
+        assert!(!data().has_snowflake(), "no block");
+        let pending = resolved(Value::object([(
+            "snowflake",
+            Value::object([
+                ("account", Value::Unknown),
+                ("user", Value::string("TERRAFORM")),
+            ]),
+        )]));
+        assert!(pending.has_snowflake(), "a pin's plan must not fail on it");
+        let whole_block_pending = resolved(Value::object([("snowflake", Value::Unknown)]));
+        assert!(whole_block_pending.has_snowflake());
     }
 
     #[tokio::test]

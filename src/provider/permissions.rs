@@ -60,7 +60,7 @@ fn row_label(operation: Operation) -> (&'static str, &'static str) {
     }
 }
 
-const ACTIONS_NOTE: &str = "`sts:GetCallerIdentity`, which the provider calls to learn its account, needs no permission and is not listed.";
+const ACTIONS_NOTE: &str = "`sts:GetCallerIdentity`, which the provider calls to learn its account, needs no permission and is not listed. A few listed actions are permission-only (`route53:AssociateVPCWithHostedZone`, `vpce:AllowMultiRegion`): AWS checks them on another call.";
 
 /// The Permissions section of a resource's or data source's page.
 pub fn section(permissions: Permissions, data_source: bool) -> Section {
@@ -86,9 +86,11 @@ pub fn section(permissions: Permissions, data_source: bool) -> Section {
             }
         )
     } else {
-        let mut table = String::from(
-            "The AWS (IAM) actions the provider's credentials need, by operation: a plan needs those of Read and Plan, an apply those of the change it makes as well. [The index page](../index.md#permissions) has one policy for every resource. ",
-        );
+        let mut table = String::from(if data_source {
+            "The AWS (IAM) actions the provider's credentials need to read it, in every plan and apply. [The index page](../index.md#permissions) has one policy for everything the provider does. "
+        } else {
+            "The AWS (IAM) actions the provider's credentials need, by operation: every plan needs those of Read and Plan (a refresh and a plan run before any change), and an apply those of the change it makes as well. [The index page](../index.md#permissions) has one policy for everything the provider does. "
+        });
         table.push_str(ACTIONS_NOTE);
         table.push_str("\n\n| Operation | When | AWS actions |\n|---|---|---|\n");
         for &op in operations {
@@ -146,7 +148,7 @@ pub fn provider_section(all: &[Permissions]) -> Section {
     Section {
         heading: "Permissions".into(),
         body: format!(
-            "An IAM policy for the credentials Terraform runs with that allows every AWS call the provider makes, whatever it manages. Each resource's page lists the actions by operation, to grant less where a configuration uses only some resources; a plan needs only the Read and Plan ones. {ACTIONS_NOTE} Most of these actions take no resource-level conditions, hence `\"Resource\": \"*\"`. With `assume_role`, the policy belongs to that role, and the credentials that assume it need `sts:AssumeRole` on it. The credentials that mint the Snowflake token (`federation_profile`, when set) need `sts:GetFederationToken` and `ec2:DescribeVpcEndpoints` themselves.\n\n```json\n{policy}\n```\n\nEvery AWS call names, in its User-Agent (which CloudTrail records as `userAgent`), the resource type and operation it was made for, for example `md/tf-resource#privatelink_vpc_endpoint md/tf-operation#create`."
+            "An IAM policy that allows every AWS action the provider needs, whatever it manages. Each resource's and data source's page lists its actions by operation, to grant less where a configuration uses only some of them; a plan needs the Read and Plan ones (and the data sources' Read). {ACTIONS_NOTE} With `assume_role`, the policy belongs to that role, and the credentials that assume it need `sts:AssumeRole` on it. The credentials that mint the Snowflake token (`federation_profile`, when set) need `sts:GetFederationToken` and `ec2:DescribeVpcEndpoints` themselves.\n\nThe policy allows the actions on every resource (`\"Resource\": \"*\"`). Narrow it before production use: `iam:CreateRole`, `iam:AttachRolePolicy`, `iam:CreatePolicyVersion` and `iam:UpdateAssumeRolePolicy` on every role would let the holder grant itself any permission, so limit the IAM actions to the ARNs of the integration roles and policies you name (by a name prefix or path), the S3 actions to your buckets, and the Redshift actions to your clusters.\n\n```json\n{policy}\n```\n\nEach AWS call a resource or data source makes names, in its User-Agent (which CloudTrail records as `userAgent`), the type and operation it was made for, for example `md/tf-resource#privatelink_vpc_endpoint md/tf-operation#create`; a lookup that answers several at once names the one that sent it."
         ),
     }
 }
@@ -188,7 +190,8 @@ mod tests {
                 for a in *actions {
                     let (service, action) = a.split_once(':').unwrap_or_default();
                     assert!(
-                        ["ec2", "iam", "redshift", "s3", "sts"].contains(&service),
+                        ["ec2", "iam", "redshift", "route53", "s3", "sts", "vpce"]
+                            .contains(&service),
                         "{a}"
                     );
                     assert!(
@@ -199,6 +202,47 @@ mod tests {
                     assert_ne!(*a, "sts:GetCallerIdentity", "needs no permission");
                 }
             }
+        }
+    }
+
+    /// Actions AWS checks on a call the provider makes, which no emulator
+    /// shows: each must be declared where that call is.
+    #[test]
+    fn permission_only_actions_are_declared_beside_the_calls_that_need_them() {
+        let needs = [
+            // Private DNS on an interface endpoint (AWS's Service
+            // Authorization Reference, CreateVpcEndpoint's dependent actions).
+            (
+                "privatelink_vpc_endpoint",
+                Operation::Create,
+                "route53:AssociateVPCWithHostedZone",
+            ),
+            (
+                "privatelink_vpc_endpoint",
+                Operation::Update,
+                "route53:AssociateVPCWithHostedZone",
+            ),
+            // A service offered in other Regions (supported_regions).
+            (
+                "privatelink_endpoint_service",
+                Operation::Create,
+                "vpce:AllowMultiRegion",
+            ),
+            (
+                "privatelink_endpoint_service",
+                Operation::Update,
+                "vpce:AllowMultiRegion",
+            ),
+            // The Snowflake token is checked on unregister as on register.
+            (
+                "privatelink_snowflake_endpoint_pin",
+                Operation::Delete,
+                "ec2:DescribeVpcEndpoints",
+            ),
+        ];
+        for (type_name, op, action) in needs {
+            let declared = actions_of(of_resource(type_name).unwrap(), op);
+            assert!(declared.contains(action), "{type_name} {op}: {action}");
         }
     }
 

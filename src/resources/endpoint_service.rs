@@ -36,18 +36,23 @@ pub const PERMISSIONS: Permissions = &[
     (
         Operation::Read,
         &[
+            "ec2:DescribeAvailabilityZones",
             "ec2:DescribeVpcEndpointServiceConfigurations",
             "ec2:DescribeVpcEndpointServicePermissions",
         ],
     ),
+    // vpce:AllowMultiRegion is permission-only: AWS checks it when
+    // supported_regions names another Region.
     (
         Operation::Create,
         &[
             "ec2:CreateTags",
             "ec2:CreateVpcEndpointServiceConfiguration",
+            "ec2:DescribeAvailabilityZones",
             "ec2:DescribeVpcEndpointServiceConfigurations",
             "ec2:DescribeVpcEndpointServicePermissions",
             "ec2:ModifyVpcEndpointServicePermissions",
+            "vpce:AllowMultiRegion",
         ],
     ),
     (
@@ -55,10 +60,12 @@ pub const PERMISSIONS: Permissions = &[
         &[
             "ec2:CreateTags",
             "ec2:DeleteTags",
+            "ec2:DescribeAvailabilityZones",
             "ec2:DescribeVpcEndpointServiceConfigurations",
             "ec2:DescribeVpcEndpointServicePermissions",
             "ec2:ModifyVpcEndpointServiceConfiguration",
             "ec2:ModifyVpcEndpointServicePermissions",
+            "vpce:AllowMultiRegion",
         ],
     ),
     (
@@ -73,6 +80,7 @@ pub const PERMISSIONS: Permissions = &[
     (
         Operation::Import,
         &[
+            "ec2:DescribeAvailabilityZones",
             "ec2:DescribeVpcEndpointServiceConfigurations",
             "ec2:DescribeVpcEndpointServicePermissions",
         ],

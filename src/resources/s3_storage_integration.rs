@@ -65,7 +65,6 @@ pub const PERMISSIONS: Permissions = &[
             "iam:DeletePolicyVersion",
             "iam:DeleteRole",
             "iam:DetachRolePolicy",
-            "iam:ListAttachedRolePolicies",
             "iam:ListPolicyVersions",
             "s3:DeleteBucketPolicy",
             "s3:GetBucketCORS",

@@ -47,7 +47,12 @@ pub const PERMISSIONS: Permissions = &[
         Operation::Create,
         &["ec2:DescribeVpcEndpoints", "sts:GetFederationToken"],
     ),
-    (Operation::Delete, &["sts:GetFederationToken"]),
+    // Snowflake checks the endpoint's owner with the token on unregister
+    // too, and the token can do only what the credentials that mint it may.
+    (
+        Operation::Delete,
+        &["ec2:DescribeVpcEndpoints", "sts:GetFederationToken"],
+    ),
 ];
 
 pub struct SnowflakeEndpointPin;
@@ -146,8 +151,11 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
             if let Some(ctx) = ctx {
                 // Known now; the apply would fail on it.
                 if !ctx.data.has_snowflake() {
-                    plan.diagnostics
-                        .extend(crate::provider::no_snowflake_block());
+                    let mut d = crate::provider::no_snowflake_block();
+                    if let Some(first) = d.0.first_mut() {
+                        first.detail.push_str(" Until then, this pin stops every plan of this configuration, a destroy's included: add the block, or take the pin out of the configuration.");
+                    }
+                    plan.diagnostics.extend(d);
                     return;
                 }
                 if let Some(d) = assumed_role_cannot_mint(ctx, &plan.config) {
@@ -702,7 +710,11 @@ impl Minter {
                     name,
                     Some(aws_config::Region::new(aws.region.clone())),
                 );
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(app) = crate::provider::aws::app_name() {
+                    loader = loader.app_name(app);
+                }
+                let sdk = loader
                     .profile_name(name)
                     .credentials_provider(credentials)
                     .region(aws_config::Region::new(aws.region.clone()))

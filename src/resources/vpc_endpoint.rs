@@ -50,12 +50,15 @@ pub const PERMISSIONS: Permissions = &[
     (
         Operation::Plan,
         &[
+            "ec2:DescribeAvailabilityZones",
             "ec2:DescribeSubnets",
             "ec2:DescribeVpcAttribute",
             "ec2:DescribeVpcEndpointServices",
             "ec2:DescribeVpcs",
         ],
     ),
+    // route53:AssociateVPCWithHostedZone is permission-only: AWS checks it
+    // when private DNS is turned on; the provider makes no Route 53 call.
     (
         Operation::Create,
         &[
@@ -66,6 +69,8 @@ pub const PERMISSIONS: Permissions = &[
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeVpcEndpoints",
             "ec2:ModifyVpcEndpoint",
+            "ec2:RevokeSecurityGroupIngress",
+            "route53:AssociateVPCWithHostedZone",
         ],
     ),
     (
@@ -74,11 +79,13 @@ pub const PERMISSIONS: Permissions = &[
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:CreateSecurityGroup",
             "ec2:CreateTags",
+            "ec2:DeleteSecurityGroup",
             "ec2:DeleteTags",
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeVpcEndpoints",
             "ec2:ModifyVpcEndpoint",
             "ec2:RevokeSecurityGroupIngress",
+            "route53:AssociateVPCWithHostedZone",
         ],
     ),
     (

@@ -10,7 +10,7 @@
 use super::{
     any_of, aws_error, claim, create_with_tokens, diff, ec2_tags, invalid_state, is_claimed, no_id,
     sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each,
-    Created, Seen, FILTER_VALUES, LISTED_WITHIN,
+    Answer, Created, Seen, Unlisted, FILTER_VALUES, LISTED_WITHIN,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -659,10 +659,7 @@ where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    // moto's code; EC2 documents none for this, so its message too.
-    let about_load_balancers = error_code(e).is_some_and(|c| c.starts_with("LoadBalancer"))
-        || error_text(e).to_lowercase().contains("load balancer");
-    if !about_load_balancers {
+    if !about_load_balancers(e) {
         return aws_error(doing, e);
     }
     Diagnostic::error(
@@ -675,6 +672,18 @@ where
     )
     .at(AttributePath::attr("network_load_balancer_arns"))
     .into()
+}
+
+/// Whether AWS refused because of a load balancer: missing, of another
+/// kind, or backing another service already.
+fn about_load_balancers<E, R>(e: &aws_sdk_ec2::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    // moto's code; EC2 documents none for this, so its message too.
+    error_code(e).is_some_and(|c| c.starts_with("LoadBalancer"))
+        || error_text(e).to_lowercase().contains("load balancer")
 }
 
 /// Creates the service with the plan's ClientTokens (`client_token`): a
@@ -707,21 +716,31 @@ async fn create_service(
         }
         match req.send().await {
             // The answer carries no creation time: a new service not listed
-            // yet cannot be told from a deleted one, and has LISTED_WITHIN.
+            // yet cannot be told from a deleted one by it (see PassOver).
             Ok(out) => match out.service_configuration.and_then(|c| c.service_id) {
-                Some(id) => Ok(Some(Created {
+                Some(id) => Ok(Answer::Made(Created {
                     id,
                     made_now: false,
+                    made_before: None,
                 })),
                 None => Err(no_id(WHAT)),
             },
-            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
-            Err(e) => Err(service_error(
-                "create the VPC endpoint service",
-                &e,
-                &plan.network_load_balancer_arns,
-                &aws.region,
-            )),
+            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(Answer::Spent),
+            Err(e) => {
+                let refusal = service_error(
+                    "create the VPC endpoint service",
+                    &e,
+                    &plan.network_load_balancer_arns,
+                    &aws.region,
+                );
+                // A load balancer may be held by a service an earlier
+                // token made that is not listed yet.
+                if about_load_balancers(&e) {
+                    Ok(Answer::Held(refusal))
+                } else {
+                    Err(refusal)
+                }
+            }
         }
     };
     let look = |id: String| async move {
@@ -732,7 +751,20 @@ async fn create_service(
             None => Seen::NotFound,
         })
     };
-    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN, ctx.stopped()).await
+    // A load balancer backs one service at a time, so a service passed over
+    // while it is live but not listed yet refuses the next create (Held)
+    // rather than getting a twin: a token spent on a deleted service costs
+    // no wait.
+    create_with_tokens(
+        planned,
+        WHAT,
+        create,
+        look,
+        LISTED_WITHIN,
+        Unlisted::PassOver,
+        ctx.stopped(),
+    )
+    .await
 }
 
 /// The regions to send AWS: the home Region is implied.

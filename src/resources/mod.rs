@@ -337,6 +337,23 @@ pub const LISTED_WITHIN: (std::time::Duration, std::time::Duration) = (
 pub struct Created {
     pub id: String,
     pub made_now: bool,
+    /// How long before the call AWS made the object, when its answer says:
+    /// one made `LISTED_WITHIN`'s first or longer before and not listed
+    /// now is deleted, with no wait.
+    pub made_before: Option<std::time::Duration>,
+}
+
+/// How a create's token fared.
+pub enum Answer {
+    /// AWS answered with an object: new, or the one the token made before.
+    Made(Created),
+    /// The token was spent with other arguments
+    /// (IdempotentParameterMismatch).
+    Spent,
+    /// AWS refused because something the object holds alone (an endpoint
+    /// service's load balancer) is held: by another object, or by one an
+    /// earlier token made that is not listed yet.
+    Held(Diagnostics),
 }
 
 /// Whether a creation time AWS answered falls within this call, begun at
@@ -379,11 +396,22 @@ pub fn taken_by_a_create(id: &str) -> bool {
     TAKEN.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
 }
 
+/// Whether a create may pass over an object it does not find at once.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Unlisted {
+    /// Wait `LISTED_WITHIN` for it: it may be new and not listed yet, and
+    /// the next token would make a second object.
+    Wait,
+    /// Try the next token at once: the object holds something alone (an
+    /// endpoint service its load balancer), so while it lives the next
+    /// create is refused (`Answer::Held`), and only then is it waited for.
+    PassOver,
+}
+
 /// Creates an object with the plan's tokens in turn. `create` sends one
-/// token and answers what AWS returned, or None when AWS refused the token
-/// as spent with other arguments (IdempotentParameterMismatch). An object
-/// `look` shows deleted, or does not find within `listed_within` (see
-/// `LISTED_WITHIN`), is one since deleted, so the next token is tried. The
+/// token and says how AWS answered (`Answer`). An object `look` shows
+/// deleted, or does not find within its window (see `LISTED_WITHIN` and
+/// `Unlisted`), is one since deleted, so the next token is tried. The
 /// first live object (new, or the one a lost answer made) that no other
 /// create of this process has taken is the result. `stopped` (Terraform
 /// asking the provider to stop) ends the waiting.
@@ -392,42 +420,92 @@ pub async fn create_with_tokens<C, CF, L, LF, S>(
     what: &str,
     mut create: C,
     mut look: L,
-    (listed_within, new_listed_within): (std::time::Duration, std::time::Duration),
+    windows: (std::time::Duration, std::time::Duration),
+    unlisted: Unlisted,
     stopped: S,
 ) -> Result<String, Diagnostics>
 where
     C: FnMut(String) -> CF,
-    CF: std::future::Future<Output = Result<Option<Created>, Diagnostics>>,
+    CF: std::future::Future<Output = Result<Answer, Diagnostics>>,
     L: FnMut(String) -> LF,
     LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
     S: std::future::Future<Output = ()>,
 {
     tokio::pin!(stopped);
+    // The last object passed over unlisted, and until when it may be.
+    let mut passed_over: Option<(String, std::time::Instant)> = None;
     for attempt in 0..CREATE_TOKENS {
-        let Some(Created { id, made_now }) = create(client_token(planned, attempt)).await? else {
-            continue;
-        };
-        let window = if made_now {
-            new_listed_within
-        } else {
-            listed_within
-        };
-        let since = std::time::Instant::now();
-        loop {
-            match look(id.clone()).await? {
-                Seen::Live if take(&id) => return Ok(id),
-                Seen::Live | Seen::Claimed | Seen::Deleted => break,
-                Seen::NotFound if since.elapsed() >= window => break,
-                Seen::NotFound => tokio::select! {
-                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
-                    () = &mut stopped => {
-                        return Err(wait_error(&format!("the new {what} {id} to be listed"), WaitError::Stopped));
-                    }
-                },
+        let created = match create(client_token(planned, attempt)).await? {
+            Answer::Made(created) => created,
+            Answer::Spent => continue,
+            Answer::Held(refusal) => {
+                // What holds it may be the object passed over, live but
+                // not listed yet: it is waited for as any other would be.
+                let Some((id, until)) = passed_over.take() else {
+                    return Err(refusal);
+                };
+                return match listed(&mut look, &id, until, what, &mut stopped).await? {
+                    Some(id) => Ok(id),
+                    None => Err(refusal),
+                };
             }
+        };
+        let until = std::time::Instant::now() + unlisted_window(&created, windows);
+        let id = created.id;
+        let deadline = match unlisted {
+            Unlisted::Wait => until,
+            Unlisted::PassOver => std::time::Instant::now(),
+        };
+        match listed(&mut look, &id, deadline, what, &mut stopped).await? {
+            Some(id) => return Ok(id),
+            None if unlisted == Unlisted::PassOver => passed_over = Some((id, until)),
+            None => {}
         }
     }
     Err(tokens_spent(what))
+}
+
+/// How long the object `created` names may stay unlisted before it counts
+/// as deleted (`LISTED_WITHIN`).
+fn unlisted_window(
+    created: &Created,
+    (listed_within, new_listed_within): (std::time::Duration, std::time::Duration),
+) -> std::time::Duration {
+    match created.made_before {
+        _ if created.made_now => new_listed_within,
+        Some(before) => listed_within.saturating_sub(before),
+        None => listed_within,
+    }
+}
+
+/// Looks for `id` until `until`: the ID when it is live and no other create
+/// of this process took it; None when it is deleted, someone else's, or
+/// still unlisted at `until` (it is looked for once in any case).
+async fn listed<L, LF, S>(
+    look: &mut L,
+    id: &str,
+    until: std::time::Instant,
+    what: &str,
+    stopped: &mut std::pin::Pin<&mut S>,
+) -> Result<Option<String>, Diagnostics>
+where
+    L: FnMut(String) -> LF,
+    LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
+    S: std::future::Future<Output = ()>,
+{
+    loop {
+        match look(id.to_string()).await? {
+            Seen::Live if take(id) => return Ok(Some(id.to_string())),
+            Seen::Live | Seen::Claimed | Seen::Deleted => return Ok(None),
+            Seen::NotFound if std::time::Instant::now() >= until => return Ok(None),
+            Seen::NotFound => tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                () = stopped.as_mut() => {
+                    return Err(wait_error(&format!("the new {what} {id} to be listed"), WaitError::Stopped));
+                }
+            },
+        }
+    }
 }
 
 /// A create that answered no ID.
@@ -538,7 +616,7 @@ mod tests {
             let mut sent = sent.lock().unwrap();
             sent.push(token);
             let answer = match sent.len() {
-                1 => None,               // IdempotentParameterMismatch
+                1 => Answer::Spent,      // IdempotentParameterMismatch
                 2 => made("old", false), // a deleted object's ID
                 _ => made("new", true),
             };
@@ -558,7 +636,8 @@ mod tests {
         assert_eq!(sent, expected);
     }
 
-    /// `create_with_tokens` for a "thing", never stopped; its ID.
+    /// `create_with_tokens` for a "thing" that waits for unlisted objects,
+    /// never stopped; its ID.
     async fn created<C, CF, L, LF>(
         plan: &crate::framework::Value,
         create: C,
@@ -567,20 +646,165 @@ mod tests {
     ) -> String
     where
         C: FnMut(String) -> CF,
-        CF: std::future::Future<Output = Result<Option<Created>, Diagnostics>>,
+        CF: std::future::Future<Output = Result<Answer, Diagnostics>>,
         L: FnMut(String) -> LF,
         LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
     {
-        create_with_tokens(plan, "thing", create, look, windows, std::future::pending())
-            .await
-            .unwrap()
+        create_with_tokens(
+            plan,
+            "thing",
+            create,
+            look,
+            windows,
+            Unlisted::Wait,
+            std::future::pending(),
+        )
+        .await
+        .unwrap()
     }
 
-    fn made(id: &str, made_now: bool) -> Option<Created> {
-        Some(Created {
+    fn made(id: &str, made_now: bool) -> Answer {
+        Answer::Made(Created {
             id: id.to_string(),
             made_now,
+            made_before: None,
         })
+    }
+
+    /// Counts each ID's looks; `live_from` says from which look on (1 is
+    /// the first) an ID is listed, None for never.
+    fn counted_looks(
+        looks: &Mutex<HashMap<String, usize>>,
+        live_from: impl Fn(&str) -> Option<usize>,
+        id: String,
+    ) -> impl std::future::Future<Output = Result<Seen, Diagnostics>> {
+        let mut looks = looks.lock().unwrap();
+        let n = looks.entry(id.clone()).or_default();
+        *n += 1;
+        let seen = match live_from(&id) {
+            Some(from) if *n >= from => Seen::Live,
+            _ => Seen::NotFound,
+        };
+        async move { Ok(seen) }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unlisted_object_made_long_before_the_call_is_deleted_without_a_wait() {
+        let plan =
+            crate::framework::Value::object([("name", crate::framework::Value::string("old"))]);
+        let answers = Mutex::new(vec!["made-a-minute-ago", "fresh-after-an-old-one"].into_iter());
+        let create = |_token: String| {
+            let id = answers.lock().unwrap().next().unwrap();
+            let made_before = (id != "fresh-after-an-old-one").then(|| Duration::from_secs(60));
+            async move {
+                Ok(Answer::Made(Created {
+                    id: id.to_string(),
+                    made_now: id == "fresh-after-an-old-one",
+                    made_before,
+                }))
+            }
+        };
+        let looks = Mutex::new(HashMap::new());
+        let look = |id: String| {
+            counted_looks(
+                &looks,
+                |id| (id == "fresh-after-an-old-one").then_some(1),
+                id,
+            )
+        };
+        let id = created(
+            &plan,
+            create,
+            look,
+            (Duration::from_secs(30), Duration::from_secs(30)),
+        )
+        .await;
+        assert_eq!(id, "fresh-after-an-old-one");
+        assert_eq!(
+            looks.lock().unwrap()["made-a-minute-ago"],
+            1,
+            "looked for once, not waited on"
+        );
+    }
+
+    /// An object that holds something alone: an unlisted one is passed
+    /// over at once, and waited for only when the next create finds what
+    /// it holds held.
+    async fn created_passing_over<C, CF, L, LF>(
+        plan: &crate::framework::Value,
+        create: C,
+        look: L,
+    ) -> Result<String, Diagnostics>
+    where
+        C: FnMut(String) -> CF,
+        CF: std::future::Future<Output = Result<Answer, Diagnostics>>,
+        L: FnMut(String) -> LF,
+        LF: std::future::Future<Output = Result<Seen, Diagnostics>>,
+    {
+        let windows = (Duration::from_secs(30), Duration::from_secs(30));
+        create_with_tokens(
+            plan,
+            "thing",
+            create,
+            look,
+            windows,
+            Unlisted::PassOver,
+            std::future::pending(),
+        )
+        .await
+    }
+
+    fn held() -> Answer {
+        Answer::Held(Diagnostic::error("Held", "the load balancer is in use").into())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_deleted_object_that_held_something_alone_is_passed_over_at_once() {
+        let plan =
+            crate::framework::Value::object([("name", crate::framework::Value::string("pass"))]);
+        let answers = Mutex::new(vec!["deleted-service", "new-service"].into_iter());
+        let create = |_token: String| {
+            let id = answers.lock().unwrap().next().unwrap();
+            async move { Ok(made(id, false)) }
+        };
+        let looks = Mutex::new(HashMap::new());
+        let look = |id: String| counted_looks(&looks, |id| (id == "new-service").then_some(1), id);
+        let id = created_passing_over(&plan, create, look).await.unwrap();
+        assert_eq!(id, "new-service");
+        assert_eq!(looks.lock().unwrap()["deleted-service"], 1, "not waited on");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_unlisted_new_object_is_waited_for_when_the_next_create_finds_it_held() {
+        let plan =
+            crate::framework::Value::object([("name", crate::framework::Value::string("lag"))]);
+        let sent = Mutex::new(0);
+        let create = |_token: String| {
+            let mut sent = sent.lock().unwrap();
+            *sent += 1;
+            let answer = if *sent == 1 {
+                made("lagging-service", true)
+            } else {
+                held()
+            };
+            async move { Ok(answer) }
+        };
+        let looks = Mutex::new(HashMap::new());
+        // Listed from the third look on.
+        let look = |id: String| counted_looks(&looks, |_| Some(3), id);
+        let id = created_passing_over(&plan, create, look).await.unwrap();
+        assert_eq!(id, "lagging-service");
+        assert_eq!(
+            *sent.lock().unwrap(),
+            2,
+            "one object; the second create was refused"
+        );
+
+        // Held with nothing passed over: another object holds it.
+        let create = |_token: String| async { Ok(held()) };
+        let look = |_id: String| async { Ok(Seen::Live) };
+        let refused = created_passing_over(&plan, create, look).await.unwrap_err();
+        assert_eq!(refused.0[0].summary, "Held");
     }
 
     #[tokio::test(flavor = "current_thread")]

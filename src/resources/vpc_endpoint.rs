@@ -13,8 +13,8 @@
 use super::{
     any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
     endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id,
-    service_not_visible, sorted, tag_map, taken_by_a_create, update_tags, wait_error, Created,
-    Seen, LISTED_WITHIN,
+    service_not_visible, sorted, tag_map, taken_by_a_create, update_tags, wait_error, Answer,
+    Created, Seen, Unlisted, LISTED_WITHIN,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -904,13 +904,18 @@ async fn create_endpoint(
                     vpc_endpoint_id: Some(id),
                     creation_timestamp,
                     ..
-                }) => Ok(Some(Created {
+                }) => Ok(Answer::Made(Created {
                     id,
                     made_now: made_since(creation_timestamp.as_ref(), started),
+                    made_before: creation_timestamp.and_then(|c| {
+                        started
+                            .duration_since(std::time::SystemTime::try_from(c).ok()?)
+                            .ok()
+                    }),
                 })),
                 _ => Err(no_id(WHAT)),
             },
-            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(None),
+            Err(e) if error_code(&e) == Some("IdempotentParameterMismatch") => Ok(Answer::Spent),
             Err(e) => Err(endpoint_error(
                 aws,
                 "create the VPC endpoint",
@@ -927,7 +932,16 @@ async fn create_endpoint(
             None => Seen::NotFound,
         })
     };
-    create_with_tokens(planned, WHAT, create, look, LISTED_WITHIN, ctx.stopped()).await
+    create_with_tokens(
+        planned,
+        WHAT,
+        create,
+        look,
+        LISTED_WITHIN,
+        Unlisted::Wait,
+        ctx.stopped(),
+    )
+    .await
 }
 
 /// A failed endpoint call; the service-not-found case says what to ask the

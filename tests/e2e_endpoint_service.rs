@@ -170,6 +170,79 @@ fn lifecycle_create_update_import_drift_destroy() {
     );
 }
 
+/// The provider's default_tags go on the object under the resource's own
+/// tags and show as tags_all, not as drift in tags; a change to them is an
+/// update of tags_all; an import tells them apart from the object's own.
+#[test]
+fn default_tags_sit_under_the_resources_own_and_show_as_tags_all() {
+    let emu = aws::emulator();
+    let nlb = &nlb_arn(emu, "default-tags-nlb");
+    let provider = |team: &str| {
+        emu.provider_block().replacen(
+            "provider \"privatelink\" {\n",
+            &format!("provider \"privatelink\" {{\n  default_tags {{\n    tags = {{ team = {team:?}, env = \"prod\" }}\n  }}\n"),
+            1,
+        )
+    };
+    let body = service_config(nlb, "  tags = { Name = \"warehouse\", env = \"dev\" }")
+        + "\noutput \"service\" {\n  value = privatelink_endpoint_service.svc\n}\n";
+    let ws = copy_of(emu, &format!("{HEADER}{}\n{body}", provider("data")));
+    ws.init();
+    let plan = ws.plan_says("1 to add, 0 to change, 0 to destroy");
+    // Terraform quotes map keys in some versions and plans, not in others.
+    let keys_bare = |text: &str| terraform::flat(text).replace("\"team\"", "team");
+    assert!(
+        keys_bare(&plan.stdout).contains(r#"+ team = "data""#),
+        "tags_all is known at plan:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    let id = ws.outputs()["id"]["value"].as_str().unwrap().to_string();
+    let on_aws = emu.fixture(&["tags", &id]);
+    assert_eq!(on_aws["team"], "data", "{on_aws}");
+    assert_eq!(
+        on_aws["env"], "dev",
+        "the resource's own value wins: {on_aws}"
+    );
+    assert_eq!(on_aws["Name"], "warehouse", "{on_aws}");
+    let service = &ws.outputs()["service"]["value"];
+    assert_eq!(
+        service["tags"],
+        serde_json::json!({"Name": "warehouse", "env": "dev"})
+    );
+    assert_eq!(
+        service["tags_all"],
+        serde_json::json!({"Name": "warehouse", "env": "dev", "team": "data"})
+    );
+    ws.assert_plan_empty();
+
+    // A new default: one in-place update of tags_all, carried out.
+    ws.write(
+        "main.tf",
+        &format!("{HEADER}{}\n{body}", provider("platform")),
+    );
+    let plan = ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    let text = keys_bare(&plan.stdout);
+    assert!(
+        text.contains(r#"~ team = "data" -> "platform""#),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !text.contains("~ tags "),
+        "tags themselves unchanged:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    assert_eq!(emu.fixture(&["tags", &id])["team"], "platform");
+    ws.assert_plan_empty();
+
+    // Imported elsewhere, with the same provider: the default is not taken
+    // for the object's own tag, so the import matches what was applied.
+    assert_import_matches(emu, &ws, "privatelink_endpoint_service", &id);
+    ws.destroy();
+}
+
 /// Tags other systems set, named in the provider's ignore_tags, never show
 /// as drift and survive applies; other tags added out of band are drift and
 /// go, and a key written in `tags` is managed even when a prefix matches.

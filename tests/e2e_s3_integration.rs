@@ -620,6 +620,58 @@ fn a_vendor_without_a_browser_app_gets_no_cors_rule() {
     assert_no_iam_objects(emu, role);
 }
 
+/// The provider's default_tags go on both IAM objects under the
+/// integration's own tags, show as tags_all, and a new default is one
+/// in-place update of both objects.
+#[test]
+fn default_tags_reach_the_role_and_the_policy() {
+    let emu = aws::emulator();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let role = "sigma-default-tags";
+    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/{role}-s3-access");
+    let main_tf = |team: &str| {
+        let provider = emu.provider_block().replacen(
+            "provider \"privatelink\" {\n",
+            &format!("provider \"privatelink\" {{\n  default_tags {{\n    tags = {{ team = {team:?} }}\n  }}\n"),
+            1,
+        );
+        format!(
+            "{}{provider}\n{}",
+            harness::HEADER,
+            config(&bucket, role, "  tags = { Name = \"sigma\" }")
+        )
+    };
+    let ws = harness::copy_of(emu, &main_tf("data"));
+    ws.init();
+    ws.apply();
+    let out = integration(&ws);
+    assert_eq!(out["tags"], json!({"Name": "sigma"}), "{out}");
+    assert_eq!(
+        out["tags_all"],
+        json!({"Name": "sigma", "team": "data"}),
+        "{out}"
+    );
+    assert_eq!(emu.s3_fixture(&["role", role])["tags"]["team"], "data");
+    assert_eq!(
+        emu.s3_fixture(&["policy-tags", &policy_arn])["team"],
+        "data"
+    );
+    ws.assert_plan_empty();
+
+    ws.write("main.tf", &main_tf("platform"));
+    ws.plan_says("0 to add, 1 to change, 0 to destroy");
+    ws.apply();
+    assert_eq!(emu.s3_fixture(&["role", role])["tags"]["team"], "platform");
+    assert_eq!(
+        emu.s3_fixture(&["policy-tags", &policy_arn])["team"],
+        "platform"
+    );
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_no_iam_objects(emu, role);
+}
+
 /// S3 fails the CORS step (InternalError on every attempt the SDK makes):
 /// the apply fails, the state records the IAM objects already created, the
 /// next apply converges through two OperationAborted answers (retried, the

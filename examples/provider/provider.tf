@@ -15,6 +15,12 @@ provider "privatelink" {
   # Optional: refuse to act with credentials of any other account.
   # allowed_account_ids = ["123456789012"]
 
+  # Optional: tags for everything this provider tags, under each resource's
+  # own `tags` (each shows the merged map as `tags_all`).
+  # default_tags {
+  #   tags = { team = "data-platform" }
+  # }
+
   # Optional: tags that other systems (cost tooling, say) set on what this
   # provider tags; they never show as drift and are never removed.
   # ignore_tags {

@@ -83,6 +83,7 @@ fn main() {
         snowflake: None,
         federation_profile: None,
         ignore_tags: Default::default(),
+        default_tags: Default::default(),
         pending: Vec::new(),
     };
     // One thread, as the provider serves Terraform.

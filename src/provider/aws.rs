@@ -6,7 +6,7 @@
 use super::attribution::Attribution;
 use super::call_log::CallLog;
 use super::coalesce::{Coalesce, Coalescers};
-use super::config::{IgnoreTags, ProviderConfig};
+use super::config::{DefaultTags, IgnoreTags, ProviderConfig};
 use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -38,6 +38,7 @@ pub struct AwsClients {
     assumed_role: Option<String>,
     /// Tags other systems set, which reads leave out.
     pub ignore_tags: IgnoreTags,
+    pub default_tags: DefaultTags,
 }
 
 fn endpoint<'a>(config: &'a ProviderConfig, service: &str) -> Option<&'a str> {
@@ -245,6 +246,7 @@ impl AwsClients {
             sdk,
             assumed_role: config.assume_role.as_ref().map(|r| r.role_arn.clone()),
             ignore_tags: config.ignore_tags.clone(),
+            default_tags: config.default_tags.clone(),
         };
         if !config.skip_credentials_validation {
             let account = &clients.caller_identity().await?.account;

@@ -2,7 +2,7 @@
 //! with the environment variables users of the AWS and Snowflake providers
 //! already set.
 
-use super::shapes::{aws_account_id, aws_region, iam_role_arn};
+use super::shapes::{aws_account_id, aws_region, aws_tags, iam_role_arn};
 use crate::framework::validators::{
     self, each, http_url, int_between, pattern, Pattern, Validator,
 };
@@ -100,6 +100,16 @@ pub fn schema() -> Schema {
                         Attribute::optional("session_name", Type::String)
                             .description("Session name recorded in CloudTrail. Defaults to `terraform-provider-privatelink`.")
                             .validate(pattern(r"^[A-Za-z0-9_+=,.@-]+$", "2 to 64 letters, digits or `+=,.@_-`").length(2, 64)),
+                    ),
+            ))
+            .block(NestedBlock::single(
+                "default_tags",
+                Block::new()
+                    .description("Tags for every object this provider tags (endpoint services, VPC endpoints, and the S3 integration's IAM role and policy), under each resource's own `tags`: a key both set takes the resource's value. Each tagged resource shows the merged map as `tags_all`, so a change here is planned as an update of `tags_all` on every one of them.")
+                    .attribute(
+                        Attribute::optional("tags", Type::map(Type::String))
+                            .description("Tags to apply to every tagged object.")
+                            .validate(aws_tags(0)),
                     ),
             ))
             .block(NestedBlock::single(
@@ -262,6 +272,7 @@ pub struct ProviderConfig {
     /// Profile whose (IAM user) credentials mint Snowflake pin tokens.
     pub federation_profile: Option<String>,
     pub ignore_tags: IgnoreTags,
+    pub default_tags: DefaultTags,
     /// Settings (`region`, `snowflake.account`...) whose values come from
     /// other resources and are not known until apply. Terraform configures
     /// the provider with them unknown while planning; no client is built
@@ -346,6 +357,7 @@ struct RawBlock {
     max_retries: Option<i64>,
     assume_role: Option<RawAssumeRole>,
     ignore_tags: Option<IgnoreTags>,
+    default_tags: Option<DefaultTags>,
     endpoints: Option<std::collections::BTreeMap<String, Option<String>>>,
     snowflake: Option<RawSnowflake>,
 }
@@ -377,6 +389,51 @@ impl IgnoreTags {
         found
             .into_iter()
             .filter(|(k, _)| !self.ignores(k) || configured.is_some_and(|c| c.contains_key(k)))
+            .collect()
+    }
+}
+
+/// Tags for every tagged object (`default_tags`), under each resource's own.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct DefaultTags {
+    tags: Option<BTreeMap<String, String>>,
+}
+
+impl DefaultTags {
+    /// The tags an object carries: these, with `own` (a resource's `tags`)
+    /// over them.
+    pub fn merged(&self, own: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
+        let mut all = self.tags.clone().unwrap_or_default();
+        all.extend(
+            own.into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        all
+    }
+
+    /// The resource's own part of the tags an object carries: `all` less
+    /// the keys default_tags sets, unless `configured` (the resource's
+    /// `tags` so far) names them. A default key's value is the provider's
+    /// to set, so a new default, or drift in one, shows in `tags_all` only.
+    /// An object seen for the first time (`first_read`: imported) has no
+    /// `tags` on record yet; there a default key with a value of its own is
+    /// taken for the object's own tag.
+    pub fn own(
+        &self,
+        all: &BTreeMap<String, String>,
+        configured: Option<&BTreeMap<String, String>>,
+        first_read: bool,
+    ) -> BTreeMap<String, String> {
+        let defaults = self.tags.as_ref();
+        all.iter()
+            .filter(|(k, v)| {
+                let default = defaults.and_then(|d| d.get(*k));
+                configured.is_some_and(|c| c.contains_key(*k))
+                    || default.is_none()
+                    || (first_read && default != Some(*v))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 }
@@ -514,6 +571,7 @@ pub fn resolve(
         snowflake: snowflake.flatten(),
         federation_profile: raw.federation_profile,
         ignore_tags: raw.ignore_tags.unwrap_or_default(),
+        default_tags: raw.default_tags.unwrap_or_default(),
         pending,
     })
 }
@@ -774,6 +832,42 @@ fn resolve_snowflake(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_tags_sit_under_a_resources_own_and_are_told_apart_again() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let defaults = DefaultTags {
+            tags: Some(map(&[("team", "data"), ("env", "prod")])),
+        };
+        let own = map(&[("env", "dev"), ("Name", "x")]);
+        let all = defaults.merged(Some(&own));
+        assert_eq!(all, map(&[("team", "data"), ("env", "dev"), ("Name", "x")]));
+        assert_eq!(defaults.own(&all, Some(&own), false), own);
+        // Nothing configured: a key default_tags sets is the provider's,
+        // whatever its value; imported, one with a value of its own is the
+        // object's.
+        assert_eq!(defaults.own(&all, None, false), map(&[("Name", "x")]));
+        assert_eq!(
+            defaults.own(&all, None, true),
+            map(&[("env", "dev"), ("Name", "x")])
+        );
+        let newer = DefaultTags {
+            tags: Some(map(&[("team", "platform"), ("env", "prod")])),
+        };
+        assert_eq!(newer.own(&all, Some(&own), false), own);
+        // A key the resource sets to the default's value stays its own.
+        let same = map(&[("team", "data")]);
+        assert_eq!(
+            defaults.own(&defaults.merged(Some(&same)), Some(&same), false),
+            same
+        );
+        assert_eq!(DefaultTags::default().merged(None), BTreeMap::new());
+    }
 
     #[test]
     fn ignored_tags_are_left_out_unless_configured() {

@@ -9,8 +9,9 @@
 
 use super::{
     any_of, aws_error, claim, create_with_tokens, diff, ec2_tags, invalid_state, is_claimed, no_id,
-    sorted, tag_map, taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each,
-    Answer, Created, Seen, Unlisted, FILTER_VALUES, LISTED_WITHIN,
+    plan_tags_all, read_tags, sorted, tag_map, tags_all_attribute, taken_by_a_create, unsuccessful,
+    update_tags, wait_error, whole_or_each, Answer, Created, Seen, Unlisted, FILTER_VALUES,
+    LISTED_WITHIN,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -120,6 +121,7 @@ struct State {
     supported_ip_address_types: Option<Vec<String>>,
     supported_regions: Option<Vec<String>>,
     tags: Option<BTreeMap<String, String>>,
+    tags_all: Option<BTreeMap<String, String>>,
     force_destroy: Option<bool>,
     timeouts: Option<Timeouts>,
     service_name: Option<String>,
@@ -222,6 +224,7 @@ impl Resource<ProviderData> for EndpointService {
                         .validate(each(aws_region())),
                 )
                 .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the service. The provider also tags a service it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own: at most 49 here.").validate(aws_tags(1)))
+                .attribute(tags_all_attribute())
                 .attribute(
                     Attribute::optional("force_destroy", Type::Bool)
                         .description("On destroy, reject every connected endpoint first instead of failing while endpoints are connected.")
@@ -265,6 +268,7 @@ impl Resource<ProviderData> for EndpointService {
         if plan.planned.is_null() {
             return;
         }
+        plan_tags_all(ctx, plan);
         if plan.is_create() || plan.changed("network_load_balancer_arns") {
             if let Some(home) = ctx.and_then(|c| c.data.config.region.as_deref()) {
                 load_balancers_elsewhere(plan, home);
@@ -457,7 +461,7 @@ impl Resource<ProviderData> for EndpointService {
                 &new.allowed_principals.clone().unwrap_or_default(),
             )
             .await?;
-            update_tags(aws, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
+            update_tags(aws, &id, old.tags_all.as_ref(), new.tags_all.as_ref()).await?;
             read(aws, &id, &new).await?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     "The VPC endpoint service disappeared",
@@ -706,7 +710,7 @@ async fn create_service(
             .set_supported_ip_address_types(plan.supported_ip_address_types.clone())
             .set_supported_regions(remote_regions(&plan.supported_regions, &aws.region))
             .client_token(token);
-        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
+        if let Some(tags) = plan.tags_all.as_ref().filter(|t| !t.is_empty()) {
             req = req.tag_specifications(
                 TagSpecification::builder()
                     .resource_type(ResourceType::VpcEndpointService)
@@ -1000,7 +1004,12 @@ async fn from_configuration(
     if az_ids.is_empty() && !azs.is_empty() {
         az_ids = aws.zone_ids(&azs).await?;
     }
-    let tags = aws.ignore_tags.keep(tag_map(c.tags()), prior.tags.as_ref());
+    let (tags, tags_all) = read_tags(
+        aws,
+        tag_map(c.tags()),
+        prior.tags.as_ref(),
+        prior.tags_all.as_ref(),
+    );
     let ip_types: Vec<String> = sorted(
         c.supported_ip_address_types()
             .iter()
@@ -1038,11 +1047,8 @@ async fn from_configuration(
         allow_all_principals: prior.allow_all_principals.or(Some(false)),
         private_dns_name: c.private_dns_name().map(str::to_string),
         supported_ip_address_types: Some(ip_types),
-        tags: if tags.is_empty() && prior.tags.is_none() {
-            None
-        } else {
-            Some(tags)
-        },
+        tags,
+        tags_all: Some(tags_all),
         force_destroy: prior.force_destroy.or(Some(false)),
         timeouts: prior.timeouts.clone(),
         service_type: c

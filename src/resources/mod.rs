@@ -545,6 +545,73 @@ where
     crate::provider::aws::error_code(err).is_some_and(|c| c.contains("NotFound"))
 }
 
+/// The `tags_all` attribute of a tagged resource, in its schema.
+pub fn tags_all_attribute() -> crate::framework::Attribute {
+    crate::framework::Attribute::computed(
+        "tags_all",
+        crate::framework::Type::map(crate::framework::Type::String),
+    )
+    .description("The tags the object carries: the provider's `default_tags` with `tags` over them (tags `ignore_tags` names left out).")
+}
+
+/// Plans `tags_all`: the provider's default_tags with the planned `tags`
+/// over them; unknown while either is not known yet.
+pub fn plan_tags_all(
+    ctx: Option<&crate::framework::resource::Ctx<crate::provider::ProviderData>>,
+    plan: &mut crate::framework::plan::PlanContext,
+) {
+    use crate::framework::Value;
+    if plan.planned.is_null() {
+        return;
+    }
+    let tags = plan.planned.get("tags").cloned().unwrap_or(Value::Null);
+    let config = ctx.map(|c| &c.data.config);
+    let defaults = config.filter(|c| !c.pending.iter().any(|p| p.starts_with("default_tags")));
+    let own: Option<std::collections::BTreeMap<String, String>> =
+        crate::framework::typed::from_value(&tags).ok().flatten();
+    match defaults {
+        Some(config) if tags.is_fully_known() => {
+            let all = config.default_tags.merged(own.as_ref());
+            let all = config.ignore_tags.keep(all, own.as_ref());
+            plan.set(
+                "tags_all",
+                Value::Map(
+                    all.into_iter()
+                        .map(|(k, v)| (k, Value::string(v)))
+                        .collect(),
+                ),
+            );
+        }
+        _ => plan.set_unknown("tags_all"),
+    }
+}
+
+/// What a read of a tagged object records: (`tags`, `tags_all`) from the
+/// tags it `found`, given what state held (`tags_all` is none until the
+/// object's first read). Tags `ignore_tags` names are left out unless
+/// configured; how default tags are told from the resource's own is
+/// `DefaultTags::own`.
+pub fn read_tags(
+    aws: &AwsClients,
+    found: std::collections::BTreeMap<String, String>,
+    prior_tags: Option<&std::collections::BTreeMap<String, String>>,
+    prior_tags_all: Option<&std::collections::BTreeMap<String, String>>,
+) -> (
+    Option<std::collections::BTreeMap<String, String>>,
+    std::collections::BTreeMap<String, String>,
+) {
+    let all = aws.ignore_tags.keep(found, prior_tags);
+    let own = aws
+        .default_tags
+        .own(&all, prior_tags, prior_tags_all.is_none());
+    let tags = if own.is_empty() && prior_tags.is_none() {
+        None
+    } else {
+        Some(own)
+    };
+    (tags, all)
+}
+
 /// Sets an EC2 object's tags to `new`, touching only the keys that differ
 /// and never removing one the provider's ignore_tags names (state from
 /// before it was set may still hold such a key).

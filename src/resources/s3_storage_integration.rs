@@ -18,7 +18,7 @@
 //! should hold, so an out-of-band edit of anything owned shows as a change,
 //! and nothing owned by others is read into state.
 
-use super::{invalid_state, sorted, wait_error};
+use super::{invalid_state, plan_tags_all, read_tags, sorted, tags_all_attribute, wait_error};
 use crate::catalog;
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -163,6 +163,7 @@ struct State {
     cors: Option<Cors>,
     allowed_source_cidrs: Option<Vec<String>>,
     tags: Option<BTreeMap<String, String>>,
+    tags_all: Option<BTreeMap<String, String>>,
     timeouts: Option<Timeouts>,
     role_arn: Option<String>,
     policy_arn: Option<String>,
@@ -1100,6 +1101,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
                         .validate(each(Cidr)),
                 )
                 .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the IAM role and policy: at most 49 (the provider adds one of its own), in IAM's tag characters (letters, numbers, spaces and `_.:/=+-@`).").validate(crate::provider::shapes::iam_tags(1)))
+                .attribute(tags_all_attribute())
                 .attribute(computed("role_arn", Type::String, "ARN of the IAM role (null while it is missing)."))
                 .attribute(computed("policy_arn", Type::String, "ARN of the IAM policy while it is attached to the role."))
                 .attribute(computed("trust_phase", Type::String, "`placeholder` while the role trusts your own account with the placeholder external ID, `vendor` once it trusts the vendor's user."))
@@ -1172,6 +1174,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
     }
 
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
+        plan_tags_all(ctx, plan);
         let text = |v: Option<&Value>| -> Option<Option<String>> {
             match v {
                 Some(Value::Unknown) => None,
@@ -1791,22 +1794,28 @@ async fn read(
     s.assume_role_policy = role.as_ref().map(|(_, trust, ..)| trust.clone());
     let arn = policy_arn(part, &account, &policy_name);
     let policy = policy_text(aws, &arn).await?;
-    // One `tags` stands for both objects: whichever drifted from what state
-    // holds shows (the role first), so that the plan puts them back.
-    let held = prior.tags.clone().unwrap_or_default();
+    // One `tags_all` stands for both objects: whichever drifted from what
+    // state holds shows (the role first), so that the plan puts them back.
+    let held = prior
+        .tags_all
+        .clone()
+        .or_else(|| prior.tags.clone())
+        .unwrap_or_default();
     let role_tags = role.as_ref().map(|(_, _, tags, _)| tags);
     let drifted = [role_tags, policy.as_ref().map(|(_, tags)| tags)]
         .into_iter()
         .flatten()
-        .map(|tags| aws.ignore_tags.keep(user_tags(tags), prior.tags.as_ref()))
-        .find(|tags| *tags != held);
+        .map(|tags| user_tags(tags))
+        .find(|tags| aws.ignore_tags.keep(tags.clone(), prior.tags.as_ref()) != held);
     if role.is_some() || policy.is_some() {
-        let tags = drifted.unwrap_or(held);
-        s.tags = if tags.is_empty() && prior.tags.is_none() {
-            None
-        } else {
-            Some(tags)
-        };
+        let (tags, tags_all) = read_tags(
+            aws,
+            drifted.unwrap_or(held),
+            prior.tags.as_ref(),
+            prior.tags_all.as_ref(),
+        );
+        s.tags = tags;
+        s.tags_all = Some(tags_all);
     }
     s.policy_document = policy.map(|(doc, _)| doc);
     s.policy_arn = match (&role, &s.policy_document) {
@@ -1904,7 +1913,7 @@ async fn converge(
         }
         .into(),
     );
-    let tags = iam_tags(&plan.tags, &plan.role_name)?;
+    let tags = iam_tags(&plan.tags_all, &plan.role_name)?;
 
     // 1. The permissions policy.
     let mut policy_created = false;
@@ -2084,14 +2093,15 @@ async fn converge(
             aws,
             &plan.role_name,
             &want.policy_arn,
-            have.tags.as_ref(),
-            plan.tags.as_ref(),
+            have.tags_all.as_ref(),
+            plan.tags_all.as_ref(),
             role_created,
             policy_created,
         )
         .await?;
     }
     have.tags = plan.tags.clone();
+    have.tags_all = plan.tags_all.clone();
 
     // 3. The policy on the role. A new policy or role may not be visible to
     // AttachRolePolicy for a moment: NoSuchEntity is retried.

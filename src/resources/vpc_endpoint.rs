@@ -13,8 +13,8 @@
 use super::{
     any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
     endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id,
-    service_not_visible, sorted, tag_map, taken_by_a_create, update_tags, wait_error, Answer,
-    Created, Seen, Unlisted, LISTED_WITHIN,
+    plan_tags_all, read_tags, service_not_visible, sorted, tag_map, tags_all_attribute,
+    taken_by_a_create, update_tags, wait_error, Answer, Created, Seen, Unlisted, LISTED_WITHIN,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -140,6 +140,7 @@ struct State {
     policy: Option<String>,
     wait_for_acceptance: Option<bool>,
     tags: Option<BTreeMap<String, String>>,
+    tags_all: Option<BTreeMap<String, String>>,
     timeouts: Option<Timeouts>,
     state: Option<String>,
     dns_entries: Option<Vec<DnsEntry>>,
@@ -210,7 +211,8 @@ impl Resource<ProviderData> for VpcEndpointResource {
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own, and the owned security group gets these tags plus its own marker and, unless set here, `Name`: at most 49 here, 48 with `allow_from_vpc_cidr` and no `Name`.").validate(aws_tags(1)))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own, and the owned security group gets `tags_all` plus its own marker and, unless set here, `Name`: at most 49 here, 48 with `allow_from_vpc_cidr` and no `Name`.").validate(aws_tags(1)))
+                .attribute(tags_all_attribute())
                 .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
                 .attribute(
                     Attribute::computed("dns_entries", Type::list(dns_entry_type()))
@@ -292,6 +294,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
         if plan.planned.is_null() {
             return;
         }
+        plan_tags_all(ctx, plan);
         // A policy that says the same thing keeps the stored text.
         if let (Some(new), Some(old)) = (
             plan.config.get("policy").and_then(Value::as_str),
@@ -498,7 +501,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 &plan.vpc_id,
                 &plan.service_name,
                 &allow.ports,
-                plan.tags.as_ref(),
+                plan.tags_all.as_ref(),
             )
             .await
             {
@@ -634,7 +637,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                         &new.vpc_id,
                         &new.service_name,
                         &allow.ports,
-                        new.tags.as_ref(),
+                        new.tags_all.as_ref(),
                     )
                     .await?,
                 ),
@@ -701,7 +704,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     endpoint_error(aws, "modify the VPC endpoint", &new.service_name, &e)
                 })?;
             }
-            update_tags(aws, &id, old.tags.as_ref(), new.tags.as_ref()).await?;
+            update_tags(aws, &id, old.tags_all.as_ref(), new.tags_all.as_ref()).await?;
             if let (None, Some(sg)) = (&owned, &old.owned_security_group_id) {
                 // Another endpoint to the service from this VPC still uses
                 // the shared group: it stays for that one to delete.
@@ -890,7 +893,7 @@ async fn create_endpoint(
             .private_dns_enabled(plan.private_dns_enabled.unwrap_or(false))
             .set_policy_document(plan.policy.clone())
             .client_token(token);
-        if let Some(tags) = plan.tags.as_ref().filter(|t| !t.is_empty()) {
+        if let Some(tags) = plan.tags_all.as_ref().filter(|t| !t.is_empty()) {
             req = req.tag_specifications(
                 TagSpecification::builder()
                     .resource_type(ResourceType::VpcEndpoint)
@@ -1952,7 +1955,12 @@ async fn from_endpoint(
         (Some(p), Some(r)) if same_json(p, r) => Some(p.clone()),
         _ => remote_policy,
     };
-    let tags = aws.ignore_tags.keep(tag_map(e.tags()), prior.tags.as_ref());
+    let (tags, tags_all) = read_tags(
+        aws,
+        tag_map(e.tags()),
+        prior.tags.as_ref(),
+        prior.tags_all.as_ref(),
+    );
     Ok(Some(State {
         id: Some(id),
         service_name: e.service_name().unwrap_or_default().to_string(),
@@ -1968,11 +1976,8 @@ async fn from_endpoint(
         private_dns_enabled: e.private_dns_enabled().or(Some(false)),
         policy,
         wait_for_acceptance: prior.wait_for_acceptance.or(Some(false)),
-        tags: if tags.is_empty() && prior.tags.is_none() {
-            None
-        } else {
-            Some(tags)
-        },
+        tags,
+        tags_all: Some(tags_all),
         timeouts: prior.timeouts.clone(),
         state: e.state().map(|s| s.as_str().to_string()),
         dns_entries: Some(

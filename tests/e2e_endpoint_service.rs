@@ -170,6 +170,37 @@ fn lifecycle_create_update_import_drift_destroy() {
     );
 }
 
+/// A role the credentials may not assume: the error quotes AWS's refusal
+/// as AWS words it, not the SDK's wrappers and debug form.
+#[test]
+fn a_refused_assume_role_reads_as_aws_words_it() {
+    let emu = Emulator::start();
+    let refusal = "User: arn:aws:iam::123456789012:user/terraform is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/platform-privatelink";
+    emu.fault(serde_json::json!({
+        "service": "sts", "action": "AssumeRole", "code": "AccessDenied",
+        "status": 403, "count": 50, "message": refusal,
+    }));
+    let provider = emu.provider_block().replacen(
+        "provider \"privatelink\" {\n",
+        "provider \"privatelink\" {\n  max_retries = 0\n  assume_role {\n    role_arn = \"arn:aws:iam::210987654321:role/platform-privatelink\"\n  }\n",
+        1,
+    );
+    let ws = copy_of(
+        &emu,
+        &format!("{HEADER}{provider}\ndata \"privatelink_endpoint_service\" \"x\" {{\n  id = \"vpce-svc-0123456789abcdef0\"\n}}\n"),
+    );
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = terraform::flat(&out.all());
+    assert!(err.contains("Error: Cannot get AWS credentials"), "{err}");
+    assert!(err.contains(&format!("AccessDenied: {refusal}")), "{err}");
+    assert!(
+        !err.contains("Error {") && !err.contains("unhandled error"),
+        "{err}"
+    );
+}
+
 /// The provider's default_tags go on the object under the resource's own
 /// tags and show as tags_all, not as drift in tags; a change to them is an
 /// update of tags_all; an import tells them apart from the object's own.

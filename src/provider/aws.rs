@@ -526,6 +526,19 @@ where
 fn causes(mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
     let mut parts: Vec<String> = Vec::new();
     while let Some(e) = source {
+        // AWS's answer (a role that could not be assumed, say) as AWS words
+        // it, not as the SDK's wrappers and debug form show it.
+        if let Some(meta) = e.downcast_ref::<aws_smithy_types::error::ErrorMetadata>() {
+            parts.retain(|p| p != "service error" && !p.starts_with("unhandled error"));
+            let answer = match (meta.code(), meta.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                (None, Some(message)) => message.to_string(),
+                (None, None) => "an error with no code".to_string(),
+            };
+            parts.push(answer);
+            break;
+        }
         let text = e.to_string();
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
@@ -551,6 +564,38 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An error whose cause is AWS's answer, as the credential providers'
+    /// wrap an AssumeRole refusal.
+    #[derive(Debug)]
+    struct Wrapped(&'static str, aws_smithy_types::error::ErrorMetadata);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.1)
+        }
+    }
+
+    #[test]
+    fn aws_answers_in_a_cause_chain_read_as_aws_words_them() {
+        let refusal = aws_smithy_types::error::ErrorMetadata::builder()
+            .code("AccessDenied")
+            .message("User: arn:aws:iam::123456789012:user/t is not authorized to perform: sts:AssumeRole")
+            .build();
+        let unhandled = Wrapped("unhandled error (AccessDenied)", refusal);
+        let text = causes(Some(&unhandled));
+        assert_eq!(
+            text,
+            "AccessDenied: User: arn:aws:iam::123456789012:user/t is not authorized to perform: sts:AssumeRole"
+        );
+        assert!(!text.contains("Error {"), "{text}");
+    }
     use aws_credential_types::provider::error::CredentialsError;
     use aws_sdk_sts::error::{ConnectorError, SdkError};
     use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;

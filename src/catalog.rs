@@ -189,16 +189,27 @@ pub fn vendor_names() -> Vec<&'static str> {
     VENDORS.iter().map(|v| v.name).collect()
 }
 
-/// `geo-area-N` in lower case, as the commercial partition names regions
-/// (China's `cn-` ones and GovCloud's `us-gov-` are other partitions).
+/// `geo-direction-N` in lower case, as the commercial partition names
+/// regions (China's `cn-` ones and GovCloud's `us-gov-` are other
+/// partitions), the direction one of the compass words Region names use.
 fn commercial_region_shape(region: &str) -> bool {
-    let lower = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    const DIRECTIONS: &[&str] = &[
+        "east",
+        "west",
+        "north",
+        "south",
+        "central",
+        "northeast",
+        "northwest",
+        "southeast",
+        "southwest",
+    ];
     match region.split('-').collect::<Vec<_>>().as_slice() {
-        [geo, area, n] => {
+        [geo, direction, n] => {
             geo.len() == 2
-                && lower(geo)
+                && geo.bytes().all(|b| b.is_ascii_lowercase())
                 && *geo != "cn"
-                && lower(area)
+                && DIRECTIONS.contains(direction)
                 && !n.is_empty()
                 && n.bytes().all(|b| b.is_ascii_digit())
         }
@@ -228,6 +239,7 @@ mod tests {
             "eusc-de-east-1",
             "US-EAST-1",
             "us-east",
+            "eu-wset-1",
         ] {
             assert!(!sigma.serves(other), "{other}");
         }

@@ -407,6 +407,33 @@ fn environment_values_are_checked_like_the_attributes_they_stand_in_for() {
     );
 }
 
+/// A mistyped Region stops at validation, on the attribute, before any
+/// call (it used to be half a minute of retries ending in a DNS error).
+#[test]
+fn a_mistyped_region_is_an_error_on_region() {
+    let err = plan_error(
+        "provider \"privatelink\" {\n  region = \"eu-wset-1\"\n}\n",
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret"),
+            (
+                "AWS_ENDPOINT_URL",
+                &format!("http://127.0.0.1:{}", closed_port()),
+            ),
+        ],
+    );
+    assert!(err.contains("\"eu-wset-1\""), "{err}");
+    assert!(
+        err.contains("an AWS region name such as `us-east-1`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("region = \"eu-wset-1\""),
+        "not on the attribute:\n{err}"
+    );
+    assert!(!err.contains("Cannot reach"), "{err}");
+}
+
 #[test]
 fn a_role_that_cannot_be_assumed_is_named_not_called_missing_credentials() {
     let url = format!("http://127.0.0.1:{}", closed_port());

@@ -7,8 +7,11 @@ use crate::framework::{AttributePath, Diagnostics, Value};
 
 pub fn aws_region() -> Pattern {
     pattern(
-        // Two letters, or four for the European Sovereign Cloud (`eusc-`).
-        r"^([a-z]{2}|eusc)(-[a-z]+)+-[0-9]{1,2}$",
+        // Two letters, or four for the European Sovereign Cloud (`eusc-`);
+        // a partition or country part (`gov`, `iso`..., `de`); then the
+        // compass word every Region name has, so `eu-wset-1` is a typo at
+        // validate, not a DNS error after half a minute of retries.
+        r"^([a-z]{2}|eusc)(-(gov|iso[a-z]?|[a-z]{2}))?-(central|(north|south)?(east|west)|north|south)-[0-9]{1,2}$",
         "an AWS region name such as `us-east-1`",
     )
 }
@@ -273,6 +276,22 @@ mod tests {
         assert!(aws_region().matches("eu-west-2"));
         assert!(aws_region().matches("us-gov-west-1"));
         assert!(!aws_region().matches("mars-1"));
+        for real in [
+            "ap-northeast-3",
+            "ap-southeast-7",
+            "ca-central-1",
+            "cn-northwest-1",
+            "eu-north-1",
+            "af-south-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+            "mx-central-1",
+        ] {
+            assert!(aws_region().matches(real), "{real}");
+        }
+        for typo in ["eu-wset-1", "us-est-1", "useast-1", "us-east"] {
+            assert!(!aws_region().matches(typo), "{typo}");
+        }
         assert!(aws_account_id().matches("185497759670"));
         assert!(!aws_account_id().matches("18549775967"));
         assert!(iam_role_arn().matches("arn:aws:iam::185497759670:role/cdktf-operator"));

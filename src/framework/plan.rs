@@ -38,6 +38,12 @@ impl PlanContext {
     pub fn any_change(&self) -> bool {
         !self.prior.semantically_equal(&self.planned)
     }
+    /// Plans an update the configuration alone did not (a value the
+    /// provider derives changed): computed attributes go unknown as for any
+    /// update, since the apply reads them afresh.
+    pub fn mark_update(&mut self, block: &Block) {
+        mark_computed(block, &mut self.planned, &self.prior, &self.config, false);
+    }
     pub fn set(&mut self, name: &str, value: Value) {
         self.planned.set_attr(name, value);
     }

@@ -289,7 +289,9 @@ fn is_snowflake_setting(setting: &str) -> bool {
 impl ProviderConfig {
     /// The pending settings the AWS clients depend on.
     pub fn pending_for_aws(&self) -> Vec<&str> {
-        self.pending_where(|p| !is_snowflake_setting(p))
+        // default_tags only shape what is planned (tags_all goes unknown
+        // meanwhile), not the clients: reads go on.
+        self.pending_where(|p| !is_snowflake_setting(p) && !p.starts_with("default_tags"))
     }
 
     /// The pending settings the Snowflake client depends on.
@@ -1026,6 +1028,12 @@ mod tests {
         )]);
         let cfg = resolve(&partly, &env_of(&[])).unwrap();
         assert_eq!(cfg.pending, vec!["allowed_account_ids"]);
+
+        // Unknown default tags leave tags_all unknown, not the AWS clients.
+        let tags = Value::object([("default_tags", Value::object([("tags", Value::Unknown)]))]);
+        let cfg = resolve(&tags, &env_of(&[])).unwrap();
+        assert_eq!(cfg.pending, vec!["default_tags.tags"]);
+        assert!(cfg.pending_for_aws().is_empty());
     }
 
     #[test]

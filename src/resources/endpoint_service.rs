@@ -268,7 +268,7 @@ impl Resource<ProviderData> for EndpointService {
         if plan.planned.is_null() {
             return;
         }
-        plan_tags_all(ctx, plan);
+        plan_tags_all(ctx, plan, || self.schema());
         if plan.is_create() || plan.changed("network_load_balancer_arns") {
             if let Some(home) = ctx.and_then(|c| c.data.config.region.as_deref()) {
                 load_balancers_elsewhere(plan, home);
@@ -461,7 +461,13 @@ impl Resource<ProviderData> for EndpointService {
                 &new.allowed_principals.clone().unwrap_or_default(),
             )
             .await?;
-            update_tags(aws, &id, old.tags_all.as_ref(), new.tags_all.as_ref()).await?;
+            update_tags(
+                aws,
+                &id,
+                old.tags_all.as_ref().or(old.tags.as_ref()),
+                new.tags_all.as_ref(),
+            )
+            .await?;
             read(aws, &id, &new).await?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     "The VPC endpoint service disappeared",

@@ -473,8 +473,11 @@ fn unlisted_window(
 ) -> std::time::Duration {
     match created.made_before {
         _ if created.made_now => new_listed_within,
-        Some(before) => listed_within.saturating_sub(before),
-        None => listed_within,
+        // Made longer before than a new object may take to be listed (a
+        // clock ahead of AWS's, or a re-run soon after a crash, stays
+        // within it): not found now, it is deleted.
+        Some(before) if before >= new_listed_within => std::time::Duration::ZERO,
+        _ => listed_within,
     }
 }
 
@@ -555,10 +558,13 @@ pub fn tags_all_attribute() -> crate::framework::Attribute {
 }
 
 /// Plans `tags_all`: the provider's default_tags with the planned `tags`
-/// over them; unknown while either is not known yet.
+/// over them; unknown while either is not known yet. A change to it alone
+/// (default_tags changed) is an update like any other: `schema` gives the
+/// computed attributes that then go unknown, as the apply reads them afresh.
 pub fn plan_tags_all(
     ctx: Option<&crate::framework::resource::Ctx<crate::provider::ProviderData>>,
     plan: &mut crate::framework::plan::PlanContext,
+    schema: impl FnOnce() -> crate::framework::Schema,
 ) {
     use crate::framework::Value;
     if plan.planned.is_null() {
@@ -569,21 +575,26 @@ pub fn plan_tags_all(
     let defaults = config.filter(|c| !c.pending.iter().any(|p| p.starts_with("default_tags")));
     let own: Option<std::collections::BTreeMap<String, String>> =
         crate::framework::typed::from_value(&tags).ok().flatten();
-    match defaults {
+    let all = match defaults {
         Some(config) if tags.is_fully_known() => {
             let all = config.default_tags.merged(own.as_ref());
             let all = config.ignore_tags.keep(all, own.as_ref());
-            plan.set(
-                "tags_all",
-                Value::Map(
-                    all.into_iter()
-                        .map(|(k, v)| (k, Value::string(v)))
-                        .collect(),
-                ),
-            );
+            Value::Map(
+                all.into_iter()
+                    .map(|(k, v)| (k, Value::string(v)))
+                    .collect(),
+            )
         }
-        _ => plan.set_unknown("tags_all"),
+        _ => Value::Unknown,
+    };
+    let prior = plan.prior.get("tags_all");
+    if !plan.is_create()
+        && !plan.any_change()
+        && prior.is_some_and(|p| !p.is_null() && !p.semantically_equal(&all))
+    {
+        plan.mark_update(&schema().block);
     }
+    plan.set("tags_all", all);
 }
 
 /// What a read of a tagged object records: (`tags`, `tags_all`) from the
@@ -759,10 +770,11 @@ mod tests {
     async fn an_unlisted_object_made_long_before_the_call_is_deleted_without_a_wait() {
         let plan =
             crate::framework::Value::object([("name", crate::framework::Value::string("old"))]);
-        let answers = Mutex::new(vec!["made-a-minute-ago", "fresh-after-an-old-one"].into_iter());
+        let answers =
+            Mutex::new(vec!["made-ten-minutes-ago", "fresh-after-an-old-one"].into_iter());
         let create = |_token: String| {
             let id = answers.lock().unwrap().next().unwrap();
-            let made_before = (id != "fresh-after-an-old-one").then(|| Duration::from_secs(60));
+            let made_before = (id != "fresh-after-an-old-one").then(|| Duration::from_secs(600));
             async move {
                 Ok(Answer::Made(Created {
                     id: id.to_string(),
@@ -788,7 +800,7 @@ mod tests {
         .await;
         assert_eq!(id, "fresh-after-an-old-one");
         assert_eq!(
-            looks.lock().unwrap()["made-a-minute-ago"],
+            looks.lock().unwrap()["made-ten-minutes-ago"],
             1,
             "looked for once, not waited on"
         );

@@ -1174,7 +1174,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
     }
 
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
-        plan_tags_all(ctx, plan);
+        plan_tags_all(ctx, plan, || self.schema());
         let text = |v: Option<&Value>| -> Option<Option<String>> {
             match v {
                 Some(Value::Unknown) => None,
@@ -2093,7 +2093,7 @@ async fn converge(
             aws,
             &plan.role_name,
             &want.policy_arn,
-            have.tags_all.as_ref(),
+            have.tags_all.as_ref().or(have.tags.as_ref()),
             plan.tags_all.as_ref(),
             role_created,
             policy_created,

@@ -211,7 +211,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
-                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own, and the owned security group gets `tags_all` plus its own marker and, unless set here, `Name`: at most 49 here, 48 with `allow_from_vpc_cidr` and no `Name`.").validate(aws_tags(1)))
+                .attribute(Attribute::optional("tags", Type::map(Type::String)).description("Tags for the endpoint. The provider also tags an endpoint it creates `privatelink:claimed` (left out of this map), so that a later create with equal arguments never takes it for its own, and the owned security group is created with `tags_all` plus its own marker and, unless set here, `Name` (other endpoints of the service in the VPC may share the group, so later tag changes are not copied to it): at most 49 here, 48 with `allow_from_vpc_cidr` and no `Name`.").validate(aws_tags(1)))
                 .attribute(tags_all_attribute())
                 .attribute(Attribute::computed("state", Type::String).description("The endpoint state: `pendingAcceptance`, `available`, `rejected`..."))
                 .attribute(
@@ -294,7 +294,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
         if plan.planned.is_null() {
             return;
         }
-        plan_tags_all(ctx, plan);
+        plan_tags_all(ctx, plan, || self.schema());
         // A policy that says the same thing keeps the stored text.
         if let (Some(new), Some(old)) = (
             plan.config.get("policy").and_then(Value::as_str),
@@ -704,7 +704,13 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     endpoint_error(aws, "modify the VPC endpoint", &new.service_name, &e)
                 })?;
             }
-            update_tags(aws, &id, old.tags_all.as_ref(), new.tags_all.as_ref()).await?;
+            update_tags(
+                aws,
+                &id,
+                old.tags_all.as_ref().or(old.tags.as_ref()),
+                new.tags_all.as_ref(),
+            )
+            .await?;
             if let (None, Some(sg)) = (&owned, &old.owned_security_group_id) {
                 // Another endpoint to the service from this VPC still uses
                 // the shared group: it stays for that one to delete.

@@ -180,11 +180,7 @@ fn a_refused_assume_role_reads_as_aws_words_it() {
         "service": "sts", "action": "AssumeRole", "code": "AccessDenied",
         "status": 403, "count": 50, "message": refusal,
     }));
-    let provider = emu.provider_block().replacen(
-        "provider \"privatelink\" {\n",
-        "provider \"privatelink\" {\n  max_retries = 0\n  assume_role {\n    role_arn = \"arn:aws:iam::210987654321:role/platform-privatelink\"\n  }\n",
-        1,
-    );
+    let provider = emu.provider_block_with("  max_retries = 0\n  assume_role {\n    role_arn = \"arn:aws:iam::210987654321:role/platform-privatelink\"\n  }\n");
     let ws = copy_of(
         &emu,
         &format!("{HEADER}{provider}\ndata \"privatelink_endpoint_service\" \"x\" {{\n  id = \"vpce-svc-0123456789abcdef0\"\n}}\n"),
@@ -209,11 +205,9 @@ fn default_tags_sit_under_the_resources_own_and_show_as_tags_all() {
     let emu = aws::emulator();
     let nlb = &nlb_arn(emu, "default-tags-nlb");
     let provider = |team: &str| {
-        emu.provider_block().replacen(
-            "provider \"privatelink\" {\n",
-            &format!("provider \"privatelink\" {{\n  default_tags {{\n    tags = {{ team = {team:?}, env = \"prod\" }}\n  }}\n"),
-            1,
-        )
+        emu.provider_block_with(&format!(
+            "  default_tags {{\n    tags = {{ team = {team:?}, env = \"prod\" }}\n  }}\n"
+        ))
     };
     let body = service_config(nlb, "  tags = { Name = \"warehouse\", env = \"dev\" }")
         + "\noutput \"service\" {\n  value = privatelink_endpoint_service.svc\n}\n";
@@ -281,11 +275,7 @@ fn default_tags_sit_under_the_resources_own_and_show_as_tags_all() {
 fn ignored_tags_are_left_alone_and_other_drift_is_not() {
     let emu = aws::emulator();
     let nlb = &nlb_arn(emu, "ignore-tags-nlb");
-    let provider = emu.provider_block().replacen(
-        "provider \"privatelink\" {\n",
-        "provider \"privatelink\" {\n  ignore_tags {\n    keys         = [\"CostCenter\"]\n    key_prefixes = [\"cost:\"]\n  }\n",
-        1,
-    );
+    let provider = emu.provider_block_with("  ignore_tags {\n    keys         = [\"CostCenter\"]\n    key_prefixes = [\"cost:\"]\n  }\n");
     let body = service_config(
         nlb,
         "  tags = { Name = \"warehouse\", \"cost:team\" = \"data\" }",
@@ -987,11 +977,7 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
     let emu = Emulator::start();
     let nlb = nlb_arn(&emu, "guarded-nlb");
     let config = |guard: &str| {
-        let block = emu.provider_block().replacen(
-            "provider \"privatelink\" {\n",
-            &format!("provider \"privatelink\" {{\n  {guard}\n"),
-            1,
-        );
+        let block = emu.provider_block_with(&format!("  {guard}\n"));
         format!(
             "{HEADER}{block}\nresource \"privatelink_endpoint_service\" \"svc\" {{\n  network_load_balancer_arns = [{nlb:?}]\n}}\n"
         )
@@ -1034,11 +1020,9 @@ fn the_provider_blocks_profile_wins_over_the_environments_keys() {
     let emu = Emulator::start();
     let vendor = emu.fixture(&["credentials-of", "185497759670"]);
     let config = |profile: &str| {
-        let block = emu.provider_block().replacen(
-            "provider \"privatelink\" {\n",
-            &format!("provider \"privatelink\" {{\n  profile = {profile:?}\n  allowed_account_ids = [\"185497759670\"]\n"),
-            1,
-        );
+        let block = emu.provider_block_with(&format!(
+            "  profile = {profile:?}\n  allowed_account_ids = [\"185497759670\"]\n"
+        ));
         format!(
             "{HEADER}{block}\ndata \"privatelink_endpoint_service\" \"s3\" {{\n  service_name = \"com.amazonaws.us-east-1.s3\"\n}}\n"
         )

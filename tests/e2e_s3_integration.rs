@@ -631,11 +631,9 @@ fn default_tags_reach_the_role_and_the_policy() {
     let role = "sigma-default-tags";
     let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/{role}-s3-access");
     let main_tf = |team: &str| {
-        let provider = emu.provider_block().replacen(
-            "provider \"privatelink\" {\n",
-            &format!("provider \"privatelink\" {{\n  default_tags {{\n    tags = {{ team = {team:?} }}\n  }}\n"),
-            1,
-        );
+        let provider = emu.provider_block_with(&format!(
+            "  default_tags {{\n    tags = {{ team = {team:?} }}\n  }}\n"
+        ));
         format!(
             "{}{provider}\n{}",
             harness::HEADER,

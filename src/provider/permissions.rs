@@ -64,18 +64,10 @@ const ACTIONS_NOTE: &str = "`sts:GetCallerIdentity`, which the provider calls to
 
 /// The Permissions section of a resource's or data source's page.
 pub fn section(permissions: Permissions, data_source: bool) -> Section {
-    let operations: &[Operation] = if data_source {
-        &[Operation::ReadData]
-    } else {
-        &[
-            Operation::Read,
-            Operation::Plan,
-            Operation::Create,
-            Operation::Update,
-            Operation::Delete,
-            Operation::Import,
-        ]
-    };
+    // A data source is only read; a resource has every other operation.
+    let operations = Operation::ALL
+        .into_iter()
+        .filter(|op| (*op == Operation::ReadData) == data_source);
     let body = if permissions.iter().all(|(_, actions)| actions.is_empty()) {
         format!(
             "This {} makes no AWS calls.",
@@ -93,7 +85,7 @@ pub fn section(permissions: Permissions, data_source: bool) -> Section {
         });
         table.push_str(ACTIONS_NOTE);
         table.push_str("\n\n| Operation | When | AWS actions |\n|---|---|---|\n");
-        for &op in operations {
+        for op in operations {
             let actions = actions_of(permissions, op);
             let (label, when) = row_label(op);
             let list = if actions.is_empty() {

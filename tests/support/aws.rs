@@ -100,13 +100,18 @@ impl Emulator {
 impl Emulator {
     /// The provider block pointing every service at the emulator.
     pub fn provider_block(&self) -> String {
+        self.provider_block_with("")
+    }
+
+    /// `provider_block` with `settings` (whole lines, indented) first in it.
+    pub fn provider_block_with(&self, settings: &str) -> String {
         let services = ["ec2", "iam", "redshift", "s3", "sts"];
         let endpoints: Vec<String> = services
             .iter()
             .map(|s| format!("    {s} = {:?}", self.url))
             .collect();
         format!(
-            "provider \"privatelink\" {{\n  region = {REGION:?}\n  endpoints {{\n{}\n  }}\n}}\n",
+            "provider \"privatelink\" {{\n{settings}  region = {REGION:?}\n  endpoints {{\n{}\n  }}\n}}\n",
             endpoints.join("\n")
         )
     }

@@ -171,7 +171,8 @@ fn lifecycle_create_update_import_drift_destroy() {
 }
 
 /// A role the credentials may not assume: the error quotes AWS's refusal
-/// as AWS words it, not the SDK's wrappers and debug form.
+/// as AWS words it, not the SDK's wrappers and debug form, once, on the
+/// provider block, after one try at the role.
 #[test]
 fn a_refused_assume_role_reads_as_aws_words_it() {
     let emu = Emulator::start();
@@ -183,18 +184,33 @@ fn a_refused_assume_role_reads_as_aws_words_it() {
     let provider = emu.provider_block_with("  max_retries = 0\n  assume_role {\n    role_arn = \"arn:aws:iam::210987654321:role/platform-privatelink\"\n  }\n");
     let ws = copy_of(
         &emu,
-        &format!("{HEADER}{provider}\ndata \"privatelink_endpoint_service\" \"x\" {{\n  id = \"vpce-svc-0123456789abcdef0\"\n}}\n"),
+        &format!("{HEADER}{provider}\ndata \"privatelink_endpoint_service\" \"x\" {{\n  id = \"vpce-svc-0123456789abcdef0\"\n}}\n\ndata \"privatelink_endpoint_service\" \"y\" {{\n  id = \"vpce-svc-0123456789abcdef1\"\n}}\n"),
     );
     ws.init();
+    emu.clear_requests();
     let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
     let err = terraform::flat(&out.all());
-    assert!(err.contains("Error: Cannot get AWS credentials"), "{err}");
+    assert_eq!(
+        err.matches("Error: Cannot get AWS credentials").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("with provider["),
+        "on the provider block: {err}"
+    );
     assert!(err.contains(&format!("AccessDenied: {refusal}")), "{err}");
     assert!(
         !err.contains("Error {") && !err.contains("unhandled error"),
         "{err}"
     );
+    let assumed = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, _)| a == "AssumeRole")
+        .count();
+    assert_eq!(assumed, 1, "{:?}", emu.requests());
 }
 
 /// The provider's default_tags go on the object under the resource's own
@@ -971,7 +987,8 @@ resource "privatelink_endpoint_service" "second" {{
 }
 
 /// allowed_account_ids and forbidden_account_ids stop every call in an
-/// account they rule out, before anything is made there.
+/// account they rule out, before anything is made there, with one error
+/// on the setting in the provider block.
 #[test]
 fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
     let emu = Emulator::start();
@@ -979,7 +996,7 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
     let config = |guard: &str| {
         let block = emu.provider_block_with(&format!("  {guard}\n"));
         format!(
-            "{HEADER}{block}\nresource \"privatelink_endpoint_service\" \"svc\" {{\n  network_load_balancer_arns = [{nlb:?}]\n}}\n"
+            "{HEADER}{block}\nresource \"privatelink_endpoint_service\" \"svc\" {{\n  network_load_balancer_arns = [{nlb:?}]\n}}\n\ndata \"privatelink_endpoint_service\" \"s3\" {{\n  service_name = \"com.amazonaws.us-east-1.s3\"\n}}\n"
         )
     };
     let ws = copy_of(&emu, &config("allowed_account_ids = [\"111111111111\"]"));
@@ -998,7 +1015,14 @@ fn an_account_ruled_out_by_the_provider_block_gets_no_call() {
         emu.clear_requests();
         let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
         assert_ne!(out.code, 0, "{}", out.all());
-        assert!(out.all().contains(says), "{}", out.all());
+        let text = terraform::flat(&out.all());
+        assert_eq!(text.matches(says).count(), 1, "{text}");
+        // Terraform quotes the source line of the setting the error is on.
+        assert!(
+            text.contains("in provider \"privatelink\":") && text.contains(guard),
+            "{text}"
+        );
+        assert!(text.contains("with provider["), "{text}");
         let calls: Vec<String> = emu.requests().into_iter().map(|(_, a, _)| a).collect();
         assert!(
             calls.iter().all(|a| a == "GetCallerIdentity"),

@@ -385,6 +385,8 @@ fn check_account(config: &ProviderConfig, account: &str) -> Result<(), Diagnosti
             format!("AWS account {account} {why}"),
             format!("The credentials belong to account {account}, which {list} rules out, so nothing was done in it. Use credentials (profile, assume_role) of an allowed account, or change {list}."),
         )
+        // Checked while the provider is configured: the path is the block's.
+        .at(AttributePath::attr(list))
         .into())
     };
     if let Some(allowed) = &config.allowed_account_ids {

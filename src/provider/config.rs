@@ -65,7 +65,7 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("allowed_account_ids", Type::set(Type::String))
-                    .description("AWS accounts the provider may act in. When the credentials belong to another account, every AWS call stops before it is made: a guard against applying to the wrong account. Checked with `sts:GetCallerIdentity`, so not with `skip_credentials_validation`. Conflicts with `forbidden_account_ids`.")
+                    .description("AWS accounts the provider may act in. When the credentials belong to another account, every AWS call stops before it is made: a guard against applying to the wrong account. Checked with `sts:GetCallerIdentity` when the provider is configured (one error on this block, not one per resource), so not with `skip_credentials_validation`. Conflicts with `forbidden_account_ids`.")
                     .validate(each(aws_account_id())),
             )
             .attribute(
@@ -85,7 +85,7 @@ pub fn schema() -> Schema {
             .block(NestedBlock::single(
                 "assume_role",
                 Block::new()
-                    .description("An IAM role to assume before making any AWS call.")
+                    .description("An IAM role to assume before making any AWS call. Assumed when the provider is configured (unless `skip_credentials_validation`), so a role that cannot be assumed is one error on this block.")
                     .attribute(
                         Attribute::required("role_arn", Type::String)
                             .description("ARN of the role to assume.")
@@ -292,6 +292,16 @@ impl ProviderConfig {
         // default_tags only shape what is planned (tags_all goes unknown
         // meanwhile), not the clients: reads go on.
         self.pending_where(|p| !is_snowflake_setting(p) && !p.starts_with("default_tags"))
+    }
+
+    /// Whether the block says which account to act in (a role to assume,
+    /// an account guard): such a setting is checked when the provider is
+    /// configured, so a wrong one is one error on the provider block rather
+    /// than one on every resource of it, each after its own STS calls.
+    pub fn names_the_account(&self) -> bool {
+        self.assume_role.is_some()
+            || self.allowed_account_ids.is_some()
+            || self.forbidden_account_ids.is_some()
     }
 
     /// The pending settings the Snowflake client depends on.

@@ -265,7 +265,11 @@ impl Provider for PrivatelinkProvider {
         if let Some(sf) = &config.snowflake {
             check_snowflake_key(&sf.auth)?;
         }
-        Ok(ProviderData::new(config))
+        let data = ProviderData::new(config);
+        if data.config.names_the_account() && data.config.pending_for_aws().is_empty() {
+            data.aws().await?;
+        }
+        Ok(data)
     }
 }
 

@@ -281,6 +281,29 @@ fn default_tags_sit_under_the_resources_own_and_show_as_tags_all() {
     // Imported elsewhere, with the same provider: the default is not taken
     // for the object's own tag, so the import matches what was applied.
     assert_import_matches(emu, &ws, "privatelink_endpoint_service", &id);
+
+    // Fifty defaults fit the provider block, not the service beside its
+    // own tags and the provider's claim tag: the plan says so.
+    let fifty = (0..50)
+        .map(|i| format!("k{i} = \"v\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let crowded = emu.provider_block_with(&format!(
+        "  default_tags {{\n    tags = {{ {fifty} }}\n  }}\n"
+    ));
+    ws.write("main.tf", &format!("{HEADER}{crowded}\n{body}"));
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let text = terraform::flat(&out.all());
+    assert!(
+        text.contains("Error: Too many tags with the provider's default_tags"),
+        "{text}"
+    );
+    assert!(text.contains("52 tags"), "{text}");
+    ws.write(
+        "main.tf",
+        &format!("{HEADER}{}\n{body}", provider("platform")),
+    );
     ws.destroy();
 }
 

@@ -666,6 +666,24 @@ fn default_tags_reach_the_role_and_the_policy() {
         "platform"
     );
     ws.assert_plan_empty();
+
+    // EC2 takes `&` in a tag, IAM does not: a default fine elsewhere fails
+    // this plan, on the integration, before anything changes.
+    ws.write("main.tf", &main_tf("R&D"));
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    let text = terraform::flat(&out.all());
+    assert!(
+        text.contains("Error: Invalid IAM tag with the provider's default_tags"),
+        "{text}"
+    );
+    assert!(
+        text.contains("privatelink_s3_storage_integration.sigma"),
+        "{text}"
+    );
+    assert_eq!(emu.s3_fixture(&["role", role])["tags"]["team"], "platform");
+
+    ws.write("main.tf", &main_tf("platform"));
     ws.destroy();
     assert_no_iam_objects(emu, role);
 }

@@ -105,7 +105,7 @@ pub fn schema() -> Schema {
             .block(NestedBlock::single(
                 "default_tags",
                 Block::new()
-                    .description("Tags for every object this provider tags (endpoint services, VPC endpoints, and the S3 integration's IAM role and policy), under each resource's own `tags`: a key both set takes the resource's value. Each tagged resource shows the merged map as `tags_all`, so a change here is planned as an update of `tags_all` on every one of them.")
+                    .description("Tags for every object this provider tags (endpoint services, VPC endpoints, and the S3 integration's IAM role and policy), under each resource's own `tags`: a key both set takes the resource's value. Each tagged resource shows the merged map as `tags_all`, so a change here is planned as an update of `tags_all` on every one of them. Each plan checks the merged tags against what AWS takes on the object (50 tags, the provider's own included; IAM's tag characters on the IAM role and policy).")
                     .attribute(
                         Attribute::optional("tags", Type::map(Type::String))
                             .description("Tags to apply to every tagged object.")
@@ -412,6 +412,10 @@ pub struct DefaultTags {
 }
 
 impl DefaultTags {
+    pub fn is_empty(&self) -> bool {
+        self.tags.as_ref().is_none_or(BTreeMap::is_empty)
+    }
+
     /// The tags an object carries: these, with `own` (a resource's `tags`)
     /// over them.
     pub fn merged(&self, own: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {

@@ -268,7 +268,7 @@ impl Resource<ProviderData> for EndpointService {
         if plan.planned.is_null() {
             return;
         }
-        plan_tags_all(ctx, plan, || self.schema());
+        plan_tags_all(ctx, plan, || self.schema(), |_| aws_tags(1));
         if plan.is_create() || plan.changed("network_load_balancer_arns") {
             if let Some(home) = ctx.and_then(|c| c.data.config.region.as_deref()) {
                 load_balancers_elsewhere(plan, home);

@@ -561,10 +561,14 @@ pub fn tags_all_attribute() -> crate::framework::Attribute {
 /// over them; unknown while either is not known yet. A change to it alone
 /// (default_tags changed) is an update like any other: `schema` gives the
 /// computed attributes that then go unknown, as the apply reads them afresh.
+/// `limits` gives what AWS takes on the object for a merged map, as the
+/// resource's `tags` are validated: default tags are only known here, and
+/// an apply would fail on too many of them or on characters IAM refuses.
 pub fn plan_tags_all(
     ctx: Option<&crate::framework::resource::Ctx<crate::provider::ProviderData>>,
     plan: &mut crate::framework::plan::PlanContext,
     schema: impl FnOnce() -> crate::framework::Schema,
+    limits: impl FnOnce(&std::collections::BTreeMap<String, String>) -> crate::provider::shapes::Tags,
 ) {
     use crate::framework::Value;
     if plan.planned.is_null() {
@@ -579,6 +583,9 @@ pub fn plan_tags_all(
         Some(config) if tags.is_fully_known() => {
             let all = config.default_tags.merged(own.as_ref());
             let all = config.ignore_tags.keep(all, own.as_ref());
+            if !config.default_tags.is_empty() {
+                check_merged_tags(&all, &limits(&all), &mut plan.diagnostics);
+            }
             Value::Map(
                 all.into_iter()
                     .map(|(k, v)| (k, Value::string(v)))
@@ -595,6 +602,34 @@ pub fn plan_tags_all(
         plan.mark_update(&schema().block);
     }
     plan.set("tags_all", all);
+}
+
+/// The errors AWS would give on the merged tags, told as the default
+/// tags' doing: the resource's own `tags` passed validation alone.
+fn check_merged_tags(
+    all: &std::collections::BTreeMap<String, String>,
+    limits: &crate::provider::shapes::Tags,
+    diagnostics: &mut Diagnostics,
+) {
+    use crate::framework::validators::Validator;
+    use crate::framework::{AttributePath, Value};
+    let merged = Value::Map(
+        all.iter()
+            .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+            .collect(),
+    );
+    let mut found = Diagnostics::default();
+    limits.check(&merged, &AttributePath::attr("tags"), &mut found);
+    for d in found.0 {
+        diagnostics.push(Diagnostic {
+            summary: format!("{} with the provider's default_tags", d.summary),
+            detail: format!(
+                "The provider's default_tags go on this object beside its own tags (tags_all holds both). {}",
+                d.detail
+            ),
+            ..d
+        });
+    }
 }
 
 /// What a read of a tagged object records: (`tags`, `tags_all`) from the

@@ -1174,7 +1174,12 @@ impl Resource<ProviderData> for S3StorageIntegration {
     }
 
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
-        plan_tags_all(ctx, plan, || self.schema());
+        plan_tags_all(
+            ctx,
+            plan,
+            || self.schema(),
+            |_| crate::provider::shapes::iam_tags(1),
+        );
         let text = |v: Option<&Value>| -> Option<Option<String>> {
             match v {
                 Some(Value::Unknown) => None,

@@ -294,7 +294,28 @@ impl Resource<ProviderData> for VpcEndpointResource {
         if plan.planned.is_null() {
             return;
         }
-        plan_tags_all(ctx, plan, || self.schema());
+        // A group this apply makes gets the tags plus its marker and,
+        // unless one is among them, a Name.
+        let makes_group = plan
+            .config
+            .get("allow_from_vpc_cidr")
+            .is_some_and(|v| !v.is_null())
+            && plan
+                .prior
+                .get("owned_security_group_id")
+                .is_none_or(Value::is_null);
+        plan_tags_all(
+            ctx,
+            plan,
+            || self.schema(),
+            |all| {
+                aws_tags(if makes_group && !all.contains_key("Name") {
+                    2
+                } else {
+                    1
+                })
+            },
+        );
         // A policy that says the same thing keeps the stored text.
         if let (Some(new), Some(old)) = (
             plan.config.get("policy").and_then(Value::as_str),

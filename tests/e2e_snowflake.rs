@@ -656,7 +656,8 @@ fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
         assert_ne!(out.code, 0);
         assert!(w.sf.requests_of("REGISTER_PRIVATELINK_ENDPOINT").is_empty());
         assert!(w.sf.registrations().is_empty());
-        let listed = ws.ok(&["state", "list", "-no-color"]);
+        // Refused at plan, nothing was applied and there may be no state.
+        let listed = ws.run(&["state", "list", "-no-color"]);
         assert!(!listed.stdout.contains(PIN), "{}", listed.stdout);
         flat(&out.all())
     };
@@ -666,6 +667,14 @@ fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
     assert!(
         err.contains("vpce-0123456789abcdef0 does not exist in AWS account 123456789012"),
         "{err}"
+    );
+    // The endpoint's ID is known at plan, and so is the answer.
+    let planned = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(planned.code, 0);
+    assert!(
+        flat(&planned.all()).contains("VPC endpoint not found"),
+        "{}",
+        planned.all()
     );
 
     // An endpoint account other than the minting credentials' is refused
@@ -702,6 +711,45 @@ fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
         err.contains(&format!("vpc_endpoint_id = \"{elsewhere}\"")),
         "not on the attribute:\n{err}"
     );
+}
+
+/// A federation_profile in another account than the provider's, for an
+/// endpoint not known until apply: the plan warns (an endpoint this
+/// provider makes would be refused), and an endpoint in the profile's
+/// account is pinned all the same.
+#[test]
+fn a_profile_minting_in_another_account_is_warned_of_at_plan() {
+    let w = world(false);
+    // The endpoint is in the default account, the profile's; the provider
+    // acts in another through assume_role.
+    let vpce = w.endpoint("10.77.0.0/16");
+    let provider = w.provider(
+        None,
+        &w.keypair(1, "acct1.p8"),
+        "  federation_profile = \"pin\"\n  assume_role {\n    role_arn = \"arn:aws:iam::210987654321:role/terraform\"\n  }\n",
+    );
+    // timestamp() is unknown until apply, and so then is the endpoint ID.
+    let pin = format!(
+        "resource \"{PIN}\" \"pin\" {{\n  vpc_endpoint_id = \"{vpce}${{substr(timestamp(), 0, 0)}}\"\n}}\n"
+    );
+    let ws = w.workspace(&format!("{provider}\n{pin}"));
+    ws.init();
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    let text = flat(&plan.all());
+    assert!(
+        text.contains("Warning: The token is minted in another AWS account than the provider's"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "federation_profile \"pin\" acts in account {AWS_ACCOUNT}"
+        )) && text.contains("the provider's credentials act in 210987654321"),
+        "{text}"
+    );
+    ws.apply();
+    assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1);
+    ws.destroy();
+    assert!(w.sf.registrations().is_empty());
 }
 
 #[test]

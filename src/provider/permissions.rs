@@ -90,7 +90,7 @@ pub fn section(permissions: Permissions, data_source: bool) -> Section {
         {
             // These calls are made with the minting credentials, which
             // are not the provider's when a federation_profile is set.
-            table.push_str(" The operations that call `sts:GetFederationToken` make their calls with the credentials that mint the Snowflake token: those of `federation_profile` (the resource's, else the provider's) when one is set, so that profile's IAM user needs these actions, and the provider's own credentials (or `assume_role`) do not.");
+            table.push_str(" Its AWS calls are made with the credentials that mint the Snowflake token: those of `federation_profile` (the resource's, else the provider's) when one is set, so that profile's IAM user needs these actions, and the provider's own credentials (or `assume_role`) do not.");
         }
         table.push_str("\n\n| Operation | When | AWS actions |\n|---|---|---|\n");
         for op in operations {

@@ -34,7 +34,7 @@ use crate::provider::config::Secret;
 use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{aws_account_id, vpc_endpoint_id};
 use crate::provider::snowflake::{self, Bind, Registration, SnowflakeClient, Statement};
-use crate::provider::ProviderData;
+use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_credential_types::provider::ProvideCredentials as _;
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,8 @@ use std::time::Duration;
 
 /// The AWS actions each operation may call: the docs' Permissions section.
 pub const PERMISSIONS: Permissions = &[
+    // A new pin's endpoint is checked while planning, when its ID is known.
+    (Operation::Plan, &["ec2:DescribeVpcEndpoints"]),
     (
         Operation::Create,
         &["ec2:DescribeVpcEndpoints", "sts:GetFederationToken"],
@@ -94,7 +96,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account and connects to the account's Snowflake endpoint service (`privatelink-vpce-id`: a pin on an endpoint to any other service restricts nothing, since Snowflake traffic never passes through it, and leaves the real endpoint unpinned), mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
+                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account (while planning, when its ID is known then) and connects to the account's Snowflake endpoint service (`privatelink-vpce-id`: a pin on an endpoint to any other service restricts nothing, since Snowflake traffic never passes through it, and leaves the real endpoint unpinned), mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
                 .attribute(
                     Attribute::computed("id", Type::String)
                         .description("`ACCOUNT_LOCATOR:VPC_ENDPOINT_ID`, the Snowflake account (as CURRENT_ACCOUNT() reports it) and the endpoint.")
@@ -158,8 +160,11 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                     plan.diagnostics.extend(d);
                     return;
                 }
-                if let Some(d) = assumed_role_cannot_mint(ctx, &plan.config) {
-                    plan.diagnostics.push(d);
+                match assumed_role_cannot_mint(ctx, &plan.config) {
+                    Some(d) => plan.diagnostics.push(d),
+                    None => plan
+                        .diagnostics
+                        .extend(plan_minting(ctx, &plan.config).await),
                 }
             }
             return;
@@ -443,22 +448,8 @@ async fn register(ctx: &Ctx<ProviderData>, plan: &State) -> Result<Registered, D
     let vpce = plan.vpc_endpoint_id.as_str();
     let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
     let minter = Minter::shared(ctx, profile_of(ctx, plan.federation_profile.as_deref())).await?;
-    let account = match &plan.aws_account_id {
-        Some(a) if a != &minter.account => {
-            return Err(Diagnostic::error(
-                "The token would belong to another AWS account",
-                format!(
-                    "The credentials that mint the token act in account {} ({}), but aws_account_id is {a}: Snowflake only accepts a token from the endpoint's own account. Use a federation_profile in account {a}.",
-                    minter.account, minter.arn
-                ),
-            )
-            .at(AttributePath::attr("aws_account_id"))
-            .into())
-        }
-        Some(a) => a.clone(),
-        None => minter.account.clone(),
-    };
-    let endpoint_service = minter.check_endpoint(vpce, &account).await?;
+    let account = account_for(&minter, plan.aws_account_id.as_deref())?;
+    let endpoint_service = checked_endpoint(ctx, &minter, vpce, &account).await?;
     let locator = locator(sf, ctx).await?;
     check_service(
         sf,
@@ -1004,6 +995,101 @@ fn assumed_role_cannot_mint(ctx: &Ctx<ProviderData>, config: &Value) -> Option<D
         account,
         AttributePath::attr("federation_profile"),
     ))
+}
+
+/// The endpoint's AWS account: `configured` (aws_account_id) when set, which
+/// must be the minting credentials' own, else theirs.
+fn account_for(minter: &Minter, configured: Option<&str>) -> Result<String, Diagnostics> {
+    match configured {
+        Some(a) if a != minter.account => Err(Diagnostic::error(
+            "The token would belong to another AWS account",
+            format!(
+                "The credentials that mint the token act in account {} ({}), but aws_account_id is {a}: Snowflake only accepts a token from the endpoint's own account. Use a federation_profile in account {a}.",
+                minter.account, minter.arn
+            ),
+        )
+        .at(AttributePath::attr("aws_account_id"))
+        .into()),
+        Some(a) => Ok(a.to_string()),
+        None => Ok(minter.account.clone()),
+    }
+}
+
+/// `Minter::check_endpoint`, whose answer a create takes from the plan
+/// just before it: Terraform plans a pin again right before applying it,
+/// in the process that applies it.
+async fn checked_endpoint(
+    ctx: &Ctx<ProviderData>,
+    minter: &Minter,
+    vpce: &str,
+    account: &str,
+) -> Result<Option<String>, Diagnostics> {
+    let key = format!("pin-endpoint:{account}:{vpce}");
+    let service = ctx
+        .data
+        .recent(&key, JUST_CHECKED, || minter.check_endpoint(vpce, account))
+        .await?;
+    Ok((*service).clone())
+}
+
+/// While planning a new pin, what its apply would find out about the
+/// credentials that mint the token, from the values known so far: role
+/// credentials, an `aws_account_id` they do not act in, an endpoint not in
+/// their account. With the endpoint not known yet, a `federation_profile`
+/// in another account than the provider's is a warning: an endpoint this
+/// configuration makes with the provider lands in the provider's account,
+/// and the pin would fail only after it is made.
+async fn plan_minting(ctx: &Ctx<ProviderData>, config: &Value) -> Diagnostics {
+    let set = |name: &str| config.get(name).filter(|v| !v.is_null());
+    let unknown = |name: &str| set(name).is_some_and(Value::is_unknown);
+    if !ctx.data.config.pending_for_aws().is_empty()
+        || unknown("federation_profile")
+        || unknown("aws_account_id")
+    {
+        return Diagnostics::new();
+    }
+    let profile = profile_of(ctx, set("federation_profile").and_then(Value::as_str));
+    let minter = match Minter::shared(ctx, profile).await {
+        Ok(m) => m,
+        Err(d) => return d,
+    };
+    let configured = set("aws_account_id").and_then(Value::as_str);
+    let account = match account_for(&minter, configured) {
+        Ok(a) => a,
+        Err(d) => return d,
+    };
+    if let Some(vpce) = set("vpc_endpoint_id").and_then(Value::as_str) {
+        return match checked_endpoint(ctx, &minter, vpce, &account).await {
+            Ok(_) => Diagnostics::new(),
+            Err(d) => d,
+        };
+    }
+    let (Some((name, on_resource)), None) = (profile, configured) else {
+        return Diagnostics::new();
+    };
+    // The provider's identity is known by now unless its check is skipped.
+    let Ok(aws) = ctx.data.aws().await else {
+        return Diagnostics::new();
+    };
+    let Ok(provider) = aws.caller_identity().await else {
+        return Diagnostics::new();
+    };
+    if provider.account == minter.account {
+        return Diagnostics::new();
+    }
+    Diagnostic::warning(
+        "The token is minted in another AWS account than the provider's",
+        format!(
+            "federation_profile {name:?} acts in account {} ({}), and the provider's credentials act in {}. Snowflake pins an endpoint only for a token from the endpoint's own account, so an endpoint this configuration makes with this provider (in {}) would be refused after it is made. Use a federation_profile in account {}, or set aws_account_id = \"{}\" if the endpoint is in that account.",
+            minter.account, minter.arn, provider.account, provider.account, provider.account, minter.account
+        ),
+    )
+    .at(if on_resource {
+        AttributePath::attr("federation_profile")
+    } else {
+        AttributePath::root()
+    })
+    .into()
 }
 
 /// `who` at the start of a sentence.

@@ -152,12 +152,32 @@ fn principal() -> Pattern {
     )
 }
 
-/// `*` as a principal only with `allow_all_principals = true`. An
-/// `allow_all_principals` not known yet (a module variable, say) is judged
-/// when it is.
-fn wildcard_principals(config: &Value, diags: &mut Diagnostics) {
+/// `*` as a principal only with `allow_all_principals = true`, which alone
+/// allows nothing (`warn_unused_flag`: a warning says so, once, at
+/// validate). An `allow_all_principals` not known yet (a module variable,
+/// say) is judged when it is.
+fn wildcard_principals(config: &Value, warn_unused_flag: bool, diags: &mut Diagnostics) {
     let allow_all = config.get("allow_all_principals").unwrap_or(&Value::Null);
-    if allow_all.is_unknown() || allow_all.as_bool() == Some(true) {
+    if allow_all.is_unknown() {
+        return;
+    }
+    if allow_all.as_bool() == Some(true) {
+        let principals = config.get("allowed_principals").unwrap_or(&Value::Null);
+        let no_wildcard = principals.is_fully_known()
+            && !principals
+                .elements()
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.as_str() == Some("*"));
+        if no_wildcard && warn_unused_flag {
+            diags.push(
+                Diagnostic::warning(
+                    "allow_all_principals allows nothing by itself",
+                    "allow_all_principals = true only lets `*` stand in allowed_principals, and allowed_principals has no `*`: only the principals listed there may connect. Remove allow_all_principals, or add \"*\" to allowed_principals if every AWS account is meant to.",
+                )
+                .at(AttributePath::attr("allow_all_principals")),
+            );
+        }
         return;
     }
     if let Some(principals) = config.get("allowed_principals") {
@@ -208,7 +228,7 @@ impl Resource<ProviderData> for EndpointService {
                 )
                 .attribute(
                     Attribute::optional("allow_all_principals", Type::Bool)
-                        .description("Must be true for `*` (any AWS account) to be accepted in `allowed_principals`.")
+                        .description("Must be true for `*` (any AWS account) to be accepted in `allowed_principals`; by itself it allows no one (validate warns when `allowed_principals` has no `*`).")
                         .default(Value::Bool(false)),
                 )
                 .attribute(Attribute::optional("private_dns_name", Type::String).description("A private DNS name consumers' endpoints resolve to the service; AWS asks you to verify the domain with the TXT record in `private_dns_name_configuration`.").validate(dns_name()))
@@ -259,12 +279,12 @@ impl Resource<ProviderData> for EndpointService {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        wildcard_principals(config, diags);
+        wildcard_principals(config, true, diags);
     }
 
     async fn modify_plan(&self, ctx: Option<&Ctx<ProviderData>>, plan: &mut PlanContext) {
         // Again now that the values validate could not see may be known.
-        wildcard_principals(&plan.config, &mut plan.diagnostics);
+        wildcard_principals(&plan.config, false, &mut plan.diagnostics);
         if plan.planned.is_null() {
             return;
         }
@@ -1128,5 +1148,21 @@ mod tests {
         let mut d = Diagnostics::new();
         EndpointService.validate(&cfg(true), &mut d);
         assert!(d.is_empty());
+        // The flag without `*` allows nothing: a warning on the flag.
+        let listed = Value::object([
+            (
+                "allowed_principals",
+                Value::Set(vec![Value::string("arn:aws:iam::185497759670:root")]),
+            ),
+            ("allow_all_principals", Value::Bool(true)),
+        ]);
+        let mut d = Diagnostics::new();
+        EndpointService.validate(&listed, &mut d);
+        assert_eq!(d.0.len(), 1, "{d:?}");
+        assert!(!d.has_errors());
+        assert_eq!(
+            d.0[0].path.as_ref().unwrap().to_string(),
+            "allow_all_principals"
+        );
     }
 }

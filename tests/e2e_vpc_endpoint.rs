@@ -642,7 +642,18 @@ fn throttling_and_a_new_group_not_yet_visible_still_converge_without_duplicates(
     );
     assert_eq!(count(&emu, "CreateVpcEndpoint"), 1);
     assert_eq!(count(&emu, "CreateSecurityGroup"), 1);
+    // Another group's rule still names the owned group, twice: waited out.
+    emu.fault(json!({"service": "ec2", "action": "DeleteSecurityGroup",
+                     "code": "InvalidGroup.InUse", "status": 400, "count": 2,
+                     "message": "Group is used by security group sg-0aaaaaaaaaaaaaaaa"}));
+    emu.clear_requests();
     ws.destroy();
+    let in_use = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, st)| a == "DeleteSecurityGroup" && *st == 400)
+        .count();
+    assert_eq!(in_use, 2, "{:?}", emu.requests());
     emu.clear_faults();
     assert_vpc_left_empty(&emu, &w.vpc_id);
 }

@@ -1717,6 +1717,11 @@ async fn delete_group(
                 Err(e) if error_code(&e) == Some("DependencyViolation") => {
                     Ok(Err("in use by network interfaces".to_string()))
                 }
+                // Another group's rule still names it (AWS's provider waits
+                // on this too: the rule's owner may be on its way out).
+                Err(e) if error_code(&e) == Some("InvalidGroup.InUse") => {
+                    Ok(Err("named in another group's rule".to_string()))
+                }
                 Err(e) => Err(aws_error("delete the endpoint's security group", &e)),
             }
         },

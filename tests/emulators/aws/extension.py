@@ -45,7 +45,8 @@ Everything the emulator adds on top of moto lives here, in one place:
   PermanentRedirect with x-amz-bucket-region).
 * Admin hooks under ``/_privatelink/`` (request log, fault injection with
   count-based faults and a seeded fraction of throttling and 5xx answers,
-  how long an accepted connection stays pending, holds that keep a served
+  how long an accepted connection stays pending and a rejected one still
+  stops its service's deletion, holds that keep a served
   call's answer back, reset), implemented by
   wrapping moto's WSGI app.
 
@@ -89,6 +90,11 @@ REVOKING_SECONDS = 5.0
 # {"accepted_pending_seconds": N}; reset brings this default back).
 ACCEPTED_PENDING_SECONDS_DEFAULT = 0.3
 _accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
+
+# EC2 is eventually consistent: for this long after a rejection, a rejected
+# connection still stops its service's deletion as a live one does. None by
+# default; the admin hook `faults` sets it with {"rejected_counted_seconds": N}.
+_rejected_counted_seconds = 0.0
 
 _applied = False
 
@@ -328,6 +334,7 @@ def _decide_connections(self: Any, new_state: str, allowed_from: tuple[str, ...]
             endpoint._pl_available_at = time.monotonic() + _accepted_pending_seconds
         else:
             endpoint.state = new_state
+            endpoint._pl_rejected_at = time.monotonic()
     return ActionResult({"Unsuccessful": unsuccessful})
 
 
@@ -340,9 +347,62 @@ def _reject_vpc_endpoint_connections(self: Any) -> ActionResult:
     return _decide_connections(self, "rejected", ("pendingAcceptance", "pending", "available"))
 
 
-def _reset_accepted_pending() -> None:
-    global _accepted_pending_seconds
+# AWS: "Before you delete the endpoint service configuration, you must reject
+# any Available or PendingAcceptance interface endpoint connections that are
+# attached to the service" (DeleteVpcEndpointServiceConfigurations). A
+# service that still has one stays, named in Unsuccessful with the code
+# ExistingVpcEndpointConnections; moto deletes it.
+_CONNECTION_STATES_BLOCKING_DELETE = ("available", "pendingAcceptance")
+
+
+def _delete_vpc_endpoint_service_configurations(self: Any) -> ActionResult:
+    service_ids = list(dict.fromkeys(self._get_param("ServiceIds", []) or []))
+    unsuccessful = []
+    deletable = []
+    for service_id in service_ids:
+        config = self.ec2_backend.configurations.get(service_id)
+        connected = config is not None and any(_still_counted(e) for e in _connections_of(config, self.region))
+        if connected:
+            unsuccessful.append(
+                {
+                    "ResourceId": service_id,
+                    "Error": {
+                        "Code": "ExistingVpcEndpointConnections",
+                        "Message": f"Service {service_id} has existing active VPC Endpoint connections",
+                    },
+                }
+            )
+        else:
+            deletable.append(service_id)
+    for missing in self.ec2_backend.delete_vpc_endpoint_service_configurations(deletable):
+        unsuccessful.append(
+            {
+                "ResourceId": missing,
+                "Error": {
+                    "Code": "InvalidVpcEndpointService.NotFound",
+                    "Message": f"The VpcEndpointService Id '{missing}' does not exist",
+                },
+            }
+        )
+    return ActionResult({"Unsuccessful": unsuccessful})
+
+
+def _reset_lifecycles() -> None:
+    global _accepted_pending_seconds, _rejected_counted_seconds
     _accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
+    _rejected_counted_seconds = 0.0
+
+
+def _still_counted(endpoint: Any) -> bool:
+    """Whether a connection stops its service's deletion."""
+    if endpoint.state in _CONNECTION_STATES_BLOCKING_DELETE:
+        return True
+    rejected_at = getattr(endpoint, "_pl_rejected_at", None)
+    return (
+        endpoint.state == "rejected"
+        and rejected_at is not None
+        and time.monotonic() - rejected_at < _rejected_counted_seconds
+    )
 
 
 def _endpoint_state(endpoint: Any) -> str | None:
@@ -1296,6 +1356,7 @@ def _patch_ec2() -> None:
     EC2Response.describe_vpc_endpoint_connections = _describe_vpc_endpoint_connections
     EC2Response.accept_vpc_endpoint_connections = _accept_vpc_endpoint_connections
     EC2Response.reject_vpc_endpoint_connections = _reject_vpc_endpoint_connections
+    EC2Response.delete_vpc_endpoint_service_configurations = _delete_vpc_endpoint_service_configurations
     EC2Response.start_vpc_endpoint_service_private_dns_verification = _start_private_dns_verification
 
 
@@ -2136,6 +2197,7 @@ class AdminMiddleware:
             "faults": [dict(f) for f in self.faults if f["count"] > 0],
             "throttle": dict(self.throttle) if self.throttle else None,
             "accepted_pending_seconds": _accepted_pending_seconds,
+            "rejected_counted_seconds": _rejected_counted_seconds,
         }
 
     def _set_faults(self, payload: Any) -> None:
@@ -2149,6 +2211,13 @@ class AdminMiddleware:
                     raise ValueError("accepted_pending_seconds must be within [0, 600]")
                 global _accepted_pending_seconds
                 _accepted_pending_seconds = seconds
+                continue
+            if "rejected_counted_seconds" in item:
+                seconds = float(item["rejected_counted_seconds"])
+                if not 0.0 <= seconds <= 600.0:
+                    raise ValueError("rejected_counted_seconds must be within [0, 600]")
+                global _rejected_counted_seconds
+                _rejected_counted_seconds = seconds
                 continue
             if "throttle_fraction" in item or "server_error_fraction" in item:
                 fraction = float(item.get("throttle_fraction", 0.0))
@@ -2301,7 +2370,7 @@ class AdminMiddleware:
                 if method == "DELETE":
                     self.faults.clear()
                     self.throttle = None
-                    _reset_accepted_pending()
+                    _reset_lifecycles()
                     return self._json(start_response, 200, self._faults_state())
         elif path == "holds":
             if method == "GET":
@@ -2333,7 +2402,7 @@ class AdminMiddleware:
                     self.log.clear()
                     self.faults.clear()
                     self.throttle = None
-                    _reset_accepted_pending()
+                    _reset_lifecycles()
                 return self._json(start_response, 200, {"reset": True})
         else:
             return self._json(start_response, 404, {"error": f"no admin hook {path!r}"})

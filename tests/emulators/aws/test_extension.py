@@ -232,6 +232,24 @@ def test_reject_path(owner, vendor):
     assert endpoint_state(vendor, second) == "rejected"
 
 
+def test_a_service_with_live_connections_is_not_deleted_until_they_are_rejected(owner, vendor):
+    config, _ = make_service(owner)
+    service_id = config["ServiceId"]
+    pending = make_endpoint(vendor, config["ServiceName"])
+    ec2 = owner.client("ec2")
+    refused = ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[service_id])["Unsuccessful"]
+    assert [(u["ResourceId"], u["Error"]["Code"]) for u in refused] == [
+        (service_id, "ExistingVpcEndpointConnections")
+    ]
+    assert ec2.describe_vpc_endpoint_service_configurations(ServiceIds=[service_id])[
+        "ServiceConfigurations"
+    ]
+    ec2.reject_vpc_endpoint_connections(ServiceId=service_id, VpcEndpointIds=[pending])
+    assert ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[service_id])["Unsuccessful"] == []
+    gone = ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[service_id])["Unsuccessful"]
+    assert [u["Error"]["Code"] for u in gone] == ["InvalidVpcEndpointService.NotFound"]
+
+
 def test_vendor_cannot_accept_or_list(owner, vendor):
     config, _ = make_service(owner)
     endpoint_id = make_endpoint(vendor, config["ServiceName"])
@@ -638,6 +656,27 @@ def test_accepted_pending_time_is_set_by_the_faults_hook_and_reset(endpoint, own
     finally:
         admin(endpoint, "DELETE", "faults")
     assert admin(endpoint, "GET", "faults")["accepted_pending_seconds"] == 0.3
+
+
+def test_a_rejection_still_stops_a_deletion_for_the_time_the_faults_hook_sets(endpoint, owner, partner):
+    try:
+        admin(endpoint, "POST", "faults", {"rejected_counted_seconds": 0.5})
+        config = partner_service(partner, acceptance_required=True)
+        vpc_id, subnets = consumer_vpc(owner, cidr="10.48.0.0/16")
+        ep_id = owner.client("ec2").create_vpc_endpoint(
+            VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=config["ServiceName"], SubnetIds=subnets[:1]
+        )["VpcEndpoint"]["VpcEndpointId"]
+        ec2 = partner.client("ec2")
+        ec2.reject_vpc_endpoint_connections(ServiceId=config["ServiceId"], VpcEndpointIds=[ep_id])
+        refused = ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[config["ServiceId"]])["Unsuccessful"]
+        assert [u["Error"]["Code"] for u in refused] == ["ExistingVpcEndpointConnections"]
+        time.sleep(0.6)
+        assert ec2.delete_vpc_endpoint_service_configurations(ServiceIds=[config["ServiceId"]])["Unsuccessful"] == []
+        with pytest.raises(urllib.error.HTTPError):
+            admin(endpoint, "POST", "faults", {"rejected_counted_seconds": -1})
+    finally:
+        admin(endpoint, "DELETE", "faults")
+    assert admin(endpoint, "GET", "faults")["rejected_counted_seconds"] == 0.0
 
 
 def test_service_visibility_and_detail(owner, partner, vendor):
@@ -1757,7 +1796,12 @@ def test_zz_reset(endpoint, owner):
     # more on a loaded machine.
     assert admin(endpoint, "POST", "reset", timeout=120) == {"reset": True}
     assert admin(endpoint, "GET", "requests") == []
-    assert admin(endpoint, "GET", "faults") == {"faults": [], "throttle": None, "accepted_pending_seconds": 0.3}
+    assert admin(endpoint, "GET", "faults") == {
+        "faults": [],
+        "throttle": None,
+        "accepted_pending_seconds": 0.3,
+        "rejected_counted_seconds": 0.0,
+    }
     cidrs = [v["CidrBlock"] for v in owner.client("ec2").describe_vpcs()["Vpcs"]]
     assert "10.99.0.0/16" not in cidrs
 

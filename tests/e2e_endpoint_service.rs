@@ -920,7 +920,8 @@ fn destroy_refuses_while_endpoints_are_connected() {
         true
     );
 
-    // force_destroy rejects the vendor's endpoint first.
+    // force_destroy rejects the vendor's endpoint first; EC2 still
+    // counting the rejected connection for a moment is waited out.
     ws.write(
         "main.tf",
         &main_tf(&ws).replace(
@@ -929,11 +930,20 @@ fn destroy_refuses_while_endpoints_are_connected() {
         ),
     );
     ws.apply();
+    emu.fault(serde_json::json!({"rejected_counted_seconds": 1.5}));
+    emu.clear_requests();
     ws.destroy();
+    emu.clear_faults();
     assert_eq!(
         emu.fixture(&["service-exists", &service_id])["exists"],
         false
     );
+    let deletes = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, _)| a == "DeleteVpcEndpointServiceConfigurations")
+        .count();
+    assert!(deletes >= 2, "{:?}", emu.requests());
 }
 
 /// A provider block whose region and Snowflake account come from another

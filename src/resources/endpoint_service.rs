@@ -194,6 +194,10 @@ fn wildcard_principals(config: &Value, warn_unused_flag: bool, diags: &mut Diagn
     }
 }
 
+/// The code of AWS's refusal to delete a service that still has an
+/// available or pending connection.
+const STILL_CONNECTED: &str = "ExistingVpcEndpointConnections";
+
 #[async_trait]
 impl Resource<ProviderData> for EndpointService {
     fn type_name(&self) -> &'static str {
@@ -514,7 +518,8 @@ impl Resource<ProviderData> for EndpointService {
             return Ok(());
         }
         let connected = connected_endpoints(aws, &id).await?;
-        if !connected.is_empty() {
+        let rejected = !connected.is_empty();
+        if rejected {
             if state.force_destroy != Some(true) {
                 let list: Vec<String> = connected
                     .iter()
@@ -544,26 +549,59 @@ impl Resource<ProviderData> for EndpointService {
                 false
             })?;
         }
-        let out = aws
-            .ec2
-            .delete_vpc_endpoint_service_configurations()
-            .service_ids(&id)
-            .send()
-            .await;
-        match out {
-            Ok(o) => unsuccessful(
-                "delete the VPC endpoint service",
-                o.unsuccessful(),
-                |code| code.contains("NotFound"),
-            )?,
-            Err(e)
-                if crate::provider::aws::error_code(&e).is_some_and(|c| c.contains("NotFound")) =>
-            {
-                return Ok(())
-            }
-            Err(e) => return Err(aws_error("delete the VPC endpoint service", &e)),
-        }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
+        // AWS deletes no service with an available or pending connection;
+        // right after the rejection above it may still count one for a
+        // moment, so that answer is waited out. Without a rejection, it
+        // means an endpoint connected since the check: an error.
+        let deleted = timeouts::poll(
+            timeout,
+            Duration::from_millis(500),
+            ctx.stopped(),
+            || async {
+                let out = aws
+                    .ec2
+                    .delete_vpc_endpoint_service_configurations()
+                    .service_ids(&id)
+                    .send()
+                    .await;
+                match out {
+                    Ok(o) => {
+                        let still_connected = o
+                            .unsuccessful()
+                            .iter()
+                            .any(|i| i.error().and_then(|e| e.code()) == Some(STILL_CONNECTED));
+                        if rejected && still_connected {
+                            return Ok(Err("still counted as connected".to_string()));
+                        }
+                        if still_connected {
+                            return Err(Diagnostics::from(Diagnostic::error(
+                                "Endpoints are still connected",
+                                format!("An endpoint connected to {id} since the check before deleting it. Ask its owner to delete it, or set force_destroy = true to reject it and delete the service."),
+                            )));
+                        }
+                        unsuccessful(
+                            "delete the VPC endpoint service",
+                            o.unsuccessful(),
+                            |code| code.contains("NotFound"),
+                        )?;
+                        Ok(Ok(true))
+                    }
+                    Err(e)
+                        if crate::provider::aws::error_code(&e)
+                            .is_some_and(|c| c.contains("NotFound")) =>
+                    {
+                        Ok(Ok(false))
+                    }
+                    Err(e) => Err(aws_error("delete the VPC endpoint service", &e)),
+                }
+            },
+        )
+        .await
+        .map_err(|e| wait_error(&format!("{id}'s rejected connections to be let go"), e))?;
+        if !deleted {
+            return Ok(());
+        }
         timeouts::poll(
             timeout,
             Duration::from_millis(200),

@@ -700,6 +700,13 @@ fn endpoints_that_cannot_be_pinned_are_refused_before_registering() {
         err.contains("The endpoint does not connect to Snowflake"),
         "{err}"
     );
+    let planned = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(planned.code, 0, "refused at plan: {}", planned.all());
+    assert!(
+        flat(&planned.all()).contains("The endpoint does not connect to Snowflake"),
+        "{}",
+        planned.all()
+    );
     assert!(
         err.contains(&format!(
             "{elsewhere} is an endpoint to {other}, but Snowflake account AB12345 is served by {}",

@@ -96,7 +96,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks the endpoint exists in the AWS account (while planning, when its ID is known then) and connects to the account's Snowflake endpoint service (`privatelink-vpce-id`: a pin on an endpoint to any other service restricts nothing, since Snowflake traffic never passes through it, and leaves the real endpoint unpinned), mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
+                .description("Pins a VPC endpoint to the provider's Snowflake account (SYSTEM$REGISTER_PRIVATELINK_ENDPOINT): Snowflake then lets traffic from that endpoint reach only the accounts that pinned it. The provider checks (while planning when the endpoint's ID is known then, else before registering) that the endpoint exists in the AWS account and connects to the account's Snowflake endpoint service (`privatelink-vpce-id`: a pin on an endpoint to any other service restricts nothing, since Snowflake traffic never passes through it, and leaves the real endpoint unpinned), mints the scoped `sts:GetFederationToken` token Snowflake asks for (allowed only `ec2:DescribeVpcEndpoints`, valid 15 minutes; the pins of one Terraform run share it for at most 5) and never stores or logs it. Pin the same endpoint in several Snowflake accounts with one provider alias per account: enforcement starts at the first account's registration plus its delay, and later pins inherit that time. Destroy unregisters the endpoint. **Destroy the pin before the endpoint**: an endpoint deleted while still pinned leaves Snowflake traffic on the public internet until it is unregistered; referencing the endpoint's ID (as in the example) makes Terraform order it so. An endpoint this Snowflake account already pins for the same AWS account (an apply that was interrupted after Snowflake registered it) is adopted with a warning rather than registered twice; pinned for another AWS account, it is an error that says to import it.")
                 .attribute(
                     Attribute::computed("id", Type::String)
                         .description("`ACCOUNT_LOCATOR:VPC_ENDPOINT_ID`, the Snowflake account (as CURRENT_ACCOUNT() reports it) and the endpoint.")
@@ -1035,7 +1035,7 @@ async fn checked_endpoint(
 /// While planning a new pin, what its apply would find out about the
 /// credentials that mint the token, from the values known so far: role
 /// credentials, an `aws_account_id` they do not act in, an endpoint not in
-/// their account. With the endpoint not known yet, a `federation_profile`
+/// their account or not to the Snowflake account's endpoint service. With the endpoint not known yet, a `federation_profile`
 /// in another account than the provider's is a warning: an endpoint this
 /// configuration makes with the provider lands in the provider's account,
 /// and the pin would fail only after it is made.
@@ -1059,10 +1059,19 @@ async fn plan_minting(ctx: &Ctx<ProviderData>, config: &Value) -> Diagnostics {
         Err(d) => return d,
     };
     if let Some(vpce) = set("vpc_endpoint_id").and_then(Value::as_str) {
-        return match checked_endpoint(ctx, &minter, vpce, &account).await {
-            Ok(_) => Diagnostics::new(),
-            Err(d) => d,
+        let service = match checked_endpoint(ctx, &minter, vpce, &account).await {
+            Ok(service) => service,
+            Err(d) => return d,
         };
+        if !ctx.data.config.pending_for_snowflake().is_empty() {
+            return Diagnostics::new();
+        }
+        let checked = async {
+            let sf = ctx.data.snowflake().await?;
+            let locator = locator(sf, ctx).await?;
+            check_service(sf, ctx, vpce, service.as_deref(), &locator, READ_TIMEOUT).await
+        };
+        return checked.await.err().unwrap_or_default();
     }
     let (Some((name, on_resource)), None) = (profile, configured) else {
         return Diagnostics::new();

@@ -1302,3 +1302,41 @@ fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
     ws.write("main.tf", &without);
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
+
+/// A create whose answer was lost, applied again with a longer timeout (as
+/// a timeout's error advises): the endpoint the lost answer made is the
+/// one adopted, not a second one, since the idempotency tokens come from
+/// what AWS is asked for and not from how long the provider waits.
+#[test]
+fn a_lost_create_answer_is_adopted_after_the_timeout_is_raised() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let main = |timeout: &str| {
+        format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block_with("  max_retries = 0\n"),
+            endpoint_config(
+                &w,
+                &[&w.subnets[0].0],
+                &format!("  timeouts {{\n    create = {timeout:?}\n  }}"),
+            )
+        )
+    };
+    let ws = workspace(&emu, "");
+    ws.write("main.tf", &main("5m"));
+    ws.init();
+    emu.fault(
+        json!({"service": "ec2", "action": "CreateVpcEndpoint", "code": "InternalError",
+                     "status": 500, "count": 1, "after": true}),
+    );
+    let lost = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(lost.code, 0, "{}", lost.all());
+    let made = emu.fixture(&["endpoints-in", &w.vpc_id]);
+    assert_eq!(made.as_array().map(Vec::len), Some(1), "{made}");
+
+    ws.write("main.tf", &main("30m"));
+    ws.apply();
+    assert_eq!(emu.fixture(&["endpoints-in", &w.vpc_id]), made);
+    assert_eq!(ws.outputs()["endpoint"]["value"]["id"], made[0]);
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
+}

@@ -268,6 +268,31 @@ impl Block {
     pub fn new() -> Block {
         Block::default()
     }
+    /// `value` (an object of this block) with its provider-only attributes
+    /// and blocks null: what it says of the remote object alone.
+    pub fn remote_part(&self, value: &Value) -> Value {
+        let mut remote = value.clone();
+        if let Value::Object(fields) = &mut remote {
+            let provider_only = self
+                .attributes
+                .iter()
+                .filter(|a| a.provider_only)
+                .map(|a| a.name.as_str())
+                .chain(
+                    self.blocks
+                        .iter()
+                        .filter(|b| b.provider_only)
+                        .map(|b| b.name.as_str()),
+                );
+            for name in provider_only {
+                if let Some(v) = fields.get_mut(name) {
+                    *v = Value::Null;
+                }
+            }
+        }
+        remote
+    }
+
     /// True when `prior` and `planned` (objects of this block) differ, and
     /// only in provider-only attributes and blocks: the remote object is
     /// not changed, so an update applies to state alone and the computed

@@ -733,7 +733,7 @@ where
     Diagnostic::error(
         format!("Failed to {doing}"),
         format!(
-            "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {region} of this account and backs no other endpoint service (AWS lets a load balancer back one at a time; to let another vendor in through it, add the vendor's principal to that service's allowed_principals).",
+            "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {region} of this account and backs no other endpoint service (AWS lets a load balancer back one at a time; to let another vendor in through it, add the vendor's principal to that service's allowed_principals). If an apply of this configuration made that service and was interrupted before recording it, and the arguments have changed since, import it: terraform import <address> <its vpce-svc- ID>.",
             error_text(e),
             sorted(arns.to_vec()).join(", "),
         ),
@@ -824,7 +824,7 @@ async fn create_service(
     // rather than getting a twin: a token spent on a deleted service costs
     // no wait.
     create_with_tokens(
-        planned,
+        &EndpointService.schema().block.remote_part(planned),
         WHAT,
         create,
         look,

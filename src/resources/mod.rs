@@ -408,7 +408,10 @@ pub enum Unlisted {
     PassOver,
 }
 
-/// Creates an object with the plan's tokens in turn. `create` sends one
+/// Creates an object with the plan's tokens in turn, made from `planned`:
+/// callers pass the planned value's remote part (`Block::remote_part`), so
+/// that a timeout raised after a lost answer, as the timeout's error
+/// advises, still finds the object that answer made. `create` sends one
 /// token and says how AWS answered (`Answer`). An object `look` shows
 /// deleted, or does not find within its window (see `LISTED_WITHIN` and
 /// `Unlisted`), is one since deleted, so the next token is tried. The
@@ -706,6 +709,34 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
     use std::time::Duration;
+
+    #[test]
+    fn tokens_come_from_what_aws_is_asked_for_not_from_how_the_provider_waits() {
+        use crate::framework::resource::Resource;
+        let block = crate::resources::vpc_endpoint::VpcEndpointResource
+            .schema()
+            .block;
+        let plan = |subnet: &str, wait: bool, create: &str| {
+            let timeouts = crate::framework::Value::object([(
+                "create",
+                crate::framework::Value::string(create),
+            )]);
+            block.remote_part(&crate::framework::Value::object([
+                ("subnet_ids", crate::framework::Value::string(subnet)),
+                ("wait_for_acceptance", crate::framework::Value::Bool(wait)),
+                ("timeouts", timeouts),
+            ]))
+        };
+        let token = |v: &crate::framework::Value| client_token(v, 0);
+        assert_eq!(
+            token(&plan("subnet-1", false, "10m")),
+            token(&plan("subnet-1", true, "2h"))
+        );
+        assert_ne!(
+            token(&plan("subnet-1", false, "10m")),
+            token(&plan("subnet-2", false, "10m"))
+        );
+    }
 
     #[test]
     fn client_tokens_are_stable_per_plan_and_attempt_and_fit_aws() {

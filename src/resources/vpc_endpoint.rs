@@ -963,7 +963,7 @@ async fn create_endpoint(
         })
     };
     create_with_tokens(
-        planned,
+        &VpcEndpointResource.schema().block.remote_part(planned),
         WHAT,
         create,
         look,

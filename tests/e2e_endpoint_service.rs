@@ -1019,6 +1019,39 @@ resource "privatelink_endpoint_service" "second" {{
     ws.assert_plan_empty();
 }
 
+/// Ctrl-C while AWS does not answer: the provider abandons the request
+/// soon after Terraform asks it to stop, instead of holding Terraform until
+/// the call and its retries end.
+#[test]
+fn an_interrupt_abandons_a_request_aws_does_not_answer() {
+    let emu = Emulator::start();
+    let ws = copy_of(
+        &emu,
+        &format!(
+            "{HEADER}{}\ndata \"privatelink_endpoint_service\" \"s3\" {{\n  service_name = \"com.amazonaws.us-east-1.s3\"\n}}\n",
+            emu.provider_block()
+        ),
+    );
+    ws.init();
+    emu.hold(serde_json::json!({"service": "ec2", "action": "DescribeVpcEndpointServices", "max_seconds": 120}));
+    let held = || {
+        emu.holds()["held"]
+            .as_array()
+            .is_some_and(|h| !h.is_empty())
+    };
+    let (out, took) = ws.interrupted(&["plan", "-no-color", "-input=false"], held);
+    emu.release_holds();
+    assert_ne!(out.code, 0, "{}", out.all());
+    let text = terraform::flat(&out.all());
+    assert!(text.contains("Stopped while reading"), "{text}");
+    // The answer is held for two minutes: the stop, not the answer, ended
+    // the plan.
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "{took:?}: {text}"
+    );
+}
+
 /// allowed_account_ids and forbidden_account_ids stop every call in an
 /// account they rule out, before anything is made there, with one error
 /// on the setting in the provider block.

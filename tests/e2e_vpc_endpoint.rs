@@ -1340,3 +1340,46 @@ fn a_lost_create_answer_is_adopted_after_the_timeout_is_raised() {
     assert_eq!(ws.outputs()["endpoint"]["value"]["id"], made[0]);
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
+
+/// Ctrl-C while a create waits for the partner's acceptance: Terraform
+/// stops at once, keeps the endpoint, and is told that it marks it tainted
+/// and how to keep it rather than send a new request; untainted, the next
+/// plan leaves it.
+#[test]
+fn an_interrupted_wait_for_acceptance_says_how_to_keep_the_endpoint() {
+    let emu = Emulator::start();
+    let w = world(&emu, true);
+    let ws = workspace(
+        &emu,
+        &endpoint_config(&w, &[&w.subnets[0].0], "  wait_for_acceptance = true"),
+    );
+    ws.init();
+    let made = || {
+        emu.fixture(&["endpoints-in", &w.vpc_id])
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    };
+    let (out, took) = ws.interrupted(
+        &["apply", "-no-color", "-input=false", "-auto-approve"],
+        made,
+    );
+    assert_ne!(out.code, 0, "{}", out.all());
+    let text = flat(&out.all());
+    assert!(text.contains("Stopped while waiting for vpce-"), "{text}");
+    assert!(text.contains("terraform untaint"), "{text}");
+    // The wait has no end of its own (nobody accepts): the stop ends it.
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    let ids = emu.fixture(&["endpoints-in", &w.vpc_id]);
+    let id = ids[0].as_str().unwrap();
+    ws.ok(&["untaint", "-no-color", "privatelink_vpc_endpoint.partner"]);
+    // Only the outputs the failed apply never recorded change.
+    let plan = ws.ok(&["plan", "-no-color", "-input=false"]);
+    assert!(
+        !plan.stdout.contains("to add") && !plan.stdout.contains("tainted"),
+        "{}",
+        plan.all()
+    );
+    assert_eq!(ws.resource_values("privatelink_vpc_endpoint")["id"], id);
+    ws.destroy();
+    assert_vpc_left_empty(&emu, &w.vpc_id);
+}

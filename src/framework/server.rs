@@ -38,6 +38,20 @@ pub struct FrameworkServer<P: Provider> {
     stop: watch::Sender<bool>,
 }
 
+/// How long a call may go on after Terraform asks the provider to stop.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The error of a call `unless_stopped` dropped while `doing`.
+fn abandoned(doing: &str, then: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Stopped while {doing}"),
+        format!(
+            "Terraform asked the provider to stop, and the request under way was abandoned. {then}"
+        ),
+    )
+    .into()
+}
+
 impl<P: Provider> FrameworkServer<P> {
     pub fn new(provider: P) -> FrameworkServer<P> {
         let provider_schema = provider.schema();
@@ -91,6 +105,28 @@ impl<P: Provider> FrameworkServer<P> {
     fn ctx(&self) -> Option<Ctx<P::Data>> {
         let data = self.data.read().ok()?.clone()?;
         Some(Ctx::new(data, self.stop.subscribe()))
+    }
+
+    /// Runs a resource's or data source's call until it ends, or, once
+    /// Terraform has sent Stop, for `STOP_GRACE` more: waits end at once on
+    /// a stop and return what was made, but a request still in flight (or
+    /// its retries) would hold Terraform until it ends. Then the call is
+    /// dropped, as a killed provider's would be, and `None` answered: the
+    /// next apply reads what is there and adopts what a create made.
+    async fn unless_stopped<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let mut stop = self.stop.subscribe();
+        let stopped = async move {
+            // The sender lives as long as the server: no stop, no end.
+            if stop.wait_for(|s| *s).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            out = &mut work => return Some(out),
+            _ = stopped => {}
+        }
+        tokio::time::timeout(STOP_GRACE, work).await.ok()
     }
 
     fn require_ctx(&self) -> Result<Ctx<P::Data>, Diagnostics> {
@@ -590,8 +626,19 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     });
                 }
                 let ctx = self.require_ctx()?;
-                let read =
-                    within(r.imp.type_name(), Operation::Read, r.imp.read(&ctx, &state)).await?;
+                let read = self
+                    .unless_stopped(within(
+                        r.imp.type_name(),
+                        Operation::Read,
+                        r.imp.read(&ctx, &state),
+                    ))
+                    .await
+                    .ok_or_else(|| {
+                        abandoned(
+                            "reading",
+                            "The state is as it was; the next plan reads the object again.",
+                        )
+                    })??;
                 let mut diags = read.warnings;
                 let new_state = match read.state {
                     Some(v) => require_known(v, &req.type_name, &mut diags),
@@ -628,12 +675,13 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     let diags = if prior.is_null() {
                         Diagnostics::new()
                     } else {
-                        within(
+                        self.unless_stopped(within(
                             r.imp.type_name(),
                             Operation::Plan,
                             r.imp.plan_destroy(self.ctx().as_ref(), &prior),
-                        )
+                        ))
                         .await
+                        .unwrap_or_else(|| abandoned("planning", "Nothing was changed."))
                     };
                     return Ok(with_diags(
                         pb::plan_resource_change::Response {
@@ -646,12 +694,17 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 }
                 let mut pc: PlanContext = plan::plan(&r.schema.block, &prior, &proposed, &config);
                 let ctx = self.ctx();
-                within(
-                    r.imp.type_name(),
-                    Operation::Plan,
-                    r.imp.modify_plan(ctx.as_ref(), &mut pc),
-                )
-                .await;
+                let planned = self
+                    .unless_stopped(within(
+                        r.imp.type_name(),
+                        Operation::Plan,
+                        r.imp.modify_plan(ctx.as_ref(), &mut pc),
+                    ))
+                    .await;
+                if planned.is_none() {
+                    pc.diagnostics
+                        .extend(abandoned("planning", "Nothing was changed."));
+                }
                 pc.settle();
                 Ok(with_diags(
                     pb::plan_resource_change::Response {
@@ -687,13 +740,20 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
                 let new_state = if planned.is_null() {
-                    match within(
-                        r.imp.type_name(),
-                        Operation::Delete,
-                        r.imp.delete(&ctx, &prior),
-                    )
-                    .await
-                    {
+                    let deleted = self
+                        .unless_stopped(within(
+                            r.imp.type_name(),
+                            Operation::Delete,
+                            r.imp.delete(&ctx, &prior),
+                        ))
+                        .await
+                        .unwrap_or_else(|| {
+                            Err(abandoned(
+                                "deleting",
+                                "The object stays in state: run destroy (or apply) again.",
+                            ))
+                        });
+                    match deleted {
                         Ok(()) => Value::Null,
                         // The object still exists: keep it in state.
                         Err(d) => {
@@ -703,24 +763,36 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     }
                 } else {
                     let ApplyResult { state, diagnostics } = if prior.is_null() {
-                        within(
+                        self.unless_stopped(within(
                             r.imp.type_name(),
                             Operation::Create,
                             r.imp.create(&ctx, &planned, &config),
-                        )
+                        ))
                         .await
+                        .unwrap_or_else(|| {
+                            ApplyResult::failed(
+                                None,
+                                abandoned("creating", "Run apply again: what the request made, if anything, is found and adopted rather than made twice."),
+                            )
+                        })
                     } else if planned.is_fully_known()
                         && r.schema.block.only_provider_side_differs(&prior, &planned)
                     {
                         // Nothing to send: the object is as it was.
                         ApplyResult::ok(planned.clone())
                     } else {
-                        within(
+                        self.unless_stopped(within(
                             r.imp.type_name(),
                             Operation::Update,
                             r.imp.update(&ctx, &prior, &planned, &config),
-                        )
+                        ))
                         .await
+                        .unwrap_or_else(|| {
+                            ApplyResult::failed(
+                                None,
+                                abandoned("updating", "The state keeps the values from before; the next plan reads the object and plans what is left to change."),
+                            )
+                        })
                     };
                     diags.extend(diagnostics);
                     match state {
@@ -766,13 +838,15 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let r = self.resource(&req.type_name)?;
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
-                let state = within(
-                    r.imp.type_name(),
-                    Operation::Import,
-                    r.imp.import(&ctx, &req.id),
-                )
-                .await
-                .map_err(|d| importing(&req.type_name, &req.id, d))?;
+                let state = self
+                    .unless_stopped(within(
+                        r.imp.type_name(),
+                        Operation::Import,
+                        r.imp.import(&ctx, &req.id),
+                    ))
+                    .await
+                    .ok_or_else(|| abandoned("importing", "Nothing was imported."))?
+                    .map_err(|d| importing(&req.type_name, &req.id, d))?;
                 let state = require_known(state, &req.type_name, &mut diags);
                 let state = provider_only_defaults(&r.schema.block, state);
                 Ok(with_diags(
@@ -804,12 +878,14 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let config = decode(req.config.as_ref(), &d.ty, "configuration")?;
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
-                let state = within(
-                    d.imp.type_name(),
-                    Operation::ReadData,
-                    d.imp.read(&ctx, &config),
-                )
-                .await?;
+                let state = self
+                    .unless_stopped(within(
+                        d.imp.type_name(),
+                        Operation::ReadData,
+                        d.imp.read(&ctx, &config),
+                    ))
+                    .await
+                    .ok_or_else(|| abandoned("reading", "Nothing was read."))??;
                 let state = require_known(state, &req.type_name, &mut diags);
                 Ok(with_diags(
                     pb::read_data_source::Response {

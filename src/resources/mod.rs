@@ -184,11 +184,18 @@ where
 pub fn wait_error(waiting_for: &str, err: WaitError<Diagnostics>) -> Diagnostics {
     match err {
         WaitError::Failed(d) => d,
-        WaitError::Stopped => Diagnostic::error(
-            format!("Stopped while waiting for {waiting_for}"),
-            "Terraform asked the provider to stop; run apply again to finish.",
-        )
-        .into(),
+        WaitError::Stopped => {
+            let creating = crate::framework::operation::current()
+                .is_some_and(|c| c.operation == crate::framework::operation::Operation::Create);
+            // Terraform taints what a failed create leaves in state, and the
+            // next apply would replace it rather than finish it.
+            let then = if creating {
+                "Terraform asked the provider to stop before the creation finished. What was made is kept: if Terraform now shows the object as tainted, the next apply replaces it (for a VPC endpoint, with a new connection request); to keep it instead, run `terraform untaint` on it before applying again."
+            } else {
+                "Terraform asked the provider to stop; run apply again to finish."
+            };
+            Diagnostic::error(format!("Stopped while waiting for {waiting_for}"), then).into()
+        }
         WaitError::TimedOut { last } => Diagnostic::error(
             format!("Timed out waiting for {waiting_for}"),
             format!(

@@ -248,6 +248,61 @@ impl Workspace {
         cmd
     }
 
+    /// Runs `args`, and once `ready` says so (polled; at most a minute),
+    /// interrupts Terraform as Ctrl-C in a terminal does (SIGINT to its
+    /// process group, the provider included): its output, and the time from
+    /// the interrupt to its exit.
+    #[allow(dead_code)]
+    pub fn interrupted(
+        &self,
+        args: &[&str],
+        mut ready: impl FnMut() -> bool,
+    ) -> (Output, std::time::Duration) {
+        use std::os::unix::process::CommandExt;
+        use std::time::{Duration, Instant};
+        // A group of its own, as a terminal's job: Ctrl-C signals the whole
+        // group, and Terraform 1.0 forwards none from its wrapper process.
+        let mut child = self
+            .command(args)
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start terraform");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ready() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let out = child.wait_with_output().expect("terraform output");
+                panic!(
+                    "terraform ended ({status}) before the moment to interrupt it:\n{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never ready to interrupt terraform"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let interrupted = Instant::now();
+        let sent = Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", child.id())])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let out = child.wait_with_output().expect("terraform output");
+        let took = interrupted.elapsed();
+        (
+            Output {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            },
+            took,
+        )
+    }
+
     /// Runs a command that must succeed, failing the test with its output.
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);

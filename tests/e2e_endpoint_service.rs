@@ -213,6 +213,35 @@ fn a_refused_assume_role_reads_as_aws_words_it() {
     assert_eq!(assumed, 1, "{:?}", emu.requests());
 }
 
+/// STS throttling the identity check through every attempt: said as that,
+/// with the attempts made, not as credentials AWS refused.
+#[test]
+fn a_throttled_identity_check_is_not_called_bad_credentials() {
+    let emu = Emulator::start();
+    emu.fault(serde_json::json!({
+        "service": "sts", "action": "GetCallerIdentity", "code": "Throttling",
+        "status": 400, "count": 50, "message": "Rate exceeded",
+    }));
+    let provider = emu.provider_block_with("  max_retries = 1\n");
+    let ws = copy_of(
+        &emu,
+        &format!("{HEADER}{provider}\ndata \"privatelink_endpoint_service\" \"x\" {{\n  id = \"vpce-svc-0123456789abcdef0\"\n}}\n"),
+    );
+    ws.init();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = terraform::flat(&out.all());
+    assert!(
+        err.contains("Error: AWS STS is throttling or failing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("failed after 2 attempts: Throttling: Rate exceeded"),
+        "{err}"
+    );
+    assert!(!err.contains("Invalid AWS credentials"), "{err}");
+}
+
 /// The provider's default_tags go on the object under the resource's own
 /// tags and show as tags_all, not as drift in tags; a change to them is an
 /// update of tags_all; an import tells them apart from the object's own.

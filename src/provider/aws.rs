@@ -36,6 +36,11 @@ pub struct AwsClients {
     sdk: SdkConfig,
     /// The role the credentials come from, for messages.
     assumed_role: Option<String>,
+    /// Attempts per call (max_retries + 1), for messages.
+    max_attempts: u32,
+    /// The STS endpoint configured (`endpoints.sts`, AWS_ENDPOINT_URL_STS
+    /// or AWS_ENDPOINT_URL, as the SDK takes them), for messages.
+    sts_url: Option<String>,
     /// Tags other systems set, which reads leave out.
     pub ignore_tags: IgnoreTags,
     pub default_tags: DefaultTags,
@@ -57,6 +62,18 @@ fn retry_config(max_attempts: u32) -> RetryConfig {
         .with_max_attempts(max_attempts)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(20))
+}
+
+/// Bounds on each attempt of an AWS call: an endpoint that takes the
+/// connection and never answers (a black-holed proxy, a hung service)
+/// becomes a timeout, which the retry strategy retries and then reports,
+/// rather than a plan that waits for ever. AWS answers these APIs in
+/// seconds.
+pub fn timeout_config() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .build()
 }
 
 /// The credentials of a named profile, ahead of anything in the
@@ -146,7 +163,8 @@ pub fn app_name() -> Option<aws_config::AppName> {
 impl AwsClients {
     pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry_config(config.max_attempts));
+            .retry_config(retry_config(config.max_attempts))
+            .timeout_config(timeout_config());
         if let Some(app) = app_name() {
             loader = loader.app_name(app);
         }
@@ -245,6 +263,11 @@ impl AwsClients {
             sts,
             sdk,
             assumed_role: config.assume_role.as_ref().map(|r| r.role_arn.clone()),
+            max_attempts: config.max_attempts,
+            sts_url: endpoint(config, "sts")
+                .map(str::to_string)
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL_STS").ok())
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()),
             ignore_tags: config.ignore_tags.clone(),
             default_tags: config.default_tags.clone(),
         };
@@ -263,6 +286,13 @@ impl AwsClients {
         Coalesce<K, T, Diagnostics>: Send + Sync + 'static,
     {
         self.coalescers.get(name)
+    }
+
+    /// Where STS calls go: the endpoint configured, else the Region's own.
+    fn sts_endpoint(&self) -> String {
+        self.sts_url
+            .clone()
+            .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.region))
     }
 
     /// Who the credentials act as.
@@ -292,7 +322,16 @@ impl AwsClients {
                         Failure::Unreachable => Diagnostic::error(
                             "Cannot reach AWS STS",
                             format!(
-                                "sts:GetCallerIdentity failed: {text}.\n\nCheck the network path to STS (proxy, VPC endpoint, DNS) and `endpoints.sts` (AWS_ENDPOINT_URL_STS), or set skip_credentials_validation to skip this check."
+                                "sts:GetCallerIdentity at {} failed after {}: {text}.\n\nCheck the network path to STS (proxy, VPC endpoint, DNS) and `endpoints.sts` (AWS_ENDPOINT_URL_STS), or set skip_credentials_validation to skip this check.",
+                                self.sts_endpoint(),
+                                attempts(self.max_attempts)
+                            ),
+                        ),
+                        Failure::Answered if is_transient(&e) => Diagnostic::error(
+                            "AWS STS is throttling or failing",
+                            format!(
+                                "sts:GetCallerIdentity failed after {}: {text}. The credentials were not refused: try again later, or raise max_retries.",
+                                attempts(self.max_attempts)
                             ),
                         ),
                         Failure::Answered => Diagnostic::error(
@@ -493,6 +532,38 @@ where
     }
 }
 
+fn attempts(n: u32) -> String {
+    if n == 1 {
+        "1 attempt".into()
+    } else {
+        format!("{n} attempts")
+    }
+}
+
+/// An answer that says AWS is throttling or failing, not that the request
+/// was wrong: the retry strategy retried it until attempts ran out.
+fn is_transient<E>(
+    err: &aws_sdk_sts::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+) -> bool
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata,
+{
+    let status = err.raw_response().map_or(0, |r| r.status().as_u16());
+    let code = error_code(err).unwrap_or_default();
+    status >= 500
+        || status == 429
+        || code.contains("Throttl")
+        || matches!(
+            code,
+            "RequestLimitExceeded"
+                | "TooManyRequestsException"
+                | "SlowDown"
+                | "ServiceUnavailable"
+                | "InternalFailure"
+                | "InternalError"
+        )
+}
+
 /// No source gave credentials, as against a source that failed.
 fn no_credentials(creds: &aws_credential_types::provider::error::CredentialsError) -> bool {
     matches!(
@@ -582,6 +653,42 @@ mod tests {
         fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
             Some(&self.1)
         }
+    }
+
+    /// Every client bounds each attempt: a hung endpoint is a timeout the
+    /// retries see, not a wait without end.
+    #[test]
+    fn every_client_bounds_each_attempt() {
+        let config = ProviderConfig {
+            region: Some("us-east-1".into()),
+            endpoints: Vec::new(),
+            skip_credentials_validation: true,
+            max_attempts: 2,
+            profile: None,
+            assume_role: None,
+            allowed_account_ids: None,
+            forbidden_account_ids: None,
+            snowflake: None,
+            federation_profile: None,
+            ignore_tags: Default::default(),
+            default_tags: Default::default(),
+            pending: Vec::new(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let clients = runtime.block_on(AwsClients::new(&config)).unwrap();
+        let bounds = |t: Option<&aws_config::timeout::TimeoutConfig>| {
+            let t = t.expect("a timeout config");
+            (t.connect_timeout(), t.operation_attempt_timeout())
+        };
+        let want = (Some(Duration::from_secs(10)), Some(Duration::from_secs(30)));
+        assert_eq!(bounds(clients.ec2.config().timeout_config()), want);
+        assert_eq!(bounds(clients.iam.config().timeout_config()), want);
+        assert_eq!(bounds(clients.redshift.config().timeout_config()), want);
+        assert_eq!(bounds(clients.s3.config().timeout_config()), want);
+        assert_eq!(bounds(clients.sts.config().timeout_config()), want);
     }
 
     #[test]

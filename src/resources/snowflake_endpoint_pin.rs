@@ -701,7 +701,8 @@ impl Minter {
                     name,
                     Some(aws_config::Region::new(aws.region.clone())),
                 );
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .timeout_config(crate::provider::aws::timeout_config());
                 if let Some(app) = crate::provider::aws::app_name() {
                     loader = loader.app_name(app);
                 }

@@ -236,10 +236,16 @@ fn a_throttled_identity_check_is_not_called_bad_credentials() {
         "{err}"
     );
     assert!(
-        err.contains("failed after 2 attempts: Throttling: Rate exceeded"),
+        err.contains("failed (up to 2 attempts): Throttling: Rate exceeded"),
         "{err}"
     );
     assert!(!err.contains("Invalid AWS credentials"), "{err}");
+    let asked = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, _)| a == "GetCallerIdentity")
+        .count();
+    assert_eq!(asked, 2, "max_retries = 1: two attempts");
 }
 
 /// The provider's default_tags go on the object under the resource's own

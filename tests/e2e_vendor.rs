@@ -373,7 +373,7 @@ fn unreachable_aws_is_named_with_the_reason_not_blamed_on_credentials() {
     assert!(err.contains("Error: Cannot reach AWS STS"), "{err}");
     assert!(
         err.contains(&format!(
-            "sts:GetCallerIdentity at {url} failed after 1 attempt:"
+            "sts:GetCallerIdentity at {url} failed (up to 1 attempt):"
         )),
         "the endpoint tried is named: {err}"
     );

@@ -1354,10 +1354,16 @@ fn an_interrupted_wait_for_acceptance_says_how_to_keep_the_endpoint() {
         &endpoint_config(&w, &[&w.subnets[0].0], "  wait_for_acceptance = true"),
     );
     ws.init();
+    // Interrupted in the wait for acceptance: the endpoint is listed, and
+    // its state has been read a few times since.
     let made = || {
-        emu.fixture(&["endpoints-in", &w.vpc_id])
-            .as_array()
-            .is_some_and(|e| !e.is_empty())
+        let reads = emu
+            .requests()
+            .iter()
+            .skip_while(|(_, a, _)| a != "CreateVpcEndpoint")
+            .filter(|(_, a, st)| a == "DescribeVpcEndpoints" && *st == 200)
+            .count();
+        reads >= 3
     };
     let (out, took) = ws.interrupted(
         &["apply", "-no-color", "-input=false", "-auto-approve"],

@@ -107,12 +107,13 @@ impl<P: Provider> FrameworkServer<P> {
         Some(Ctx::new(data, self.stop.subscribe()))
     }
 
-    /// Runs a resource's or data source's call until it ends, or, once
-    /// Terraform has sent Stop, for `STOP_GRACE` more: waits end at once on
-    /// a stop and return what was made, but a request still in flight (or
-    /// its retries) would hold Terraform until it ends. Then the call is
-    /// dropped, as a killed provider's would be, and `None` answered: the
-    /// next apply reads what is there and adopts what a create made.
+    /// Runs a call that records nothing of its own (a read, a plan, an
+    /// import, a delete, Configure) until it ends, or, once Terraform has
+    /// sent Stop, for `STOP_GRACE` more: a request still in flight (or its
+    /// retries) would otherwise hold Terraform until it ends. Then the call
+    /// is dropped and `None` answered; the state stays as it was, and the
+    /// next run reads what is there. Creates and updates are never dropped:
+    /// what they made is only theirs to record.
     async fn unless_stopped<T>(&self, work: impl Future<Output = T>) -> Option<T> {
         let mut stop = self.stop.subscribe();
         let stopped = async move {
@@ -595,9 +596,11 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     return Err(diags);
                 }
                 let data = self
-                    .provider
-                    .configure(&req.terraform_version, &config)
-                    .await?;
+                    .unless_stopped(self.provider.configure(&req.terraform_version, &config))
+                    .await
+                    .ok_or_else(|| {
+                        abandoned("configuring the provider", "Nothing was changed.")
+                    })??;
                 if let Ok(mut slot) = self.data.write() {
                     *slot = Some(Arc::new(data));
                 }
@@ -763,36 +766,30 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     }
                 } else {
                     let ApplyResult { state, diagnostics } = if prior.is_null() {
-                        self.unless_stopped(within(
+                        // Never abandoned: what a create has made lives in
+                        // its own variables until it returns, and dropped it
+                        // would be in no state at all. Its waits end at once
+                        // on a stop, and each request is bounded.
+                        within(
                             r.imp.type_name(),
                             Operation::Create,
                             r.imp.create(&ctx, &planned, &config),
-                        ))
+                        )
                         .await
-                        .unwrap_or_else(|| {
-                            ApplyResult::failed(
-                                None,
-                                abandoned("creating", "Run apply again: what the request made, if anything, is found and adopted rather than made twice."),
-                            )
-                        })
                     } else if planned.is_fully_known()
                         && r.schema.block.only_provider_side_differs(&prior, &planned)
                     {
                         // Nothing to send: the object is as it was.
                         ApplyResult::ok(planned.clone())
                     } else {
-                        self.unless_stopped(within(
+                        // Not abandoned either, as for a create: an update
+                        // may make objects (an owned group) on its way.
+                        within(
                             r.imp.type_name(),
                             Operation::Update,
                             r.imp.update(&ctx, &prior, &planned, &config),
-                        ))
+                        )
                         .await
-                        .unwrap_or_else(|| {
-                            ApplyResult::failed(
-                                None,
-                                abandoned("updating", "The state keeps the values from before; the next plan reads the object and plans what is left to change."),
-                            )
-                        })
                     };
                     diags.extend(diagnostics);
                     match state {

@@ -322,7 +322,7 @@ impl AwsClients {
                         Failure::Unreachable => Diagnostic::error(
                             "Cannot reach AWS STS",
                             format!(
-                                "sts:GetCallerIdentity at {} failed after {}: {text}.\n\nCheck the network path to STS (proxy, VPC endpoint, DNS) and `endpoints.sts` (AWS_ENDPOINT_URL_STS), or set skip_credentials_validation to skip this check.",
+                                "sts:GetCallerIdentity at {} failed (up to {}): {text}.\n\nCheck the network path to STS (proxy, VPC endpoint, DNS) and `endpoints.sts` (AWS_ENDPOINT_URL_STS), or set skip_credentials_validation to skip this check.",
                                 self.sts_endpoint(),
                                 attempts(self.max_attempts)
                             ),
@@ -330,7 +330,7 @@ impl AwsClients {
                         Failure::Answered if is_transient(&e) => Diagnostic::error(
                             "AWS STS is throttling or failing",
                             format!(
-                                "sts:GetCallerIdentity failed after {}: {text}. The credentials were not refused: try again later, or raise max_retries.",
+                                "sts:GetCallerIdentity failed (up to {}): {text}. The credentials were not refused: try again later, or raise max_retries.",
                                 attempts(self.max_attempts)
                             ),
                         ),

@@ -518,9 +518,24 @@ impl Resource<ProviderData> for EndpointService {
             return Ok(());
         }
         let connected = connected_endpoints(aws, &id).await?;
-        let rejected = !connected.is_empty();
-        if rejected {
-            if state.force_destroy != Some(true) {
+        let force = state.force_destroy == Some(true);
+        let reject = |ids: Vec<String>| async {
+            let out = aws
+                .ec2
+                .reject_vpc_endpoint_connections()
+                .service_id(&id)
+                .set_vpc_endpoint_ids(Some(ids))
+                .send()
+                .await
+                .map_err(|e| aws_error("reject the connected endpoints", &e))?;
+            // A rejection AWS refused would otherwise surface as a vaguer
+            // failure of the delete below.
+            unsuccessful("reject the connected endpoints", out.unsuccessful(), |_| {
+                false
+            })
+        };
+        if !connected.is_empty() {
+            if !force {
                 let list: Vec<String> = connected
                     .iter()
                     .map(|(e, owner, st)| format!("{e} (account {owner}, {st})"))
@@ -534,26 +549,15 @@ impl Resource<ProviderData> for EndpointService {
                 )
                 .into());
             }
-            let ids: Vec<String> = connected.into_iter().map(|(e, _, _)| e).collect();
-            let out = aws
-                .ec2
-                .reject_vpc_endpoint_connections()
-                .service_id(&id)
-                .set_vpc_endpoint_ids(Some(ids))
-                .send()
-                .await
-                .map_err(|e| aws_error("reject the connected endpoints", &e))?;
-            // A rejection AWS refused would otherwise surface as a vaguer
-            // failure of the delete below.
-            unsuccessful("reject the connected endpoints", out.unsuccessful(), |_| {
-                false
-            })?;
+            reject(connected.into_iter().map(|(e, _, _)| e).collect()).await?;
         }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
-        // AWS deletes no service with an available or pending connection;
-        // right after the rejection above it may still count one for a
-        // moment, so that answer is waited out. Without a rejection, it
-        // means an endpoint connected since the check: an error.
+        let deadline = std::time::Instant::now() + timeout;
+        // AWS deletes no service with an available or pending connection.
+        // With force_destroy, one that connected since the check is
+        // rejected too, and right after a rejection AWS may still count the
+        // connection for a moment, which is waited out. Without it, an
+        // endpoint connected since the check: an error.
         let deleted = timeouts::poll(
             timeout,
             Duration::from_millis(500),
@@ -571,7 +575,12 @@ impl Resource<ProviderData> for EndpointService {
                             .unsuccessful()
                             .iter()
                             .any(|i| i.error().and_then(|e| e.code()) == Some(STILL_CONNECTED));
-                        if rejected && still_connected {
+                        if force && still_connected {
+                            let newcomers = connected_endpoints(aws, &id).await?;
+                            if !newcomers.is_empty() {
+                                reject(newcomers.into_iter().map(|(e, _, _)| e).collect())
+                                    .await?;
+                            }
                             return Ok(Err("still counted as connected".to_string()));
                         }
                         if still_connected {
@@ -603,7 +612,7 @@ impl Resource<ProviderData> for EndpointService {
             return Ok(());
         }
         timeouts::poll(
-            timeout,
+            deadline.saturating_duration_since(std::time::Instant::now()),
             Duration::from_millis(200),
             ctx.stopped(),
             || async {

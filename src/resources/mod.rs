@@ -190,9 +190,9 @@ pub fn wait_error(waiting_for: &str, err: WaitError<Diagnostics>) -> Diagnostics
             // Terraform taints what a failed create leaves in state, and the
             // next apply would replace it rather than finish it.
             let then = if creating {
-                "Terraform asked the provider to stop before the creation finished. What was made is kept: if Terraform now shows the object as tainted, the next apply replaces it (for a VPC endpoint, with a new connection request); to keep it instead, run `terraform untaint` on it before applying again."
+                "Terraform asked the provider to stop before the creation finished. If Terraform now shows the object as tainted, it is kept, and the next apply would replace it (for a VPC endpoint, with a new connection request): to keep it instead, run `terraform untaint` on it before applying again. Otherwise the next apply picks up what was made."
             } else {
-                "Terraform asked the provider to stop; run apply again to finish."
+                "Terraform asked the provider to stop; run the same command again to finish."
             };
             Diagnostic::error(format!("Stopped while waiting for {waiting_for}"), then).into()
         }
@@ -593,7 +593,21 @@ pub fn plan_tags_all(
         Some(config) if tags.is_fully_known() => {
             let all = config.default_tags.merged(own.as_ref());
             let all = config.ignore_tags.keep(all, own.as_ref());
-            if !config.default_tags.is_empty() {
+            // Only what would be sent: an object imported with tags AWS
+            // took (and no claim tag) plans on while they stay as they are.
+            let sends = plan.is_create()
+                || plan
+                    .prior
+                    .get("tags_all")
+                    .and_then(|v| {
+                        crate::framework::typed::from_value::<
+                            Option<std::collections::BTreeMap<String, String>>,
+                        >(v)
+                        .ok()
+                        .flatten()
+                    })
+                    .is_none_or(|prior| prior != all);
+            if !config.default_tags.is_empty() && sends {
                 check_merged_tags(&all, &limits(&all), &mut plan.diagnostics);
             }
             Value::Map(

@@ -43,7 +43,7 @@ use std::time::Duration;
 
 /// The AWS actions each operation may call: the docs' Permissions section.
 pub const PERMISSIONS: Permissions = &[
-    // A new pin's endpoint is checked while planning, when its ID is known.
+    // A new pin's endpoint is checked while planning, when its ID is known (with the minting credentials, when the plan has them).
     (Operation::Plan, &["ec2:DescribeVpcEndpoints"]),
     (
         Operation::Create,
@@ -1034,9 +1034,10 @@ async fn checked_endpoint(
 }
 
 /// While planning a new pin, what its apply would find out about the
-/// credentials that mint the token, from the values known so far: role
-/// credentials, an `aws_account_id` they do not act in, an endpoint not in
-/// their account or not to the Snowflake account's endpoint service. With the endpoint not known yet, a `federation_profile`
+/// credentials that mint the token, from the values known so far and when
+/// they can be had here: an `aws_account_id` they do not act in, an
+/// endpoint not in their account or not to the Snowflake account's endpoint
+/// service. With the endpoint not known yet, a `federation_profile`
 /// in another account than the provider's is a warning: an endpoint this
 /// configuration makes with the provider lands in the provider's account,
 /// and the pin would fail only after it is made.
@@ -1050,9 +1051,11 @@ async fn plan_minting(ctx: &Ctx<ProviderData>, config: &Value) -> Diagnostics {
         return Diagnostics::new();
     }
     let profile = profile_of(ctx, set("federation_profile").and_then(Value::as_str));
-    let minter = match Minter::shared(ctx, profile).await {
-        Ok(m) => m,
-        Err(d) => return d,
+    // A plan may run where the minting credentials are not (a read-only
+    // role in CI, the profile only on the machine that applies): what is
+    // wrong with them is said by the apply, as before.
+    let Ok(minter) = Minter::shared(ctx, profile).await else {
+        return Diagnostics::new();
     };
     let configured = set("aws_account_id").and_then(Value::as_str);
     let account = match account_for(&minter, configured) {

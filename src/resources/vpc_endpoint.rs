@@ -1719,9 +1719,10 @@ async fn delete_group(
                 }
                 // Another group's rule still names it (AWS's provider waits
                 // on this too: the rule's owner may be on its way out).
-                Err(e) if error_code(&e) == Some("InvalidGroup.InUse") => {
-                    Ok(Err("named in another group's rule".to_string()))
-                }
+                Err(e) if error_code(&e) == Some("InvalidGroup.InUse") => Ok(Err(format!(
+                    "named in another group's rule ({})",
+                    crate::provider::aws::error_text(&e)
+                ))),
                 Err(e) => Err(aws_error("delete the endpoint's security group", &e)),
             }
         },

@@ -391,14 +391,19 @@ fn pending_acceptance_then_accepted_by_the_partner() {
 
     // Waiting for acceptance past the create timeout: the endpoint is kept
     // (tainted by Terraform), and the error says how to keep it once the
-    // partner accepts instead of replacing it with a new request.
+    // partner accepts instead of replacing it with a new request. A tag
+    // makes it another request than the one just destroyed: with the same
+    // arguments it would send the same idempotency tokens, and AWS's answer
+    // would name an endpoint made seconds ago that is not listed, which
+    // the create waits up to five minutes for, as for a new one (against
+    // AWS an endpoint is not made and deleted within seconds).
     harness::rewrite(
         &emu,
         &ws,
         &endpoint_config(
             &w,
             &[&w.subnets[0].0],
-            "  wait_for_acceptance = true\n  timeouts {\n    create = \"2s\"\n  }",
+            "  wait_for_acceptance = true\n  tags = { request = \"second\" }\n  timeouts {\n    create = \"2s\"\n  }",
         ),
     );
     let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);

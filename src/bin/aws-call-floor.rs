@@ -71,20 +71,10 @@ fn main() {
         .unwrap_or(500)
         .max(10);
     let config = ProviderConfig {
-        region: Some("us-east-1".into()),
         // Only EC2 is called: the identity check is skipped.
         endpoints: vec![("ec2".to_string(), url.clone())],
         skip_credentials_validation: true,
-        max_attempts: privatelink::provider::config::DEFAULT_MAX_RETRIES + 1,
-        profile: None,
-        assume_role: None,
-        allowed_account_ids: None,
-        forbidden_account_ids: None,
-        snowflake: None,
-        federation_profile: None,
-        ignore_tags: Default::default(),
-        default_tags: Default::default(),
-        pending: Vec::new(),
+        ..ProviderConfig::for_region("us-east-1")
     };
     // One thread, as the provider serves Terraform.
     let runtime = tokio::runtime::Builder::new_current_thread()

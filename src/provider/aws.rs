@@ -660,19 +660,9 @@ mod tests {
     #[test]
     fn every_client_bounds_each_attempt() {
         let config = ProviderConfig {
-            region: Some("us-east-1".into()),
-            endpoints: Vec::new(),
             skip_credentials_validation: true,
             max_attempts: 2,
-            profile: None,
-            assume_role: None,
-            allowed_account_ids: None,
-            forbidden_account_ids: None,
-            snowflake: None,
-            federation_profile: None,
-            ignore_tags: Default::default(),
-            default_tags: Default::default(),
-            pending: Vec::new(),
+            ..ProviderConfig::for_region("us-east-1")
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -75,7 +75,7 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("max_retries", Type::Number)
-                    .description(&format!("How many times an AWS call is retried when AWS throttles it, answers with a 5xx, or cannot be reached; the wait between tries grows exponentially, from 0.1 s up to 20 s. Defaults to {DEFAULT_MAX_RETRIES}, or to one less than `AWS_MAX_ATTEMPTS` when that is set. `0` fails on the first fault. Snowflake calls have `snowflake.max_retries`."))
+                    .description(&format!("How many times an AWS call is retried when AWS throttles it, answers with a 5xx, or cannot be reached; the wait between tries grows exponentially, from 0.1 s up to 20 s. Defaults to {DEFAULT_MAX_RETRIES}, or to one less than `AWS_MAX_ATTEMPTS` when that is set. `0` fails on the first fault. Each attempt is bounded: 10 s to connect, 30 s in all. Snowflake calls have `snowflake.max_retries`."))
                     .validate(int_between(0, MAX_RETRIES_LIMIT)),
             )
             .attribute(
@@ -287,6 +287,26 @@ fn is_snowflake_setting(setting: &str) -> bool {
 }
 
 impl ProviderConfig {
+    /// A provider block that sets only `region`: for tools and tests that
+    /// build the clients without Terraform.
+    pub fn for_region(region: &str) -> ProviderConfig {
+        ProviderConfig {
+            region: Some(region.to_string()),
+            endpoints: Vec::new(),
+            skip_credentials_validation: false,
+            max_attempts: DEFAULT_MAX_RETRIES + 1,
+            profile: None,
+            assume_role: None,
+            allowed_account_ids: None,
+            forbidden_account_ids: None,
+            snowflake: None,
+            federation_profile: None,
+            ignore_tags: Default::default(),
+            default_tags: Default::default(),
+            pending: Vec::new(),
+        }
+    }
+
     /// The pending settings the AWS clients depend on.
     pub fn pending_for_aws(&self) -> Vec<&str> {
         // default_tags only shape what is planned (tags_all goes unknown

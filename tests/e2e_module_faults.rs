@@ -23,7 +23,7 @@ use aws::Emulator;
 use serde_json::{json, Value};
 use snowflake::{aws_fixture, key_pair, KeyPair, Snowflake};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use terraform::Workspace;
 
 const SNOWFLAKE_ACCOUNT: &str = "ACME-ANALYTICS";
@@ -666,35 +666,27 @@ fn run_and_kill_provider(
     aws_held: usize,
     sf_held: usize,
 ) -> String {
-    let mut child = ws
-        .command(&[command, "-no-color", "-input=false", "-auto-approve"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start terraform apply");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let a = e.aws.holds()["held"].as_array().map_or(0, Vec::len);
-        let s = e.sf.holds()["held"].as_array().map_or(0, Vec::len);
-        if a >= aws_held && s >= sf_held {
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "terraform ended ({status}) before the calls were held ({a}/{aws_held} AWS, {s}/{sf_held} Snowflake): {}\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {a}/{aws_held} AWS and {s}/{sf_held} Snowflake calls held: {} / {}",
-            e.aws.holds(),
-            e.sf.holds()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let held = || {
+        (
+            e.aws.holds()["held"].as_array().map_or(0, Vec::len),
+            e.sf.holds()["held"].as_array().map_or(0, Vec::len),
+        )
+    };
+    let child = ws.started_until(
+        &[command, "-no-color", "-input=false", "-auto-approve"],
+        || {
+            let (a, s) = held();
+            a >= aws_held && s >= sf_held
+        },
+        || {
+            let (a, s) = held();
+            format!(
+                "the calls were held ({a}/{aws_held} AWS, {s}/{sf_held} Snowflake): {} / {}",
+                e.aws.holds(),
+                e.sf.holds()
+            )
+        },
+    );
     let provider = provider_of(child.id()).expect("the provider process Terraform started");
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &provider.to_string()])

@@ -248,20 +248,20 @@ impl Workspace {
         cmd
     }
 
-    /// Runs `args`, and once `ready` says so (polled; at most a minute),
-    /// interrupts Terraform as Ctrl-C in a terminal does (SIGINT to its
-    /// process group, the provider included): its output, and the time from
-    /// the interrupt to its exit.
+    /// Starts `args` in a process group of its own, as a terminal runs a
+    /// job, and returns once `ready` says so (polled; at most a minute), for
+    /// a test to act while Terraform runs: interrupt it, kill its provider.
+    /// Terraform ending first fails the test with its output; `awaited`
+    /// says what was waited for when a minute passes.
     #[allow(dead_code)]
-    pub fn interrupted(
+    pub fn started_until(
         &self,
         args: &[&str],
         mut ready: impl FnMut() -> bool,
-    ) -> (Output, std::time::Duration) {
+        awaited: impl Fn() -> String,
+    ) -> std::process::Child {
         use std::os::unix::process::CommandExt;
         use std::time::{Duration, Instant};
-        // A group of its own, as a terminal's job: Ctrl-C signals the whole
-        // group, and Terraform 1.0 forwards none from its wrapper process.
         let mut child = self
             .command(args)
             .process_group(0)
@@ -274,18 +274,30 @@ impl Workspace {
             if let Ok(Some(status)) = child.try_wait() {
                 let out = child.wait_with_output().expect("terraform output");
                 panic!(
-                    "terraform ended ({status}) before the moment to interrupt it:\n{}\n{}",
+                    "terraform ended ({status}) before {}:\n{}\n{}",
+                    awaited(),
                     String::from_utf8_lossy(&out.stdout),
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
-            assert!(
-                Instant::now() < deadline,
-                "never ready to interrupt terraform"
-            );
+            assert!(Instant::now() < deadline, "never {}", awaited());
             std::thread::sleep(Duration::from_millis(50));
         }
-        let interrupted = Instant::now();
+        child
+    }
+
+    /// Runs `args`, and once `ready` says so, interrupts Terraform as Ctrl-C
+    /// in a terminal does (SIGINT to its process group, the provider
+    /// included; Terraform 1.0 forwards none from its wrapper process): its
+    /// output, and the time from the interrupt to its exit.
+    #[allow(dead_code)]
+    pub fn interrupted(
+        &self,
+        args: &[&str],
+        ready: impl FnMut() -> bool,
+    ) -> (Output, std::time::Duration) {
+        let child = self.started_until(args, ready, || "the moment to interrupt it".into());
+        let interrupted = std::time::Instant::now();
         let sent = Command::new("kill")
             .args(["-INT", "--", &format!("-{}", child.id())])
             .status()

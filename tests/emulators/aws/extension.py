@@ -393,6 +393,14 @@ def _reset_lifecycles() -> None:
     _rejected_counted_seconds = 0.0
 
 
+def _lifecycle_seconds(item: dict[str, Any], name: str) -> float:
+    """A lifecycle knob of the faults hook: seconds within [0, 600]."""
+    seconds = float(item[name])
+    if not 0.0 <= seconds <= 600.0:
+        raise ValueError(f"{name} must be within [0, 600]")
+    return seconds
+
+
 def _still_counted(endpoint: Any) -> bool:
     """Whether a connection stops its service's deletion."""
     if endpoint.state in _CONNECTION_STATES_BLOCKING_DELETE:
@@ -2206,18 +2214,12 @@ class AdminMiddleware:
             if not isinstance(item, dict):
                 raise ValueError("each fault must be a JSON object")
             if "accepted_pending_seconds" in item:
-                seconds = float(item["accepted_pending_seconds"])
-                if not 0.0 <= seconds <= 600.0:
-                    raise ValueError("accepted_pending_seconds must be within [0, 600]")
                 global _accepted_pending_seconds
-                _accepted_pending_seconds = seconds
+                _accepted_pending_seconds = _lifecycle_seconds(item, "accepted_pending_seconds")
                 continue
             if "rejected_counted_seconds" in item:
-                seconds = float(item["rejected_counted_seconds"])
-                if not 0.0 <= seconds <= 600.0:
-                    raise ValueError("rejected_counted_seconds must be within [0, 600]")
                 global _rejected_counted_seconds
-                _rejected_counted_seconds = seconds
+                _rejected_counted_seconds = _lifecycle_seconds(item, "rejected_counted_seconds")
                 continue
             if "throttle_fraction" in item or "server_error_fraction" in item:
                 fraction = float(item.get("throttle_fraction", 0.0))

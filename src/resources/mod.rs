@@ -593,28 +593,23 @@ pub fn plan_tags_all(
         Some(config) if tags.is_fully_known() => {
             let all = config.default_tags.merged(own.as_ref());
             let all = config.ignore_tags.keep(all, own.as_ref());
+            let limits = limits(&all);
+            let merged = Value::Map(
+                all.into_iter()
+                    .map(|(k, v)| (k, Value::string(v)))
+                    .collect(),
+            );
             // Only what would be sent: an object imported with tags AWS
             // took (and no claim tag) plans on while they stay as they are.
             let sends = plan.is_create()
                 || plan
                     .prior
                     .get("tags_all")
-                    .and_then(|v| {
-                        crate::framework::typed::from_value::<
-                            Option<std::collections::BTreeMap<String, String>>,
-                        >(v)
-                        .ok()
-                        .flatten()
-                    })
-                    .is_none_or(|prior| prior != all);
+                    .is_none_or(|prior| !prior.semantically_equal(&merged));
             if !config.default_tags.is_empty() && sends {
-                check_merged_tags(&all, &limits(&all), &mut plan.diagnostics);
+                check_merged_tags(&merged, &limits, &mut plan.diagnostics);
             }
-            Value::Map(
-                all.into_iter()
-                    .map(|(k, v)| (k, Value::string(v)))
-                    .collect(),
-            )
+            merged
         }
         _ => Value::Unknown,
     };
@@ -631,19 +626,17 @@ pub fn plan_tags_all(
 /// The errors AWS would give on the merged tags, told as the default
 /// tags' doing: the resource's own `tags` passed validation alone.
 fn check_merged_tags(
-    all: &std::collections::BTreeMap<String, String>,
+    merged: &crate::framework::Value,
     limits: &crate::provider::shapes::Tags,
     diagnostics: &mut Diagnostics,
 ) {
     use crate::framework::validators::Validator;
-    use crate::framework::{AttributePath, Value};
-    let merged = Value::Map(
-        all.iter()
-            .map(|(k, v)| (k.clone(), Value::string(v.clone())))
-            .collect(),
-    );
     let mut found = Diagnostics::default();
-    limits.check(&merged, &AttributePath::attr("tags"), &mut found);
+    limits.check(
+        merged,
+        &crate::framework::AttributePath::attr("tags"),
+        &mut found,
+    );
     for d in found.0 {
         diagnostics.push(Diagnostic {
             summary: format!("{} with the provider's default_tags", d.summary),

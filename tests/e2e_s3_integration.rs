@@ -724,6 +724,18 @@ fn injected_cors_failure_then_converging_apply_and_clean_destroy() {
         10,
         "the SDK retries a 500 ten times: {log:?}"
     );
+    // The error quotes the ID S3 gave the last attempt, for AWS Support.
+    let last_attempt = emu
+        .request_log()
+        .into_iter()
+        .rfind(|e| e["action"] == "PutBucketCors")
+        .expect("PutBucketCors is logged");
+    let request_id = last_attempt["request_id"].as_str().unwrap();
+    assert!(
+        terraform::flat(&failed.all()).contains(&format!("(AWS request ID {request_id})")),
+        "{}",
+        failed.all()
+    );
     emu.clear_faults();
 
     // Nothing orphaned: what exists is in state.

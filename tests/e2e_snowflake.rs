@@ -1239,6 +1239,39 @@ fn snowflake_max_retries_bounds_resubmission_and_the_next_apply_converges() {
     assert!(err.contains("Connection refused"), "{err}");
 }
 
+/// A role that may not call the PrivateLink functions: Snowflake's error
+/// and SQL state, the hint to use ACCOUNTADMIN, and the query ID Snowflake
+/// gave the failed statement (what its support asks for).
+#[test]
+fn a_role_without_privileges_gets_snowflakes_error_with_its_query_id() {
+    let w = world(false);
+    let public = w
+        .keypair(1, "acct1.p8")
+        .replace("    host", "    role        = \"PUBLIC\"\n    host");
+    let ws = w.workspace(&format!(
+        "{}\ndata \"privatelink_snowflake_config\" \"sf\" {{}}\n",
+        w.provider(None, &public, "")
+    ));
+    ws.init();
+    w.sf.clear_requests();
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(out.code, 0);
+    let err = flat(&out.all());
+    let refused: Vec<Value> =
+        w.sf.requests()
+            .into_iter()
+            .filter(|r| r["status"] == 422)
+            .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let handle = refused[0]["statement_handle"].as_str().unwrap();
+    assert!(
+        err.contains("Snowflake error 003001 (SQL state 42501): SQL access control error: Insufficient privileges"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("(query ID {handle})")), "{err}");
+    assert!(err.contains("ACCOUNTADMIN role (account "), "{err}");
+}
+
 fn sha256_hex(text: &str) -> String {
     aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes())
         .as_ref()

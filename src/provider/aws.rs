@@ -460,10 +460,16 @@ where
     match err {
         SdkError::ServiceError(s) => {
             let e = s.err();
-            match (e.code(), e.message()) {
+            let text = match (e.code(), e.message()) {
                 (Some(c), Some(m)) => format!("{c}: {m}"),
                 (Some(c), None) => c.to_string(),
                 _ => e.to_string(),
+            };
+            // What AWS Support asks for first when a call fails for reasons
+            // the message does not explain.
+            match aws_sdk_sts::operation::RequestId::request_id(e.meta()) {
+                Some(id) => format!("{text} (AWS request ID {id})"),
+                None => text,
             }
         }
         SdkError::TimeoutError(_) => "the request timed out".into(),

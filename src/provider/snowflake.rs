@@ -182,6 +182,8 @@ pub enum SnowflakeError {
         code: String,
         sql_state: String,
         message: String,
+        /// Snowflake's statement handle, the query ID its support asks for.
+        query_id: String,
     },
     /// Authentication or authorization refused (401/403).
     Auth {
@@ -842,6 +844,7 @@ fn http_error(purpose: &str, status: u16, payload: &Json) -> SnowflakeError {
             code,
             sql_state: field(payload, "sqlState"),
             message,
+            query_id: field(payload, "statementHandle"),
         },
         401 | 403 => SnowflakeError::Auth {
             purpose: purpose.into(),
@@ -1003,8 +1006,12 @@ pub fn diagnostic(err: &SnowflakeError, client: Option<&SnowflakeClient>) -> Dia
             code,
             sql_state,
             message,
+            query_id,
         } => {
             let mut detail = format!("Snowflake error {code} (SQL state {sql_state}): {message}");
+            if !query_id.is_empty() {
+                detail.push_str(&format!(" (query ID {query_id})"));
+            }
             if code == "003001" || sql_state == "42501" {
                 detail.push_str(&format!(
                     "\n\nPrivateLink system functions need the ACCOUNTADMIN role{who}. Set role = \"ACCOUNTADMIN\" in the provider's snowflake block (the default) and grant it to the user."

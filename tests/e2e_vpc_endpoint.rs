@@ -1308,6 +1308,62 @@ fn private_dns_on_and_off_in_place_and_what_aws_refuses_fails_at_plan() {
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
 
+/// An endpoint AWS could not set up ends `failed`: the create says so at
+/// once with AWS's reason, not at its timeout; the endpoint stays in state
+/// (tainted), and the next apply replaces it with one that works.
+#[test]
+fn a_failed_endpoint_is_reported_at_once_and_replaced_by_the_next_apply() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let ws = workspace(&emu, &endpoint_config(&w, &[&w.subnets[0].0], ""));
+    ws.init();
+    let reason = "Insufficient free IP addresses in subnet.";
+    emu.fault(json!({"endpoint_failure": reason}));
+    let failed = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    assert_ne!(failed.code, 0, "{}", failed.all());
+    let err = flat(&failed.all());
+    let made = emu.fixture(&["endpoints-in", &w.vpc_id]);
+    let [broken] = made.as_array().unwrap().as_slice() else {
+        panic!("one endpoint made: {made} {err}");
+    };
+    let broken = broken.as_str().unwrap().to_string();
+    assert!(
+        err.contains("Error: The VPC endpoint did not become available")
+            && err.contains(&format!(
+                "{broken} is failed, not available. AWS gives the reason: {reason}"
+            )),
+        "{err}"
+    );
+    assert_eq!(
+        ws.resource_values("privatelink_vpc_endpoint")["id"],
+        broken.as_str()
+    );
+
+    let plan = flat(&ws.run(&["plan", "-no-color", "-input=false"]).all());
+    assert!(plan.contains("is tainted, so must be replaced"), "{plan}");
+    emu.clear_requests();
+    ws.apply();
+    // The create's tokens first answer with the endpoint the replacement
+    // just deleted: passed over at once, not looked for until a new
+    // endpoint's listing window (minutes of describes) ran out.
+    let describes = emu
+        .requests()
+        .iter()
+        .filter(|(_, a, _)| a == "DescribeVpcEndpoints")
+        .count();
+    assert!(describes < 20, "{:?}", emu.requests());
+    let now = emu.fixture(&["endpoints-in", &w.vpc_id]);
+    let [working] = now.as_array().unwrap().as_slice() else {
+        panic!("the failed endpoint is replaced, not kept beside: {now}");
+    };
+    assert_ne!(working, broken.as_str());
+    assert_eq!(
+        ws.resource_values("privatelink_vpc_endpoint")["state"],
+        "available"
+    );
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
+}
+
 /// A create whose answer was lost, applied again with a longer timeout (as
 /// a timeout's error advises): the endpoint the lost answer made is the
 /// one adopted, not a second one, since the idempotency tokens come from
@@ -1336,6 +1392,18 @@ fn a_lost_create_answer_is_adopted_after_the_timeout_is_raised() {
     );
     let lost = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(lost.code, 0, "{}", lost.all());
+    // The error quotes the ID AWS gave the failed call, for AWS Support.
+    let failed_call = emu
+        .request_log()
+        .into_iter()
+        .find(|e| e["action"] == "CreateVpcEndpoint" && e["status"] == 500)
+        .expect("the failed CreateVpcEndpoint is logged");
+    let request_id = failed_call["request_id"].as_str().unwrap();
+    let err = flat(&lost.all());
+    assert!(
+        err.contains("InternalError: ") && err.contains(&format!("(AWS request ID {request_id})")),
+        "{err}"
+    );
     let made = emu.fixture(&["endpoints-in", &w.vpc_id]);
     assert_eq!(made.as_array().map(Vec::len), Some(1), "{made}");
 

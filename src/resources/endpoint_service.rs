@@ -8,10 +8,10 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{
-    any_of, aws_error, claim, create_with_tokens, diff, ec2_tags, invalid_state, is_claimed, no_id,
-    plan_tags_all, read_tags, sorted, tag_map, tags_all_attribute, taken_by_a_create, unsuccessful,
-    update_tags, wait_error, whole_or_each, Answer, Created, Seen, Unlisted, FILTER_VALUES,
-    LISTED_WITHIN,
+    any_of, aws_error, claim, create_with_tokens, deleted_here, diff, ec2_tags, invalid_state,
+    is_claimed, no_id, plan_tags_all, read_tags, sorted, tag_map, tags_all_attribute,
+    taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each, Answer, Created, Seen,
+    Unlisted, FILTER_VALUES, LISTED_WITHIN,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -594,6 +594,7 @@ impl Resource<ProviderData> for EndpointService {
                             o.unsuccessful(),
                             |code| code.contains("NotFound"),
                         )?;
+                        deleted_here(&id);
                         Ok(Ok(true))
                     }
                     Err(e)

@@ -403,6 +403,29 @@ pub fn taken_by_a_create(id: &str) -> bool {
     TAKEN.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
 }
 
+/// IDs of objects deletes in this process have deleted. A replacement
+/// deletes the old object, then creates with the tokens that made it (the
+/// plan is the same), and AWS answers with the deleted object: known
+/// deleted here, it is passed over at once, not after `LISTED_WITHIN`.
+static DELETED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Records that a delete of this process deleted `id` (AWS accepted the
+/// deletion).
+pub fn deleted_here(id: &str) {
+    DELETED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.to_string());
+}
+
+fn was_deleted_here(id: &str) -> bool {
+    DELETED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(id)
+}
+
 /// Whether a create may pass over an object it does not find at once.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Unlisted {
@@ -510,7 +533,9 @@ where
         match look(id.to_string()).await? {
             Seen::Live if take(id) => return Ok(Some(id.to_string())),
             Seen::Live | Seen::Claimed | Seen::Deleted => return Ok(None),
-            Seen::NotFound if std::time::Instant::now() >= until => return Ok(None),
+            Seen::NotFound if was_deleted_here(id) || std::time::Instant::now() >= until => {
+                return Ok(None)
+            }
             Seen::NotFound => tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
                 () = stopped.as_mut() => {
@@ -792,6 +817,36 @@ mod tests {
         let sent = sent.into_inner().unwrap();
         let expected: Vec<String> = (0..3).map(|n| client_token(&plan, n)).collect();
         assert_eq!(sent, expected);
+    }
+
+    /// A replacement's create after its delete: AWS answers the tokens'
+    /// first with the object this process deleted, no longer listed; it is
+    /// passed over at once, though the answer gives no creation time and a
+    /// new object would be waited for for minutes.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_object_deleted_by_this_process_is_passed_over_without_a_wait() {
+        let plan = crate::framework::Value::object([(
+            "vpc_id",
+            crate::framework::Value::string("vpc-replaced"),
+        )]);
+        deleted_here("deleted-by-the-replacement");
+        let answers = Mutex::new(vec!["deleted-by-the-replacement", "its-successor"].into_iter());
+        let create = |_token: String| {
+            let id = answers.lock().unwrap().next().unwrap();
+            async move { Ok(made(id, false)) }
+        };
+        let looks = Mutex::new(HashMap::new());
+        let look =
+            |id: String| counted_looks(&looks, |id| (id == "its-successor").then_some(1), id);
+        let started = std::time::Instant::now();
+        let id = created(&plan, create, look, LISTED_WITHIN).await;
+        assert_eq!(id, "its-successor");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(looks.into_inner().unwrap()["deleted-by-the-replacement"], 1);
     }
 
     /// `create_with_tokens` for a "thing" that waits for unlisted objects,

@@ -11,7 +11,7 @@
 //! shows as a change.
 
 use super::{
-    any_of, aws_error, claim, create_with_tokens, described_by_id, diff, ec2_tags,
+    any_of, aws_error, claim, create_with_tokens, deleted_here, described_by_id, diff, ec2_tags,
     endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id,
     plan_tags_all, read_tags, service_not_visible, sorted, tag_map, tags_all_attribute,
     taken_by_a_create, update_tags, wait_error, Answer, Created, Seen, Unlisted, LISTED_WITHIN,
@@ -784,7 +784,8 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 Ok(out) => {
                     super::unsuccessful("delete the VPC endpoint", out.unsuccessful(), |c| {
                         c.contains("NotFound")
-                    })?
+                    })?;
+                    deleted_here(id);
                 }
                 Err(e) if is_not_found(&e) => {}
                 Err(e) => return Err(aws_error("delete the VPC endpoint", &e)),
@@ -1914,14 +1915,26 @@ async fn wait_settled(
         match state.as_deref() {
             Some("available" | "Available") => Ok(Ok(endpoint)),
             Some("pendingAcceptance" | "PendingAcceptance") if accept_pending => Ok(Ok(endpoint)),
-            Some(s @ ("rejected" | "Rejected" | "failed" | "Failed" | "expired" | "Expired")) => {
+            Some("pendingAcceptance" | "PendingAcceptance") => Ok(Err("pendingAcceptance".into())),
+            Some("pending" | "Pending") | None => Ok(Err(state.unwrap_or_else(|| "unknown".into()))),
+            Some(s @ ("rejected" | "Rejected" | "expired" | "Expired")) => Err(Diagnostic::error(
+                "The VPC endpoint was not accepted",
+                format!("{id} is {s}. Ask the service provider to accept connections from your account, then replace the endpoint."),
+            )
+            .into()),
+            // As AWS's provider does: any other state will not turn into
+            // `available` by waiting, so say so now rather than at the timeout.
+            Some(s) => {
+                let reason = endpoint
+                    .failure_reason()
+                    .map(|r| format!(" AWS gives the reason: {r}"))
+                    .unwrap_or_default();
                 Err(Diagnostic::error(
-                    "The VPC endpoint was not accepted",
-                    format!("{id} is {s}. Ask the service provider to accept connections from your account, then replace the endpoint."),
+                    "The VPC endpoint did not become available",
+                    format!("{id} is {s}, not available.{reason} Fix the cause, then replace the endpoint: after a failed create Terraform marks it tainted, so the next apply does that."),
                 )
                 .into())
             }
-            other => Ok(Err(other.unwrap_or("unknown").to_string())),
         }
     })
     .await

@@ -96,6 +96,12 @@ _accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
 # default; the admin hook `faults` sets it with {"rejected_counted_seconds": N}.
 _rejected_counted_seconds = 0.0
 
+# Interface endpoints AWS could not set up (no free address in a subnet,
+# say) end "failed" with a FailureReason. The admin hook `faults` queues
+# such reasons with {"endpoint_failure": REASON, "count": N}: the next N
+# interface endpoints created come up failed with it.
+_endpoint_failures: list[str] = []
+
 _applied = False
 
 
@@ -391,6 +397,7 @@ def _reset_lifecycles() -> None:
     global _accepted_pending_seconds, _rejected_counted_seconds
     _accepted_pending_seconds = ACCEPTED_PENDING_SECONDS_DEFAULT
     _rejected_counted_seconds = 0.0
+    _endpoint_failures.clear()
 
 
 def _lifecycle_seconds(item: dict[str, Any], name: str) -> float:
@@ -897,6 +904,9 @@ def _create_interface_endpoint(
         # The owner's own endpoints are accepted automatically (AWS).
         if config.ec2_backend.account_id != backend.account_id:
             endpoint.state = "pendingAcceptance"
+    if _endpoint_failures:
+        endpoint.state = "failed"
+        endpoint.failure_reason = _endpoint_failures.pop(0)
     return endpoint
 
 
@@ -2041,6 +2051,15 @@ _DEFAULT_SERVER_ERRORS = [
 ]
 
 
+def _request_id(headers: list[tuple[str, str]]) -> str | None:
+    """The request ID an answer carries in its headers, as AWS sends it
+    (x-amzn-RequestId, or x-amz-request-id for S3)."""
+    for name, value in headers:
+        if name.lower() in ("x-amzn-requestid", "x-amz-request-id"):
+            return value
+    return None
+
+
 def _error_body(style: str, code: str, message: str, status: int, request_id: str) -> tuple[str, bytes]:
     from xml.sax.saxutils import escape
 
@@ -2206,6 +2225,7 @@ class AdminMiddleware:
             "throttle": dict(self.throttle) if self.throttle else None,
             "accepted_pending_seconds": _accepted_pending_seconds,
             "rejected_counted_seconds": _rejected_counted_seconds,
+            "endpoint_failures": list(_endpoint_failures),
         }
 
     def _set_faults(self, payload: Any) -> None:
@@ -2220,6 +2240,12 @@ class AdminMiddleware:
             if "rejected_counted_seconds" in item:
                 global _rejected_counted_seconds
                 _rejected_counted_seconds = _lifecycle_seconds(item, "rejected_counted_seconds")
+                continue
+            if "endpoint_failure" in item:
+                count = int(item.get("count", 1))
+                if not 1 <= count <= 100:
+                    raise ValueError("count must be within [1, 100]")
+                _endpoint_failures.extend([str(item["endpoint_failure"])] * count)
                 continue
             if "throttle_fraction" in item or "server_error_fraction" in item:
                 fraction = float(item.get("throttle_fraction", 0.0))
@@ -2468,6 +2494,9 @@ class AdminMiddleware:
                 entry["status"] = int(status.split(" ", 1)[0])
             except ValueError:
                 entry["status"] = 0
+            request_id = _request_id(headers)
+            if request_id:
+                entry["request_id"] = request_id
             return start_response(status, headers, exc_info)
 
         hold = self._hold_for(service, action)
@@ -2500,12 +2529,14 @@ class AdminMiddleware:
         if not body:
             err = b""
         entry["status"] = status
+        entry["request_id"] = request_id
         with self.lock:
             self.log.append(entry)
         all_headers = [
             ("Content-Type", content_type),
             ("Content-Length", str(len(err))),
-            ("x-amzn-RequestId", request_id),
+            # S3 names it differently from the other services.
+            ("x-amz-request-id" if style == "s3" else "x-amzn-RequestId", request_id),
             *(headers or []),
         ]
         if style == "json":
@@ -2517,8 +2548,8 @@ class AdminMiddleware:
         self, environ: dict[str, Any], start_response: Callable[..., Any], entry: dict[str, Any]
     ) -> list[bytes]:
         """Calls moto for an EC2 request and fixes its envelope the way AWS
-        sends it: the namespace ends in a slash, requestId is a UUID, and the
-        error document has no namespace."""
+        sends it: the namespace ends in a slash, requestId is a UUID (also
+        in x-amzn-RequestId), and the error document has no namespace."""
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -2552,8 +2583,13 @@ class AdminMiddleware:
             entry["status"] = int(status.split(" ", 1)[0])
         except ValueError:
             entry["status"] = 0
-        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        # AWS sends the ID in a header as well as in the body, and the
+        # header is where the SDKs read it from.
+        dropped = ("content-length", "x-amzn-requestid")
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() not in dropped]
         headers.append(("Content-Length", str(len(body))))
+        headers.append(("x-amzn-RequestId", request_id))
+        entry["request_id"] = request_id
         start_response(status, headers)
         return [body]
 

@@ -658,6 +658,33 @@ def test_accepted_pending_time_is_set_by_the_faults_hook_and_reset(endpoint, own
     assert admin(endpoint, "GET", "faults")["accepted_pending_seconds"] == 0.3
 
 
+def test_an_endpoint_failure_queued_by_the_faults_hook_fails_the_next_endpoint_only(endpoint, owner, partner):
+    reason = "Insufficient free IP addresses in subnet."
+    try:
+        state = admin(endpoint, "POST", "faults", {"endpoint_failure": reason})
+        assert state["endpoint_failures"] == [reason]
+        config = partner_service(partner, acceptance_required=False)
+        vpc_id, subnets = consumer_vpc(owner, cidr="10.52.0.0/16")
+        ec2 = owner.client("ec2")
+
+        def create() -> str:
+            return ec2.create_vpc_endpoint(
+                VpcEndpointType="Interface", VpcId=vpc_id, ServiceName=config["ServiceName"], SubnetIds=subnets[:1]
+            )["VpcEndpoint"]["VpcEndpointId"]
+
+        failed, fine = create(), create()
+        assert describe_endpoint(owner, failed)["State"] == "failed"
+        assert describe_endpoint(owner, failed)["FailureReason"] == reason
+        assert describe_endpoint(owner, fine)["State"] == "available"
+        assert "FailureReason" not in describe_endpoint(owner, fine)
+        with pytest.raises(urllib.error.HTTPError):
+            admin(endpoint, "POST", "faults", {"endpoint_failure": reason, "count": 0})
+        admin(endpoint, "POST", "faults", {"endpoint_failure": reason})
+    finally:
+        admin(endpoint, "DELETE", "faults")
+    assert admin(endpoint, "GET", "faults")["endpoint_failures"] == []
+
+
 def test_a_rejection_still_stops_a_deletion_for_the_time_the_faults_hook_sets(endpoint, owner, partner):
     try:
         admin(endpoint, "POST", "faults", {"rejected_counted_seconds": 0.5})
@@ -1644,6 +1671,7 @@ def test_request_log_tells_vendor_account(endpoint, vendor):
     vendor.client("ec2").describe_vpc_endpoints()
     [entry] = admin(endpoint, "GET", "requests")
     assert entry.pop("user_agent").startswith("Boto3/"), "the caller's user agent is kept"
+    assert entry.pop("request_id"), "the answer's request ID is kept"
     assert entry == {"service": "ec2", "action": "DescribeVpcEndpoints", "status": 200, "account": VENDOR}
 
 
@@ -1841,3 +1869,28 @@ def test_server_exits_when_its_parent_dies():
     else:
         os.kill(server_pid, 9)
         pytest.fail("the emulator outlived its parent")
+
+
+def test_the_request_log_keeps_the_request_id_each_answer_carried(endpoint, owner):
+    """What lets a test match the ID a provider's error quotes to the call
+    that failed: moto's own errors and injected faults alike."""
+    ec2 = owner.client("ec2")
+    admin(endpoint, "DELETE", "requests")
+    with pytest.raises(ClientError) as missing:
+        ec2.describe_vpc_endpoints(VpcEndpointIds=["vpce-0123456789abcdef0"])
+    admin(
+        endpoint,
+        "POST",
+        "faults",
+        {"service": "ec2", "action": "DescribeVpcs", "code": "UnauthorizedOperation", "count": 1},
+    )
+    try:
+        with pytest.raises(ClientError) as refused:
+            ec2.describe_vpcs()
+    finally:
+        admin(endpoint, "DELETE", "faults")
+    logged = {e["action"]: e.get("request_id") for e in admin(endpoint, "GET", "requests")}
+    for action, err in (("DescribeVpcEndpoints", missing), ("DescribeVpcs", refused)):
+        sent = err.value.response["ResponseMetadata"]["RequestId"]
+        assert sent, action
+        assert logged[action] == sent, (action, logged)

@@ -1364,6 +1364,59 @@ fn a_failed_endpoint_is_reported_at_once_and_replaced_by_the_next_apply() {
     settled_then_destroyed(&emu, &ws, &w.vpc_id);
 }
 
+/// Ctrl-C while AWS throttles a create's call: the create is not abandoned,
+/// but the call is not tried again once Terraform has asked the provider to
+/// stop, so Terraform ends after the attempt in flight rather than after
+/// every attempt `max_retries` allows; the next apply converges.
+#[test]
+fn an_interrupted_create_does_not_retry_a_throttled_call() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let ws = workspace(&emu, "");
+    ws.write(
+        "main.tf",
+        &format!(
+            "{HEADER}{}\n{}",
+            emu.provider_block_with("  max_retries = 9\n"),
+            endpoint_config(&w, &[&w.subnets[0].0], "")
+        ),
+    );
+    ws.init();
+    emu.fault(json!({"service": "ec2", "action": "CreateVpcEndpoint",
+                     "code": "RequestLimitExceeded", "status": 503, "count": 100}));
+    let attempts = || {
+        emu.requests()
+            .iter()
+            .filter(|(_, a, _)| a == "CreateVpcEndpoint")
+            .count()
+    };
+    let at_interrupt = std::cell::Cell::new(0);
+    let (out, _) = ws.interrupted(
+        &["apply", "-no-color", "-input=false", "-auto-approve"],
+        || {
+            at_interrupt.set(attempts());
+            at_interrupt.get() >= 2
+        },
+    );
+    assert_ne!(out.code, 0, "{}", out.all());
+    let err = flat(&out.all());
+    assert!(err.contains("RequestLimitExceeded"), "{err}");
+    // Ten attempts are allowed; the one in flight when the stop came (and
+    // one begun before it arrived) may end, none after.
+    let after = attempts() - at_interrupt.get();
+    assert!(after <= 2, "{after} attempts after the interrupt: {err}");
+    emu.clear_faults();
+
+    ws.apply();
+    assert_eq!(
+        emu.fixture(&["endpoints-in", &w.vpc_id])
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    settled_then_destroyed(&emu, &ws, &w.vpc_id);
+}
+
 /// A create whose answer was lost, applied again with a longer timeout (as
 /// a timeout's error advises): the endpoint the lost answer made is the
 /// one adopted, not a second one, since the idempotency tokens come from

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use privatelink::framework::resource::StopSignal;
 use privatelink::provider::aws::AwsClients;
 use privatelink::provider::config::ProviderConfig;
 
@@ -82,7 +83,7 @@ fn main() {
         .build()
         .expect("runtime");
     let result = runtime.block_on(async {
-        let clients = AwsClients::new(&config)
+        let clients = AwsClients::new(&config, &StopSignal::never())
             .await
             .map_err(|d| format!("{d:?}"))?;
         // Connections opened and the credentials resolved before measuring.

@@ -31,6 +31,25 @@ impl<D> Ctx<D> {
     }
 }
 
+/// Whether Terraform has asked the provider to stop, read without waiting:
+/// for what the provider builds at Configure and consults on its own, such
+/// as its clients' retry decisions.
+#[derive(Clone, Debug)]
+pub struct StopSignal(Option<watch::Receiver<bool>>);
+
+impl StopSignal {
+    pub fn new(stop: watch::Receiver<bool>) -> StopSignal {
+        StopSignal(Some(stop))
+    }
+    /// For what runs outside Terraform (tools, tests): never raised.
+    pub fn never() -> StopSignal {
+        StopSignal(None)
+    }
+    pub fn requested(&self) -> bool {
+        self.0.as_ref().is_some_and(|s| *s.borrow())
+    }
+}
+
 /// The outcome of create or update. On failure, `state` still records what
 /// exists remotely so that nothing created is forgotten: the next apply
 /// converges from it.
@@ -176,10 +195,12 @@ pub trait Provider: Send + Sync + 'static {
     /// Checks beyond per-attribute validators. `config` may hold unknowns.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
-    /// Builds the provider data. Called once per provider instance.
+    /// Builds the provider data. Called once per provider instance; `stop`
+    /// is raised when Terraform asks the provider to stop.
     async fn configure(
         &self,
         terraform_version: &str,
         config: &Value,
+        stop: StopSignal,
     ) -> Result<Self::Data, Diagnostics>;
 }

@@ -6,7 +6,7 @@
 use super::diag::{Diagnostic, Diagnostics};
 use super::operation::{within, Operation};
 use super::plan::{self, PlanContext};
-use super::resource::{ApplyResult, Ctx, DataSource, Provider, Resource};
+use super::resource::{ApplyResult, Ctx, DataSource, Provider, Resource, StopSignal};
 use super::schema::{Block, Schema};
 use super::validators::{validate_block, warn_deprecated};
 use super::value::{Type, Value};
@@ -596,7 +596,11 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     return Err(diags);
                 }
                 let data = self
-                    .unless_stopped(self.provider.configure(&req.terraform_version, &config))
+                    .unless_stopped(self.provider.configure(
+                        &req.terraform_version,
+                        &config,
+                        StopSignal::new(self.stop.subscribe()),
+                    ))
                     .await
                     .ok_or_else(|| {
                         abandoned("configuring the provider", "Nothing was changed.")

@@ -7,6 +7,8 @@ use super::attribution::Attribution;
 use super::call_log::CallLog;
 use super::coalesce::{Coalesce, Coalescers};
 use super::config::{DefaultTags, IgnoreTags, ProviderConfig};
+use super::stop_retries::NoRetriesAfterStop;
+use crate::framework::resource::StopSignal;
 use crate::framework::{AttributePath, Diagnostic, Diagnostics};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -57,7 +59,7 @@ fn endpoint<'a>(config: &'a ProviderConfig, service: &str) -> Option<&'a str> {
 /// Throttling (RequestLimitExceeded, Throttling...), 5xx and connection
 /// faults are retried by the SDK's standard strategy; these bounds keep a
 /// heavily throttled apply converging without waiting for ever.
-fn retry_config(max_attempts: u32) -> RetryConfig {
+pub fn retry_config(max_attempts: u32) -> RetryConfig {
     RetryConfig::standard()
         .with_max_attempts(max_attempts)
         .with_initial_backoff(Duration::from_millis(100))
@@ -161,7 +163,10 @@ pub fn app_name() -> Option<aws_config::AppName> {
 }
 
 impl AwsClients {
-    pub async fn new(config: &ProviderConfig) -> Result<AwsClients, Diagnostics> {
+    pub async fn new(
+        config: &ProviderConfig,
+        stop: &StopSignal,
+    ) -> Result<AwsClients, Diagnostics> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry_config(config.max_attempts))
             .timeout_config(timeout_config());
@@ -207,7 +212,8 @@ impl AwsClients {
         let ec2 = {
             let mut b = aws_sdk_ec2::config::Builder::from(&sdk)
                 .interceptor(CallLog)
-                .interceptor(Attribution);
+                .interceptor(Attribution)
+                .retry_classifier(NoRetriesAfterStop(stop.clone()));
             if let Some(url) = endpoint(config, "ec2") {
                 b = b.endpoint_url(url);
             }
@@ -216,7 +222,8 @@ impl AwsClients {
         let iam = {
             let mut b = aws_sdk_iam::config::Builder::from(&sdk)
                 .interceptor(CallLog)
-                .interceptor(Attribution);
+                .interceptor(Attribution)
+                .retry_classifier(NoRetriesAfterStop(stop.clone()));
             if let Some(url) = endpoint(config, "iam") {
                 b = b.endpoint_url(url);
             }
@@ -225,7 +232,8 @@ impl AwsClients {
         let redshift = {
             let mut b = aws_sdk_redshift::config::Builder::from(&sdk)
                 .interceptor(CallLog)
-                .interceptor(Attribution);
+                .interceptor(Attribution)
+                .retry_classifier(NoRetriesAfterStop(stop.clone()));
             if let Some(url) = endpoint(config, "redshift") {
                 b = b.endpoint_url(url);
             }
@@ -234,7 +242,8 @@ impl AwsClients {
         let s3 = {
             let mut b = aws_sdk_s3::config::Builder::from(&sdk)
                 .interceptor(CallLog)
-                .interceptor(Attribution);
+                .interceptor(Attribution)
+                .retry_classifier(NoRetriesAfterStop(stop.clone()));
             if let Some(url) = endpoint(config, "s3") {
                 // Custom endpoints (emulators, VPC endpoints for S3) rarely
                 // serve virtual-hosted bucket names.
@@ -245,7 +254,8 @@ impl AwsClients {
         let sts = {
             let mut b = aws_sdk_sts::config::Builder::from(&sdk)
                 .interceptor(CallLog)
-                .interceptor(Attribution);
+                .interceptor(Attribution)
+                .retry_classifier(NoRetriesAfterStop(stop.clone()));
             if let Some(url) = endpoint(config, "sts") {
                 b = b.endpoint_url(url);
             }
@@ -674,7 +684,9 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let clients = runtime.block_on(AwsClients::new(&config)).unwrap();
+        let clients = runtime
+            .block_on(AwsClients::new(&config, &StopSignal::never()))
+            .unwrap();
         let bounds = |t: Option<&aws_config::timeout::TimeoutConfig>| {
             let t = t.expect("a timeout config");
             (t.connect_timeout(), t.operation_attempt_timeout())

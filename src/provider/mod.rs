@@ -11,8 +11,9 @@ pub mod permissions;
 pub mod proxy;
 pub mod shapes;
 pub mod snowflake;
+pub mod stop_retries;
 
-use crate::framework::resource::{DataSource, Provider, Resource};
+use crate::framework::resource::{DataSource, Provider, Resource, StopSignal};
 use crate::framework::{AttributePath, Diagnostics, Schema, Value};
 use crate::{data_sources, resources};
 use async_trait::async_trait;
@@ -35,6 +36,8 @@ pub struct ProviderData {
     snowflake: tokio::sync::OnceCell<snowflake::SnowflakeClient>,
     /// Answers looked up moments ago, by key (see `recent`).
     recent: Mutex<HashMap<String, RecentAnswer>>,
+    /// Raised when Terraform asks the provider to stop.
+    pub stop: StopSignal,
 }
 
 /// An answer kept by `recent`, with when it was fetched.
@@ -46,12 +49,13 @@ type RecentAnswer = (Instant, Arc<dyn Any + Send + Sync>);
 pub const JUST_CHECKED: Duration = Duration::from_secs(30);
 
 impl ProviderData {
-    pub fn new(config: ProviderConfig) -> ProviderData {
+    pub fn new(config: ProviderConfig, stop: StopSignal) -> ProviderData {
         ProviderData {
             config,
             aws: tokio::sync::OnceCell::new(),
             snowflake: tokio::sync::OnceCell::new(),
             recent: Mutex::new(HashMap::new()),
+            stop,
         }
     }
 
@@ -98,7 +102,7 @@ impl ProviderData {
             return Err(not_known_yet(&pending, "AWS"));
         }
         self.aws
-            .get_or_try_init(|| aws::AwsClients::new(&self.config))
+            .get_or_try_init(|| aws::AwsClients::new(&self.config, &self.stop))
             .await
     }
 
@@ -250,6 +254,7 @@ impl Provider for PrivatelinkProvider {
         &self,
         _terraform_version: &str,
         config: &Value,
+        stop: StopSignal,
     ) -> Result<ProviderData, Diagnostics> {
         let config = config::resolve(config, &|k| std::env::var(k).ok())?;
         // Files only, no call: a profile no file defines is named on the
@@ -265,7 +270,7 @@ impl Provider for PrivatelinkProvider {
         if let Some(sf) = &config.snowflake {
             check_snowflake_key(&sf.auth)?;
         }
-        let data = ProviderData::new(config);
+        let data = ProviderData::new(config, stop);
         if data.config.names_the_account() && data.config.pending_for_aws().is_empty() {
             data.aws().await?;
         }
@@ -315,13 +320,18 @@ mod tests {
     fn data() -> ProviderData {
         ProviderData::new(
             config::resolve(&Value::Null, &|_| None).expect("an empty provider block resolves"),
+            StopSignal::never(),
         )
     }
 
     #[test]
     fn a_snowflake_block_known_only_after_apply_counts_as_configured() {
-        let resolved =
-            |block: Value| ProviderData::new(config::resolve(&block, &|_| None).expect("resolves"));
+        let resolved = |block: Value| {
+            ProviderData::new(
+                config::resolve(&block, &|_| None).expect("resolves"),
+                StopSignal::never(),
+            )
+        };
         assert!(!data().has_snowflake(), "no block");
         let pending = resolved(Value::object([(
             "snowflake",

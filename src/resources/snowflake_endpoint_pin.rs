@@ -34,6 +34,7 @@ use crate::provider::config::Secret;
 use crate::provider::permissions::Permissions;
 use crate::provider::shapes::{aws_account_id, vpc_endpoint_id};
 use crate::provider::snowflake::{self, Bind, Registration, SnowflakeClient, Statement};
+use crate::provider::stop_retries::NoRetriesAfterStop;
 use crate::provider::{ProviderData, JUST_CHECKED};
 use async_trait::async_trait;
 use aws_credential_types::provider::ProvideCredentials as _;
@@ -702,6 +703,9 @@ impl Minter {
                     Some(aws_config::Region::new(aws.region.clone())),
                 );
                 let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .retry_config(crate::provider::aws::retry_config(
+                        ctx.data.config.max_attempts,
+                    ))
                     .timeout_config(crate::provider::aws::timeout_config());
                 if let Some(app) = crate::provider::aws::app_name() {
                     loader = loader.app_name(app);
@@ -721,15 +725,18 @@ impl Minter {
                         .map(|(_, u)| u.clone())
                 };
                 let call_log = CallLog;
+                let no_retries_after_stop = NoRetriesAfterStop(ctx.data.stop.clone());
                 let mut s = aws_sdk_sts::config::Builder::from(&sdk)
                     .interceptor(call_log)
-                    .interceptor(Attribution);
+                    .interceptor(Attribution)
+                    .retry_classifier(no_retries_after_stop.clone());
                 if let Some(u) = endpoint("sts") {
                     s = s.endpoint_url(u);
                 }
                 let mut e = aws_sdk_ec2::config::Builder::from(&sdk)
                     .interceptor(call_log)
-                    .interceptor(Attribution);
+                    .interceptor(Attribution)
+                    .retry_classifier(no_retries_after_stop);
                 if let Some(u) = endpoint("ec2") {
                     e = e.endpoint_url(u);
                 }

@@ -11,7 +11,7 @@ mod harness;
 mod terraform;
 
 use aws::Emulator;
-use harness::{assert_import_matches, copy_of, main_tf, workspace, HEADER};
+use harness::{assert_import_matches, copy_of, main_tf, rewrite, workspace, HEADER};
 use serde_json::{json, Value};
 use terraform::flat;
 
@@ -300,6 +300,44 @@ fn lifecycle_create_update_import_drift_destroy() {
         read_calls <= 4,
         "a refresh should cost a couple of calls, took {read_calls}"
     );
+}
+
+/// `allow_from_vpc_cidr` added to an endpoint made without it, removed, and
+/// added back: each time the group it makes is recorded as owned, the next
+/// plan is empty, and destroy deletes it with the endpoint.
+#[test]
+fn a_group_added_in_place_is_owned_and_destroyed_with_the_endpoint() {
+    let emu = Emulator::start();
+    let w = world(&emu, false);
+    let block = "  allow_from_vpc_cidr {\n    ports = [443]\n  }";
+    let without = endpoint_config(&w, &[&w.subnets[0].0], "");
+    let with = endpoint_config(&w, &[&w.subnets[0].0], block);
+    let ws = workspace(&emu, &without);
+    ws.init();
+    ws.apply();
+    let id = ws.resource_values("privatelink_vpc_endpoint")["id"].clone();
+    for round in ["added", "added back"] {
+        rewrite(&emu, &ws, &with);
+        ws.apply();
+        let attrs = ws.resource_values("privatelink_vpc_endpoint");
+        assert_eq!(attrs["id"], id, "in place");
+        let groups = emu.fixture(&["security-groups", &w.vpc_id]);
+        assert_eq!(groups.as_array().unwrap().len(), 1, "{round}: {groups}");
+        assert_eq!(
+            attrs["owned_security_group_id"], groups[0]["id"],
+            "{round}: {attrs}"
+        );
+        assert_eq!(attrs["security_group_ids"], json!([groups[0]["id"]]));
+        ws.assert_plan_empty();
+        if round == "added" {
+            rewrite(&emu, &ws, &without);
+            ws.apply();
+            assert_eq!(emu.fixture(&["security-groups", &w.vpc_id]), json!([]));
+            ws.assert_plan_empty();
+        }
+    }
+    ws.destroy();
+    assert_vpc_left_empty(&emu, &w.vpc_id);
 }
 
 #[test]

@@ -745,7 +745,14 @@ impl Resource<ProviderData> for VpcEndpointResource {
             }
             let timeout = Timeouts::get(&new.timeouts, "update", UPDATE_TIMEOUT);
             wait_settled(aws, ctx, &id, true, timeout).await?;
-            read(aws, &id, &new).await?.ok_or_else(|| {
+            // The plan leaves the owned group unknown when the block is
+            // added: the read starts from the group this update settled on,
+            // so that it is recorded, and deleted with the endpoint.
+            let settled = State {
+                owned_security_group_id: owned,
+                ..new
+            };
+            read(aws, &id, &settled).await?.ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(
                     "The VPC endpoint disappeared",
                     format!("{id} is no longer found."),

@@ -714,6 +714,58 @@ fn an_imported_waiting_connection_is_accepted_by_the_next_apply() {
     ws.destroy();
 }
 
+/// `-replace` (or a taint) of an accepter under create_before_destroy, as the
+/// onboarding module sets it: the new instance finds the connection already
+/// accepted and holds it, so destroying the deposed one leaves it accepted,
+/// and the next plan is empty.
+#[test]
+fn a_create_before_destroy_replacement_of_an_accepter_keeps_the_connection() {
+    let emu = Emulator::start();
+    let nlb = &nlb_arn(&emu, "accepter-cbd-nlb");
+    let ws = workspace(&emu, &service_config(nlb, "  force_destroy = true"));
+    ws.init();
+    ws.apply();
+    let out = ws.outputs();
+    let service_id = out["id"]["value"].as_str().unwrap().to_string();
+    let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap();
+    let vendor = emu.fixture(&["vendor-endpoint", service_name, "185497759670"]);
+    let vpce = vendor["vpc_endpoint_id"].as_str().unwrap().to_string();
+    let accepter = format!(
+        "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n"
+    );
+    ws.write("main.tf", &(main_tf(&ws) + &accepter));
+    ws.apply();
+    let address = "privatelink_endpoint_connection_accepter.sigma";
+    for how in ["-replace", "taint"] {
+        emu.clear_requests();
+        if how == "taint" {
+            ws.ok(&["taint", "-no-color", address]);
+            ws.apply();
+        } else {
+            ws.apply_replacing(address);
+        }
+        let state = emu.fixture(&["state-of-endpoints", &service_id]);
+        assert_eq!(state[0]["state"], "available", "{how}: {state}");
+        let rejects = emu
+            .requests()
+            .iter()
+            .filter(|(_, a, _)| a == "RejectVpcEndpointConnections")
+            .count();
+        assert_eq!(rejects, 0, "{how}: {:?}", emu.requests());
+        ws.assert_plan_empty();
+    }
+    ws.destroy();
+    let state = emu.fixture(&["state-of-endpoints", &service_id]);
+    assert!(
+        state
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["state"] != "available"),
+        "{state}"
+    );
+}
+
 /// The whole vendor flow: publish to the vendor's principal from the
 /// catalog, the vendor (another account) connects, the accepter accepts it;
 /// destroy rejects the connection and deletes the service.

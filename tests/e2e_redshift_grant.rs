@@ -734,6 +734,42 @@ fn switching_between_all_vpcs_and_a_list_replaces() {
     assert_eq!(authorization(emu, cid)["exists"], false);
 }
 
+/// `-replace` (or a taint) of a grant under create_before_destroy: the new
+/// instance adopts the grant (Redshift holds one per cluster and account),
+/// so destroying the deposed one leaves it authorized, and the next plan is
+/// empty.
+#[test]
+fn a_create_before_destroy_replacement_of_a_grant_keeps_it() {
+    let emu = aws::emulator();
+    let fx = cluster(emu, &[]);
+    let cid = fx["cluster_identifier"].as_str().unwrap();
+    let ws = workspace(
+        emu,
+        &grant_config(
+            cid,
+            Some(&format!("{SIGMA_VPC:?}")),
+            "  lifecycle {\n    create_before_destroy = true\n  }\n",
+        ),
+    );
+    ws.init();
+    ws.apply();
+    let address = "privatelink_redshift_endpoint_grant.sigma";
+    for how in ["-replace", "taint"] {
+        if how == "taint" {
+            ws.ok(&["taint", "-no-color", address]);
+            ws.apply();
+        } else {
+            ws.apply_replacing(address);
+        }
+        let remote = authorization(emu, cid);
+        assert_eq!(remote["status"], "Authorized", "{how}: {remote}");
+        assert_eq!(sorted_strings(&remote["allowed_vpcs"]), [SIGMA_VPC]);
+        ws.assert_plan_empty();
+    }
+    ws.destroy();
+    assert_eq!(authorization(emu, cid)["exists"], false);
+}
+
 /// Destroy refuses to cut off the grantee's endpoints unless forced. Under
 /// Terraform 1.3 and later the refusal comes while the destroy is planned,
 /// so a grant beside it is not revoked either.

@@ -92,6 +92,51 @@ fn assert_no_iam_objects(emu: &Emulator, role: &str) {
     );
 }
 
+/// `-replace` (or a taint) of an integration under create_before_destroy:
+/// the new instance adopts the role, policy and rules by their names, so
+/// destroying the deposed one leaves them, and the next plan is empty.
+#[test]
+fn a_create_before_destroy_replacement_of_an_integration_keeps_its_objects() {
+    let emu = Emulator::start();
+    let fx = emu.s3_fixture(&["bucket"]);
+    let bucket = fx["bucket"].as_str().unwrap().to_string();
+    let role = "sigma-cbd";
+    let ws = workspace(
+        &emu,
+        &config(
+            &bucket,
+            role,
+            "  allowed_source_cidrs = [\"203.0.113.0/24\"]\n  lifecycle {\n    create_before_destroy = true\n  }",
+        ),
+    );
+    ws.init();
+    ws.apply();
+    let made = integration(&ws);
+    let objects = || {
+        (
+            emu.s3_fixture(&["iam-objects", role]),
+            strings(&emu.s3_fixture(&["cors-raw", &bucket])["rules"]),
+            emu.s3_fixture(&["policy-raw", &bucket])["policy"].clone(),
+        )
+    };
+    let before = objects();
+    assert_eq!(before.0["roles"], json!([role]), "{before:?}");
+    let address = "privatelink_s3_storage_integration.sigma";
+    for how in ["-replace", "taint"] {
+        if how == "taint" {
+            ws.ok(&["taint", "-no-color", address]);
+            ws.apply();
+        } else {
+            ws.apply_replacing(address);
+        }
+        assert_eq!(objects(), before, "{how}");
+        assert_eq!(integration(&ws)["role_arn"], made["role_arn"]);
+        ws.assert_plan_empty();
+    }
+    ws.destroy();
+    assert_no_iam_objects(&emu, role);
+}
+
 /// The runbook's whole flow on a bucket other teams already use: phase one
 /// (placeholder trust) with an allowlist, phase two (the vendor's user and
 /// external ID, a wider allowlist) in place, import, destroy. The other

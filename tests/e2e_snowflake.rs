@@ -552,6 +552,46 @@ resource "{PIN}" "b" {{
     assert_eq!(w.federation_tokens(), 1, "{:?}", w.aws.requests());
 }
 
+/// `-replace` (or a taint) of a pin under create_before_destroy: the new
+/// instance adopts the registration, so destroying the deposed one leaves
+/// the endpoint pinned, and the next plan is empty.
+#[test]
+fn a_create_before_destroy_replacement_of_a_pin_keeps_it_registered() {
+    let w = world(false);
+    let vpce = w.endpoint("10.75.0.0/16");
+    let body = format!(
+        "{}\n{}",
+        w.provider(None, &w.keypair(1, "acct1.p8"), ""),
+        pin_config(
+            &vpce,
+            "  lifecycle {\n    create_before_destroy = true\n  }\n"
+        )
+    );
+    let ws = w.workspace(&body);
+    ws.init();
+    ws.apply();
+    let address = format!("{PIN}.pin");
+    for how in ["-replace", "taint"] {
+        w.sf.clear_requests();
+        if how == "taint" {
+            ws.ok(&["taint", "-no-color", &address]);
+            ws.apply();
+        } else {
+            ws.apply_replacing(&address);
+        }
+        assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1, "{how}");
+        assert!(
+            w.sf.requests_of("UNREGISTER_PRIVATELINK_ENDPOINT")
+                .is_empty(),
+            "{how}: {:?}",
+            w.sf.requests()
+        );
+        ws.assert_plan_empty();
+    }
+    ws.destroy();
+    assert!(w.sf.registrations().is_empty());
+}
+
 #[test]
 fn bad_delay_and_endpoint_id_fail_at_plan_time_before_any_call() {
     let w = world(false);

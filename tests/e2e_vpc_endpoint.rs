@@ -266,8 +266,7 @@ fn lifecycle_create_update_import_drift_destroy() {
     assert_eq!(plan.code, 2, "{}", plan.all());
     let group = groups[0]["id"].as_str().unwrap();
     assert!(
-        plan.all()
-            .contains("VPC endpoint deleted outside Terraform")
+        plan.all().contains("VPC endpoint no longer exists")
             && plan.all().contains(&format!("{id} no longer exists"))
             && plan.all().contains(group),
         "{}",

@@ -7,7 +7,8 @@
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
 use super::{
-    any_of, aws_error, invalid_state, unsuccessful, wait_error, whole_or_each, FILTER_VALUES,
+    any_of, aws_error, hold, invalid_state, taken_by_a_create, unsuccessful, wait_error,
+    whole_or_each, FILTER_VALUES,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -150,7 +151,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
     fn schema(&self) -> Schema {
         Schema::new(
             Block::new()
-                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. An imported connection still waiting for acceptance is accepted by the next apply (within the create timeout), shown in the plan as `state` changing to `available`. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry. A plan that destroys an accepter whose connection is live, or replaces it for a new `service_id` or `vpc_endpoint_id`, warns of it (`-replace` does not). To switch to a vendor's new endpoint without a gap, give the accepter `lifecycle { create_before_destroy = true }`: the new connection is accepted before the old one is rejected.")
+                .description("Accepts a vendor's VPC endpoint connection to your endpoint service. Waits for the connection to appear (the vendor may create its endpoint later), accepts it, and adopts a connection that is already accepted. An imported connection still waiting for acceptance is accepted by the next apply (within the create timeout), shown in the plan as `state` changing to `available`. Destroying it rejects the connection, and a rejected connection cannot be accepted again (the vendor must create a new endpoint): so renaming the resource or moving it into a module needs a `moved` block, and `-replace` is never a retry. A plan that destroys an accepter whose connection is live, or replaces it for a new `service_id` or `vpc_endpoint_id`, warns of it (`-replace` does not). To switch to a vendor's new endpoint without a gap, give the accepter `lifecycle { create_before_destroy = true }`: the new connection is accepted before the old one is rejected, and a `-replace` (or a taint) keeps the connection accepted: the new instance adopts it, and destroying the one it replaces leaves it.")
                 .attribute(Attribute::computed("id", Type::String).description("`SERVICEID_ENDPOINTID`.").use_state_for_unknown())
                 .attribute(
                     Attribute::required("service_id", Type::String)
@@ -277,6 +278,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
                 }
             };
             let (state, owner) = accepted(ctx, aws, svc, vpce, &state, timeout).await?;
+            hold(&held_key(svc, vpce));
             Ok(State {
                 id: Some(format!("{svc}_{vpce}")),
                 state: Some(state),
@@ -350,6 +352,16 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (svc, vpce) = (state.service_id.as_str(), state.vpc_endpoint_id.as_str());
+        if taken_by_a_create(&held_key(svc, vpce)) {
+            // A create_before_destroy replacement accepted this connection
+            // again (a `-replace`, a taint): it is the new instance's now.
+            tracing::warn!(
+                svc,
+                vpce,
+                "the replacement holds this connection; it is kept"
+            );
+            return Ok(());
+        }
         match connection(aws, svc, vpce).await? {
             None => return Ok(()),
             Some((s, _)) if gone(&s) => return Ok(()),
@@ -603,6 +615,11 @@ async fn accept(aws: &AwsClients, svc: &str, vpce: &str) -> Result<(), Diagnosti
     unsuccessful("accept the endpoint connection", out.unsuccessful(), |_| {
         false
     })
+}
+
+/// What `hold` and `taken_by_a_create` know a connection by.
+fn held_key(svc: &str, vpce: &str) -> String {
+    format!("accepter:{svc}_{vpce}")
 }
 
 #[cfg(test)]

@@ -743,7 +743,7 @@ where
     Diagnostic::error(
         format!("Failed to {doing}"),
         format!(
-            "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {region} of this account and backs no other endpoint service (AWS lets a load balancer back one at a time; to let another vendor in through it, add the vendor's principal to that service's allowed_principals). If an apply of this configuration made that service and was interrupted before recording it, and the arguments have changed since, import it: terraform import <address> <its vpce-svc- ID>.",
+            "{} Check each of network_load_balancer_arns ({}): it must be a Network Load Balancer that exists in {region} of this account and backs no other endpoint service (AWS lets a load balancer back one at a time; to let another vendor in through it, add the vendor's principal to that service's allowed_principals). If that service is the one this resource replaces under create_before_destroy, it holds the load balancer until it is destroyed, after this create: make this change without create_before_destroy. If an apply of this configuration made that service and was interrupted before recording it, and the arguments have changed since, import it: terraform import <address> <its vpce-svc- ID>.",
             error_text(e),
             sorted(arns.to_vec()).join(", "),
         ),

@@ -393,6 +393,15 @@ fn take(id: &str) -> bool {
         .insert(id.to_string())
 }
 
+/// Marks the remote object `key` names (a type's prefix and the object's
+/// identity) as one a create of this process made or adopted, for deletes
+/// to leave (`taken_by_a_create`). For what has no ID of its own to pass
+/// through `create_with_tokens`: a connection, a pin, a grant, an
+/// integration's role and rules.
+pub fn hold(key: &str) {
+    take(key);
+}
+
 /// Whether a create of this process took `id` as its object. Terraform
 /// never deletes in one run what it made in that run, except the deposed
 /// object of a create_before_destroy replacement; with an unchanged

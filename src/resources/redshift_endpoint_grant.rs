@@ -11,7 +11,7 @@
 //! `force_revoke` lets Redshift delete them, and waits until the grant is gone.
 //! `vendor_handoff` holds what the vendor's runbook asks you to send.
 
-use super::{aws_error, invalid_state, sorted, wait_error};
+use super::{aws_error, hold, invalid_state, sorted, taken_by_a_create, wait_error};
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
@@ -380,6 +380,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             let vpcs = sorted(plan.vpc_ids.clone().unwrap_or_default());
             let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
             let grant = authorize_new(aws, ctx, &plan, &vpcs, timeout).await?;
+            hold(&held_key(aws, &cluster_id, &plan.grantee_account).await?);
             Ok(to_state(&grant, &plan, &aws.region, zone_ids))
         }
         .await;
@@ -513,6 +514,16 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (cluster, account) = (&state.cluster_identifier, &state.grantee_account);
+        if taken_by_a_create(&held_key(aws, cluster, account).await?) {
+            // A create_before_destroy replacement adopted this grant (a
+            // `-replace`, a taint): it is the new instance's now.
+            tracing::warn!(
+                cluster,
+                account,
+                "the replacement holds this grant; it is kept"
+            );
+            return Ok(());
+        }
         let force = state.force_revoke == Some(true);
         // Described first, although Redshift refuses some such revokes
         // itself: its documentation does not promise to refuse them all, and
@@ -910,6 +921,14 @@ async fn list_grants(
 
 /// Makes the grant. A grant still being revoked (a replacement, or a revoke
 /// made elsewhere) blocks a new one until it is gone, so that is waited out.
+/// What `hold` and `taken_by_a_create` know a grant by: Redshift holds
+/// one per cluster and grantee account, and cluster names are the owning
+/// account's, per Region.
+async fn held_key(aws: &AwsClients, cluster: &str, grantee: &str) -> Result<String, Diagnostics> {
+    let owner = aws.caller_account().await?;
+    Ok(format!("grant:{owner}:{}:{cluster}:{grantee}", aws.region))
+}
+
 async fn authorize_new(
     aws: &AwsClients,
     ctx: &Ctx<ProviderData>,
@@ -987,7 +1006,7 @@ where
         "EndpointAuthorizationAlreadyExists" => Diagnostic::error(
             "The grant already exists",
             format!(
-                "Account {} already has access to cluster {}. Import it to manage it here: terraform import <address> {}:{}",
+                "Account {} already has access to cluster {}. If it is the grant this resource replaces under create_before_destroy, it is revoked only after this create, and Redshift holds one grant per cluster and account: make this change without create_before_destroy. Otherwise import it to manage it here: terraform import <address> {}:{}",
                 plan.grantee_account, plan.cluster_identifier, plan.cluster_identifier, plan.grantee_account
             ),
         )

@@ -18,7 +18,10 @@
 //! should hold, so an out-of-band edit of anything owned shows as a change,
 //! and nothing owned by others is read into state.
 
-use super::{invalid_state, plan_tags_all, read_tags, sorted, tags_all_attribute, wait_error};
+use super::{
+    hold, invalid_state, plan_tags_all, read_tags, sorted, tags_all_attribute, taken_by_a_create,
+    wait_error,
+};
 use crate::catalog;
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -998,6 +1001,12 @@ fn iam_description(text: String) -> String {
     format!("{}{hash}", &text[..MAX - hash.len()])
 }
 
+/// What `hold` and `taken_by_a_create` know an integration by: its role,
+/// whose name fixes the policy's, the CORS rule's and the statements'.
+fn held_key(role_arn: &str) -> String {
+    format!("s3-integration:{role_arn}")
+}
+
 fn id_of(bucket: &str, prefix: &str, role_name: &str) -> String {
     format!("{bucket}/{prefix}/{role_name}")
 }
@@ -1054,7 +1063,7 @@ impl Resource<ProviderData> for S3StorageIntegration {
             |name: &str, ty: Type, text: &str| Attribute::computed(name, ty).description(text);
         Schema::new(
             Block::new()
-                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan. Only an import takes over an integration made by hand with the vendor's runbook: its CORS rule (no ID, exactly the vendor's settings) and its IP allowlist statement (exactly this resource's shape for the role and prefix, under a Sid of its own, whatever its ranges). The first apply then gives them this resource's ID and Sid in their place, and from then on they are this resource's: `allowed_source_cidrs` sets the statement's ranges, and destroy removes both. A create never takes anything over. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated. S3 replaces the whole configuration or policy on each write, so integrations on one bucket write it in turn within a Terraform run; two runs changing one bucket's CORS or policy at the same moment can still undo each other's change, which the next plan shows.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
+                .description("A vendor's storage integration with one of your S3 buckets, set up the way Sigma's runbook does it. It creates an IAM policy (ListBucket on the bucket; PutObject, GetObject and PutObjectTagging under the prefix), an IAM role with that policy whose trust lets the vendor assume it with an external ID, a CORS rule for the vendor's web app and, optionally, an IP allowlist.\n\nThe flow has two phases. Apply first without `vendor_iam_user_arn` and `external_id`: the role trusts your own account with the placeholder external ID `0000` (`trust_phase = \"placeholder\"`), and `vendor_handoff` holds the role ARN and bucket path to enter in the vendor's form. Then set the IAM user ARN and external ID the vendor shows: the next apply updates the trust in place (`trust_phase = \"vendor\"`). IAM's propagation delays (\"Invalid principal in policy\") are retried for up to two minutes.\n\nThe bucket's CORS configuration and bucket policy are shared: this resource adds one CORS rule (ID `privatelink-<role_name>`) and, with `allowed_source_cidrs`, one policy statement (Sid `PrivatelinkAllowlist` and the role name's letters and digits, plus a hash of the name when it has other characters) beside what is there, changes only those, and on destroy removes only those, deleting the CORS configuration or bucket policy only when nothing else is left. Rules and statements of others are never changed, and never show in a plan. Only an import takes over an integration made by hand with the vendor's runbook: its CORS rule (no ID, exactly the vendor's settings) and its IP allowlist statement (exactly this resource's shape for the role and prefix, under a Sid of its own, whatever its ranges). The first apply then gives them this resource's ID and Sid in their place, and from then on they are this resource's: `allowed_source_cidrs` sets the statement's ranges, and destroy removes both. A create takes over nothing made by hand: it only picks up what an interrupted apply of the same integration (role name, bucket and prefix) made, and a create_before_destroy replacement (`-replace`, a taint) keeps the objects of the integration it replaces. A CORS configuration already holding S3's maximum of 100 rules is reported, not truncated. S3 replaces the whole configuration or policy on each write, so integrations on one bucket write it in turn within a Terraform run; two runs changing one bucket's CORS or policy at the same moment can still undo each other's change, which the next plan shows.\n\nThe allowlist statement denies **only the integration's role**, and only on objects under the prefix, when a request comes from outside the listed ranges: the account's administrators and the pipeline that manages the bucket are never locked out. Requests through a VPC endpoint carry no source IP and are denied for that role too.")
                 .attribute(computed("id", Type::String, "`BUCKET/PREFIX/ROLE_NAME`, the import ID."))
                 .attribute(
                     Attribute::required("bucket", Type::String)
@@ -1404,6 +1413,8 @@ impl Resource<ProviderData> for S3StorageIntegration {
             if !made {
                 return ApplyResult::failed(None, d.clone());
             }
+        } else if let Some(arn) = &have.role_arn {
+            hold(&held_key(arn));
         }
         self.finish(have, result)
     }
@@ -1448,6 +1459,20 @@ impl Resource<ProviderData> for S3StorageIntegration {
     async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
+        if state
+            .role_arn
+            .as_deref()
+            .is_some_and(|arn| taken_by_a_create(&held_key(arn)))
+        {
+            // A create_before_destroy replacement adopted this role, and
+            // with it the policy and the bucket's rules (a `-replace`, a
+            // taint): they are the new instance's now.
+            tracing::warn!(
+                role = state.role_name,
+                "the replacement holds this integration; it is kept"
+            );
+            return Ok(());
+        }
         let deadline = Instant::now() + Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
         remove(aws, ctx, &state, deadline).await
     }
@@ -2028,7 +2053,7 @@ async fn converge(
                     }
                     Some((_, _, t, _)) if marked(&t, &plan.role_name) => Some(Diagnostic::error(
                         "Role name used by another integration",
-                        format!("Another privatelink_s3_storage_integration already has role_name {:?} (for another bucket or prefix). Two integrations would share one role, and destroying either would break the other: give this one its own role_name.", plan.role_name),
+                        format!("Another privatelink_s3_storage_integration already has role_name {:?} (for another bucket or prefix). Two integrations would share one role, and destroying either would break the other: give this one its own role_name. If the other is the integration this one replaces under create_before_destroy, it is destroyed only after this create: make this change without create_before_destroy, or give the replacement a new role_name.", plan.role_name),
                     )),
                     _ => Some(Diagnostic::error(
                         "IAM role already exists",

@@ -17,7 +17,7 @@
 //! after create adopts a registration an interrupted apply made for the
 //! same AWS account).
 
-use super::invalid_state;
+use super::{hold, invalid_state, taken_by_a_create};
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
@@ -218,6 +218,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
             ..plan.clone()
         };
         // The pin exists from here on: failures keep it in state.
+        hold(&held_key(&registered.id));
         let listed = async {
             let sf = ctx.data.snowflake().await?;
             find(sf, ctx, &plan.vpc_endpoint_id, READ_TIMEOUT).await
@@ -298,6 +299,16 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let sf = ctx.data.snowflake().await?;
         let vpce = state.vpc_endpoint_id.as_str();
+        if state
+            .id
+            .as_deref()
+            .is_some_and(|id| taken_by_a_create(&held_key(id)))
+        {
+            // A create_before_destroy replacement adopted this pin (a
+            // `-replace`, a taint): it is the new instance's now.
+            tracing::warn!(vpce, "the replacement holds this pin; it is kept");
+            return Ok(());
+        }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
         let Some(current) = find(sf, ctx, vpce, timeout).await? else {
             return Ok(());
@@ -579,11 +590,17 @@ async fn check_service(
 /// Adopting is right after an interrupted apply, but the same pin in two
 /// configurations would have either one's destroy unpin it for both; and
 /// Snowflake does not say which delay the registration was made with.
+/// What `hold` and `taken_by_a_create` know a pin by (its ID names the
+/// Snowflake account and the endpoint).
+fn held_key(id: &str) -> String {
+    format!("pin:{id}")
+}
+
 fn adopted_warning(plan: &State, registered: &Registered) -> Diagnostic {
     Diagnostic::warning(
         "Adopted an existing pin",
         format!(
-            "{} was already pinned to this Snowflake account for AWS account {}, so the registration was adopted, not made again: an earlier apply was interrupted after Snowflake registered it, or another configuration manages this pin. In the second case remove it from one of them (destroying either unpins it for both). Snowflake does not report a registration's delay, so delay_minutes and enforced_at are as configured and unknown, not confirmed.",
+            "{} was already pinned to this Snowflake account for AWS account {}, so the registration was adopted, not made again: an earlier apply was interrupted after Snowflake registered it, a create_before_destroy replacement of this pin (`-replace`, a taint) took it over from the instance it replaces, which then leaves it registered, or another configuration manages this pin. In the last case remove it from one of them (destroying either unpins it for both). Snowflake does not report a registration's delay, so delay_minutes and enforced_at are as configured and unknown, not confirmed.",
             plan.vpc_endpoint_id, registered.account
         ),
     )

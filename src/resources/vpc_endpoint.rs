@@ -1696,7 +1696,7 @@ async fn check_shared_ports(
     Err(Diagnostic::error(
         "Security group shared with another endpoint",
         format!(
-            "{group}, the group allow_from_vpc_cidr makes for this service in {vpc_id}, is shared with {} (endpoints to one service from one VPC share it), which admit ports [{}]. Changing them to [{}] would close the others' ports: give every endpoint to this service in the VPC the same ports, or use security_group_ids for this one.",
+            "{group}, the group allow_from_vpc_cidr makes for this service in {vpc_id}, is shared with {} (endpoints to one service from one VPC share it), which admit ports [{}]. Changing them to [{}] would close the others' ports: give every endpoint to this service in the VPC the same ports, or use security_group_ids for this one. If one of them is the endpoint this one replaces under create_before_destroy, it is destroyed only after this create: make this change without create_before_destroy.",
             users.join(", "),
             list(&current),
             list(&wanted)
@@ -1843,8 +1843,8 @@ async fn orphaned_group(aws: &AwsClients, prior: &State) -> Result<Option<State>
 /// endpoint as deleted: its security group is still in state.
 fn deleted_outside(id: &str, group: &str) -> Diagnostic {
     Diagnostic::warning(
-        "VPC endpoint deleted outside Terraform",
-        format!("{id} no longer exists. The security group this resource made for it, {group}, still does, so the resource stays in state without an endpoint ID: the next apply deletes the group and makes the endpoint anew with a new group, and `terraform destroy` deletes the group. `terraform state rm` would leave the group behind in the VPC."),
+        "VPC endpoint no longer exists",
+        format!("{id} no longer exists: it was deleted outside Terraform, or by a destroy that could not finish deleting its security group. That group, {group}, still exists, so the resource stays in state without an endpoint ID: the next apply deletes the group and, if the configuration still has this endpoint, makes it anew with a new group; `terraform destroy` deletes the group. `terraform state rm` would leave the group behind in the VPC."),
     )
     .at(AttributePath::attr("id"))
 }

@@ -828,6 +828,21 @@ fn destroy_with_and_without_force_revoke_while_the_grantee_has_endpoints() {
     rewrite(emu, &ws, &grant_config(cid, Some(&both), ""));
     ws.assert_plan_empty();
 
+    // A replacement (all VPCs for a list) revokes the grant as a destroy
+    // does: refused while planned, with nothing changed.
+    rewrite(emu, &ws, &grant_config(cid, None, ""));
+    let refused = ws.run(&["plan", "-no-color", "-input=false"]);
+    assert_ne!(refused.code, 0, "{}", refused.all());
+    let text = flat(&refused.all());
+    assert!(
+        text.contains("The grantee still has Redshift-managed endpoints")
+            && text.contains(&format!(
+                "Account {SIGMA} has 1 Redshift-managed VPC endpoint to cluster {cid}"
+            )),
+        "{text}"
+    );
+    rewrite(emu, &ws, &grant_config(cid, Some(&both), ""));
+
     // Destroy without force_revoke: refused, naming the grantee's endpoints.
     let refused = ws.run(&["destroy", "-no-color", "-input=false", "-auto-approve"]);
     assert_ne!(refused.code, 0, "{}", refused.all());

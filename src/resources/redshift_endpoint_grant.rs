@@ -250,7 +250,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 )
                 .attribute(
                     Attribute::optional("force_revoke", Type::Bool)
-                        .description("When revoking (destroy, or removing a VPC), also delete the grantee's Redshift-managed endpoints that use the grant. When false, destroy fails while the grantee still has endpoints, naming how many and whose (under Terraform 1.3 and later while the destroy is planned, before anything else is destroyed); set it to true and apply before destroying to remove them with the grant.")
+                        .description("When revoking (destroy, or removing a VPC), also delete the grantee's Redshift-managed endpoints that use the grant. When false, destroy fails while the grantee still has endpoints, naming how many and whose (under Terraform 1.3 and later while the destroy is planned, before anything else is destroyed), and so does a plan that replaces the grant; set it to true and apply before destroying to remove them with the grant.")
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
@@ -297,6 +297,10 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 if let Some(d) = removal_may_fail(plan, &prior_vpcs, planned_vpcs.as_deref()) {
                     plan.diagnostics.push(d);
                 }
+            } else {
+                // A replacement revokes the grant as a destroy does.
+                let blocked = revoke_blocked(ctx, &plan.prior).await;
+                plan.diagnostics.extend(blocked);
             }
         }
 
@@ -487,27 +491,9 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
     }
 
     /// A grant whose revoke would cut off the grantee's endpoints stops the
-    /// destroy while it is planned: otherwise Terraform destroys what it
-    /// orders first (an accepter's rejection cannot be undone) and the
-    /// grant fails only then.
+    /// destroy while it is planned (`revoke_blocked`).
     async fn plan_destroy(&self, ctx: Option<&Ctx<ProviderData>>, prior: &Value) -> Diagnostics {
-        let Ok(state) = typed::from_value::<State>(prior) else {
-            return Diagnostics::new();
-        };
-        if state.force_revoke == Some(true) {
-            return Diagnostics::new();
-        }
-        let Some(ctx) = ctx else {
-            return Diagnostics::new();
-        };
-        let Ok(aws) = ctx.data.aws().await else {
-            return Diagnostics::new();
-        };
-        // Unreadable now: the delete reads it again and decides there.
-        match describe_grant(aws, &state.cluster_identifier, &state.grantee_account).await {
-            Ok(Some(grant)) if revoke_refused(&grant, false) => endpoints_remain(&grant, None),
-            _ => Diagnostics::new(),
-        }
+        revoke_blocked(ctx, prior).await
     }
 
     async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
@@ -753,6 +739,30 @@ fn removal_may_fail(
         )
         .at(AttributePath::attr("vpc_ids"))
     })
+}
+
+/// The refusal a revoke of the grant in `prior` would meet, known while
+/// planning: the grantee's endpoints, unless force_revoke was applied. A
+/// plan that destroys or replaces the grant stops on it, before Terraform
+/// changes what it orders first (an accepter's rejection cannot be undone).
+async fn revoke_blocked(ctx: Option<&Ctx<ProviderData>>, prior: &Value) -> Diagnostics {
+    let Ok(state) = typed::from_value::<State>(prior) else {
+        return Diagnostics::new();
+    };
+    if state.force_revoke == Some(true) {
+        return Diagnostics::new();
+    }
+    let Some(ctx) = ctx else {
+        return Diagnostics::new();
+    };
+    let Ok(aws) = ctx.data.aws().await else {
+        return Diagnostics::new();
+    };
+    // Unreadable now: the delete reads it again and decides there.
+    match describe_grant(aws, &state.cluster_identifier, &state.grantee_account).await {
+        Ok(Some(grant)) if revoke_refused(&grant, false) => endpoints_remain(&grant, None),
+        _ => Diagnostics::new(),
+    }
 }
 
 fn endpoints_remain(grant: &Grant, vpcs: Option<&[String]>) -> Diagnostics {

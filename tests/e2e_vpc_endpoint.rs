@@ -840,7 +840,8 @@ resource "privatelink_vpc_endpoint" "{name}" {{
             .len(),
         2
     );
-    // Nor may one of the sharing endpoints change them for both.
+    // Nor may one of the sharing endpoints change them for both: refused
+    // while planned, on the ports.
     ws.write(
         "main.tf",
         &format!(
@@ -850,13 +851,13 @@ resource "privatelink_vpc_endpoint" "{name}" {{
             endpoint("b", &w.subnets[1].0)
         ),
     );
-    let out = ws.run(&["apply", "-no-color", "-input=false", "-auto-approve"]);
+    let out = ws.run(&["plan", "-no-color", "-input=false"]);
     assert_ne!(out.code, 0);
+    let err = flat(&out.all());
     assert!(
-        out.all()
-            .contains("Security group shared with another endpoint"),
-        "{}",
-        out.all()
+        err.contains("Security group shared with another endpoint")
+            && err.contains("ports = [8443]"),
+        "{err}"
     );
     let groups = emu.fixture(&["security-groups", &w.vpc_id]);
     assert_eq!(ingress(&groups[0]), grid(&[443], &w.cidrs));

@@ -51,9 +51,11 @@ pub const PERMISSIONS: Permissions = &[
         Operation::Plan,
         &[
             "ec2:DescribeAvailabilityZones",
+            "ec2:DescribeSecurityGroups",
             "ec2:DescribeSubnets",
             "ec2:DescribeVpcAttribute",
             "ec2:DescribeVpcEndpointServices",
+            "ec2:DescribeVpcEndpoints",
             "ec2:DescribeVpcs",
         ],
     ),
@@ -434,6 +436,24 @@ impl Resource<ProviderData> for VpcEndpointResource {
                     .collect();
                 let vpc = plan.planned.get("vpc_id").and_then(Value::as_str);
                 if let Err(d) = checked_subnets(ctx, aws, service, vpc, &ids).await {
+                    plan.diagnostics.extend(d);
+                }
+            }
+        }
+        // Ports changed in place on a group other endpoints share: refused
+        // now, as the apply would refuse it.
+        if let (true, true, Some(sg), Some(id), Some(vpc), Some(ports)) = (
+            plan.requires_replace.is_empty() && !plan.is_create(),
+            wants_owned,
+            plan.prior
+                .get("owned_security_group_id")
+                .and_then(Value::as_str),
+            plan.prior.get("id").and_then(Value::as_str),
+            plan.prior.get("vpc_id").and_then(Value::as_str),
+            planned_ports(plan),
+        ) {
+            if let Ok(rules) = group_rules(aws, sg).await {
+                if let Err(d) = check_shared_ports(aws, vpc, sg, Some(id), &rules, &ports).await {
                     plan.diagnostics.extend(d);
                 }
             }
@@ -1668,6 +1688,18 @@ async fn endpoints_using_group(
 /// Endpoints to one service from one VPC share the owned group (it is
 /// named per VPC and service), so its ports are theirs together: a
 /// different set for one would silently close the others' ports.
+/// The ports a plan's `allow_from_vpc_cidr` admits, once all are known.
+fn planned_ports(plan: &PlanContext) -> Option<Vec<i64>> {
+    plan.planned
+        .get("allow_from_vpc_cidr")
+        .and_then(|b| b.get("ports"))
+        .filter(|p| p.is_fully_known())?
+        .elements()?
+        .iter()
+        .map(|p| p.as_number()?.as_i64())
+        .collect()
+}
+
 async fn check_shared_ports(
     aws: &AwsClients,
     vpc_id: &str,

@@ -441,7 +441,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
             }
         }
         // Ports changed in place on a group other endpoints share: refused
-        // now, as the apply would refuse it.
+        // now, as the apply would refuse it. Only a change costs the calls.
         if let (true, true, Some(sg), Some(id), Some(vpc), Some(ports)) = (
             plan.requires_replace.is_empty() && !plan.is_create(),
             wants_owned,
@@ -450,7 +450,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
                 .and_then(Value::as_str),
             plan.prior.get("id").and_then(Value::as_str),
             plan.prior.get("vpc_id").and_then(Value::as_str),
-            planned_ports(plan),
+            ports_of(&plan.planned).filter(|p| Some(p) != ports_of(&plan.prior).as_ref()),
         ) {
             if let Ok(rules) = group_rules(aws, sg).await {
                 if let Err(d) = check_shared_ports(aws, vpc, sg, Some(id), &rules, &ports).await {
@@ -1688,9 +1688,10 @@ async fn endpoints_using_group(
 /// Endpoints to one service from one VPC share the owned group (it is
 /// named per VPC and service), so its ports are theirs together: a
 /// different set for one would silently close the others' ports.
-/// The ports a plan's `allow_from_vpc_cidr` admits, once all are known.
-fn planned_ports(plan: &PlanContext) -> Option<Vec<i64>> {
-    plan.planned
+/// The ports a plan's or state's `allow_from_vpc_cidr` admits, once all
+/// are known.
+fn ports_of(value: &Value) -> Option<Vec<i64>> {
+    value
         .get("allow_from_vpc_cidr")
         .and_then(|b| b.get("ports"))
         .filter(|p| p.is_fully_known())?

@@ -1829,6 +1829,7 @@ def test_zz_reset(endpoint, owner):
         "throttle": None,
         "accepted_pending_seconds": 0.3,
         "rejected_counted_seconds": 0.0,
+        "endpoint_failures": [],
     }
     cidrs = [v["CidrBlock"] for v in owner.client("ec2").describe_vpcs()["Vpcs"]]
     assert "10.99.0.0/16" not in cidrs

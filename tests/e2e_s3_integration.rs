@@ -133,6 +133,25 @@ fn a_create_before_destroy_replacement_of_an_integration_keeps_its_objects() {
         assert_eq!(integration(&ws)["role_arn"], made["role_arn"]);
         ws.assert_plan_empty();
     }
+    // A new policy_name replaces the integration: the replacement keeps the
+    // role, rule and statement, and the old policy goes, not left attached.
+    rewrite(
+        &emu,
+        &ws,
+        &config(
+            &bucket,
+            role,
+            "  policy_name = \"sigma-cbd-access\"\n  allowed_source_cidrs = [\"203.0.113.0/24\"]\n  lifecycle {\n    create_before_destroy = true\n  }",
+        ),
+    );
+    ws.apply();
+    assert_eq!(
+        emu.s3_fixture(&["iam-objects", role]),
+        json!({"roles": [role], "policies": ["sigma-cbd-access"]})
+    );
+    assert_eq!(objects().1, before.1, "the CORS rule stays");
+    assert_eq!(objects().2, before.2, "the statement stays");
+    ws.assert_plan_empty();
     ws.destroy();
     assert_no_iam_objects(&emu, role);
 }

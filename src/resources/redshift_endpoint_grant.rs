@@ -250,7 +250,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
                 )
                 .attribute(
                     Attribute::optional("force_revoke", Type::Bool)
-                        .description("When revoking (destroy, or removing a VPC), also delete the grantee's Redshift-managed endpoints that use the grant. When false, destroy fails while the grantee still has endpoints, naming how many and whose (under Terraform 1.3 and later while the destroy is planned, before anything else is destroyed), and so does a plan that replaces the grant; set it to true and apply before destroying to remove them with the grant.")
+                        .description("When revoking (destroy, or removing a VPC), also delete the grantee's Redshift-managed endpoints that use the grant. When false, destroy fails while the grantee still has endpoints, naming how many and whose (under Terraform 1.3 and later while the destroy is planned, before anything else is destroyed), and so does a plan that replaces it for a new cluster, grantee or VPC mode; set it to true and apply before destroying to remove them with the grant.")
                         .default(Value::Bool(false))
                         .provider_only(),
                 )
@@ -384,7 +384,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
             let vpcs = sorted(plan.vpc_ids.clone().unwrap_or_default());
             let timeout = Timeouts::get(&plan.timeouts, "create", CREATE_TIMEOUT);
             let grant = authorize_new(aws, ctx, &plan, &vpcs, timeout).await?;
-            hold(&held_key(aws, &cluster_id, &plan.grantee_account).await?);
+            hold(&held_key(&cluster_id, &plan.grantee_account));
             Ok(to_state(&grant, &plan, &aws.region, zone_ids))
         }
         .await;
@@ -500,7 +500,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (cluster, account) = (&state.cluster_identifier, &state.grantee_account);
-        if taken_by_a_create(&held_key(aws, cluster, account).await?) {
+        if taken_by_a_create(&held_key(cluster, account)) {
             // A create_before_destroy replacement adopted this grant (a
             // `-replace`, a taint): it is the new instance's now.
             tracing::warn!(
@@ -929,16 +929,16 @@ async fn list_grants(
     }
 }
 
-/// Makes the grant. A grant still being revoked (a replacement, or a revoke
-/// made elsewhere) blocks a new one until it is gone, so that is waited out.
 /// What `hold` and `taken_by_a_create` know a grant by: Redshift holds
-/// one per cluster and grantee account, and cluster names are the owning
-/// account's, per Region.
-async fn held_key(aws: &AwsClients, cluster: &str, grantee: &str) -> Result<String, Diagnostics> {
-    let owner = aws.caller_account().await?;
-    Ok(format!("grant:{owner}:{}:{cluster}:{grantee}", aws.region))
+/// one per cluster and grantee account. (Terraform starts a provider
+/// process per provider configuration, so one process sees one account and
+/// Region.)
+fn held_key(cluster: &str, grantee: &str) -> String {
+    format!("grant:{cluster}:{grantee}")
 }
 
+/// Makes the grant. A grant still being revoked (a replacement, or a revoke
+/// made elsewhere) blocks a new one until it is gone, so that is waited out.
 async fn authorize_new(
     aws: &AwsClients,
     ctx: &Ctx<ProviderData>,

@@ -1001,10 +1001,19 @@ fn iam_description(text: String) -> String {
     format!("{}{hash}", &text[..MAX - hash.len()])
 }
 
-/// What `hold` and `taken_by_a_create` know an integration by: its role,
-/// whose name fixes the policy's, the CORS rule's and the statements'.
-fn held_key(role_arn: &str) -> String {
-    format!("s3-integration:{role_arn}")
+/// What `hold` and `taken_by_a_create` know an integration's role or
+/// policy by (the role's name fixes the CORS rule's and the statements').
+fn held_key(arn: &str) -> String {
+    format!("s3-integration:{arn}")
+}
+
+/// What a delete leaves because a create_before_destroy replacement (a
+/// `-replace`, a taint, a new policy_name) took it over in this run.
+#[derive(Clone, Copy, Default)]
+struct Kept {
+    /// The role, and with it the bucket's CORS rule and statement.
+    role: bool,
+    policy: bool,
 }
 
 fn id_of(bucket: &str, prefix: &str, role_name: &str) -> String {
@@ -1413,8 +1422,10 @@ impl Resource<ProviderData> for S3StorageIntegration {
             if !made {
                 return ApplyResult::failed(None, d.clone());
             }
-        } else if let Some(arn) = &have.role_arn {
-            hold(&held_key(arn));
+        } else {
+            for arn in [&have.role_arn, &have.policy_arn].into_iter().flatten() {
+                hold(&held_key(arn));
+            }
         }
         self.finish(have, result)
     }
@@ -1459,22 +1470,24 @@ impl Resource<ProviderData> for S3StorageIntegration {
     async fn delete(&self, ctx: &Ctx<ProviderData>, prior: &Value) -> Result<(), Diagnostics> {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
-        if state
-            .role_arn
-            .as_deref()
-            .is_some_and(|arn| taken_by_a_create(&held_key(arn)))
-        {
-            // A create_before_destroy replacement adopted this role, and
-            // with it the policy and the bucket's rules (a `-replace`, a
-            // taint): they are the new instance's now.
+        let held = |arn: &Option<String>| {
+            arn.as_deref()
+                .is_some_and(|a| taken_by_a_create(&held_key(a)))
+        };
+        let kept = Kept {
+            role: held(&state.role_arn),
+            policy: held(&state.policy_arn),
+        };
+        if kept.role || kept.policy {
             tracing::warn!(
                 role = state.role_name,
-                "the replacement holds this integration; it is kept"
+                kept.role,
+                kept.policy,
+                "the replacement holds part of this integration; it is kept"
             );
-            return Ok(());
         }
         let deadline = Instant::now() + Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
-        remove(aws, ctx, &state, deadline).await
+        remove(aws, ctx, &state, kept, deadline).await
     }
 
     async fn import(&self, ctx: &Ctx<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
@@ -2572,18 +2585,13 @@ async fn set_statement(
     .await
 }
 
-/// Removes exactly what this resource added: the statement and the CORS
-/// rule (by their own Sid and ID), then the policy and the role recorded in
-/// state. Every step tolerates "already gone", so a destroy that failed
-/// half-way is finished by the next one.
-async fn remove(
+/// The bucket's CORS rule and allowlist statement this integration owns.
+async fn remove_rules(
     aws: &AwsClients,
     ctx: &Ctx<ProviderData>,
     state: &State,
     deadline: Instant,
 ) -> Result<(), Diagnostics> {
-    let account = aws.caller_account().await?;
-    let part = aws.partition();
     set_statement(
         aws,
         ctx,
@@ -2603,7 +2611,28 @@ async fn remove(
         None,
         None,
     )
-    .await?;
+    .await
+}
+
+/// Removes exactly what this resource added: the statement and the CORS
+/// rule (by their own Sid and ID), then the policy and the role recorded in
+/// state, but what `kept` says a replacement took over. Every step tolerates "already gone", so a destroy that failed
+/// half-way is finished by the next one.
+async fn remove(
+    aws: &AwsClients,
+    ctx: &Ctx<ProviderData>,
+    state: &State,
+    kept: Kept,
+    deadline: Instant,
+) -> Result<(), Diagnostics> {
+    if kept.role && kept.policy {
+        return Ok(());
+    }
+    let account = aws.caller_account().await?;
+    let part = aws.partition();
+    if !kept.role {
+        remove_rules(aws, ctx, state, deadline).await?;
+    }
     let policy_name = state
         .policy_name
         .clone()
@@ -2623,7 +2652,7 @@ async fn remove(
             Err(e) => return Err(failed("detach the IAM policy from the role", &e, None)),
         }
     }
-    if state.policy_document.is_some() {
+    if state.policy_document.is_some() && !kept.policy {
         // IAM deletes a policy only without its other versions.
         if let Some(versions) = policy_versions(aws, &arn).await? {
             for (v, default) in versions {
@@ -2646,7 +2675,7 @@ async fn remove(
             .await?;
         }
     }
-    if state.role_arn.is_some() {
+    if state.role_arn.is_some() && !kept.role {
         let role = &state.role_name;
         retry(
             ctx,

@@ -75,7 +75,7 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("max_retries", Type::Number)
-                    .description(&format!("How many times an AWS call is retried when AWS throttles it, answers with a 5xx, or cannot be reached; the wait between tries grows exponentially, from 0.1 s up to 20 s. Defaults to {DEFAULT_MAX_RETRIES}, or to one less than `AWS_MAX_ATTEMPTS` when that is set. `0` fails on the first fault. Each attempt is bounded: 10 s to connect, 30 s in all. Once Terraform asks the provider to stop (Ctrl-C), no call is tried again. Snowflake calls have `snowflake.max_retries`."))
+                    .description(&format!("How many times an AWS call is retried when AWS throttles it, answers with a 5xx, or cannot be reached; the wait between tries grows exponentially, from 0.1 s up to 20 s. Defaults to {DEFAULT_MAX_RETRIES}, or to one less than `AWS_MAX_ATTEMPTS` when that is set. `0` fails on the first fault. Each attempt is bounded: 10 s to connect, 30 s in all. Once Terraform asks the provider to stop (Ctrl-C), none of its AWS calls is tried again. Snowflake calls have `snowflake.max_retries`."))
                     .validate(int_between(0, MAX_RETRIES_LIMIT)),
             )
             .attribute(

@@ -25,3 +25,24 @@ impl ClassifyRetry for NoRetriesAfterStop {
         "privatelink::NoRetriesAfterStop"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::interceptors::context::Input;
+
+    #[test]
+    fn retries_are_forbidden_once_a_stop_is_requested_and_not_before() {
+        let ctx = InterceptorContext::new(Input::erase("any call"));
+        let (stop, requested) = tokio::sync::watch::channel(false);
+        let classifier = NoRetriesAfterStop(StopSignal::new(requested));
+        assert_eq!(
+            classifier.classify_retry(&ctx),
+            RetryAction::NoActionIndicated
+        );
+        stop.send_replace(true);
+        assert_eq!(classifier.classify_retry(&ctx), RetryAction::RetryForbidden);
+        let never = NoRetriesAfterStop(StopSignal::never());
+        assert_eq!(never.classify_retry(&ctx), RetryAction::NoActionIndicated);
+    }
+}

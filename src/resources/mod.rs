@@ -402,12 +402,14 @@ pub fn hold(key: &str) {
     take(key);
 }
 
-/// Whether a create of this process took `id` as its object. Terraform
-/// never deletes in one run what it made in that run, except the deposed
-/// object of a create_before_destroy replacement; with an unchanged
-/// configuration, the replacement sent that object's own tokens and AWS
-/// answered with it, so deleting it would delete what the new instance
-/// holds.
+/// Whether a create of this process took `id` (or `hold` a key) as its
+/// object. Terraform deletes in one run what it made in that run only for
+/// the deposed object of a create_before_destroy replacement, and runs that
+/// delete after the create; with an unchanged configuration, the
+/// replacement adopted the same remote object, so deleting it would delete
+/// what the new instance holds. (A delete and a create at two addresses,
+/// as a rename without a `moved` block makes, run side by side: this check
+/// narrows, not closes, that race.)
 pub fn taken_by_a_create(id: &str) -> bool {
     TAKEN.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
 }
@@ -419,8 +421,8 @@ pub fn taken_by_a_create(id: &str) -> bool {
 static DELETED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
     std::sync::LazyLock::new(Default::default);
 
-/// Records that a delete of this process deleted `id` (AWS accepted the
-/// deletion).
+/// Records that a delete of this process deleted `id`, or found it already
+/// gone.
 pub fn deleted_here(id: &str) {
     DELETED
         .lock()
@@ -493,15 +495,23 @@ where
             }
         };
         let until = std::time::Instant::now() + unlisted_window(&created, windows);
+        let made_now = created.made_now;
         let id = created.id;
         let deadline = match unlisted {
             Unlisted::Wait => until,
             Unlisted::PassOver => std::time::Instant::now(),
         };
-        match listed(&mut look, &id, deadline, what, &mut stopped).await? {
-            Some(id) => return Ok(id),
-            None if unlisted == Unlisted::PassOver => passed_over = Some((id, until)),
-            None => {}
+        match listed(&mut look, &id, deadline, what, &mut stopped).await {
+            Ok(Some(id)) => return Ok(id),
+            Ok(None) if unlisted == Unlisted::PassOver => passed_over = Some((id, until)),
+            Ok(None) => {}
+            // The look failed (AWS throttling through every attempt, or
+            // Terraform asking to stop), but the answer shows the object
+            // made by this call: it is kept as this create's, so that state
+            // records it, rather than dropped for the next apply to find by
+            // its token, which a changed configuration would not send.
+            Err(_) if made_now && take(&id) => return Ok(id),
+            Err(d) => return Err(d),
         }
     }
     Err(tokens_spent(what))
@@ -856,6 +866,42 @@ mod tests {
             started.elapsed()
         );
         assert_eq!(looks.into_inner().unwrap()["deleted-by-the-replacement"], 1);
+    }
+
+    /// A look that fails after the create answered: an object the answer
+    /// shows made by this call is kept (state records it); one a token made
+    /// before is not taken on trust, and the failure is the answer.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_look_keeps_only_an_object_made_by_this_call() {
+        for (made_now, id) in [(true, "made-by-this-call"), (false, "made-before")] {
+            let plan =
+                crate::framework::Value::object([("name", crate::framework::Value::string(id))]);
+            let create = |_token: String| async move { Ok(made(id, made_now)) };
+            let look = |_id: String| async {
+                Err::<Seen, _>(Diagnostics::from(crate::framework::Diagnostic::error(
+                    "Throttled",
+                    "RequestLimitExceeded",
+                )))
+            };
+            let out = create_with_tokens(
+                &plan,
+                "thing",
+                create,
+                look,
+                LISTED_WITHIN,
+                Unlisted::Wait,
+                std::future::pending(),
+            )
+            .await;
+            match (made_now, out) {
+                (true, Ok(kept)) => assert_eq!(kept, id),
+                (false, Err(d)) => assert_eq!(d.0[0].summary, "Throttled"),
+                (_, other) => panic!(
+                    "made_now {made_now}: {:?}",
+                    other.map_err(|d| d.0[0].summary.clone())
+                ),
+            }
+        }
     }
 
     /// `create_with_tokens` for a "thing" that waits for unlisted objects,

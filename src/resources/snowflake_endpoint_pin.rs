@@ -118,7 +118,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
                 )
                 .attribute(
                     Attribute::optional("delay_minutes", Type::Number)
-                        .description("Minutes before Snowflake enforces the pin, 0 to 1440, so every account can pin the endpoint before traffic from it is refused elsewhere. It counts from the endpoint's first registration in any account, and only registering uses it: a new value on a registered pin is recorded in place, with a warning, and changes nothing in Snowflake (`enforced_at` stays). Registering again would unpin the endpoint for a moment and start enforcement over; `terraform apply -replace` does that when it is wanted. Null after import, since Snowflake does not report it.")
+                        .description("Minutes before Snowflake enforces the pin, 0 to 1440, so every account can pin the endpoint before traffic from it is refused elsewhere. It counts from the endpoint's first registration in any account, and only registering uses it: a new value on a registered pin is recorded in place, with a warning, and changes nothing in Snowflake (`enforced_at` stays). Registering again would unpin the endpoint for a moment and start enforcement over; `terraform apply -replace` does that when it is wanted (not under `create_before_destroy`, whose replacement keeps the registration as it is). Null after import, since Snowflake does not report it.")
                         .default(Value::int(60))
                         .validate(int_between(0, 1440)),
                 )
@@ -177,7 +177,7 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
             plan.diagnostics.push(
                 Diagnostic::warning(
                     "The new delay changes nothing in Snowflake",
-                    format!("Snowflake uses delay_minutes only when it registers the pin, and this pin is registered: the new value is recorded, and enforcement stays {enforcement}. Registering again would unpin the endpoint for a moment and start enforcement over; if that is wanted, apply with -replace on this pin."),
+                    format!("Snowflake uses delay_minutes only when it registers the pin, and this pin is registered: the new value is recorded, and enforcement stays {enforcement}. Registering again would unpin the endpoint for a moment and start enforcement over; if that is wanted, apply with -replace on this pin (without create_before_destroy, whose replacement keeps the registration as it is)."),
                 )
                 .at(AttributePath::attr("delay_minutes")),
             );
@@ -587,15 +587,15 @@ async fn check_service(
     }
 }
 
-/// Adopting is right after an interrupted apply, but the same pin in two
-/// configurations would have either one's destroy unpin it for both; and
-/// Snowflake does not say which delay the registration was made with.
 /// What `hold` and `taken_by_a_create` know a pin by (its ID names the
 /// Snowflake account and the endpoint).
 fn held_key(id: &str) -> String {
     format!("pin:{id}")
 }
 
+/// Adopting is right after an interrupted apply, but the same pin in two
+/// configurations would have either one's destroy unpin it for both; and
+/// Snowflake does not say which delay the registration was made with.
 fn adopted_warning(plan: &State, registered: &Registered) -> Diagnostic {
     Diagnostic::warning(
         "Adopted an existing pin",

@@ -1685,9 +1685,6 @@ async fn endpoints_using_group(
     Ok(users)
 }
 
-/// Endpoints to one service from one VPC share the owned group (it is
-/// named per VPC and service), so its ports are theirs together: a
-/// different set for one would silently close the others' ports.
 /// The ports a plan's or state's `allow_from_vpc_cidr` admits, once all
 /// are known.
 fn ports_of(value: &Value) -> Option<Vec<i64>> {
@@ -1701,6 +1698,9 @@ fn ports_of(value: &Value) -> Option<Vec<i64>> {
         .collect()
 }
 
+/// Endpoints to one service from one VPC share the owned group (it is
+/// named per VPC and service), so its ports are theirs together: a
+/// different set for one would silently close the others' ports.
 async fn check_shared_ports(
     aws: &AwsClients,
     vpc_id: &str,
@@ -1729,7 +1729,7 @@ async fn check_shared_ports(
     Err(Diagnostic::error(
         "Security group shared with another endpoint",
         format!(
-            "{group}, the group allow_from_vpc_cidr makes for this service in {vpc_id}, is shared with {} (endpoints to one service from one VPC share it), which admit ports [{}]. Changing them to [{}] would close the others' ports: give every endpoint to this service in the VPC the same ports, or use security_group_ids for this one. If one of them is the endpoint this one replaces under create_before_destroy, it is destroyed only after this create: make this change without create_before_destroy.",
+            "{group}, the group allow_from_vpc_cidr makes for this service in {vpc_id}, is shared with {} (endpoints to one service from one VPC share it), which admit ports [{}]. Changing them to [{}] would close the others' ports. Give this endpoint groups of its own with security_group_ids instead of allow_from_vpc_cidr; or, to change the ports for all of them, first leave this endpoint the group's only user (the others on security_group_ids), change the ports, then give the others the same allow_from_vpc_cidr. If one of them is the endpoint this one replaces under create_before_destroy, it is destroyed only after this create: make this change without create_before_destroy.",
             users.join(", "),
             list(&current),
             list(&wanted)
@@ -1969,9 +1969,16 @@ async fn wait_settled(
                     .failure_reason()
                     .map(|r| format!(" AWS gives the reason: {r}"))
                     .unwrap_or_default();
+                let creating = crate::framework::operation::current()
+                    .is_some_and(|c| c.operation == Operation::Create);
+                let then = if creating {
+                    "after a failed create Terraform marks it tainted, so the next apply does that"
+                } else {
+                    "run `terraform apply -replace=<its address>`"
+                };
                 Err(Diagnostic::error(
                     "The VPC endpoint did not become available",
-                    format!("{id} is {s}, not available.{reason} Fix the cause, then replace the endpoint: after a failed create Terraform marks it tainted, so the next apply does that."),
+                    format!("{id} is {s}, not available.{reason} Fix the cause, then replace the endpoint: {then}."),
                 )
                 .into())
             }

@@ -665,15 +665,15 @@ fn an_accepter_on_a_service_not_ours_fails_at_plan() {
     }
 }
 
-/// A connection imported while it still waits for acceptance (a team
-/// adopting a vendor it had not accepted yet) is accepted by the next
-/// apply, which the plan shows as the state becoming available; it is not
-/// left pending under a clean plan.
-#[test]
-fn an_imported_waiting_connection_is_accepted_by_the_next_apply() {
-    let emu = Emulator::start();
-    let nlb = &nlb_arn(&emu, "imported-waiting-nlb");
-    let ws = workspace(&emu, &service_config(nlb, "  force_destroy = true"));
+/// A service applied on a new load balancer `nlb_name`, and Sigma's
+/// account connected to it: the workspace, the service ID and the vendor's
+/// endpoint ID, waiting for acceptance.
+fn published_with_a_vendor_endpoint(
+    emu: &Emulator,
+    nlb_name: &str,
+) -> (terraform::Workspace, String, String) {
+    let nlb = &nlb_arn(emu, nlb_name);
+    let ws = workspace(emu, &service_config(nlb, "  force_destroy = true"));
     ws.init();
     ws.apply();
     let out = ws.outputs();
@@ -681,6 +681,17 @@ fn an_imported_waiting_connection_is_accepted_by_the_next_apply() {
     let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap();
     let vendor = emu.fixture(&["vendor-endpoint", service_name, "185497759670"]);
     let vpce = vendor["vpc_endpoint_id"].as_str().unwrap().to_string();
+    (ws, service_id, vpce)
+}
+
+/// A connection imported while it still waits for acceptance (a team
+/// adopting a vendor it had not accepted yet) is accepted by the next
+/// apply, which the plan shows as the state becoming available; it is not
+/// left pending under a clean plan.
+#[test]
+fn an_imported_waiting_connection_is_accepted_by_the_next_apply() {
+    let emu = Emulator::start();
+    let (ws, service_id, vpce) = published_with_a_vendor_endpoint(&emu, "imported-waiting-nlb");
     let accepter = format!(
         "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n}}\n"
     );
@@ -721,15 +732,7 @@ fn an_imported_waiting_connection_is_accepted_by_the_next_apply() {
 #[test]
 fn a_create_before_destroy_replacement_of_an_accepter_keeps_the_connection() {
     let emu = Emulator::start();
-    let nlb = &nlb_arn(&emu, "accepter-cbd-nlb");
-    let ws = workspace(&emu, &service_config(nlb, "  force_destroy = true"));
-    ws.init();
-    ws.apply();
-    let out = ws.outputs();
-    let service_id = out["id"]["value"].as_str().unwrap().to_string();
-    let service_name = out["handoff"]["value"]["service_name"].as_str().unwrap();
-    let vendor = emu.fixture(&["vendor-endpoint", service_name, "185497759670"]);
-    let vpce = vendor["vpc_endpoint_id"].as_str().unwrap().to_string();
+    let (ws, service_id, vpce) = published_with_a_vendor_endpoint(&emu, "accepter-cbd-nlb");
     let accepter = format!(
         "\nresource \"privatelink_endpoint_connection_accepter\" \"sigma\" {{\n  service_id      = privatelink_endpoint_service.svc.id\n  vpc_endpoint_id = {vpce:?}\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n"
     );
@@ -738,12 +741,7 @@ fn a_create_before_destroy_replacement_of_an_accepter_keeps_the_connection() {
     let address = "privatelink_endpoint_connection_accepter.sigma";
     for how in ["-replace", "taint"] {
         emu.clear_requests();
-        if how == "taint" {
-            ws.ok(&["taint", "-no-color", address]);
-            ws.apply();
-        } else {
-            ws.apply_replacing(address);
-        }
+        ws.replace_by(how, address);
         let state = emu.fixture(&["state-of-endpoints", &service_id]);
         assert_eq!(state[0]["state"], "available", "{how}: {state}");
         let rejects = emu

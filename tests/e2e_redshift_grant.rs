@@ -755,12 +755,7 @@ fn a_create_before_destroy_replacement_of_a_grant_keeps_it() {
     ws.apply();
     let address = "privatelink_redshift_endpoint_grant.sigma";
     for how in ["-replace", "taint"] {
-        if how == "taint" {
-            ws.ok(&["taint", "-no-color", address]);
-            ws.apply();
-        } else {
-            ws.apply_replacing(address);
-        }
+        ws.replace_by(how, address);
         let remote = authorization(emu, cid);
         assert_eq!(remote["status"], "Authorized", "{how}: {remote}");
         assert_eq!(sorted_strings(&remote["allowed_vpcs"]), [SIGMA_VPC]);

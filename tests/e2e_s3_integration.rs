@@ -123,12 +123,7 @@ fn a_create_before_destroy_replacement_of_an_integration_keeps_its_objects() {
     assert_eq!(before.0["roles"], json!([role]), "{before:?}");
     let address = "privatelink_s3_storage_integration.sigma";
     for how in ["-replace", "taint"] {
-        if how == "taint" {
-            ws.ok(&["taint", "-no-color", address]);
-            ws.apply();
-        } else {
-            ws.apply_replacing(address);
-        }
+        ws.replace_by(how, address);
         assert_eq!(objects(), before, "{how}");
         assert_eq!(integration(&ws)["role_arn"], made["role_arn"]);
         ws.assert_plan_empty();

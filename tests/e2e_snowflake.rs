@@ -573,12 +573,7 @@ fn a_create_before_destroy_replacement_of_a_pin_keeps_it_registered() {
     let address = format!("{PIN}.pin");
     for how in ["-replace", "taint"] {
         w.sf.clear_requests();
-        if how == "taint" {
-            ws.ok(&["taint", "-no-color", &address]);
-            ws.apply();
-        } else {
-            ws.apply_replacing(&address);
-        }
+        ws.replace_by(how, &address);
         assert_eq!(w.sf.registrations_of("MYORG-ACCT1").len(), 1, "{how}");
         assert!(
             w.sf.requests_of("UNREGISTER_PRIVATELINK_ENDPOINT")

@@ -392,6 +392,22 @@ impl Workspace {
         ])
     }
 
+    /// Replaces `address` with its arguments unchanged, as users do: `how`
+    /// is "-replace" (`apply -replace`) or "taint" (then an apply).
+    #[allow(dead_code)]
+    pub fn replace_by(&self, how: &str, address: &str) {
+        match how {
+            "-replace" => {
+                self.apply_replacing(address);
+            }
+            "taint" => {
+                self.ok(&["taint", "-no-color", address]);
+                self.apply();
+            }
+            other => panic!("no way to replace called {other:?}"),
+        }
+    }
+
     pub fn destroy(&self) -> Output {
         let out = self.ok(&["destroy", "-no-color", "-input=false", "-auto-approve"]);
         for check in &self.after_destroy {

@@ -7,7 +7,7 @@
 //! automatically) is adopted, not an error. Destroy rejects the connection.
 
 use super::{
-    any_of, aws_error, hold, invalid_state, taken_by_a_create, unsuccessful, wait_error,
+    any_of, aws_error, held_by_the_replacement, hold, invalid_state, unsuccessful, wait_error,
     whole_or_each, FILTER_VALUES,
 };
 use crate::framework::operation::Operation;
@@ -352,14 +352,7 @@ impl Resource<ProviderData> for EndpointConnectionAccepter {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (svc, vpce) = (state.service_id.as_str(), state.vpc_endpoint_id.as_str());
-        if taken_by_a_create(&held_key(svc, vpce)) {
-            // A create_before_destroy replacement accepted this connection
-            // again (a `-replace`, a taint): it is the new instance's now.
-            tracing::warn!(
-                svc,
-                vpce,
-                "the replacement holds this connection; it is kept"
-            );
+        if held_by_the_replacement(&held_key(svc, vpce)) {
             return Ok(());
         }
         match connection(aws, svc, vpce).await? {
@@ -617,7 +610,7 @@ async fn accept(aws: &AwsClients, svc: &str, vpce: &str) -> Result<(), Diagnosti
     })
 }
 
-/// What `hold` and `taken_by_a_create` know a connection by.
+/// What `hold` and `held_by_the_replacement` know a connection by.
 fn held_key(svc: &str, vpce: &str) -> String {
     format!("accepter:{svc}_{vpce}")
 }

@@ -8,10 +8,10 @@
 //! unless `force_destroy` rejects them first.
 
 use super::{
-    any_of, aws_error, claim, create_with_tokens, deleted_here, diff, ec2_tags, invalid_state,
-    is_claimed, no_id, plan_tags_all, read_tags, sorted, tag_map, tags_all_attribute,
-    taken_by_a_create, unsuccessful, update_tags, wait_error, whole_or_each, Answer, Created, Seen,
-    Unlisted, FILTER_VALUES, LISTED_WITHIN,
+    any_of, aws_error, claim, create_with_tokens, deleted_here, diff, ec2_tags,
+    held_by_the_replacement, invalid_state, is_claimed, no_id, plan_tags_all, read_tags, sorted,
+    tag_map, tags_all_attribute, unsuccessful, update_tags, wait_error, whole_or_each, Answer,
+    Created, Seen, Unlisted, FILTER_VALUES, LISTED_WITHIN,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -513,8 +513,7 @@ impl Resource<ProviderData> for EndpointService {
         let Some(id) = state.id.clone() else {
             return Ok(());
         };
-        if taken_by_a_create(&id) {
-            tracing::warn!(id, "the replacement holds this service; it is kept");
+        if held_by_the_replacement(&id) {
             return Ok(());
         }
         let connected = connected_endpoints(aws, &id).await?;

@@ -410,8 +410,19 @@ pub fn hold(key: &str) {
 /// what the new instance holds. (A delete and a create at two addresses,
 /// as a rename without a `moved` block makes, run side by side: this check
 /// narrows, not closes, that race.)
-pub fn taken_by_a_create(id: &str) -> bool {
+fn taken_by_a_create(id: &str) -> bool {
     TAKEN.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+}
+
+/// Whether a delete must leave the object `key` names because a create of
+/// this process holds it (a create_before_destroy replacement took it over:
+/// a `-replace`, a taint, equal arguments); the log says so.
+pub fn held_by_the_replacement(key: &str) -> bool {
+    let held = taken_by_a_create(key);
+    if held {
+        tracing::warn!(key, "the replacement holds this object; it is kept");
+    }
+    held
 }
 
 /// IDs of objects deletes in this process have deleted. A replacement

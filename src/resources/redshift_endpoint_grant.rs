@@ -11,7 +11,7 @@
 //! `force_revoke` lets Redshift delete them, and waits until the grant is gone.
 //! `vendor_handoff` holds what the vendor's runbook asks you to send.
 
-use super::{aws_error, hold, invalid_state, sorted, taken_by_a_create, wait_error};
+use super::{aws_error, held_by_the_replacement, hold, invalid_state, sorted, wait_error};
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
@@ -500,14 +500,7 @@ impl Resource<ProviderData> for RedshiftEndpointGrant {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let (cluster, account) = (&state.cluster_identifier, &state.grantee_account);
-        if taken_by_a_create(&held_key(cluster, account)) {
-            // A create_before_destroy replacement adopted this grant (a
-            // `-replace`, a taint): it is the new instance's now.
-            tracing::warn!(
-                cluster,
-                account,
-                "the replacement holds this grant; it is kept"
-            );
+        if held_by_the_replacement(&held_key(cluster, account)) {
             return Ok(());
         }
         let force = state.force_revoke == Some(true);
@@ -929,7 +922,7 @@ async fn list_grants(
     }
 }
 
-/// What `hold` and `taken_by_a_create` know a grant by: Redshift holds
+/// What `hold` and `held_by_the_replacement` know a grant by: Redshift holds
 /// one per cluster and grantee account. (Terraform starts a provider
 /// process per provider configuration, so one process sees one account and
 /// Region.)

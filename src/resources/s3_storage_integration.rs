@@ -19,8 +19,8 @@
 //! and nothing owned by others is read into state.
 
 use super::{
-    hold, invalid_state, plan_tags_all, read_tags, sorted, tags_all_attribute, taken_by_a_create,
-    wait_error,
+    held_by_the_replacement, hold, invalid_state, plan_tags_all, read_tags, sorted,
+    tags_all_attribute, wait_error,
 };
 use crate::catalog;
 use crate::framework::operation::Operation;
@@ -1001,7 +1001,7 @@ fn iam_description(text: String) -> String {
     format!("{}{hash}", &text[..MAX - hash.len()])
 }
 
-/// What `hold` and `taken_by_a_create` know an integration's role or
+/// What `hold` and `held_by_the_replacement` know an integration's role or
 /// policy by (the role's name fixes the CORS rule's and the statements').
 fn held_key(arn: &str) -> String {
     format!("s3-integration:{arn}")
@@ -1472,20 +1472,12 @@ impl Resource<ProviderData> for S3StorageIntegration {
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let held = |arn: &Option<String>| {
             arn.as_deref()
-                .is_some_and(|a| taken_by_a_create(&held_key(a)))
+                .is_some_and(|a| held_by_the_replacement(&held_key(a)))
         };
         let kept = Kept {
             role: held(&state.role_arn),
             policy: held(&state.policy_arn),
         };
-        if kept.role || kept.policy {
-            tracing::warn!(
-                role = state.role_name,
-                kept.role,
-                kept.policy,
-                "the replacement holds part of this integration; it is kept"
-            );
-        }
         let deadline = Instant::now() + Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
         remove(aws, ctx, &state, kept, deadline).await
     }

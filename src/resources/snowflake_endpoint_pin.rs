@@ -17,7 +17,7 @@
 //! after create adopts a registration an interrupted apply made for the
 //! same AWS account).
 
-use super::{hold, invalid_state, taken_by_a_create};
+use super::{held_by_the_replacement, hold, invalid_state};
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
 use crate::framework::resource::{ApplyResult, Ctx, ReadResult, Resource};
@@ -302,11 +302,8 @@ impl Resource<ProviderData> for SnowflakeEndpointPin {
         if state
             .id
             .as_deref()
-            .is_some_and(|id| taken_by_a_create(&held_key(id)))
+            .is_some_and(|id| held_by_the_replacement(&held_key(id)))
         {
-            // A create_before_destroy replacement adopted this pin (a
-            // `-replace`, a taint): it is the new instance's now.
-            tracing::warn!(vpce, "the replacement holds this pin; it is kept");
             return Ok(());
         }
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
@@ -587,7 +584,7 @@ async fn check_service(
     }
 }
 
-/// What `hold` and `taken_by_a_create` know a pin by (its ID names the
+/// What `hold` and `held_by_the_replacement` know a pin by (its ID names the
 /// Snowflake account and the endpoint).
 fn held_key(id: &str) -> String {
     format!("pin:{id}")

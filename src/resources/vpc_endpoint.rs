@@ -12,9 +12,9 @@
 
 use super::{
     any_of, aws_error, claim, create_with_tokens, deleted_here, described_by_id, diff, ec2_tags,
-    endpoint_service_detail, invalid_state, is_claimed, is_not_found, made_since, no_id,
-    plan_tags_all, read_tags, service_not_visible, sorted, tag_map, tags_all_attribute,
-    taken_by_a_create, update_tags, wait_error, Answer, Created, Seen, Unlisted, LISTED_WITHIN,
+    endpoint_service_detail, held_by_the_replacement, invalid_state, is_claimed, is_not_found,
+    made_since, no_id, plan_tags_all, read_tags, service_not_visible, sorted, tag_map,
+    tags_all_attribute, update_tags, wait_error, Answer, Created, Seen, Unlisted, LISTED_WITHIN,
 };
 use crate::framework::operation::Operation;
 use crate::framework::plan::PlanContext;
@@ -793,11 +793,7 @@ impl Resource<ProviderData> for VpcEndpointResource {
         let aws = ctx.data.aws().await?;
         let state: State = typed::from_value(prior).map_err(invalid_state)?;
         let timeout = Timeouts::get(&state.timeouts, "delete", DELETE_TIMEOUT);
-        if state.id.as_deref().is_some_and(taken_by_a_create) {
-            tracing::warn!(
-                id = state.id,
-                "the replacement holds this endpoint; it is kept"
-            );
+        if state.id.as_deref().is_some_and(held_by_the_replacement) {
             return Ok(());
         }
         if let Some(id) = &state.id {

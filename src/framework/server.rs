@@ -111,10 +111,15 @@ impl<P: Provider> FrameworkServer<P> {
     /// import, a delete, Configure) until it ends, or, once Terraform has
     /// sent Stop, for `STOP_GRACE` more: a request still in flight (or its
     /// retries) would otherwise hold Terraform until it ends. Then the call
-    /// is dropped and `None` answered; the state stays as it was, and the
-    /// next run reads what is there. Creates and updates are never dropped:
-    /// what they made is only theirs to record.
-    async fn unless_stopped<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+    /// is dropped, and the error says it was stopped while `doing`, and
+    /// `then` what the next run does; the state stays as it was. Creates and
+    /// updates are never dropped: what they made is only theirs to record.
+    async fn unless_stopped<T>(
+        &self,
+        work: impl Future<Output = T>,
+        doing: &str,
+        then: &str,
+    ) -> Result<T, Diagnostics> {
         let mut stop = self.stop.subscribe();
         let stopped = async move {
             // The sender lives as long as the server: no stop, no end.
@@ -124,10 +129,12 @@ impl<P: Provider> FrameworkServer<P> {
         };
         tokio::pin!(work);
         tokio::select! {
-            out = &mut work => return Some(out),
+            out = &mut work => return Ok(out),
             _ = stopped => {}
         }
-        tokio::time::timeout(STOP_GRACE, work).await.ok()
+        tokio::time::timeout(STOP_GRACE, work)
+            .await
+            .map_err(|_| abandoned(doing, then))
     }
 
     fn require_ctx(&self) -> Result<Ctx<P::Data>, Diagnostics> {
@@ -596,15 +603,16 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     return Err(diags);
                 }
                 let data = self
-                    .unless_stopped(self.provider.configure(
-                        &req.terraform_version,
-                        &config,
-                        StopSignal::new(self.stop.subscribe()),
-                    ))
-                    .await
-                    .ok_or_else(|| {
-                        abandoned("configuring the provider", "Nothing was changed.")
-                    })??;
+                    .unless_stopped(
+                        self.provider.configure(
+                            &req.terraform_version,
+                            &config,
+                            StopSignal::new(self.stop.subscribe()),
+                        ),
+                        "configuring the provider",
+                        "Nothing was changed.",
+                    )
+                    .await??;
                 if let Ok(mut slot) = self.data.write() {
                     *slot = Some(Arc::new(data));
                 }
@@ -634,18 +642,12 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 }
                 let ctx = self.require_ctx()?;
                 let read = self
-                    .unless_stopped(within(
-                        r.imp.type_name(),
-                        Operation::Read,
-                        r.imp.read(&ctx, &state),
-                    ))
-                    .await
-                    .ok_or_else(|| {
-                        abandoned(
-                            "reading",
-                            "The state is as it was; the next plan reads the object again.",
-                        )
-                    })??;
+                    .unless_stopped(
+                        within(r.imp.type_name(), Operation::Read, r.imp.read(&ctx, &state)),
+                        "reading",
+                        "The state is as it was; the next plan reads the object again.",
+                    )
+                    .await??;
                 let mut diags = read.warnings;
                 let new_state = match read.state {
                     Some(v) => require_known(v, &req.type_name, &mut diags),
@@ -682,13 +684,17 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                     let diags = if prior.is_null() {
                         Diagnostics::new()
                     } else {
-                        self.unless_stopped(within(
-                            r.imp.type_name(),
-                            Operation::Plan,
-                            r.imp.plan_destroy(self.ctx().as_ref(), &prior),
-                        ))
+                        self.unless_stopped(
+                            within(
+                                r.imp.type_name(),
+                                Operation::Plan,
+                                r.imp.plan_destroy(self.ctx().as_ref(), &prior),
+                            ),
+                            "planning",
+                            "Nothing was changed.",
+                        )
                         .await
-                        .unwrap_or_else(|| abandoned("planning", "Nothing was changed."))
+                        .unwrap_or_else(|stopped| stopped)
                     };
                     return Ok(with_diags(
                         pb::plan_resource_change::Response {
@@ -702,15 +708,18 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let mut pc: PlanContext = plan::plan(&r.schema.block, &prior, &proposed, &config);
                 let ctx = self.ctx();
                 let planned = self
-                    .unless_stopped(within(
-                        r.imp.type_name(),
-                        Operation::Plan,
-                        r.imp.modify_plan(ctx.as_ref(), &mut pc),
-                    ))
+                    .unless_stopped(
+                        within(
+                            r.imp.type_name(),
+                            Operation::Plan,
+                            r.imp.modify_plan(ctx.as_ref(), &mut pc),
+                        ),
+                        "planning",
+                        "Nothing was changed.",
+                    )
                     .await;
-                if planned.is_none() {
-                    pc.diagnostics
-                        .extend(abandoned("planning", "Nothing was changed."));
+                if let Err(stopped) = planned {
+                    pc.diagnostics.extend(stopped);
                 }
                 pc.settle();
                 Ok(with_diags(
@@ -748,18 +757,17 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let mut diags = Diagnostics::new();
                 let new_state = if planned.is_null() {
                     let deleted = self
-                        .unless_stopped(within(
-                            r.imp.type_name(),
-                            Operation::Delete,
-                            r.imp.delete(&ctx, &prior),
-                        ))
+                        .unless_stopped(
+                            within(
+                                r.imp.type_name(),
+                                Operation::Delete,
+                                r.imp.delete(&ctx, &prior),
+                            ),
+                            "deleting",
+                            "The object stays in state: run destroy (or apply) again.",
+                        )
                         .await
-                        .unwrap_or_else(|| {
-                            Err(abandoned(
-                                "deleting",
-                                "The object stays in state: run destroy (or apply) again.",
-                            ))
-                        });
+                        .and_then(|d| d);
                     match deleted {
                         Ok(()) => Value::Null,
                         // The object still exists: keep it in state.
@@ -840,13 +848,16 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
                 let state = self
-                    .unless_stopped(within(
-                        r.imp.type_name(),
-                        Operation::Import,
-                        r.imp.import(&ctx, &req.id),
-                    ))
-                    .await
-                    .ok_or_else(|| abandoned("importing", "Nothing was imported."))?
+                    .unless_stopped(
+                        within(
+                            r.imp.type_name(),
+                            Operation::Import,
+                            r.imp.import(&ctx, &req.id),
+                        ),
+                        "importing",
+                        "Nothing was imported.",
+                    )
+                    .await?
                     .map_err(|d| importing(&req.type_name, &req.id, d))?;
                 let state = require_known(state, &req.type_name, &mut diags);
                 let state = provider_only_defaults(&r.schema.block, state);
@@ -880,13 +891,16 @@ impl<P: Provider> pb::provider_server::Provider for FrameworkServer<P> {
                 let ctx = self.require_ctx()?;
                 let mut diags = Diagnostics::new();
                 let state = self
-                    .unless_stopped(within(
-                        d.imp.type_name(),
-                        Operation::ReadData,
-                        d.imp.read(&ctx, &config),
-                    ))
-                    .await
-                    .ok_or_else(|| abandoned("reading", "Nothing was read."))??;
+                    .unless_stopped(
+                        within(
+                            d.imp.type_name(),
+                            Operation::ReadData,
+                            d.imp.read(&ctx, &config),
+                        ),
+                        "reading",
+                        "Nothing was read.",
+                    )
+                    .await??;
                 let state = require_known(state, &req.type_name, &mut diags);
                 Ok(with_diags(
                     pb::read_data_source::Response {
